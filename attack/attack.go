@@ -1,0 +1,97 @@
+package attack
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+// HeaderPhase carries the index of the phase a request was sent in; the
+// fault proxy reads it (the same name as faults.HeaderPhase).
+const HeaderPhase = "X-Gatecrash-Phase"
+
+// Options configure an attack.
+type Options struct {
+	// Name is the attack's name, sent as X-Vegeta-Attack.
+	Name string
+	// BaseURL is the gateway's URL; request paths are appended to it.
+	BaseURL string
+	// Requests are used round robin.
+	Requests []scenarios.Request
+	// Timeout is the per-request timeout; zero means vegeta's default.
+	Timeout time.Duration
+}
+
+// Targeter returns a vegeta.Targeter that walks reqs round robin against
+// base, stamping each target with the phase the pacer is in at that moment
+// (measured from start). It is safe for concurrent use.
+func Targeter(base string, reqs []scenarios.Request, p *Pacer, start time.Time) (vegeta.Targeter, error) {
+	if len(reqs) == 0 {
+		return nil, fmt.Errorf("no requests")
+	}
+	base = strings.TrimRight(base, "/")
+	tgts := make([]vegeta.Target, len(reqs))
+	for i, r := range reqs {
+		h := make(http.Header, len(r.Headers)+1)
+		for k, v := range r.Headers {
+			h.Set(k, v)
+		}
+		method := r.Method
+		if method == "" {
+			method = http.MethodGet
+		}
+		tgts[i] = vegeta.Target{Method: method, URL: base + r.Path, Header: h}
+		if r.Body != "" {
+			tgts[i].Body = []byte(r.Body)
+		}
+	}
+	var next atomic.Uint64
+	return func(t *vegeta.Target) error {
+		src := tgts[(next.Add(1)-1)%uint64(len(tgts))]
+		*t = src
+		t.Header = src.Header.Clone()
+		t.Header.Set(HeaderPhase, strconv.Itoa(max(p.Phase(time.Since(start)), 0)))
+		return nil
+	}, nil
+}
+
+// Run attacks opt.BaseURL with one vegeta attack paced by p and passes
+// every result to out, in the order they complete, until the pacer ends,
+// ctx is done, or out fails. It returns when the attack has stopped and
+// every result has been passed on, along with the moment the attack began
+// (the zero of the pacer's clock). An error from out stops the attack and
+// is returned.
+func Run(ctx context.Context, p *Pacer, opt Options, out func(*vegeta.Result) error) (time.Time, error) {
+	vopts := []func(*vegeta.Attacker){vegeta.KeepAlive(true)}
+	if opt.Timeout > 0 {
+		vopts = append(vopts, vegeta.Timeout(opt.Timeout))
+	}
+	atk := vegeta.NewAttacker(vopts...)
+	start := time.Now()
+	tr, err := Targeter(opt.BaseURL, opt.Requests, p, start)
+	if err != nil {
+		return start, err
+	}
+	stop := context.AfterFunc(ctx, func() { atk.Stop() })
+	defer stop()
+	var outErr error
+	// The duration is a backstop: the pacer itself stops at its end.
+	for r := range atk.Attack(tr, p, p.Duration()+time.Second, opt.Name) {
+		if outErr != nil {
+			continue // drain so the attacker's workers can finish
+		}
+		if err := out(r); err != nil {
+			outErr = err
+			atk.Stop()
+		}
+	}
+	return start, outErr
+}

@@ -1,0 +1,141 @@
+// Package attack is gatecrash's client side: the phased pacer, the
+// targets, and one vegeta attack for a whole scenario with its results
+// streamed out.
+package attack
+
+import (
+	"math"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+// Pacer is a vegeta.Pacer that walks a scenario's phases back to back:
+// within a phase the rate is constant, or moves linearly from its rate to
+// its ramp_to. Hit n is due at the moment the planned count of hits since
+// the start reaches n, so the total and every phase's count are fixed by
+// the scenario alone. A Pacer is safe for concurrent use (it is immutable).
+type Pacer struct {
+	segs  []segment
+	total time.Duration
+}
+
+var _ vegeta.Pacer = (*Pacer)(nil)
+
+// segment is one phase in pacer terms.
+type segment struct {
+	start, dur time.Duration
+	r0, r1     float64 // hits per second at the start and the end
+	before     float64 // hits planned before the segment
+}
+
+// hits returns the planned hits within the segment after tau.
+func (s segment) hits(tau time.Duration) float64 {
+	t, d := tau.Seconds(), s.dur.Seconds()
+	return s.r0*t + (s.r1-s.r0)*t*t/(2*d)
+}
+
+// at returns the time within the segment when m planned hits are reached.
+func (s segment) at(m float64) time.Duration {
+	if m <= 0 {
+		return 0
+	}
+	a := (s.r1 - s.r0) / (2 * s.dur.Seconds())
+	b := s.r0
+	disc := b*b + 4*a*m
+	if disc < 0 {
+		disc = 0
+	}
+	den := b + math.Sqrt(disc)
+	if den <= 0 {
+		return s.dur
+	}
+	// The stable root of a*t^2 + b*t - m = 0, which also holds for a = 0.
+	return time.Duration(2 * m / den * float64(time.Second))
+}
+
+// NewPacer returns the pacer for a scenario's phases.
+func NewPacer(phases []scenarios.Phase) *Pacer {
+	p := &Pacer{}
+	var before float64
+	for _, ph := range phases {
+		s := segment{start: p.total, dur: ph.Duration.D(), r0: ph.Rate.PerSecond()}
+		s.r1 = s.r0
+		if ph.RampTo != nil {
+			s.r1 = ph.RampTo.PerSecond()
+		}
+		s.before = before
+		before += s.hits(s.dur)
+		p.total += s.dur
+		p.segs = append(p.segs, s)
+	}
+	return p
+}
+
+// Duration returns the length of the whole attack.
+func (p *Pacer) Duration() time.Duration { return p.total }
+
+// Phase returns the index of the phase running at elapsed, or -1 outside
+// the attack.
+func (p *Pacer) Phase(elapsed time.Duration) int {
+	if elapsed < 0 {
+		return -1
+	}
+	for i, s := range p.segs {
+		if elapsed < s.start+s.dur {
+			return i
+		}
+	}
+	return -1
+}
+
+// Planned returns the hits planned from the start until elapsed.
+func (p *Pacer) Planned(elapsed time.Duration) float64 {
+	if len(p.segs) == 0 || elapsed <= 0 {
+		return 0
+	}
+	last := p.segs[len(p.segs)-1]
+	if elapsed >= p.total {
+		return last.before + last.hits(last.dur)
+	}
+	s := p.segs[p.Phase(elapsed)]
+	return s.before + s.hits(elapsed-s.start)
+}
+
+// Due returns when hit n (counting from 0) is due, and false when it falls
+// after the end of the attack.
+func (p *Pacer) Due(n uint64) (time.Duration, bool) {
+	m := float64(n)
+	for _, s := range p.segs {
+		in := s.hits(s.dur)
+		if m < s.before+in {
+			return s.start + s.at(m-s.before), true
+		}
+	}
+	return p.total, false
+}
+
+// Pace implements vegeta.Pacer.
+func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	due, ok := p.Due(hits)
+	if !ok {
+		return 0, true
+	}
+	if due <= elapsed {
+		return 0, false
+	}
+	return due - elapsed, false
+}
+
+// Rate implements vegeta.Pacer: the offered rate at elapsed, per second.
+func (p *Pacer) Rate(elapsed time.Duration) float64 {
+	i := p.Phase(elapsed)
+	if i < 0 {
+		return 0
+	}
+	s := p.segs[i]
+	f := (elapsed - s.start).Seconds() / s.dur.Seconds()
+	return s.r0 + (s.r1-s.r0)*f
+}

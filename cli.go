@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+// Exit codes, as documented in the README.
+const (
+	exitOK     = 0 // every expectation held
+	exitFailed = 1 // an expectation or a compare threshold failed
+	exitInput  = 2 // bad input: usage, scenario, unreadable file
+	exitBroken = 3 // the run itself broke, or was interrupted
+)
+
+// exitError carries the exit code of an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// inputErr marks err as bad input (exit 2).
+func inputErr(err error) error { return &exitError{code: exitInput, err: err} }
+
+// inputErrf is inputErr with a format.
+func inputErrf(format string, args ...any) error { return inputErr(fmt.Errorf(format, args...)) }
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"run", "run a scenario (a catalog name or a file) and report when and why 502s appeared", cmdRun},
+		{"validate", "check scenario files without running them", cmdValidate},
+		{"list", "list the scenarios in the embedded catalog", cmdList},
+		{"report", "rebuild the report of a run folder from its records", cmdReport},
+	}
+}
+
+// run is the whole CLI; it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitInput
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		usage(stdout)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return exitCode(c.run(ctx, args[1:], stdout, stderr), stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "gatecrash: unknown command %q; run gatecrash --help for the list\n", args[0])
+	return exitInput
+}
+
+// exitCode prints err, if any, and maps it to its exit code.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, pflag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "gatecrash: %v\n", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	var se *scenarios.Error
+	if errors.As(err, &se) {
+		return exitInput
+	}
+	return exitBroken
+}
+
+func usage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString(`gatecrash load-tests an HTTP gateway while its upstream misbehaves, and reports
+when 502 Bad Gateway answers appeared and why.
+
+Usage:
+  gatecrash COMMAND [flags] [args]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
+	}
+	b.WriteString(`
+Run gatecrash COMMAND --help for a command's flags.
+
+Exit codes: 0 all expectations held; 1 an expectation failed; 2 bad input
+(usage, scenario, unreadable file); 3 the run itself broke or was interrupted.
+`)
+	io.WriteString(w, b.String())
+}
+
+// flagSet returns a FlagSet for a subcommand that prints its own usage to
+// stdout on --help and nothing by itself on errors.
+func flagSet(name, argsUsage, summary string, stdout io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: gatecrash %s %s\n\n%s\n", name, argsUsage, summary)
+		if fs.HasFlags() {
+			fmt.Fprintf(stdout, "\nFlags:\n%s", fs.FlagUsages())
+		}
+	}
+	return fs
+}
+
+// parse parses args; --help prints usage and returns pflag.ErrHelp, any
+// other problem is bad input.
+func parse(fs *pflag.FlagSet, args []string) error {
+	fs.BoolP("help", "h", false, "show this help")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fs.Usage()
+			return err
+		}
+		return inputErrf("%s: %v; run gatecrash %s --help", fs.Name(), err, fs.Name())
+	}
+	if h, _ := fs.GetBool("help"); h {
+		fs.Usage()
+		return pflag.ErrHelp
+	}
+	return nil
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flagSet("run", "NAME|FILE", `Run a scenario: a name from the embedded catalog (see gatecrash list) or a
+scenario file. gatecrash starts the upstream, its fault proxy and the gateway on
+loopback ports, attacks the gateway with vegeta through every phase, stops
+everything, prints the report and writes into the output folder:
+  results       every request's vegeta result (vegeta report/plot read it)
+  events.jsonl  one JSON line per fault the proxy applied or retry it saw
+  run.json      the plan and clock of the run
+  report.json   the report (schema gatecrash/report/v1)
+  gateway.log   the built-in gateway's error answers`, stdout)
+	var opt runOptions
+	fs.StringVarP(&opt.out, "out", "o", "", "output folder (default ./gatecrash-out/NAME-UTCTIME)")
+	seed := fs.Uint64("seed", 0, "seed for every fault decision, overriding the scenario's (default: the scenario's, else random)")
+	fs.StringVar(&opt.proxyListen, "proxy-listen", "127.0.0.1:0", "address of the fault proxy; point your gateway's upstream here when target.gateway is none")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return inputErrf("run takes one scenario (a catalog name or a file), got %d; see gatecrash list", fs.NArg())
+	}
+	sc, err := scenarios.Resolve(fs.Arg(0))
+	if err != nil {
+		return inputErr(err)
+	}
+	if fs.Changed("seed") {
+		sc.Seed = seed
+	}
+	if opt.out == "" {
+		opt.out = filepath.Join("gatecrash-out", sc.Name+"-"+time.Now().UTC().Format("20060102T150405Z"))
+	}
+	opt.stderr = stderr
+	rep, err := execute(ctx, sc, opt)
+	if err != nil {
+		return err
+	}
+	if err := writeText(stdout, rep); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwritten to %s\n", opt.out)
+	if rep.Interrupted {
+		return &exitError{code: exitBroken, err: errors.New("interrupted; the report covers what ran")}
+	}
+	return nil
+}

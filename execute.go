@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/gatecrash/gatecrash/attack"
+	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/lab"
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+// runOptions are the run command's settings beyond the scenario.
+type runOptions struct {
+	out         string
+	proxyListen string
+	stderr      io.Writer
+}
+
+// execute runs one scenario: it starts the upstream, the fault proxy and
+// the gateway, attacks the gateway, stops everything, and writes the
+// results, events, plan and report into opt.out. When ctx ends early the
+// attack stops and the report is marked interrupted. Every server it
+// starts is stopped before it returns.
+func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (rep *results.Report, err error) {
+	if err := os.MkdirAll(opt.out, 0o755); err != nil {
+		return nil, inputErrf("output folder: %w", err)
+	}
+	seed := rand.Uint64()
+	if sc.Seed != nil {
+		seed = *sc.Seed
+	}
+
+	// Servers live on their own context, so that they outlast an interrupt
+	// until the results are in.
+	srvCtx, stopServers := context.WithCancel(context.WithoutCancel(ctx))
+	var cleanups []func() error
+	defer func() {
+		stopServers()
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			err = errors.Join(err, cleanups[i]())
+		}
+	}()
+
+	upstream, err := startUpstream(sc, &cleanups)
+	if err != nil {
+		return nil, err
+	}
+
+	resultsFile, err := os.Create(filepath.Join(opt.out, results.FileResults))
+	if err != nil {
+		return nil, fmt.Errorf("create results: %w", err)
+	}
+	cleanups = append(cleanups, resultsFile.Close)
+	eventsFile, err := os.Create(filepath.Join(opt.out, results.FileEvents))
+	if err != nil {
+		return nil, fmt.Errorf("create events: %w", err)
+	}
+	cleanups = append(cleanups, eventsFile.Close)
+	events := faults.NewEventLog(eventsFile)
+
+	phases, err := faults.PhasesFrom(sc)
+	if err != nil {
+		return nil, err
+	}
+	proxy, err := faults.New(faults.Config{Upstream: upstream, Seed: seed, Phases: phases, Events: events})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", opt.proxyListen)
+	if err != nil {
+		return nil, inputErrf("fault proxy: listen on %s: %w; pick a free loopback address with --proxy-listen", opt.proxyListen, err)
+	}
+	proxyDone := make(chan error, 1)
+	go func() { proxyDone <- proxy.Serve(srvCtx, ln) }()
+	cleanups = append(cleanups, func() error {
+		stopServers()
+		perr := <-proxyDone
+		return errors.Join(perr, events.Close())
+	})
+
+	target, err := startGateway(sc, "http://"+ln.Addr().String(), opt.out, &cleanups)
+	if err != nil {
+		return nil, err
+	}
+	if sc.Target.Gateway == scenarios.GatewayNone {
+		fmt.Fprintf(opt.stderr, "fault proxy listening on %s; your gateway's upstream must point there\n", ln.Addr())
+	}
+
+	pacer := attack.NewPacer(sc.Phases)
+	w := results.NewWriter(resultsFile)
+	started, aerr := attack.Run(ctx, pacer, attack.Options{
+		Name:     sc.Name,
+		BaseURL:  target,
+		Requests: sc.Requests,
+		Timeout:  sc.Target.Timeout.D(),
+	}, func(r *vegeta.Result) error { return w.Write(r) })
+	if aerr != nil {
+		return nil, fmt.Errorf("attack: %w", aerr)
+	}
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+
+	// Stop everything before reading the records back, so that the event
+	// log is complete.
+	var stopErr error
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		stopErr = errors.Join(stopErr, cleanups[i]())
+	}
+	cleanups = nil
+	if stopErr != nil {
+		return nil, fmt.Errorf("stop: %w", stopErr)
+	}
+
+	run := &results.Run{
+		Schema:      results.RunSchema,
+		Scenario:    sc.Name,
+		Attack:      sc.Name,
+		Seed:        seed,
+		Started:     started.UTC(),
+		Interrupted: ctx.Err() != nil,
+		Gateway:     sc.Target.Gateway,
+		Phases:      plan(sc, pacer),
+	}
+	if err := results.WriteRun(filepath.Join(opt.out, results.FileRun), run); err != nil {
+		return nil, err
+	}
+	return buildReport(opt.out)
+}
+
+// startUpstream starts the built-in upstream, or returns the host:port of
+// the scenario's own.
+func startUpstream(sc *scenarios.Scenario, cleanups *[]func() error) (string, error) {
+	if sc.Upstream.URL != "" {
+		u, err := url.Parse(sc.Upstream.URL)
+		if err != nil {
+			return "", inputErrf("upstream.url: %w", err)
+		}
+		return u.Host, nil
+	}
+	b := sc.Upstream.Builtin
+	if b == nil {
+		b = &scenarios.BuiltinUpstream{BodyBytes: 512}
+	}
+	srv, err := lab.Start(lab.Upstream{Latency: b.Latency.D(), BodyBytes: b.BodyBytes})
+	if err != nil {
+		return "", fmt.Errorf("built-in upstream: %w", err)
+	}
+	*cleanups = append(*cleanups, srv.Close)
+	return srv.Addr(), nil
+}
+
+// startGateway starts the built-in gateway in front of proxyURL, or
+// returns the URL of the scenario's own gateway.
+func startGateway(sc *scenarios.Scenario, proxyURL, out string, cleanups *[]func() error) (string, error) {
+	if sc.Target.Gateway == scenarios.GatewayNone {
+		return sc.Target.URL, nil
+	}
+	logFile, err := os.Create(filepath.Join(out, results.FileGateway))
+	if err != nil {
+		return "", fmt.Errorf("create gateway log: %w", err)
+	}
+	*cleanups = append(*cleanups, logFile.Close)
+	gw, err := lab.NewGateway(proxyURL, sc.Target.UpstreamTimeout.D(), logFile)
+	if err != nil {
+		return "", err
+	}
+	srv, err := lab.Start(gw)
+	if err != nil {
+		return "", fmt.Errorf("built-in gateway: %w", err)
+	}
+	*cleanups = append(*cleanups, srv.Close)
+	return srv.URL(), nil
+}
+
+// plan returns the phases as the pacer plans them.
+func plan(sc *scenarios.Scenario, p *attack.Pacer) []results.PhasePlan {
+	var out []results.PhasePlan
+	var at time.Duration
+	for _, ph := range sc.Phases {
+		end := at + ph.Duration.D()
+		out = append(out, results.PhasePlan{
+			Name:    ph.Name,
+			StartS:  at.Seconds(),
+			EndS:    end.Seconds(),
+			Planned: p.Planned(end) - p.Planned(at),
+		})
+		at = end
+	}
+	return out
+}
+
+// buildReport reads a run folder back and writes its report.json.
+func buildReport(dir string) (*results.Report, error) {
+	run, err := results.ReadRun(filepath.Join(dir, results.FileRun))
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	res, err := results.ReadResultsFile(filepath.Join(dir, results.FileResults))
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	f, err := os.Open(filepath.Join(dir, results.FileEvents))
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	defer f.Close()
+	events, err := faults.ReadEvents(f)
+	if err != nil {
+		return nil, inputErrf("%s: %w", f.Name(), err)
+	}
+	rep := results.Analyze(run, res, events)
+	b, err := rep.MarshalIndent()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, results.FileReport), b, 0o644); err != nil {
+		return nil, fmt.Errorf("write report: %w", err)
+	}
+	return rep, nil
+}
+
+func writeText(w io.Writer, rep *results.Report) error { return results.WriteText(w, rep) }

@@ -1,0 +1,145 @@
+package faults
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Event types: a fault the proxy applied, or something it saw without
+// causing it.
+const (
+	TypeFault       = "fault"
+	TypeObservation = "observation"
+)
+
+// Observation kinds.
+const (
+	// ObservedRetry: the same (attack, seq) reached the proxy again; the
+	// gateway or the client retried.
+	ObservedRetry = "retry"
+	// ObservedUpstreamError: the proxy could not reach the upstream or the
+	// upstream broke the exchange.
+	ObservedUpstreamError = "upstream-error"
+)
+
+// Event is one line of events.jsonl.
+type Event struct {
+	// Time the event happened.
+	Time time.Time `json:"time"`
+	// Type is TypeFault or TypeObservation.
+	Type string `json:"type"`
+	// Attack and Seq identify the request (vegeta's X-Vegeta-Attack and
+	// X-Vegeta-Seq headers); Seq is nil when the request carried none.
+	Attack string  `json:"attack"`
+	Seq    *uint64 `json:"seq"`
+	// Attempt counts how often the proxy had already seen this (attack,
+	// seq) when the event happened: 0 for the first time.
+	Attempt int `json:"attempt"`
+	// Conn identifies the proxy's downstream connection.
+	Conn uint64 `json:"conn"`
+	// Phase is the name of the phase the request belongs to.
+	Phase string `json:"phase"`
+	// Kind is the fault kind (latency, reset, ...) or the observation kind.
+	Kind string `json:"kind"`
+	// Fault is the index of the fault in its phase's list; -1 for
+	// observations.
+	Fault int `json:"fault"`
+	// Cause is the stable cause name a gateway error from this fault gets,
+	// for example reset-before-headers; empty for observations and for
+	// faults that do not end the exchange.
+	Cause string `json:"cause,omitempty"`
+	// Ended is true when the fault answered or broke the exchange, so it
+	// decided how the attempt ended.
+	Ended bool `json:"ended,omitempty"`
+	// Detail says what exactly was done or seen.
+	Detail string `json:"detail"`
+}
+
+// EventLog writes events as JSON lines. It is safe for concurrent use; call
+// Close to flush.
+type EventLog struct {
+	mu  sync.Mutex
+	w   *bufio.Writer
+	enc *json.Encoder
+	n   int
+	err error
+}
+
+// NewEventLog returns an EventLog writing to w.
+func NewEventLog(w io.Writer) *EventLog {
+	bw := bufio.NewWriter(w)
+	return &EventLog{w: bw, enc: json.NewEncoder(bw)}
+}
+
+// Record writes one event. The first write error is kept and returned by
+// Close; later events are dropped.
+func (l *EventLog) Record(e Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return
+	}
+	if err := l.enc.Encode(e); err != nil {
+		l.err = fmt.Errorf("write event: %w", err)
+		return
+	}
+	l.n++
+}
+
+// Count returns how many events were recorded.
+func (l *EventLog) Count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
+}
+
+// Flush writes buffered events to the underlying writer.
+func (l *EventLog) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return l.err
+	}
+	if err := l.w.Flush(); err != nil {
+		l.err = fmt.Errorf("flush events: %w", err)
+	}
+	return l.err
+}
+
+// Close flushes the log. It does not close the underlying writer.
+func (l *EventLog) Close() error { return l.Flush() }
+
+// ReadEvents decodes a JSON-lines event stream. A last line cut short is
+// ignored, so a log from an interrupted run is read up to its last whole
+// event.
+func ReadEvents(r io.Reader) ([]Event, error) {
+	var events []Event
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	line := 0
+	var pending error
+	for sc.Scan() {
+		line++
+		if pending != nil {
+			return nil, pending
+		}
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var e Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			// Only the last line may be cut short.
+			pending = fmt.Errorf("line %d: %w", line, err)
+			continue
+		}
+		events = append(events, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return events, nil
+}

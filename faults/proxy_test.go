@@ -1,0 +1,304 @@
+package faults
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+// startProxy runs a proxy in front of a real upstream with one phase of
+// the given faults, and returns its address and the event log's buffer.
+// Everything stops when the test ends.
+func startProxy(t *testing.T, upstream http.Handler, specs ...scenarios.Fault) (string, func() []Event) {
+	addr, _, events := startProxyLog(t, upstream, specs...)
+	return addr, events
+}
+
+// startProxyLog is startProxy that also returns the live event log.
+func startProxyLog(t *testing.T, upstream http.Handler, specs ...scenarios.Fault) (string, *EventLog, func() []Event) {
+	t.Helper()
+	up := httptest.NewServer(upstream)
+	t.Cleanup(up.Close)
+	phase := Phase{Name: "only", Duration: time.Hour}
+	for i, s := range specs {
+		r, err := NewRule(i, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		phase.Rules = append(phase.Rules, r)
+	}
+	var buf bytes.Buffer
+	log := NewEventLog(&buf)
+	p, err := New(Config{Upstream: up.Listener.Addr().String(), Seed: 1, Phases: []Phase{phase}, Events: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln) }()
+	stop := func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		if ctx.Err() == nil {
+			stop()
+		}
+	})
+	return ln.Addr().String(), log, func() []Event {
+		stop()
+		if err := log.Close(); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := ReadEvents(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+}
+
+func hello(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	w.Header().Set("X-Upstream", "yes")
+	fmt.Fprint(w, "hello from upstream")
+}
+
+// rawRequest sends one GET with a seq on a new raw TCP connection and
+// returns everything that came back until the connection ended, and the
+// read error that ended it.
+func rawRequest(t *testing.T, addr string, seq int) ([]byte, error) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "GET /v1/items HTTP/1.1\r\nHost: x\r\nX-Vegeta-Attack: a\r\nX-Vegeta-Seq: %d\r\nConnection: close\r\n\r\n", seq)
+	b, err := io.ReadAll(c)
+	return b, err
+}
+
+func TestPassThrough(t *testing.T) {
+	addr, events := startProxy(t, http.HandlerFunc(hello))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	// Several requests on one keep-alive connection, one with a body.
+	for i := range 3 {
+		body := strings.Repeat("b", i*1000)
+		fmt.Fprintf(c, "POST /p HTTP/1.1\r\nHost: x\r\nX-Vegeta-Seq: %d\r\nContent-Length: %d\r\n\r\n%s", i, len(body), body)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(b) != "hello from upstream" || resp.Header.Get("X-Upstream") != "yes" {
+			t.Fatalf("request %d: got %d %q (X-Upstream %q), want 200 %q from the upstream", i, resp.StatusCode, b, resp.Header.Get("X-Upstream"), "hello from upstream")
+		}
+	}
+	c.Close()
+	if evs := events(); len(evs) != 0 {
+		t.Errorf("got %d events, want none: %+v", len(evs), evs)
+	}
+}
+
+func TestStreamsChunkedBody(t *testing.T) {
+	release := make(chan struct{})
+	addr, _ := startProxy(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		<-release
+		fmt.Fprint(w, "data: two\n\n")
+	}))
+	defer close(release)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprint(c, "GET /s HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first event must arrive while the upstream still holds the rest.
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "data: one\n" {
+		t.Fatalf("got %q, %v; want the first event before the body ends", line, err)
+	}
+}
+
+func TestFaultsOnTheWire(t *testing.T) {
+	p := func(v float64) *float64 { return &v }
+	tests := []struct {
+		name  string
+		fault scenarios.Fault
+		// check inspects what a raw client read and the error that ended it.
+		check func(t *testing.T, got []byte, err error)
+		cause string
+	}{
+		{
+			name:  "reset before headers gives ECONNRESET and no byte",
+			fault: scenarios.Fault{Kind: "reset", At: "before-headers"},
+			check: func(t *testing.T, got []byte, err error) {
+				if !errors.Is(err, syscall.ECONNRESET) || len(got) != 0 {
+					t.Errorf("got %q, %v; want no bytes and ECONNRESET", got, err)
+				}
+			},
+			cause: "reset-before-headers",
+		},
+		{
+			name:  "status answers without the upstream",
+			fault: scenarios.Fault{Kind: "status", Code: 503, Body: "busy", Headers: map[string]string{"retry-after": "3"}},
+			check: func(t *testing.T, got []byte, err error) {
+				resp, rerr := http.ReadResponse(bufio.NewReader(bytes.NewReader(got)), nil)
+				if rerr != nil {
+					t.Fatalf("got %q: %v", got, rerr)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != 503 || string(b) != "busy" || resp.Header.Get("Retry-After") != "3" || resp.Header.Get("X-Upstream") != "" {
+					t.Errorf("got %d %q Retry-After %q X-Upstream %q; want 503 \"busy\", 3 and no upstream", resp.StatusCode, b, resp.Header.Get("Retry-After"), resp.Header.Get("X-Upstream"))
+				}
+			},
+			cause: "upstream-5xx-passthrough",
+		},
+		{
+			name:  "malformed status line is sent exactly",
+			fault: scenarios.Fault{Kind: "malformed", Variant: "status-line"},
+			check: func(t *testing.T, got []byte, err error) {
+				if string(got) != "HTTP/1.1 abc Broken\r\nContent-Length: 0\r\n\r\n" || err != nil {
+					t.Errorf("got %q, %v; want the exact malformed bytes then EOF", got, err)
+				}
+			},
+			cause: "malformed-status-line",
+		},
+		{
+			name:  "hang sends nothing and closes after for",
+			fault: scenarios.Fault{Kind: "hang", For: scenarios.Duration(50 * time.Millisecond)},
+			check: func(t *testing.T, got []byte, err error) {
+				if len(got) != 0 || err != nil {
+					t.Errorf("got %q, %v; want no bytes then EOF", got, err)
+				}
+			},
+			cause: "upstream-timeout",
+		},
+		{
+			name:  "latency then the upstream's answer",
+			fault: scenarios.Fault{Kind: "latency", Delay: scenarios.Duration(30 * time.Millisecond)},
+			check: func(t *testing.T, got []byte, err error) {
+				if !bytes.HasSuffix(got, []byte("hello from upstream")) {
+					t.Errorf("got %q, %v; want the upstream's answer", got, err)
+				}
+			},
+			cause: "upstream-timeout",
+		},
+		{
+			name:  "probability 0 never applies",
+			fault: scenarios.Fault{Kind: "reset", Probability: p(0)},
+			check: func(t *testing.T, got []byte, err error) {
+				if !bytes.HasSuffix(got, []byte("hello from upstream")) {
+					t.Errorf("got %q, %v; want the upstream's answer", got, err)
+				}
+			},
+		},
+		{
+			name:  "match excludes other paths",
+			fault: scenarios.Fault{Kind: "reset", Match: scenarios.Match{PathPrefix: "/v2"}},
+			check: func(t *testing.T, got []byte, err error) {
+				if !bytes.HasSuffix(got, []byte("hello from upstream")) {
+					t.Errorf("got %q, %v; want the upstream's answer", got, err)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr, events := startProxy(t, http.HandlerFunc(hello), tt.fault)
+			start := time.Now()
+			got, err := rawRequest(t, addr, 7)
+			elapsed := time.Since(start)
+			tt.check(t, got, err)
+			if d := tt.fault.Delay.D() + tt.fault.For.D(); elapsed < d {
+				t.Errorf("answered after %s, want at least %s", elapsed, d)
+			}
+			evs := events()
+			if tt.cause == "" {
+				if len(evs) != 0 {
+					t.Errorf("got events %+v, want none", evs)
+				}
+				return
+			}
+			if len(evs) != 1 {
+				t.Fatalf("got %d events, want 1: %+v", len(evs), evs)
+			}
+			e := evs[0]
+			if e.Type != TypeFault || e.Kind != tt.fault.Kind || e.Cause != tt.cause || e.Attack != "a" || e.Seq == nil || *e.Seq != 7 || e.Attempt != 0 || e.Phase != "only" {
+				t.Errorf("got event %+v, want a %s fault with cause %s for attack a seq 7, attempt 0, phase only", e, tt.fault.Kind, tt.cause)
+			}
+		})
+	}
+}
+
+func TestRetryIsObservedAndDrawsAfresh(t *testing.T) {
+	addr, events := startProxy(t, http.HandlerFunc(hello), scenarios.Fault{Kind: "status", Code: 500})
+	for range 3 {
+		rawRequest(t, addr, 5)
+	}
+	var faults, retries []int
+	for _, e := range events() {
+		switch {
+		case e.Type == TypeFault:
+			faults = append(faults, e.Attempt)
+		case e.Kind == ObservedRetry:
+			retries = append(retries, e.Attempt)
+		}
+	}
+	if fmt.Sprint(faults) != "[0 1 2]" || fmt.Sprint(retries) != "[1 2]" {
+		t.Errorf("got fault attempts %v and retry observations %v, want [0 1 2] and [1 2]", faults, retries)
+	}
+}
+
+func TestHangEndsWhenPeerCloses(t *testing.T) {
+	addr, log, events := startProxyLog(t, http.HandlerFunc(hello), scenarios.Fault{Kind: "hang"})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Vegeta-Seq: 1\r\n\r\n")
+	// Closing our side must end the hang while the proxy runs on: the
+	// event is written once the hang ends.
+	c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for log.Count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	evs := events()
+	if len(evs) != 1 || !strings.Contains(evs[0].Detail, "peer closed") {
+		t.Fatalf("got %+v, want one hang event ended by the peer closing", evs)
+	}
+}

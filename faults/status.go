@@ -1,0 +1,67 @@
+package faults
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+)
+
+// Status answers with Code, Body and Headers instead of asking the
+// upstream. The connection stays open for the next request unless the
+// request asked to close it.
+type Status struct {
+	Code    int
+	Body    string
+	Headers map[string]string
+}
+
+var _ Fault = Status{}
+
+// Apply sends the answer.
+func (s Status) Apply(_ context.Context, x *Exchange) (Outcome, error) {
+	out := Outcome{Detail: fmt.Sprintf("answered %d without asking the upstream", s.Code), Cause: statusCause(s.Code), Ended: true, Close: x.Request.Close}
+	if err := x.DrainRequest(); err != nil {
+		out.Close = true
+		return out, err
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", s.Code, http.StatusText(s.Code))
+	names := make([]string, 0, len(s.Headers))
+	for k := range s.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	hasType := false
+	for _, k := range names {
+		fmt.Fprintf(&b, "%s: %s\r\n", http.CanonicalHeaderKey(k), s.Headers[k])
+		hasType = hasType || http.CanonicalHeaderKey(k) == "Content-Type"
+	}
+	if !hasType {
+		b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
+	}
+	b.WriteString("Content-Length: " + strconv.Itoa(len(s.Body)) + "\r\n")
+	if x.Request.Close {
+		b.WriteString("Connection: close\r\n")
+	}
+	b.WriteString("\r\n")
+	if x.Request.Method != http.MethodHead {
+		b.WriteString(s.Body)
+	}
+	if err := x.Write(b.Bytes()); err != nil {
+		out.Close = true
+		return out, err
+	}
+	return out, nil
+}
+
+// statusCause names the cause of a gateway error that passes an injected
+// status on.
+func statusCause(code int) string {
+	if code >= 500 {
+		return "upstream-5xx-passthrough"
+	}
+	return "upstream-status"
+}

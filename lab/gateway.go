@@ -1,0 +1,76 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// Gateway is the built-in gateway: Go's httputil.ReverseProxy in front of
+// one upstream. Like nginx, it answers 502 when the upstream round trip
+// fails and 504 when the upstream does not send its response headers in
+// time. Close releases its idle upstream connections.
+type Gateway struct {
+	proxy     *httputil.ReverseProxy
+	transport *http.Transport
+
+	mu  sync.Mutex
+	log io.Writer
+}
+
+// NewGateway returns a gateway forwarding to upstream, waiting at most
+// timeout for the upstream's response headers. Each error answer is
+// logged to log (if not nil) as one line with the request's seq.
+func NewGateway(upstream string, timeout time.Duration, log io.Writer) (*Gateway, error) {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		return nil, fmt.Errorf("gateway upstream: %w", err)
+	}
+	tr := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		ResponseHeaderTimeout: timeout,
+		MaxIdleConns:          1000,
+		MaxIdleConnsPerHost:   1000,
+		IdleConnTimeout:       90 * time.Second,
+	}
+	g := &Gateway{transport: tr, log: log}
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(u)
+			r.Out.Host = r.In.Host
+		},
+		Transport:    tr,
+		ErrorHandler: g.fail,
+	}
+	return g, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.proxy.ServeHTTP(w, r) }
+
+// Close closes the gateway's idle upstream connections.
+func (g *Gateway) Close() { g.transport.CloseIdleConnections() }
+
+// fail answers a failed upstream round trip: 504 on a timeout, 502
+// otherwise, with an empty body as Go's ReverseProxy does.
+func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusBadGateway
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		code = http.StatusGatewayTimeout
+	}
+	if g.log != nil {
+		g.mu.Lock()
+		fmt.Fprintf(g.log, "%s status=%d attack=%q seq=%s error=%q\n",
+			time.Now().UTC().Format(time.RFC3339Nano), code, r.Header.Get("X-Vegeta-Attack"), r.Header.Get("X-Vegeta-Seq"), err.Error())
+		g.mu.Unlock()
+	}
+	w.WriteHeader(code)
+}

@@ -1,0 +1,18 @@
+// Command gatecrash load-tests an HTTP gateway while its upstream
+// misbehaves on a schedule, and reports when 502 Bad Gateway answers
+// appeared and why.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

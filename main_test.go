@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"go.uber.org/goleak"
+
+	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// gatecrash runs the CLI in process and returns its exit code and output.
+func gatecrash(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// runDir holds everything a run wrote.
+type runDir struct {
+	report  *results.Report
+	raw     map[string]any
+	results []vegeta.Result
+	events  []faults.Event
+}
+
+func readRunDir(t *testing.T, dir string) runDir {
+	t.Helper()
+	var rd runDir
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rd.report); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rd.raw); err != nil {
+		t.Fatal(err)
+	}
+	// Read the results with vegeta's own decoder, as vegeta report does.
+	f, err := os.Open(filepath.Join(dir, "results"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := vegeta.DecoderFor(f)
+	if dec == nil {
+		t.Fatal("vegeta.DecoderFor does not recognise the results file")
+	}
+	for {
+		var r vegeta.Result
+		if err := dec.Decode(&r); err != nil {
+			break
+		}
+		rd.results = append(rd.results, r)
+	}
+	ef, err := os.Open(filepath.Join(dir, "events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
+	if rd.events, err = faults.ReadEvents(ef); err != nil {
+		t.Fatal(err)
+	}
+	return rd
+}
+
+const resetsScenario = `name: e2e-resets
+description: a clean phase, then the upstream resets one request in four
+seed: 3
+target: {gateway: builtin, timeout: 5s}
+upstream:
+  builtin: {latency: 1ms, body_bytes: 256}
+requests:
+  - {method: GET, path: /v1/items, headers: {Accept: application/json}}
+phases:
+  - {name: clean, duration: 1s, rate: 100/s}
+  - name: resets
+    duration: 2s
+    rate: 100/s
+    faults:
+      - {kind: reset, at: before-headers, probability: 0.25}
+`
+
+func TestRunEndToEnd(t *testing.T) {
+	file := writeFile(t, "resets.yaml", resetsScenario)
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := gatecrash(t, "run", file, "--out", out)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	rd := readRunDir(t, out)
+	rep := rd.report
+
+	// vegeta's decoder reads back every request the report counts.
+	if len(rd.results) != rep.Totals.Requests || rep.Totals.Requests != 300 {
+		t.Errorf("vegeta decoded %d results, report counts %d; want both 300 (1s and 2s at 100/s)", len(rd.results), rep.Totals.Requests)
+	}
+	if got := rep.Phases[0].Status["502"]; got != 0 {
+		t.Errorf("clean phase: got %d 502s, want none", got)
+	}
+
+	// Index events by request.
+	type key struct {
+		attack string
+		seq    uint64
+	}
+	resets := map[key][]int{} // attempts the proxy reset
+	seen := map[key]int{}     // highest attempt the proxy saw
+	for _, e := range rd.events {
+		if e.Seq == nil {
+			t.Fatalf("event without seq: %+v", e)
+		}
+		k := key{e.Attack, *e.Seq}
+		seen[k] = max(seen[k], e.Attempt)
+		if e.Type == faults.TypeFault {
+			if e.Kind != "reset" || e.Phase != "resets" || e.Cause != "reset-before-headers" {
+				t.Errorf("got fault event %+v, want only resets in phase resets", e)
+			}
+			resets[k] = append(resets[k], e.Attempt)
+		}
+	}
+	byKey := map[key]vegeta.Result{}
+	n502 := 0
+	for _, r := range rd.results {
+		byKey[key{r.Attack, r.Seq}] = r
+		if r.Code == 502 {
+			n502++
+			if _, ok := resets[key{r.Attack, r.Seq}]; !ok {
+				t.Errorf("502 for seq %d without a reset of that seq", r.Seq)
+			}
+		}
+	}
+	if len(resets) == 0 || n502 == 0 {
+		t.Fatalf("got %d requests reset and %d 502s, want some of each", len(resets), n502)
+	}
+	// Every request the proxy reset is accounted for: it ended in a 502,
+	// or the gateway retried it and a later attempt succeeded.
+	masked := 0
+	for k, attempts := range resets {
+		r, ok := byKey[k]
+		switch {
+		case !ok:
+			t.Errorf("seq %d was reset but has no result", k.seq)
+		case r.Code == 502:
+		case r.Code == 200:
+			last := attempts[len(attempts)-1]
+			if seen[k] <= last {
+				t.Errorf("seq %d ended 200 but its last attempt (%d) was reset and no later attempt reached the proxy", k.seq, last)
+			}
+			masked++
+		default:
+			t.Errorf("seq %d was reset and ended %d %q, want 502 or a retried 200", k.seq, r.Code, r.Error)
+		}
+	}
+	t.Logf("%d requests reset: %d ended 502, %d retried to 200 by the gateway", len(resets), n502, masked)
+
+	// Every 502 has its cause, with exact evidence.
+	if len(rep.Causes) != 1 || rep.Causes[0].Cause != "reset-before-headers" || rep.Causes[0].Count != n502 || rep.Causes[0].Evidence.Exact != n502 || rep.Causes[0].Share != 1 {
+		t.Errorf("causes: got %+v, want all %d 502s reset-before-headers with exact evidence", rep.Causes, n502)
+	}
+	if rep.Onset.First502Phase == nil || *rep.Onset.First502Phase != "resets" || *rep.Onset.First502S < 1 {
+		t.Errorf("onset: got %+v, want the first 502 after 1s in phase resets", rep.Onset)
+	}
+
+	// The report.json contract: these keys, with these types.
+	for _, k := range []string{"schema", "scenario", "interrupted", "started", "duration_s", "totals", "phases", "timeline", "onset", "causes"} {
+		if _, ok := rd.raw[k]; !ok {
+			t.Errorf("report.json lacks %q", k)
+		}
+	}
+	if rd.raw["schema"] != "gatecrash/report/v1" || rd.raw["scenario"] != "e2e-resets" || rd.raw["interrupted"] != false {
+		t.Errorf("report.json: got schema %v scenario %v interrupted %v", rd.raw["schema"], rd.raw["scenario"], rd.raw["interrupted"])
+	}
+	if _, err := time.Parse(time.RFC3339, rd.raw["started"].(string)); err != nil {
+		t.Errorf("started is not RFC 3339: %v", err)
+	}
+	ph := rd.raw["phases"].([]any)[1].(map[string]any)
+	for _, k := range []string{"name", "start_s", "end_s", "offered_rate", "achieved_rate", "requests", "status", "latency_ms"} {
+		if _, ok := ph[k]; !ok {
+			t.Errorf("report.json phases[1] lacks %q", k)
+		}
+	}
+	if len(rep.Timeline) < 3 || rep.Timeline[2].Faults["reset"] == 0 || rep.Timeline[0].Faults["reset"] != 0 {
+		t.Errorf("timeline: got %+v, want resets counted in seconds 1-2 only", rep.Timeline)
+	}
+	if !strings.Contains(stdout, "first 502 at") || !strings.Contains(stdout, "reset-before-headers") {
+		t.Errorf("text report lacks the onset or the cause:\n%s", stdout)
+	}
+
+	// The report is rebuilt byte for byte from the folder alone.
+	before, _ := os.ReadFile(filepath.Join(out, "report.json"))
+	if code, _, stderr := gatecrash(t, "report", out); code != exitOK {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	after, _ := os.ReadFile(filepath.Join(out, "report.json"))
+	if !bytes.Equal(before, after) {
+		t.Error("gatecrash report DIR wrote a different report.json from the same records")
+	}
+}
+
+// TestCatalogRuns runs every catalog scenario end to end.
+func TestCatalogRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every catalog scenario")
+	}
+	for _, e := range scenarios.Catalog() {
+		t.Run(e.Name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			code, stdout, stderr := gatecrash(t, "run", e.Name, "--out", out)
+			if code != exitOK {
+				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+			}
+			rep := readRunDir(t, out).report
+			if rep.DurationS >= 15 {
+				t.Errorf("ran %.1fs, want under 15s", rep.DurationS)
+			}
+			if rep.Totals.Status["502"] == 0 {
+				t.Fatalf("no 502 in a scenario made to produce them:\n%s", stdout)
+			}
+			for _, c := range rep.Causes {
+				if c.Cause == results.CauseUnattributed {
+					t.Errorf("%d 502s unattributed:\n%s", c.Count, stdout)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,96 @@
+// Package results is everything after the attack: the record file, the
+// analysis that says when and why gateway errors appeared, and the report.
+package results
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// MaxBody is how much of a non-2xx response body a record keeps.
+const MaxBody = 1024
+
+// Writer streams results to a record file in vegeta's own (gob) encoding,
+// so `vegeta report` and `vegeta plot` read it. Bodies are kept only for
+// non-2xx answers and cut to MaxBody bytes. A Writer is not safe for
+// concurrent use; call Flush or Close when done.
+type Writer struct {
+	bw  *bufio.Writer
+	enc vegeta.Encoder
+	n   int
+}
+
+// NewWriter returns a Writer encoding to w.
+func NewWriter(w io.Writer) *Writer {
+	bw := bufio.NewWriter(w)
+	return &Writer{bw: bw, enc: vegeta.NewEncoder(bw)}
+}
+
+// Write records one result. It may change r's Body.
+func (w *Writer) Write(r *vegeta.Result) error {
+	if r.Code >= 200 && r.Code < 300 {
+		r.Body = nil
+	} else if len(r.Body) > MaxBody {
+		r.Body = r.Body[:MaxBody]
+	}
+	if err := w.enc.Encode(r); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	w.n++
+	return nil
+}
+
+// Count returns how many results were written.
+func (w *Writer) Count() int { return w.n }
+
+// Flush writes buffered records out.
+func (w *Writer) Flush() error {
+	if err := w.bw.Flush(); err != nil {
+		return fmt.Errorf("flush results: %w", err)
+	}
+	return nil
+}
+
+// ReadResults decodes a record file written by Writer, or by vegeta in
+// any of its encodings. A file cut short is read up to its last whole
+// record.
+func ReadResults(r io.Reader) ([]vegeta.Result, error) {
+	br := bufio.NewReader(r)
+	if _, err := br.Peek(1); errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	dec := vegeta.DecoderFor(br)
+	if dec == nil {
+		return nil, errors.New("not a vegeta results file (gob, JSON or CSV)")
+	}
+	var out []vegeta.Result
+	for {
+		var res vegeta.Result
+		if err := dec.Decode(&res); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return out, nil
+			}
+			return nil, fmt.Errorf("decode result %d: %w", len(out), err)
+		}
+		out = append(out, res)
+	}
+}
+
+// ReadResultsFile reads the record file at path.
+func ReadResultsFile(path string) ([]vegeta.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rs, err := ReadResults(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rs, nil
+}

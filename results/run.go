@@ -1,0 +1,79 @@
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// File names inside a run folder.
+const (
+	FileResults = "results"
+	FileEvents  = "events.jsonl"
+	FileRun     = "run.json"
+	FileReport  = "report.json"
+	FileGateway = "gateway.log"
+)
+
+// RunSchema identifies the run.json format.
+const RunSchema = "gatecrash/run/v1"
+
+// Run is what a report needs to know about a run beyond its results and
+// events: the plan and the clock. It is written to run.json so that a
+// report can be rebuilt from the run folder alone.
+type Run struct {
+	Schema string `json:"schema"`
+	// Scenario is the scenario's name.
+	Scenario string `json:"scenario"`
+	// Attack is the vegeta attack name (X-Vegeta-Attack).
+	Attack string `json:"attack"`
+	// Seed is the seed of every fault decision.
+	Seed uint64 `json:"seed"`
+	// Started is the zero of the pacer's clock.
+	Started time.Time `json:"started"`
+	// Interrupted is true when the run was stopped before its end.
+	Interrupted bool `json:"interrupted"`
+	// Gateway is the gateway kind (builtin, none).
+	Gateway string `json:"gateway"`
+	// Phases is the plan.
+	Phases []PhasePlan `json:"phases"`
+}
+
+// PhasePlan is one phase as planned.
+type PhasePlan struct {
+	Name string `json:"name"`
+	// StartS and EndS are seconds from Run.Started.
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
+	// Planned is the number of hits the pacer plans in the phase.
+	Planned float64 `json:"planned"`
+}
+
+// WriteRun writes run.json.
+func WriteRun(path string, r *Run) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode run: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write run: %w", err)
+	}
+	return nil
+}
+
+// ReadRun reads run.json.
+func ReadRun(path string) (*Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Run
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if r.Schema != RunSchema {
+		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, RunSchema)
+	}
+	return &r, nil
+}

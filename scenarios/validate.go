@@ -1,0 +1,514 @@
+package scenarios
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults and limits applied by Decode.
+const (
+	DefaultTimeout         = 10 * time.Second // target.timeout
+	DefaultUpstreamTimeout = 5 * time.Second  // target.upstream_timeout
+	DefaultBodyBytes       = 512              // upstream.builtin.body_bytes
+	MaxBodyBytes           = 10 << 20         // upstream.builtin.body_bytes
+)
+
+// Bounds that keep the arithmetic of a run sane.
+const (
+	maxTotalDuration = 24 * time.Hour // all phases together
+	maxRatePerSecond = 1_000_000      // rate and ramp_to
+)
+
+// Settings of reset and malformed faults.
+const (
+	ResetBeforeHeaders = "before-headers" // the default and, for now, only reset point
+	VariantStatusLine  = "status-line"    // the default and, for now, only malformation
+)
+
+// kindFields lists, per fault kind, the settings it takes beside kind,
+// probability and match.
+var kindFields = map[string][]string{
+	KindLatency:   {"delay", "jitter"},
+	KindReset:     {"at"},
+	KindStatus:    {"code", "body", "headers"},
+	KindMalformed: {"variant"},
+	KindHang:      {"for"},
+}
+
+// kinds are the fault kinds in the order messages list them.
+var kinds = []string{KindLatency, KindReset, KindStatus, KindMalformed, KindHang}
+
+// kindSettings are all the kind-specific settings, in Fault's order.
+var kindSettings = []string{"delay", "jitter", "at", "code", "body", "headers", "variant", "for"}
+
+// checker collects the problems of one scenario file.
+type checker struct {
+	file   string
+	x      *index
+	errs   []*Error
+	broken map[string]bool // paths whose value could not be decoded at all
+}
+
+// add records a problem with the field at path, unless that field or one
+// holding it already has one.
+func (c *checker) add(path, msg string) {
+	for p := path; ; p = parent(p) {
+		if c.broken[p] {
+			return
+		}
+		if p == "" {
+			break
+		}
+	}
+	line, col := c.x.line(path)
+	c.errs = append(c.errs, &Error{File: c.file, Line: line, Field: path, Msg: msg, col: col})
+}
+
+// brokenUnder reports whether a value inside the field at path could not
+// be decoded at all: yaml.v3 leaves such list items out, so the list may
+// look empty.
+func (c *checker) brokenUnder(path string) bool {
+	for p := range c.broken {
+		if strings.HasPrefix(p, path+"[") || strings.HasPrefix(p, path+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// duration checks the duration the file writes at path. set says whether
+// it writes one; ok whether that one is valid. The decoder has already
+// stored a valid value.
+func (c *checker) duration(path string) (set, ok bool) {
+	if !c.x.has(path) {
+		return false, true
+	}
+	if _, problem := durationNode(c.x.get(path)); problem != "" {
+		c.add(path, problem)
+		return true, false
+	}
+	return true, true
+}
+
+// rate is like duration, for a rate.
+func (c *checker) rate(path string) (set, ok bool) {
+	if !c.x.has(path) {
+		return false, true
+	}
+	if _, problem := rateNode(c.x.get(path)); problem != "" {
+		c.add(path, problem)
+		return true, false
+	}
+	return true, true
+}
+
+// whole checks that the number at path, if any, is written as a whole
+// number: yaml.v3 silently cuts 1.5 to 1.
+func (c *checker) whole(path, example string) bool {
+	if n := c.x.get(path); n != nil && n.ShortTag() == "!!float" {
+		c.add(path, fmt.Sprintf("%q is not a whole number; write one such as %s", n.Value, example))
+		return false
+	}
+	return true
+}
+
+func (c *checker) scenario(s *Scenario) {
+	switch {
+	case s.Name == "":
+		c.add("name", "name is required; add a line such as name: my-scenario (it names the output folder)")
+	default:
+		if problem := nameProblem(s.Name); problem != "" {
+			c.add("name", problem)
+		}
+	}
+	c.whole("seed", "seed: 7")
+	c.target(&s.Target)
+	c.upstream(&s.Upstream)
+	c.requests(s.Requests)
+	c.phases(s.Phases)
+}
+
+// nameProblem says what is wrong with a scenario name, which names a
+// folder.
+func nameProblem(name string) string {
+	ok := len(name) <= 100
+	for i := 0; i < len(name) && ok; i++ {
+		b := name[i]
+		alnum := b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
+		ok = alnum || i > 0 && (b == '-' || b == '_' || b == '.')
+	}
+	if ok {
+		return ""
+	}
+	if len(name) > 100 {
+		return fmt.Sprintf("name is %d characters long; shorten it to 100 or fewer (it names the output folder)", len(name))
+	}
+	return fmt.Sprintf("name %q may hold only ASCII letters, digits, -, _ and ., starting with a letter or digit, as it names the output folder; write one such as %s",
+		name, suggestName(name))
+}
+
+// suggestName makes a valid name out of name.
+func suggestName(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range name {
+		switch {
+		case r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'):
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+		case (r == '_' || r == '.' || r == '-') && b.Len() > 0 && !dash:
+			b.WriteRune(r)
+		default:
+			dash = true
+		}
+		if b.Len() >= 60 {
+			break
+		}
+	}
+	s := strings.TrimRight(b.String(), "-_.")
+	if s == "" {
+		return "my-scenario"
+	}
+	return s
+}
+
+func (c *checker) target(t *Target) {
+	switch t.Gateway {
+	case "", GatewayBuiltin:
+		t.Gateway = GatewayBuiltin
+		if t.URL != "" {
+			c.add("target.url", "url applies only to gateway: none; remove it, or set gateway: none to attack a gateway you run yourself")
+		}
+	case GatewayNone:
+		if t.URL == "" {
+			c.add("target.url", "gateway: none needs url, the address of the gateway you run; add one such as url: http://127.0.0.1:8080")
+		} else {
+			c.url("target.url", t.URL)
+		}
+	case "nginx", "haproxy", "caddy":
+		c.add("target.gateway", fmt.Sprintf("gateway %q is not supported yet; use builtin, or none with url to attack a gateway you run yourself", t.Gateway))
+	default:
+		msg := fmt.Sprintf("unknown gateway %q; ", t.Gateway)
+		if near, ok := closest(t.Gateway, []string{GatewayBuiltin, GatewayNone}); ok {
+			msg += "did you mean " + near + "? "
+		}
+		c.add("target.gateway", msg+"use builtin (gatecrash starts one), or none with url (a gateway you run)")
+	}
+	c.positive("target.timeout", &t.Timeout, DefaultTimeout)
+	c.positive("target.upstream_timeout", &t.UpstreamTimeout, DefaultUpstreamTimeout)
+}
+
+// positive checks an optional duration that must be more than zero, and
+// sets d to def when the file leaves it out.
+func (c *checker) positive(path string, d *Duration, def time.Duration) {
+	set, ok := c.duration(path)
+	switch {
+	case !set:
+		*d = Duration(def)
+	case ok && *d <= 0:
+		c.add(path, fmt.Sprintf("%s must be more than 0; write one such as %s, or leave it out for %s", leaf(path), def, def))
+	}
+}
+
+func (c *checker) upstream(u *Upstream) {
+	if u.URL != "" {
+		if u.Builtin != nil {
+			c.add("upstream.url", "upstream sets both builtin and url; keep builtin for the stub gatecrash starts, or url for a server you run")
+		}
+		c.url("upstream.url", u.URL)
+		return
+	}
+	if u.Builtin == nil {
+		u.Builtin = &BuiltinUpstream{}
+	}
+	b := u.Builtin
+	switch {
+	case !c.x.has("upstream.builtin.body_bytes"):
+		b.BodyBytes = DefaultBodyBytes
+	case !c.whole("upstream.builtin.body_bytes", "body_bytes: 512"):
+	case b.BodyBytes < 0 || b.BodyBytes > MaxBodyBytes:
+		c.add("upstream.builtin.body_bytes", fmt.Sprintf("body_bytes %d is out of range; write 0 to %d (10 MiB), such as 512", b.BodyBytes, MaxBodyBytes))
+	}
+	c.duration("upstream.builtin.latency")
+}
+
+// url checks the address of a server gatecrash sends traffic to: plain
+// HTTP on loopback.
+func (c *checker) url(path, raw string) {
+	const example = "http://127.0.0.1:8080"
+	u, err := url.Parse(raw)
+	if err != nil {
+		c.add(path, fmt.Sprintf("%q is not a URL; write one such as %s", raw, example))
+		return
+	}
+	if u.Scheme != "http" {
+		c.add(path, fmt.Sprintf("%q must start with http:// (gatecrash speaks plain HTTP to servers on this machine); write one such as %s", raw, example))
+		return
+	}
+	host := u.Hostname()
+	if host == "" {
+		c.add(path, fmt.Sprintf("%q has no host; write one such as %s", raw, example))
+		return
+	}
+	addr, err := netip.ParseAddr(host)
+	if !strings.EqualFold(host, "localhost") && (err != nil || !addr.IsLoopback()) {
+		c.add(path, fmt.Sprintf("%q is not a loopback address; gatecrash sends traffic only to 127.0.0.1, ::1 or localhost, such as %s", raw, example))
+		return
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			c.add(path, fmt.Sprintf("%q has port %s; write a port from 1 to 65535, such as %s", raw, p, example))
+		}
+	}
+}
+
+func (c *checker) requests(rs []Request) {
+	if len(rs) == 0 {
+		if c.brokenUnder("requests") {
+			return
+		}
+		c.add("requests", "no requests: add at least one, such as requests: [{method: GET, path: /}]")
+		return
+	}
+	for i := range rs {
+		r := &rs[i]
+		p := "requests[" + strconv.Itoa(i) + "]"
+		if r.Method == "" {
+			r.Method = "GET"
+		} else {
+			c.method(p+".method", r.Method)
+		}
+		switch {
+		case r.Path == "":
+			c.add(p+".path", "path is required; write one such as path: /v1/items")
+		default:
+			c.path(p+".path", r.Path)
+		}
+		c.headers(p+".headers", r.Headers)
+	}
+}
+
+// method checks an HTTP method: a token in upper case.
+func (c *checker) method(path, m string) {
+	switch {
+	case !isToken(m):
+		c.add(path, fmt.Sprintf("%q is not an HTTP method; write GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS", m))
+	case strings.ToUpper(m) != m:
+		c.add(path, fmt.Sprintf("method %q must be upper case; write %s", m, strings.ToUpper(m)))
+	}
+}
+
+// path checks a request path or path prefix.
+func (c *checker) path(path, p string) {
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		c.add(path, fmt.Sprintf("%s %q must start with /; write /%s", leaf(path), p, p))
+	case strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		c.add(path, fmt.Sprintf("%s %q holds a space or control character; encode it, such as %%20 for a space", leaf(path), p))
+	}
+}
+
+// headers checks header names and values.
+func (c *checker) headers(path string, h map[string]string) {
+	names := make([]string, 0, len(h))
+	for name := range h {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		p := join(path, name)
+		if !isToken(name) {
+			c.add(p, fmt.Sprintf("%q is not a header name: it may hold letters, digits and - but no spaces, colons or quotes; write one such as X-Request-Id", name))
+			continue
+		}
+		if strings.ContainsFunc(h[name], func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			c.add(p, fmt.Sprintf("the value of header %s holds a line break or control character; remove it", name))
+		}
+	}
+}
+
+func (c *checker) phases(ps []Phase) {
+	if len(ps) == 0 {
+		if c.brokenUnder("phases") {
+			return
+		}
+		c.add("phases", "no phases: add at least one, e.g. - {name: baseline, duration: 5s, rate: 50/s}")
+		return
+	}
+	seen := make(map[string]int)
+	var total time.Duration
+	over := false
+	for i := range ps {
+		p := &ps[i]
+		path := "phases[" + strconv.Itoa(i) + "]"
+		switch j, dup := seen[p.Name]; {
+		case p.Name == "":
+			c.add(path+".name", "name is required; give the phase one such as name: baseline")
+		case dup:
+			c.add(path+".name", fmt.Sprintf("phase name %q is already used by phases[%d] on line %d; give each phase its own name",
+				p.Name, j, c.x.lineOnly("phases["+strconv.Itoa(j)+"].name")))
+		default:
+			seen[p.Name] = i
+		}
+
+		switch set, ok := c.duration(path + ".duration"); {
+		case !set:
+			c.add(path+".duration", "duration is required; write one such as duration: 5s")
+		case !ok:
+		case p.Duration <= 0:
+			c.add(path+".duration", "duration must be more than 0; write one such as duration: 5s")
+		case p.Duration.D() > maxTotalDuration-total:
+			over = true
+		default:
+			total += p.Duration.D()
+		}
+
+		switch set, ok := c.rate(path + ".rate"); {
+		case !set:
+			c.add(path+".rate", "rate is required; write one such as rate: 50/s")
+		case !ok:
+		case p.Rate.Freq == 0:
+			c.add(path+".rate", "rate must be more than 0; write one such as rate: 50/s (only ramp_to may be 0/s)")
+		default:
+			c.maxRate(path+".rate", p.Rate)
+		}
+
+		if set, ok := c.rate(path + ".ramp_to"); set && ok && p.RampTo != nil {
+			c.maxRate(path+".ramp_to", *p.RampTo)
+		}
+
+		for j := range p.Faults {
+			f := &p.Faults[j]
+			fp := path + ".faults[" + strconv.Itoa(j) + "]"
+			f.Line, _ = c.x.line(fp)
+			c.fault(fp, f)
+		}
+	}
+	if over {
+		c.add("phases", "the phases add up to more than 24h; shorten them")
+	}
+}
+
+// maxRate checks that r is a rate one attacker can offer.
+func (c *checker) maxRate(path string, r Rate) {
+	if r.PerSecond() > maxRatePerSecond {
+		c.add(path, fmt.Sprintf("%s is more than %d/s, more than one attacker can offer; write a lower rate", r, maxRatePerSecond))
+	}
+}
+
+func (c *checker) fault(path string, f *Fault) {
+	takes, known := kindFields[f.Kind]
+	switch {
+	case f.Kind == "":
+		c.add(path+".kind", "kind is required; write one of "+strings.Join(kinds, ", "))
+	case !known:
+		msg := fmt.Sprintf("unknown fault kind %q; ", f.Kind)
+		if near, ok := closest(f.Kind, kinds); ok {
+			msg += "did you mean " + near + "? "
+		}
+		c.add(path+".kind", msg+"write one of "+strings.Join(kinds, ", "))
+	}
+
+	if c.x.has(path+".probability") && f.Probability != nil {
+		if p := *f.Probability; !(p >= 0 && p <= 1) {
+			c.add(path+".probability", fmt.Sprintf("probability %s must be between 0 and 1, e.g. 0.1 for one request in ten",
+				strconv.FormatFloat(p, 'g', -1, 64)))
+		}
+	}
+	if f.Match.Method != "" {
+		c.method(path+".match.method", f.Match.Method)
+	}
+	if f.Match.PathPrefix != "" {
+		c.path(path+".match.path_prefix", f.Match.PathPrefix)
+	}
+	c.headers(path+".match.header", f.Match.Header)
+
+	if !known {
+		// Check the values anyway, for the problems they have whatever
+		// the kind.
+		for _, name := range []string{"delay", "jitter", "for"} {
+			c.duration(path + "." + name)
+		}
+		return
+	}
+	for _, name := range kindSettings {
+		if c.x.has(path+"."+name) && !slices.Contains(takes, name) {
+			c.add(path+"."+name, fmt.Sprintf("%s does not apply to a %s fault; remove it (a %s fault takes %s, besides kind, probability and match)",
+				name, f.Kind, f.Kind, strings.Join(takes, ", ")))
+		}
+	}
+
+	switch f.Kind {
+	case KindLatency:
+		delaySet, delayOK := c.duration(path + ".delay")
+		switch {
+		case !delaySet:
+			c.add(path+".delay", "a latency fault needs delay; write one such as delay: 100ms")
+		case delayOK && f.Delay <= 0:
+			c.add(path+".delay", "delay must be more than 0; write one such as delay: 100ms")
+		}
+		if set, ok := c.duration(path + ".jitter"); set && ok && delaySet && delayOK && f.Delay > 0 && f.Jitter > f.Delay {
+			c.add(path+".jitter", fmt.Sprintf("jitter %s is more than delay %s, so the wait could fall below zero; write a jitter of %s or less",
+				f.Jitter, f.Delay, f.Delay))
+		}
+	case KindReset:
+		switch f.At {
+		case "":
+			f.At = ResetBeforeHeaders
+		case ResetBeforeHeaders:
+		case "connect", "after-headers", "mid-body":
+			c.add(path+".at", fmt.Sprintf("at %q is not supported yet; write at: %s", f.At, ResetBeforeHeaders))
+		default:
+			c.add(path+".at", fmt.Sprintf("unknown reset point %q; write at: %s", f.At, ResetBeforeHeaders))
+		}
+	case KindStatus:
+		switch {
+		case !c.x.has(path + ".code"):
+			c.add(path+".code", "a status fault needs code; write one such as code: 503")
+		case !c.whole(path+".code", "code: 503"):
+		case f.Code < 100 || f.Code > 599:
+			c.add(path+".code", fmt.Sprintf("code %d is not an HTTP status; write 100 to 599, such as 503", f.Code))
+		}
+		c.headers(path+".headers", f.Headers)
+	case KindMalformed:
+		switch f.Variant {
+		case "":
+			f.Variant = VariantStatusLine
+		case VariantStatusLine:
+		default:
+			c.add(path+".variant", fmt.Sprintf("variant %q is not supported yet; write variant: %s", f.Variant, VariantStatusLine))
+		}
+	case KindHang:
+		c.duration(path + ".for")
+	}
+}
+
+// leaf returns the last field name in path.
+func leaf(path string) string {
+	return path[strings.LastIndex(path, ".")+1:]
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110, section 5.6.2).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		switch {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
