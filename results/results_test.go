@@ -176,3 +176,20 @@ func TestAnalyzeWithoutAny502(t *testing.T) {
 		}
 	}
 }
+
+func FuzzReadResults(f *testing.F) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	r := vegeta.Result{Attack: "a", Seq: 1, Code: 502, Timestamp: time.Unix(1, 0), Body: []byte("x")}
+	w.Write(&r)
+	w.Flush()
+	f.Add(buf.Bytes())
+	f.Add([]byte(`{"attack":"a","seq":1,"code":200,"timestamp":"2026-01-01T00:00:00Z"}` + "\n"))
+	f.Add([]byte("1,200,1,0,0,,,a,1,GET,/,\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, err := ReadResults(bytes.NewReader(data))
+		if err != nil && rs != nil {
+			t.Errorf("got %d results with error %v, want none", len(rs), err)
+		}
+	})
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const validHead = `name: t
+requests:
+  - {path: /}
+`
+
+func TestBrokenScenariosExit2(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		// want is what stderr must say: file:line, the field and the fix.
+		want []string
+	}{
+		{"unknown key", validHead + "phases:\n  - {name: a, duration: 1s, rate: 1/s}\ncolour: red\n",
+			[]string{"bad.yaml:6: colour:", `unknown field "colour"`}},
+		{"bad rate", validHead + "phases:\n  - {name: a, duration: 1s, rate: fast}\n",
+			[]string{"bad.yaml:5: phases[0].rate:", "write 100/s or 6000/m"}},
+		{"bad duration", validHead + "phases:\n  - name: a\n    duration: 3 seconds\n    rate: 1/s\n",
+			[]string{"bad.yaml:6: phases[0].duration:", "Go duration"}},
+		{"unknown fault kind", validHead + "phases:\n  - name: a\n    duration: 1s\n    rate: 1/s\n    faults:\n      - {kind: explode}\n",
+			[]string{"bad.yaml:9: phases[0].faults[0].kind:", "latency", "reset"}},
+		{"probability 1.5", validHead + "phases:\n  - name: a\n    duration: 1s\n    rate: 1/s\n    faults:\n      - {kind: reset, probability: 1.5}\n",
+			[]string{"bad.yaml:9: phases[0].faults[0].probability:", "between 0 and 1"}},
+		{"no phases", validHead,
+			[]string{"bad.yaml:1: phases:", "add at least one"}},
+		{"empty file", "",
+			[]string{"bad.yaml: ", "empty", "gatecrash list"}},
+		{"YAML syntax error", "name: t\nphases: [\n  {name: a\n",
+			[]string{"bad.yaml:", "invalid YAML"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "bad.yaml")
+			if err := os.WriteFile(file, []byte(tt.file), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, cmd := range []string{"run", "validate"} {
+				code, _, stderr := gatecrash(t, cmd, file, "--out", t.TempDir())
+				if cmd == "validate" {
+					code, _, stderr = gatecrash(t, cmd, file)
+				}
+				if code != exitInput {
+					t.Errorf("%s: exit %d, want 2; stderr: %s", cmd, code, stderr)
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(stderr, w) {
+						t.Errorf("%s: stderr %q lacks %q", cmd, stderr, w)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		// out must appear in stdout (exit 0) or stderr (otherwise).
+		out string
+	}{
+		{[]string{"--help"}, exitOK, "Commands:"},
+		{[]string{"run", "--help"}, exitOK, "--proxy-listen"},
+		{[]string{"validate", "-h"}, exitOK, "Usage: gatecrash validate"},
+		{[]string{"report", "--help"}, exitOK, "--json"},
+		{[]string{"list", "--help"}, exitOK, "Usage: gatecrash list"},
+		{[]string{"list"}, exitOK, "upstream-resets"},
+		{[]string{"validate", "upstream-resets", "malformed-upstream"}, exitOK, "malformed-upstream: ok"},
+		{nil, exitInput, "Usage:"},
+		{[]string{"explode"}, exitInput, `unknown command "explode"`},
+		{[]string{"run"}, exitInput, "run takes one scenario"},
+		{[]string{"run", "--bogus", "upstream-resets"}, exitInput, "unknown flag: --bogus"},
+		{[]string{"run", "no-such-scenario"}, exitInput, "gatecrash list"},
+		{[]string{"validate"}, exitInput, "name at least one scenario"},
+		{[]string{"report", "/nonexistent/run"}, exitInput, "not a run folder"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, stdout, stderr := gatecrash(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tt.code, stderr)
+			}
+			out := stdout
+			if tt.code != exitOK {
+				out = stderr
+			}
+			if !strings.Contains(out, tt.out) {
+				t.Errorf("output lacks %q:\nstdout: %s\nstderr: %s", tt.out, stdout, stderr)
+			}
+		})
+	}
+	// The listing has one line per catalog scenario.
+	_, stdout, _ := gatecrash(t, "list")
+	if lines := strings.Count(stdout, "\n"); lines != 2 {
+		t.Errorf("list: got %d lines, want 2:\n%s", lines, stdout)
+	}
+}
+
+// TestInterruptedRun stops a run half way, as Ctrl-C does: the results so
+// far are kept, the report is marked interrupted, and the exit code is 3.
+func TestInterruptedRun(t *testing.T) {
+	file := writeFile(t, "long.yaml", `name: long
+seed: 1
+requests: [{path: /}]
+phases:
+  - {name: only, duration: 60s, rate: 50/s}
+`)
+	out := filepath.Join(t.TempDir(), "out")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Cancel once the first results are on disk.
+	go func() {
+		for ctx.Err() == nil {
+			if st, err := os.Stat(filepath.Join(out, "results")); err == nil && st.Size() > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"run", file, "--out", out}, &stdout, &stderr) }()
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the interrupted run did not stop")
+	}
+	if code != exitBroken || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("exit %d, stderr %q; want 3 and interrupted", code, stderr.String())
+	}
+	rd := readRunDir(t, out)
+	if !rd.report.Interrupted || rd.report.Totals.Requests == 0 || rd.report.Totals.Requests >= 3000 || len(rd.results) != rd.report.Totals.Requests {
+		t.Errorf("got interrupted %v with %d requests (%d in results), want interrupted with some but not all 3000",
+			rd.report.Interrupted, rd.report.Totals.Requests, len(rd.results))
+	}
+}
