@@ -176,7 +176,7 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Errorf("seq %d was reset and ended %d %q, want 502 or a retried 200", k.seq, r.Code, r.Error)
 		}
 	}
-	t.Logf("%d requests reset: %d ended 502, %d retried to 200 by the gateway", len(resets), n502, masked)
+	t.Logf("%d requests reset: %d ended 502, %d retried to 200 by the gateway; run took %.2fs, %d client errors", len(resets), n502, masked, rep.DurationS, rep.Totals.Errors)
 
 	// Every 502 has its cause, with exact evidence.
 	if len(rep.Causes) != 1 || rep.Causes[0].Cause != "reset-before-headers" || rep.Causes[0].Count != n502 || rep.Causes[0].Evidence.Exact != n502 || rep.Causes[0].Share != 1 {

@@ -3,11 +3,8 @@ package faults
 import (
 	"context"
 	"fmt"
-)
 
-// Malformed variants.
-const (
-	VariantStatusLine = "status-line"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // statusLineBytes is what the status-line variant sends: a status line
@@ -26,9 +23,9 @@ var _ Fault = Malformed{}
 func (m Malformed) Apply(_ context.Context, x *Exchange) (Outcome, error) {
 	v := m.Variant
 	if v == "" {
-		v = VariantStatusLine
+		v = scenarios.VariantStatusLine
 	}
-	if v != VariantStatusLine {
+	if v != scenarios.VariantStatusLine {
 		return Outcome{}, fmt.Errorf("malformed variant %q is not supported", v)
 	}
 	out := Outcome{Detail: fmt.Sprintf("sent %q and closed", statusLineBytes), Cause: "malformed-status-line", Ended: true, Close: true}

@@ -3,11 +3,8 @@ package faults
 import (
 	"context"
 	"fmt"
-)
 
-// Reset places where a connection can be reset.
-const (
-	AtBeforeHeaders = "before-headers"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // Reset ends the downstream connection with a TCP RST at a point of the
@@ -23,9 +20,9 @@ var _ Fault = Reset{}
 func (r Reset) Apply(_ context.Context, x *Exchange) (Outcome, error) {
 	at := r.At
 	if at == "" {
-		at = AtBeforeHeaders
+		at = scenarios.ResetBeforeHeaders
 	}
-	if at != AtBeforeHeaders {
+	if at != scenarios.ResetBeforeHeaders {
 		return Outcome{}, fmt.Errorf("reset at %q is not supported", at)
 	}
 	out := Outcome{Detail: "RST after reading the request, before any response byte", Cause: "reset-before-headers", Ended: true, Close: true}

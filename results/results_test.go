@@ -2,6 +2,9 @@ package results
 
 import (
 	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,29 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; run go test -update if the change is right\ngot:\n%s\nwant:\n%s", name, got, want)
+	}
+}
 
 func TestRecordsReadByVegeta(t *testing.T) {
 	var buf bytes.Buffer
@@ -155,6 +181,12 @@ func TestAnalyze(t *testing.T) {
 	if err := WriteText(&text, rep); err != nil {
 		t.Fatal(err)
 	}
+	golden(t, "analyze.txt", text.Bytes())
+	js, err := rep.MarshalIndent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "analyze.json", js)
 	for _, s := range []string{"faulty", "first 502 at 1.5s, in phase faulty", "reset-before-headers", "33.3%"} {
 		if !strings.Contains(text.String(), s) {
 			t.Errorf("text report lacks %q:\n%s", s, text.String())
