@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
+	"strings"
 	"time"
 )
 
@@ -14,22 +14,34 @@ import (
 type Exchange struct {
 	// Conn is the downstream connection (the gateway's side).
 	Conn net.Conn
-	// Request has been read up to the end of its head; its body is unread.
-	Request *http.Request
 	// Draw gives the fault its own reproducible random numbers beyond the
 	// decision itself (jitter, for example).
 	Draw *Draw
 
+	req    *head
 	reader *bufio.Reader
 }
+
+// Method returns the request method.
+func (x *Exchange) Method() string { return x.req.method }
+
+// Path returns the request target without its query.
+func (x *Exchange) Path() string {
+	p, _, _ := strings.Cut(x.req.target, "?")
+	return p
+}
+
+// Header returns the first value of the named request header, or "".
+func (x *Exchange) Header(name string) string { return x.req.get(name) }
+
+// WantsClose reports whether the request asked to close the connection
+// after its answer.
+func (x *Exchange) WantsClose() bool { return x.req.close }
 
 // DrainRequest reads the rest of the request body, so that the fault acts
 // after the whole request has arrived, as an upstream that read it would.
 func (x *Exchange) DrainRequest() error {
-	if x.Request.Body == nil {
-		return nil
-	}
-	if _, err := io.Copy(io.Discard, x.Request.Body); err != nil {
+	if _, err := copyBody(io.Discard, x.reader, x.req, false, nil); err != nil {
 		return fmt.Errorf("read request body: %w", err)
 	}
 	return nil
@@ -53,19 +65,17 @@ func (x *Exchange) Write(b []byte) error {
 	return nil
 }
 
-// WaitPeer waits until the peer closes the connection, d passes (when d is
-// positive), or ctx is done. It reports why it returned: "peer closed",
-// "timer" or "stopped". The caller must close the connection afterwards.
+// WaitPeer waits until the peer closes the connection (or sends anything
+// more), d passes (when d is positive), or ctx is done. It reports why it
+// returned: "peer closed", "timer" or "stopped". The caller must close the
+// connection afterwards.
 func (x *Exchange) WaitPeer(ctx context.Context, d time.Duration) string {
 	gone := make(chan struct{})
-	stop := make(chan struct{})
 	go func() {
 		defer close(gone)
-		// Any byte or error ends the wait: a gateway that gave up closes.
 		_, _ = x.reader.ReadByte()
 	}()
 	defer func() {
-		close(stop)
 		// Unblock the reader goroutine and wait for it to end.
 		_ = x.Conn.SetReadDeadline(time.Now())
 		<-gone

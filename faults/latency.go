@@ -24,7 +24,7 @@ func (l Latency) Apply(ctx context.Context, x *Exchange) (Outcome, error) {
 	if d < 0 {
 		d = 0
 	}
-	out := Outcome{Detail: fmt.Sprintf("delay %s", d.Round(time.Microsecond)), Cause: "upstream-timeout"}
+	out := Outcome{Detail: fmt.Sprintf("delay %s", d.Round(time.Microsecond))}
 	if !sleep(ctx, d) {
 		out.Detail += " (cut short: proxy stopping)"
 		out.Ended, out.Close = true, true

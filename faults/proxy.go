@@ -11,10 +11,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gatecrash/gatecrash/scenarios"
@@ -25,10 +25,6 @@ const (
 	// HeaderAttack and HeaderSeq are set by vegeta's attacker.
 	HeaderAttack = "X-Vegeta-Attack"
 	HeaderSeq    = "X-Vegeta-Seq"
-	// HeaderPhase carries the index of the phase the attacker was in when
-	// it sent the request, so that a request sent just before a phase
-	// boundary meets that phase's faults even if it arrives after it.
-	HeaderPhase = "X-Gatecrash-Phase"
 )
 
 // Phase is the proxy's rules for one phase of a run.
@@ -77,15 +73,19 @@ type Config struct {
 	DialTimeout time.Duration
 }
 
-// Proxy is the fault proxy. Create it with New and run it with Serve.
+// Proxy is the fault proxy. Create it with New and run it with Serve,
+// once. Every downstream connection gets its own upstream connection,
+// dialled at its first request; heads and bodies are forwarded exactly as
+// received, bodies streamed, never buffered whole.
 type Proxy struct {
-	cfg Config
+	cfg   Config
+	start time.Time
 
 	conns   atomic.Uint64
 	counter atomic.Uint64 // seq for requests without a seq header
 
 	mu       sync.Mutex
-	attempts map[string]int
+	attempts map[string]int // by (attack, seq): the whole run's requests
 }
 
 // New returns a proxy for cfg.
@@ -101,27 +101,36 @@ func New(cfg Config) (*Proxy, error) {
 
 // Serve accepts connections on ln until ctx is done, then closes ln and
 // every connection and returns once all of them are finished. It returns
-// nil when ctx ended it.
+// nil when ctx ended it, and an error when accepting failed for good.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
-	if p.cfg.Start.IsZero() {
-		p.cfg.Start = time.Now()
+	p.start = p.cfg.Start
+	if p.start.IsZero() {
+		p.start = time.Now()
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	defer ln.Close()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("accept: %w", err)
 			}
-			return fmt.Errorf("accept: %w", err)
+			// Out of file descriptors and the like: back off and go on,
+			// as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			if !sleep(ctx, backoff) {
+				return nil
+			}
+			continue
 		}
+		backoff = 0
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -135,10 +144,12 @@ type link struct {
 	id   uint64
 	down net.Conn
 	br   *bufio.Reader
+	bw   *bufio.Writer
 
 	mu   sync.Mutex
 	up   net.Conn
 	upbr *bufio.Reader
+	upbw *bufio.Writer
 	done bool
 }
 
@@ -152,17 +163,27 @@ func (l *link) close() {
 	}
 }
 
+// dropUpstream closes the upstream connection; the next request dials anew.
+func (l *link) dropUpstream() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.up != nil {
+		l.up.Close()
+		l.up, l.upbr, l.upbw = nil, nil, nil
+	}
+}
+
 func (p *Proxy) serveConn(ctx context.Context, c net.Conn) {
-	l := &link{id: p.conns.Add(1), down: c, br: bufio.NewReader(c)}
+	l := &link{id: p.conns.Add(1), down: c, br: bufio.NewReader(c), bw: bufio.NewWriter(c)}
 	stop := context.AfterFunc(ctx, l.close)
 	defer stop()
 	defer l.close()
 	for ctx.Err() == nil {
-		req, err := http.ReadRequest(l.br)
+		h, err := readHead(l.br, true)
 		if err != nil {
 			return
 		}
-		if !p.exchange(ctx, l, req) {
+		if !p.exchange(ctx, l, h) {
 			return
 		}
 	}
@@ -170,8 +191,8 @@ func (p *Proxy) serveConn(ctx context.Context, c net.Conn) {
 
 // exchange handles one request and reports whether the connection may
 // carry another.
-func (p *Proxy) exchange(ctx context.Context, l *link, req *http.Request) bool {
-	base := p.identify(l, req)
+func (p *Proxy) exchange(ctx context.Context, l *link, h *head) bool {
+	base := p.identify(l, h)
 	if base.Attempt > 0 {
 		e := base
 		e.Time = time.Now()
@@ -179,18 +200,17 @@ func (p *Proxy) exchange(ctx context.Context, l *link, req *http.Request) bool {
 		e.Detail = fmt.Sprintf("seen %d times before: the gateway or the client retried", base.Attempt)
 		p.record(e)
 	}
-	phase := p.phaseOf(req)
-	if phase != nil {
+	if phase := p.phaseOf(h); phase != nil {
 		base.Phase = phase.Name
+		x := &Exchange{Conn: l.down, req: h, reader: l.br}
 		for _, r := range phase.Rules {
-			if !r.Matches(req) {
+			if !r.Matches(x) {
 				continue
 			}
-			d := NewDraw(p.cfg.Seed, base.Attack, *base.Seq, base.Attempt, r.Index)
-			if !d.Hit(r.Probability) {
+			x.Draw = NewDraw(p.cfg.Seed, base.Attack, *base.Seq, base.Attempt, r.Index)
+			if !x.Draw.Hit(r.Probability) {
 				continue
 			}
-			x := &Exchange{Conn: l.down, Request: req, Draw: d, reader: l.br}
 			e := base
 			e.Time = time.Now()
 			out, err := r.Fault.Apply(ctx, x)
@@ -204,13 +224,13 @@ func (p *Proxy) exchange(ctx context.Context, l *link, req *http.Request) bool {
 			}
 		}
 	}
-	return p.forward(ctx, l, req, base)
+	return p.forward(ctx, l, h, base)
 }
 
 // identify reads the request's attack and seq and counts its attempt.
-func (p *Proxy) identify(l *link, req *http.Request) Event {
-	e := Event{Attack: req.Header.Get(HeaderAttack), Conn: l.id}
-	seq, err := strconv.ParseUint(req.Header.Get(HeaderSeq), 10, 64)
+func (p *Proxy) identify(l *link, h *head) Event {
+	e := Event{Attack: h.get(HeaderAttack), Conn: l.id}
+	seq, err := strconv.ParseUint(h.get(HeaderSeq), 10, 64)
 	if err != nil {
 		// No usable seq: number the request ourselves, in a space apart.
 		e.Attack = "gatecrash-proxy-counter"
@@ -225,15 +245,15 @@ func (p *Proxy) identify(l *link, req *http.Request) Event {
 	return e
 }
 
-// phaseOf returns the phase of req: the one its phase header names, else
-// the one running now; nil after the last phase.
-func (p *Proxy) phaseOf(req *http.Request) *Phase {
-	if v := req.Header.Get(HeaderPhase); v != "" {
+// phaseOf returns the phase of a request: the one its phase header names,
+// else the one running now; nil after the last phase.
+func (p *Proxy) phaseOf(h *head) *Phase {
+	if v := h.get(scenarios.HeaderPhase); v != "" {
 		if i, err := strconv.Atoi(v); err == nil && i >= 0 && i < len(p.cfg.Phases) {
 			return &p.cfg.Phases[i]
 		}
 	}
-	elapsed := time.Since(p.cfg.Start)
+	elapsed := time.Since(p.start)
 	for i := range p.cfg.Phases {
 		if elapsed < p.cfg.Phases[i].Duration {
 			return &p.cfg.Phases[i]
@@ -251,74 +271,189 @@ func (p *Proxy) record(e Event) {
 
 // forward passes the request to the upstream and streams the answer back.
 // It reports whether the connection may carry another request.
-func (p *Proxy) forward(ctx context.Context, l *link, req *http.Request, base Event) bool {
+func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event) bool {
 	fail := func(what string, err error) bool {
 		e := base
 		e.Time, e.Type, e.Kind, e.Fault = time.Now(), TypeObservation, ObservedUpstreamError, -1
+		e.Cause, e.Ended = upstreamCause(err), true
 		e.Detail = fmt.Sprintf("%s: %v", what, err)
 		p.record(e)
 		return false
 	}
-	if err := p.dialUpstream(ctx, l); err != nil {
-		return fail("dial upstream", err)
-	}
-	if err := req.Write(l.up); err != nil {
-		return fail("write request upstream", err)
-	}
-	resp, err := http.ReadResponse(l.upbr, req)
-	if err != nil {
-		return fail("read upstream response head", err)
-	}
-	defer resp.Body.Close()
-	bw := bufio.NewWriter(l.down)
-	// Flush what is buffered before every read of the upstream body, so a
-	// streamed body (chunks, server-sent events) goes out as it arrives.
-	resp.Body = flushBeforeRead{ReadCloser: resp.Body, w: bw}
-	// Hide bw's ReadFrom: it would read into its own buffer while the body
-	// reader flushes that buffer.
-	if err := resp.Write(struct{ io.Writer }{bw}); err != nil {
-		if errors.Is(err, errDownstream) {
-			return false
+	hasBody := req.chunked || req.length > 0
+	var resp *head
+	// A request without a body is sent again, once, on a new connection
+	// when a reused one turns out closed before any byte of the answer: the
+	// upstream closed it while idle, which is not the gateway's business.
+	for try := 0; ; try++ {
+		reused, err := p.upstream(ctx, l)
+		if err != nil {
+			return fail("connect to upstream", err)
 		}
-		return fail("copy upstream response", err)
+		if _, err := l.upbw.Write(req.raw); err != nil {
+			return fail("write request upstream", err)
+		}
+		bodyDone := make(chan error, 1)
+		if hasBody {
+			// The body goes up while the answer comes down: an upstream may
+			// answer 100 Continue first, or answer early.
+			go func() {
+				_, err := copyBody(l.upbw, l.br, req, false, l.upbw.Flush)
+				if err == nil {
+					err = l.upbw.Flush()
+				}
+				bodyDone <- err
+			}()
+		} else {
+			bodyDone <- l.upbw.Flush()
+		}
+		resp, err = p.responseHead(l)
+		if err == nil {
+			if err := waitBody(l, bodyDone); err != nil {
+				// The upstream answered before the whole body came: the
+				// connection cannot carry another request.
+				defer l.dropUpstream()
+				req.close = true
+			}
+			break
+		}
+		berr := waitBody(l, bodyDone)
+		l.dropUpstream()
+		if reused && try == 0 && !hasBody && errors.Is(err, errNoAnswer) {
+			continue
+		}
+		if berr != nil && !errors.Is(err, errNoAnswer) {
+			err = berr
+		}
+		return fail("read upstream answer", err)
 	}
-	if err := bw.Flush(); err != nil {
+	if !resp.bodyless(req.method) {
+		if _, err := copyBody(l.bw, l.upbr, resp, true, l.bw.Flush); err != nil {
+			l.dropUpstream()
+			if errors.Is(err, errDownstream) {
+				return false
+			}
+			return fail("copy upstream body", err)
+		}
+	}
+	if err := l.bw.Flush(); err != nil {
 		return false
 	}
-	return !resp.Close && !req.Close
+	if resp.close || (resp.readsToEOF() && !resp.bodyless(req.method)) {
+		// The upstream closes after this answer; its Connection header went
+		// down as received, so the downstream expects the close too.
+		l.dropUpstream()
+		return false
+	}
+	return !req.close
 }
 
-func (p *Proxy) dialUpstream(ctx context.Context, l *link) error {
+// errNoAnswer marks an upstream connection that ended before the first
+// byte of an answer.
+var errNoAnswer = errors.New("upstream closed the connection before answering")
+
+// responseHead reads the upstream's answer head, passing informational
+// (1xx) answers down as they come, and writes the final head into l.bw.
+func (p *Proxy) responseHead(l *link) (*head, error) {
+	first := true
+	for {
+		h, err := readHead(l.upbr, false)
+		if err != nil {
+			if first && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
+				return nil, fmt.Errorf("%w: %v", errNoAnswer, err)
+			}
+			return nil, err
+		}
+		first = false
+		if _, err := l.bw.Write(h.raw); err != nil {
+			return nil, fmt.Errorf("%w: %v", errDownstream, err)
+		}
+		if h.code >= 200 || h.code == 101 {
+			if h.code == 101 {
+				h.close = true // no protocol switch through the fault proxy
+			}
+			return h, nil
+		}
+		if err := l.bw.Flush(); err != nil {
+			return nil, fmt.Errorf("%w: %v", errDownstream, err)
+		}
+	}
+}
+
+// waitBody waits for the request body copy to end. A copy still waiting
+// for downstream bytes once the answer is in is cut short.
+func waitBody(l *link, done chan error) error {
+	select {
+	case err := <-done:
+		return err
+	default:
+	}
+	_ = l.down.SetReadDeadline(time.Now())
+	err := <-done
+	_ = l.down.SetReadDeadline(time.Time{})
+	return err
+}
+
+// upstream returns the link's upstream connection, dialling one when
+// there is none or the old one was closed by the upstream while idle, and
+// reports whether it was reused.
+func (p *Proxy) upstream(ctx context.Context, l *link) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.up != nil {
-		return nil
-	}
 	if l.done {
-		return net.ErrClosed
+		return false, net.ErrClosed
+	}
+	if l.up != nil {
+		if alive(l.up) && l.upbr.Buffered() == 0 {
+			return true, nil
+		}
+		l.up.Close()
+		l.up = nil
 	}
 	d := net.Dialer{Timeout: p.cfg.DialTimeout}
 	c, err := d.DialContext(ctx, "tcp", p.cfg.Upstream)
 	if err != nil {
-		return err
+		return false, err
 	}
-	l.up, l.upbr = c, bufio.NewReader(c)
-	return nil
+	l.up, l.upbr, l.upbw = c, bufio.NewReader(c), bufio.NewWriter(c)
+	return false, nil
+}
+
+// alive reports whether an idle connection is still open: a peek that
+// finds neither bytes nor EOF. (A read deadline cannot tell: Go fails a
+// read past its deadline before asking the socket.)
+func alive(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return true
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ok = false
+	var buf [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		_, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		ok = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
+		return true
+	})
+	return err == nil && ok
+}
+
+// upstreamCause names the cause of a gateway error that an upstream
+// failure the proxy saw (not caused) leads to.
+func upstreamCause(err error) string {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection-refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "reset-before-headers"
+	case errors.Is(err, errNoAnswer), errors.Is(err, io.EOF):
+		return "closed-before-headers"
+	}
+	return "upstream-error"
 }
 
 // errDownstream marks a failure to write to the downstream connection.
 var errDownstream = errors.New("write downstream")
-
-type flushBeforeRead struct {
-	io.ReadCloser
-	w *bufio.Writer
-}
-
-func (f flushBeforeRead) Read(b []byte) (int, error) {
-	if f.w.Buffered() > 0 {
-		if err := f.w.Flush(); err != nil {
-			return 0, fmt.Errorf("%w: %v", errDownstream, err)
-		}
-	}
-	return f.ReadCloser.Read(b)
-}

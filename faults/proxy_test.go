@@ -76,9 +76,14 @@ func startProxyLog(t *testing.T, upstream http.Handler, specs ...scenarios.Fault
 	}
 }
 
+// hello answers "hello from upstream", or echoes the request body.
 func hello(w http.ResponseWriter, r *http.Request) {
-	io.Copy(io.Discard, r.Body)
+	b, _ := io.ReadAll(r.Body)
 	w.Header().Set("X-Upstream", "yes")
+	if len(b) > 0 {
+		fmt.Fprintf(w, "echo %s", b)
+		return
+	}
 	fmt.Fprint(w, "hello from upstream")
 }
 
@@ -106,18 +111,37 @@ func TestPassThrough(t *testing.T) {
 	}
 	defer c.Close()
 	br := bufio.NewReader(c)
-	// Several requests on one keep-alive connection, one with a body.
+	// Several requests on one keep-alive connection, with bodies framed
+	// both ways.
 	for i := range 3 {
 		body := strings.Repeat("b", i*1000)
+		want := "hello from upstream"
+		if i > 0 {
+			want = "echo " + body
+		}
 		fmt.Fprintf(c, "POST /p HTTP/1.1\r\nHost: x\r\nX-Vegeta-Seq: %d\r\nContent-Length: %d\r\n\r\n%s", i, len(body), body)
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
 		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 || string(b) != "hello from upstream" || resp.Header.Get("X-Upstream") != "yes" {
-			t.Fatalf("request %d: got %d %q (X-Upstream %q), want 200 %q from the upstream", i, resp.StatusCode, b, resp.Header.Get("X-Upstream"), "hello from upstream")
+		if resp.StatusCode != 200 || string(b) != want || resp.Header.Get("X-Upstream") != "yes" {
+			t.Fatalf("request %d: got %d %q (X-Upstream %q), want 200 %q from the upstream", i, resp.StatusCode, b, resp.Header.Get("X-Upstream"), want)
 		}
+	}
+	// A chunked request body, then HEAD, on the same connection.
+	fmt.Fprint(c, "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(resp.Body); string(b) != "echo abcde" {
+		t.Errorf("chunked request: got %q, want %q", b, "echo abcde")
+	}
+	fmt.Fprint(c, "HEAD /p HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err = http.ReadResponse(br, &http.Request{Method: "HEAD"})
+	if err != nil || resp.StatusCode != 200 || resp.ContentLength != int64(len("hello from upstream")) {
+		t.Fatalf("HEAD: got %v, %v; want 200 with the GET's length and no body", resp, err)
 	}
 	c.Close()
 	if evs := events(); len(evs) != 0 {
@@ -160,6 +184,8 @@ func TestFaultsOnTheWire(t *testing.T) {
 		fault scenarios.Fault
 		// check inspects what a raw client read and the error that ended it.
 		check func(t *testing.T, got []byte, err error)
+		// event says whether the fault logs an event, cause its cause.
+		event bool
 		cause string
 	}{
 		{
@@ -170,6 +196,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 					t.Errorf("got %q, %v; want no bytes and ECONNRESET", got, err)
 				}
 			},
+			event: true,
 			cause: "reset-before-headers",
 		},
 		{
@@ -185,6 +212,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 					t.Errorf("got %d %q Retry-After %q X-Upstream %q; want 503 \"busy\", 3 and no upstream", resp.StatusCode, b, resp.Header.Get("Retry-After"), resp.Header.Get("X-Upstream"))
 				}
 			},
+			event: true,
 			cause: "upstream-5xx-passthrough",
 		},
 		{
@@ -195,6 +223,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 					t.Errorf("got %q, %v; want the exact malformed bytes then EOF", got, err)
 				}
 			},
+			event: true,
 			cause: "malformed-status-line",
 		},
 		{
@@ -205,6 +234,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 					t.Errorf("got %q, %v; want no bytes then EOF", got, err)
 				}
 			},
+			event: true,
 			cause: "upstream-timeout",
 		},
 		{
@@ -215,7 +245,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 					t.Errorf("got %q, %v; want the upstream's answer", got, err)
 				}
 			},
-			cause: "upstream-timeout",
+			event: true,
 		},
 		{
 			name:  "probability 0 never applies",
@@ -247,7 +277,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 				t.Errorf("answered after %s, want at least %s", elapsed, d)
 			}
 			evs := events()
-			if tt.cause == "" {
+			if !tt.event {
 				if len(evs) != 0 {
 					t.Errorf("got events %+v, want none", evs)
 				}
@@ -300,5 +330,203 @@ func TestHangEndsWhenPeerCloses(t *testing.T) {
 	evs := events()
 	if len(evs) != 1 || !strings.Contains(evs[0].Detail, "peer closed") {
 		t.Fatalf("got %+v, want one hang event ended by the peer closing", evs)
+	}
+}
+
+// TestPassThroughIsExact checks that heads and bodies pass byte for byte,
+// and that pipelined requests, 100 Continue and Connection: close work.
+func TestPassThroughIsExact(t *testing.T) {
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A raw upstream: the answer's exact bytes are known.
+	const answer = "HTTP/1.1 200 OK\r\nX-Odd-Case: kept AS is\r\nContent-Length: 5\r\n\r\nhello"
+	got := make(chan string, 1)
+	upDone := make(chan struct{})
+	go func() {
+		defer close(upDone)
+		c, err := up.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		br := bufio.NewReader(c)
+		var seen strings.Builder
+		for i := range 3 {
+			h, err := readHead(br, true)
+			if err != nil {
+				return
+			}
+			seen.Write(h.raw)
+			if h.get("Expect") == "100-continue" {
+				io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n")
+			}
+			var body bytes.Buffer
+			copyBody(&body, br, h, false, nil)
+			seen.Write(body.Bytes())
+			if i == 2 {
+				got <- seen.String()
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye")
+				return
+			}
+			io.WriteString(c, answer)
+		}
+	}()
+	p, err := New(Config{Upstream: up.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln) }()
+	defer func() {
+		cancel()
+		<-done
+		up.Close()
+		<-upDone
+	}()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	// Two pipelined requests, written at once.
+	reqs := "GET /a HTTP/1.1\r\nhost: x\r\nUser-agent: odd\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+	io.WriteString(c, reqs)
+	br := bufio.NewReader(c)
+	for i := range 2 {
+		h, err := readHead(br, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body bytes.Buffer
+		copyBody(&body, br, h, true, nil)
+		if s := string(h.raw) + body.String(); s != answer {
+			t.Fatalf("answer %d: got %q, want %q", i, s, answer)
+		}
+	}
+	// Expect: 100-continue: the body is sent only after the 100.
+	io.WriteString(c, "POST /c HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\n")
+	h, err := readHead(br, false)
+	if err != nil || h.code != 100 {
+		t.Fatalf("got %v, %v; want 100 Continue passed down", h, err)
+	}
+	io.WriteString(c, "body")
+	if want := reqs + "POST /c HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody"; <-got != want {
+		t.Errorf("the upstream did not get the requests as sent")
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil || string(rest) != "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye" {
+		t.Errorf("got %q, %v; want the last answer, then the connection closed", rest, err)
+	}
+}
+
+// TestUpstreamIdleCloseIsNotAFault: an upstream that closes a keep-alive
+// connection after an answer (as one does when its idle timeout fires)
+// must not make the proxy fail the next request on it.
+func TestUpstreamIdleCloseIsNotAFault(t *testing.T) {
+	// closeAfter: the upstream closes right after its answer, so the proxy
+	// sees the connection closed before its next request. closeOnNext: it
+	// reads the next request and closes without a word, as when the close
+	// crosses the request on the wire; the proxy must send it again.
+	for _, closeOnNext := range []bool{false, true} {
+		t.Run(fmt.Sprintf("close on next request %v", closeOnNext), func(t *testing.T) {
+			testUpstreamClose(t, closeOnNext)
+		})
+	}
+}
+
+func testUpstreamClose(t *testing.T, closeOnNext bool) {
+	up, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upDone := make(chan struct{})
+	go func() {
+		defer close(upDone)
+		for {
+			c, err := up.Accept()
+			if err != nil {
+				return
+			}
+			// One answer per connection, announced as keep-alive.
+			br := bufio.NewReader(c)
+			if _, err := readHead(br, true); err == nil {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				if closeOnNext {
+					readHead(br, true)
+				}
+			}
+			c.Close()
+		}
+	}()
+	var buf bytes.Buffer
+	log := NewEventLog(&buf)
+	p, _ := New(Config{Upstream: up.Addr().String(), Events: log})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done; up.Close(); <-upDone }()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for i := range 20 {
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Vegeta-Seq: %d\r\n\r\n", i)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d after the upstream closed its connection: %v", i, err)
+		}
+		if b, _ := io.ReadAll(resp.Body); string(b) != "ok" {
+			t.Fatalf("request %d: got %q, want ok", i, b)
+		}
+	}
+	if log.Count() != 0 {
+		log.Close()
+		t.Errorf("got events %s, want none", buf.String())
+	}
+}
+
+// TestRetryDrawsAfresh: the second attempt of a seq is decided anew.
+func TestRetryDrawsAfresh(t *testing.T) {
+	half := 0.5
+	addr, events := startProxy(t, http.HandlerFunc(hello), scenarios.Fault{Kind: "status", Code: 500, Probability: &half})
+	for seq := range 40 {
+		rawRequest(t, addr, seq)
+		rawRequest(t, addr, seq)
+	}
+	hit := map[[2]uint64]bool{}
+	for _, e := range events() {
+		if e.Type == TypeFault {
+			hit[[2]uint64{*e.Seq, uint64(e.Attempt)}] = true
+		}
+	}
+	differ := 0
+	for seq := range uint64(40) {
+		if hit[[2]uint64{seq, 0}] != hit[[2]uint64{seq, 1}] {
+			differ++
+		}
+		if want := NewDraw(1, "a", seq, 0, 0).Hit(half); hit[[2]uint64{seq, 0}] != want {
+			t.Errorf("seq %d attempt 0: applied %v, want %v as the draw decides", seq, hit[[2]uint64{seq, 0}], want)
+		}
+	}
+	// With independent draws about half of the 40 differ; never none.
+	if differ == 0 {
+		t.Error("every retry got the same decision as its first attempt, want fresh draws")
 	}
 }

@@ -3,7 +3,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -48,41 +47,34 @@ type Rule struct {
 
 // NewRule builds the rule for a validated fault spec at index i of its phase.
 func NewRule(i int, spec scenarios.Fault) (Rule, error) {
-	f, err := newFault(spec)
-	if err != nil {
-		return Rule{}, fmt.Errorf("fault %d (%s): %w", i, spec.Kind, err)
+	build, ok := kinds[spec.Kind]
+	if !ok {
+		return Rule{}, fmt.Errorf("fault %d: unknown fault kind %q", i, spec.Kind)
 	}
-	return Rule{Index: i, Kind: spec.Kind, Probability: spec.P(), Match: spec.Match, Fault: f}, nil
+	return Rule{Index: i, Kind: spec.Kind, Probability: spec.P(), Match: spec.Match, Fault: build(spec)}, nil
 }
 
-// newFault is the table from a kind's name to its constructor.
-func newFault(spec scenarios.Fault) (Fault, error) {
-	switch spec.Kind {
-	case scenarios.KindLatency:
-		return Latency{Delay: spec.Delay.D(), Jitter: spec.Jitter.D()}, nil
-	case scenarios.KindReset:
-		return Reset{At: spec.At}, nil
-	case scenarios.KindStatus:
-		return Status{Code: spec.Code, Body: spec.Body, Headers: spec.Headers}, nil
-	case scenarios.KindMalformed:
-		return Malformed{Variant: spec.Variant}, nil
-	case scenarios.KindHang:
-		return Hang{For: spec.For.D()}, nil
-	}
-	return nil, fmt.Errorf("unknown fault kind %q", spec.Kind)
+// kinds maps each fault kind's name to its constructor. It is never
+// changed after initialisation.
+var kinds = map[string]func(scenarios.Fault) Fault{
+	scenarios.KindLatency:   func(s scenarios.Fault) Fault { return Latency{Delay: s.Delay.D(), Jitter: s.Jitter.D()} },
+	scenarios.KindReset:     func(s scenarios.Fault) Fault { return Reset{At: s.At} },
+	scenarios.KindStatus:    func(s scenarios.Fault) Fault { return Status{Code: s.Code, Body: s.Body, Headers: s.Headers} },
+	scenarios.KindMalformed: func(s scenarios.Fault) Fault { return Malformed{Variant: s.Variant} },
+	scenarios.KindHang:      func(s scenarios.Fault) Fault { return Hang{For: s.For.D()} },
 }
 
-// Matches reports whether the rule may hit req.
-func (r Rule) Matches(req *http.Request) bool {
+// Matches reports whether the rule may hit the exchange's request.
+func (r Rule) Matches(x *Exchange) bool {
 	m := r.Match
-	if m.Method != "" && m.Method != req.Method {
+	if m.Method != "" && m.Method != x.Method() {
 		return false
 	}
-	if m.PathPrefix != "" && !strings.HasPrefix(req.URL.Path, m.PathPrefix) {
+	if m.PathPrefix != "" && !strings.HasPrefix(x.Path(), m.PathPrefix) {
 		return false
 	}
 	for k, v := range m.Header {
-		if req.Header.Get(k) != v {
+		if x.Header(k) != v {
 			return false
 		}
 	}

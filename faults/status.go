@@ -22,7 +22,7 @@ var _ Fault = Status{}
 
 // Apply sends the answer.
 func (s Status) Apply(_ context.Context, x *Exchange) (Outcome, error) {
-	out := Outcome{Detail: fmt.Sprintf("answered %d without asking the upstream", s.Code), Cause: statusCause(s.Code), Ended: true, Close: x.Request.Close}
+	out := Outcome{Detail: fmt.Sprintf("answered %d without asking the upstream", s.Code), Cause: statusCause(s.Code), Ended: true, Close: x.WantsClose()}
 	if err := x.DrainRequest(); err != nil {
 		out.Close = true
 		return out, err
@@ -43,11 +43,11 @@ func (s Status) Apply(_ context.Context, x *Exchange) (Outcome, error) {
 		b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
 	}
 	b.WriteString("Content-Length: " + strconv.Itoa(len(s.Body)) + "\r\n")
-	if x.Request.Close {
+	if x.WantsClose() {
 		b.WriteString("Connection: close\r\n")
 	}
 	b.WriteString("\r\n")
-	if x.Request.Method != http.MethodHead {
+	if x.Method() != http.MethodHead {
 		b.WriteString(s.Body)
 	}
 	if err := x.Write(b.Bytes()); err != nil {

@@ -193,3 +193,9 @@ func (s *Scenario) Duration() time.Duration {
 	}
 	return total
 }
+
+// HeaderPhase is the request header in which the attacker sends the index
+// of the phase it was in when it sent the request; the fault proxy applies
+// that phase's faults, so a request sent just before a phase boundary
+// meets its own phase's faults even if it arrives after the boundary.
+const HeaderPhase = "X-Gatecrash-Phase"
