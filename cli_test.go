@@ -37,7 +37,7 @@ func TestBrokenScenariosExit2(t *testing.T) {
 		{"empty file", "",
 			[]string{"bad.yaml: ", "empty", "gatecrash list"}},
 		{"YAML syntax error", "name: t\nphases: [\n  {name: a\n",
-			[]string{"bad.yaml:", "invalid YAML"}},
+			[]string{"bad.yaml:3: ", "invalid YAML"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

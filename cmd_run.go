@@ -5,11 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"path/filepath"
 	"time"
 
+	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
+
+// loopback checks that a listen address is on loopback.
+func loopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%q is not a loopback address; use 127.0.0.1:PORT or [::1]:PORT", addr)
+	}
+	return nil
+}
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flagSet("run", "NAME|FILE", `Run a scenario: a name from the embedded catalog (see gatecrash list) or a
@@ -31,6 +48,9 @@ everything, prints the report and writes into the output folder:
 	if fs.NArg() != 1 {
 		return inputErrf("run takes one scenario (a catalog name or a file), got %d; see gatecrash list", fs.NArg())
 	}
+	if err := loopback(opt.proxyListen); err != nil {
+		return inputErrf("--proxy-listen: %v", err)
+	}
 	sc, err := scenarios.Resolve(fs.Arg(0))
 	if err != nil {
 		return inputErr(err)
@@ -46,7 +66,7 @@ everything, prints the report and writes into the output folder:
 	if err != nil {
 		return err
 	}
-	if err := writeText(stdout, rep); err != nil {
+	if err := results.WriteText(stdout, rep); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nwritten to %s\n", opt.out)

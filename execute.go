@@ -31,9 +31,10 @@ type runOptions struct {
 // execute runs one scenario: it starts the upstream, the fault proxy and
 // the gateway, attacks the gateway, stops everything, and writes the
 // results, events, plan and report into opt.out. When ctx ends early the
-// attack stops and the report is marked interrupted. Every server it
-// starts is stopped before it returns.
-func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (rep *results.Report, err error) {
+// attack stops, the requests in flight are cancelled and the report is
+// marked interrupted. Every server it starts is stopped, and every record
+// flushed, before it returns, whatever happened.
+func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (*results.Report, error) {
 	if err := os.MkdirAll(opt.out, 0o755); err != nil {
 		return nil, inputErrf("output folder: %w", err)
 	}
@@ -43,27 +44,32 @@ func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (rep *
 	}
 
 	// Servers live on their own context, so that they outlast an interrupt
-	// until the results are in.
+	// until the results are in. Cleanups run last in first out.
 	srvCtx, stopServers := context.WithCancel(context.WithoutCancel(ctx))
 	var cleanups []func() error
-	defer func() {
+	stopAll := func() error {
 		stopServers()
+		var err error
 		for i := len(cleanups) - 1; i >= 0; i-- {
 			err = errors.Join(err, cleanups[i]())
 		}
-	}()
+		cleanups = nil
+		return err
+	}
+	defer stopAll()
 
 	upstream, err := startUpstream(sc, &cleanups)
 	if err != nil {
 		return nil, err
 	}
-
-	resultsFile, err := os.Create(filepath.Join(opt.out, results.FileResults))
+	resultsFile, err := os.Create(filepath.Join(opt.out, results.RecordFile))
 	if err != nil {
 		return nil, fmt.Errorf("create results: %w", err)
 	}
 	cleanups = append(cleanups, resultsFile.Close)
-	eventsFile, err := os.Create(filepath.Join(opt.out, results.FileEvents))
+	w := results.NewWriter(resultsFile)
+	cleanups = append(cleanups, w.Flush)
+	eventsFile, err := os.Create(filepath.Join(opt.out, results.EventsFile))
 	if err != nil {
 		return nil, fmt.Errorf("create events: %w", err)
 	}
@@ -86,8 +92,7 @@ func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (rep *
 	go func() { proxyDone <- proxy.Serve(srvCtx, ln) }()
 	cleanups = append(cleanups, func() error {
 		stopServers()
-		perr := <-proxyDone
-		return errors.Join(perr, events.Close())
+		return errors.Join(<-proxyDone, events.Close())
 	})
 
 	target, err := startGateway(sc, "http://"+ln.Addr().String(), opt.out, &cleanups)
@@ -99,42 +104,40 @@ func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (rep *
 	}
 
 	pacer := attack.NewPacer(sc.Phases)
-	w := results.NewWriter(resultsFile)
 	started, aerr := attack.Run(ctx, pacer, attack.Options{
 		Name:     sc.Name,
 		BaseURL:  target,
 		Requests: sc.Requests,
 		Timeout:  sc.Target.Timeout.D(),
 	}, func(r *vegeta.Result) error { return w.Write(r) })
-	if aerr != nil {
-		return nil, fmt.Errorf("attack: %w", aerr)
-	}
-	if err := w.Flush(); err != nil {
-		return nil, err
-	}
+	interrupted := ctx.Err() != nil
+	stopped := time.Since(started)
 
-	// Stop everything before reading the records back, so that the event
-	// log is complete.
-	var stopErr error
-	for i := len(cleanups) - 1; i >= 0; i-- {
-		stopErr = errors.Join(stopErr, cleanups[i]())
-	}
-	cleanups = nil
-	if stopErr != nil {
-		return nil, fmt.Errorf("stop: %w", stopErr)
-	}
-
+	// Stop everything and flush every record before writing the plan, so
+	// that the folder is complete; write the plan even when something
+	// broke, so that what was recorded can still be reported.
+	stopErr := stopAll()
 	run := &results.Run{
 		Schema:      results.RunSchema,
 		Scenario:    sc.Name,
 		Attack:      sc.Name,
 		Seed:        seed,
 		Started:     started.UTC(),
-		Interrupted: ctx.Err() != nil,
+		Interrupted: interrupted,
 		Gateway:     sc.Target.Gateway,
 		Phases:      plan(sc, pacer),
 	}
-	if err := results.WriteRun(filepath.Join(opt.out, results.FileRun), run); err != nil {
+	if interrupted {
+		run.StoppedS = stopped.Seconds()
+	}
+	werr := results.WriteRun(filepath.Join(opt.out, results.RunFile), run)
+	if aerr != nil {
+		aerr = fmt.Errorf("attack: %w", aerr)
+	}
+	if stopErr != nil {
+		stopErr = fmt.Errorf("stop: %w", stopErr)
+	}
+	if err := errors.Join(aerr, stopErr, werr); err != nil {
 		return nil, err
 	}
 	return buildReport(opt.out)
@@ -147,6 +150,9 @@ func startUpstream(sc *scenarios.Scenario, cleanups *[]func() error) (string, er
 		u, err := url.Parse(sc.Upstream.URL)
 		if err != nil {
 			return "", inputErrf("upstream.url: %w", err)
+		}
+		if u.Port() == "" {
+			return net.JoinHostPort(u.Hostname(), "80"), nil
 		}
 		return u.Host, nil
 	}
@@ -168,7 +174,7 @@ func startGateway(sc *scenarios.Scenario, proxyURL, out string, cleanups *[]func
 	if sc.Target.Gateway == scenarios.GatewayNone {
 		return sc.Target.URL, nil
 	}
-	logFile, err := os.Create(filepath.Join(out, results.FileGateway))
+	logFile, err := os.Create(filepath.Join(out, results.GatewayLog))
 	if err != nil {
 		return "", fmt.Errorf("create gateway log: %w", err)
 	}
@@ -204,15 +210,15 @@ func plan(sc *scenarios.Scenario, p *attack.Pacer) []results.PhasePlan {
 
 // buildReport reads a run folder back and writes its report.json.
 func buildReport(dir string) (*results.Report, error) {
-	run, err := results.ReadRun(filepath.Join(dir, results.FileRun))
+	run, err := results.ReadRun(filepath.Join(dir, results.RunFile))
 	if err != nil {
 		return nil, inputErr(err)
 	}
-	res, err := results.ReadResultsFile(filepath.Join(dir, results.FileResults))
+	res, err := results.ReadFile(filepath.Join(dir, results.RecordFile))
 	if err != nil {
 		return nil, inputErr(err)
 	}
-	f, err := os.Open(filepath.Join(dir, results.FileEvents))
+	f, err := os.Open(filepath.Join(dir, results.EventsFile))
 	if err != nil {
 		return nil, inputErr(err)
 	}
@@ -226,10 +232,8 @@ func buildReport(dir string) (*results.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, results.FileReport), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, results.ReportFile), b, 0o644); err != nil {
 		return nil, fmt.Errorf("write report: %w", err)
 	}
 	return rep, nil
 }
-
-func writeText(w io.Writer, rep *results.Report) error { return results.WriteText(w, rep) }

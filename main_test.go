@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,8 +129,8 @@ func TestRunEndToEnd(t *testing.T) {
 		attack string
 		seq    uint64
 	}
-	resets := map[key][]int{} // attempts the proxy reset
-	seen := map[key]int{}     // highest attempt the proxy saw
+	resets := map[key]int{} // the last attempt the proxy reset
+	seen := map[key]int{}   // highest attempt the proxy saw
 	for _, e := range rd.events {
 		if e.Seq == nil {
 			t.Fatalf("event without seq: %+v", e)
@@ -140,7 +141,10 @@ func TestRunEndToEnd(t *testing.T) {
 			if e.Kind != "reset" || e.Phase != "resets" || e.Cause != "reset-before-headers" {
 				t.Errorf("got fault event %+v, want only resets in phase resets", e)
 			}
-			resets[k] = append(resets[k], e.Attempt)
+			// Events are logged when a fault ends, so not in attempt order.
+			if old, ok := resets[k]; !ok || e.Attempt > old {
+				resets[k] = e.Attempt
+			}
 		}
 	}
 	byKey := map[key]vegeta.Result{}
@@ -160,14 +164,25 @@ func TestRunEndToEnd(t *testing.T) {
 	// Every request the proxy reset is accounted for: it ended in a 502,
 	// or the gateway retried it and a later attempt succeeded.
 	masked := 0
-	for k, attempts := range resets {
+	for k, last := range resets {
 		r, ok := byKey[k]
 		switch {
 		case !ok:
 			t.Errorf("seq %d was reset but has no result", k.seq)
 		case r.Code == 502:
+			// The 502 answers the last attempt: the last one seen was reset.
+			if seen[k] != last {
+				gwlog, _ := os.ReadFile(filepath.Join(out, "gateway.log"))
+				var evs []string
+				for _, e := range rd.events {
+					if *e.Seq == k.seq {
+						evs = append(evs, fmt.Sprintf("%+v", e))
+					}
+				}
+				t.Errorf("seq %d ended 502 (%q), but its last attempt (%d) was not the reset one (%d)\nevents: %s\ngateway log:\n%s",
+					k.seq, r.Error, seen[k], last, strings.Join(evs, "\n"), gwlog)
+			}
 		case r.Code == 200:
-			last := attempts[len(attempts)-1]
 			if seen[k] <= last {
 				t.Errorf("seq %d ended 200 but its last attempt (%d) was reset and no later attempt reached the proxy", k.seq, last)
 			}
@@ -237,6 +252,16 @@ func TestCatalogRuns(t *testing.T) {
 			rep := readRunDir(t, out).report
 			if rep.DurationS >= 15 {
 				t.Errorf("ran %.1fs, want under 15s", rep.DurationS)
+			}
+			// 502s only where the scenario injects faults.
+			sc, err := scenarios.Lookup(e.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range rep.Phases {
+				if len(sc.Phases[i].Faults) == 0 && p.Status["502"] > 0 {
+					t.Errorf("phase %s has no faults but %d 502s", p.Name, p.Status["502"])
+				}
 			}
 			if rep.Totals.Status["502"] == 0 {
 				t.Fatalf("no 502 in a scenario made to produce them:\n%s", stdout)

@@ -2,7 +2,9 @@ package attack
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,10 +15,6 @@ import (
 
 	"github.com/gatecrash/gatecrash/scenarios"
 )
-
-// HeaderPhase carries the index of the phase a request was sent in; the
-// fault proxy reads it (the same name as faults.HeaderPhase).
-const HeaderPhase = "X-Gatecrash-Phase"
 
 // Options configure an attack.
 type Options struct {
@@ -32,10 +30,11 @@ type Options struct {
 
 // Targeter returns a vegeta.Targeter that walks reqs round robin against
 // base, stamping each target with the phase the pacer is in at that moment
-// (measured from start). It is safe for concurrent use.
+// (measured from start; before the first phase the first, after the last
+// the last). It is safe for concurrent use.
 func Targeter(base string, reqs []scenarios.Request, p *Pacer, start time.Time) (vegeta.Targeter, error) {
 	if len(reqs) == 0 {
-		return nil, fmt.Errorf("no requests")
+		return nil, errors.New("no requests")
 	}
 	base = strings.TrimRight(base, "/")
 	tgts := make([]vegeta.Target, len(reqs))
@@ -58,7 +57,7 @@ func Targeter(base string, reqs []scenarios.Request, p *Pacer, start time.Time) 
 		src := tgts[(next.Add(1)-1)%uint64(len(tgts))]
 		*t = src
 		t.Header = src.Header.Clone()
-		t.Header.Set(HeaderPhase, strconv.Itoa(max(p.Phase(time.Since(start)), 0)))
+		t.Header.Set(scenarios.HeaderPhase, strconv.Itoa(p.PhaseClamped(time.Since(start))))
 		return nil
 	}, nil
 }
@@ -69,14 +68,25 @@ func Targeter(base string, reqs []scenarios.Request, p *Pacer, start time.Time) 
 // every result has been passed on, along with the moment the attack began
 // (the zero of the pacer's clock). An error from out stops the attack and
 // is returned.
+//
+// When ctx ends, the attack stops sending and the requests in flight are
+// cancelled; their results (with the error "context canceled") are still
+// passed on.
 func Run(ctx context.Context, p *Pacer, opt Options, out func(*vegeta.Result) error) (time.Time, error) {
-	vopts := []func(*vegeta.Attacker){vegeta.KeepAlive(true)}
-	if opt.Timeout > 0 {
-		vopts = append(vopts, vegeta.Timeout(opt.Timeout))
+	// vegeta's own transport settings, with every request bound to ctx.
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: vegeta.DefaultConnections,
+		MaxConnsPerHost:     vegeta.DefaultMaxConnections,
 	}
-	atk := vegeta.NewAttacker(vopts...)
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Timeout: vegeta.DefaultTimeout, Transport: ctxTransport{ctx: ctx, base: tr}}
+	if opt.Timeout > 0 {
+		client.Timeout = opt.Timeout
+	}
+	atk := vegeta.NewAttacker(vegeta.Client(client)) // keep-alive: http.Transport's default
 	start := time.Now()
-	tr, err := Targeter(opt.BaseURL, opt.Requests, p, start)
+	targeter, err := Targeter(opt.BaseURL, opt.Requests, p, start)
 	if err != nil {
 		return start, err
 	}
@@ -84,7 +94,7 @@ func Run(ctx context.Context, p *Pacer, opt Options, out func(*vegeta.Result) er
 	defer stop()
 	var outErr error
 	// The duration is a backstop: the pacer itself stops at its end.
-	for r := range atk.Attack(tr, p, p.Duration()+time.Second, opt.Name) {
+	for r := range atk.Attack(targeter, p, p.Duration()+time.Second, opt.Name) {
 		if outErr != nil {
 			continue // drain so the attacker's workers can finish
 		}
@@ -94,4 +104,37 @@ func Run(ctx context.Context, p *Pacer, opt Options, out func(*vegeta.Result) er
 		}
 	}
 	return start, outErr
+}
+
+// ctxTransport binds every request to ctx as well as to its own context,
+// so that ending ctx cancels the requests in flight.
+type ctxTransport struct {
+	ctx  context.Context
+	base http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rctx, cancel := context.WithCancel(req.Context())
+	stop := context.AfterFunc(t.ctx, cancel)
+	done := func() { stop(); cancel() }
+	resp, err := t.base.RoundTrip(req.WithContext(rctx))
+	if err != nil {
+		done()
+		return nil, err
+	}
+	resp.Body = &doneBody{ReadCloser: resp.Body, done: done}
+	return resp, nil
+}
+
+// doneBody calls done once the body is closed.
+type doneBody struct {
+	io.ReadCloser
+	done func()
+}
+
+func (b *doneBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.done()
+	return err
 }

@@ -91,6 +91,15 @@ func (p *Pacer) Phase(elapsed time.Duration) int {
 	return -1
 }
 
+// PhaseClamped is Phase, but before the attack it returns the first phase
+// and after it the last.
+func (p *Pacer) PhaseClamped(elapsed time.Duration) int {
+	if i := p.Phase(elapsed); i >= 0 || elapsed < 0 {
+		return max(i, 0)
+	}
+	return len(p.segs) - 1
+}
+
 // Planned returns the hits planned from the start until elapsed.
 func (p *Pacer) Planned(elapsed time.Duration) float64 {
 	if len(p.segs) == 0 || elapsed <= 0 {

@@ -120,3 +120,18 @@ func TestPacerWaitsUntilDue(t *testing.T) {
 		t.Error("got no stop after the planned hits, want stop")
 	}
 }
+
+func TestPhaseClamped(t *testing.T) {
+	p := NewPacer([]scenarios.Phase{
+		phase(time.Second, rate(10, time.Second), nil),
+		phase(time.Second, rate(10, time.Second), nil),
+	})
+	for _, tt := range []struct {
+		at   time.Duration
+		want int
+	}{{-time.Second, 0}, {0, 0}, {1500 * time.Millisecond, 1}, {2 * time.Second, 1}, {time.Hour, 1}} {
+		if got := p.PhaseClamped(tt.at); got != tt.want {
+			t.Errorf("PhaseClamped(%s): got %d, want %d", tt.at, got, tt.want)
+		}
+	}
+}

@@ -10,6 +10,8 @@ import (
 // connection after that long; otherwise it waits until the gateway gives
 // up (closes its side) or the proxy stops.
 type Hang struct {
+	// For is how long to hang before closing; zero hangs until the peer
+	// or the proxy ends it.
 	For time.Duration
 }
 

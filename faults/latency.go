@@ -9,7 +9,10 @@ import (
 // Latency delays the response headers by Delay, plus or minus a uniform
 // Jitter.
 type Latency struct {
-	Delay  time.Duration
+	// Delay is the mean wait.
+	Delay time.Duration
+	// Jitter spreads the wait uniformly over Delay ± Jitter; zero waits
+	// exactly Delay.
 	Jitter time.Duration
 }
 

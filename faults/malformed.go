@@ -14,6 +14,7 @@ const statusLineBytes = "HTTP/1.1 abc Broken\r\nContent-Length: 0\r\n\r\n"
 // Malformed writes raw bytes that break HTTP, then closes the connection.
 // Only the status-line variant for now.
 type Malformed struct {
+	// Variant is the malformation; empty means status-line.
 	Variant string
 }
 

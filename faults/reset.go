@@ -11,6 +11,7 @@ import (
 // exchange. Only before-headers for now: the whole request is read, then
 // the connection is reset without a byte of answer.
 type Reset struct {
+	// At is where the reset happens; empty means before-headers.
 	At string
 }
 

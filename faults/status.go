@@ -13,8 +13,12 @@ import (
 // upstream. The connection stays open for the next request unless the
 // request asked to close it.
 type Status struct {
-	Code    int
-	Body    string
+	// Code is the status code sent.
+	Code int
+	// Body is sent with its Content-Length; Content-Type defaults to
+	// text/plain.
+	Body string
+	// Headers are sent as given, in name order.
 	Headers map[string]string
 }
 

@@ -55,15 +55,26 @@ func NewGateway(upstream string, timeout time.Duration, log io.Writer) (*Gateway
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.proxy.ServeHTTP(w, r) }
 
-// Close closes the gateway's idle upstream connections.
-func (g *Gateway) Close() { g.transport.CloseIdleConnections() }
+// Close closes the gateway's idle upstream connections. It implements
+// io.Closer, so a Server running the gateway calls it when it stops.
+func (g *Gateway) Close() error {
+	g.transport.CloseIdleConnections()
+	return nil
+}
+
+// StatusClientClosed is what the gateway logs when the client gave up
+// before the answer, as nginx's 499.
+const StatusClientClosed = 499
 
 // fail answers a failed upstream round trip: 504 on a timeout, 502
 // otherwise, with an empty body as Go's ReverseProxy does.
 func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusBadGateway
 	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+	switch {
+	case r.Context().Err() != nil:
+		code = StatusClientClosed // nobody is listening for the answer
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		code = http.StatusGatewayTimeout
 	}
 	if g.log != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -18,7 +19,8 @@ type Server struct {
 	done chan error
 }
 
-// Start serves h on a free port of 127.0.0.1.
+// Start serves h on a free port of 127.0.0.1. If h implements io.Closer,
+// the server's Close calls it once the server has stopped.
 func Start(h http.Handler) (*Server, error) {
 	return StartOn("127.0.0.1:0", h)
 }
@@ -52,11 +54,12 @@ func (s *Server) Close() error {
 	if err := s.srv.Shutdown(ctx); err != nil {
 		s.srv.Close()
 	}
-	if c, ok := s.srv.Handler.(interface{ Close() }); ok {
-		c.Close()
+	err := <-s.done
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
 	}
-	if err := <-s.done; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if c, ok := s.srv.Handler.(io.Closer); ok {
+		err = errors.Join(err, c.Close())
 	}
-	return nil
+	return err
 }

@@ -11,7 +11,9 @@ import (
 // Upstream is the built-in stub upstream: it reads the request, waits
 // Latency, and answers 200 with a body of BodyBytes bytes.
 type Upstream struct {
-	Latency   time.Duration
+	// Latency is waited before every answer; zero answers at once.
+	Latency time.Duration
+	// BodyBytes is the size of every answer's body; zero sends none.
 	BodyBytes int
 }
 

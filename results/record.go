@@ -56,10 +56,9 @@ func (w *Writer) Flush() error {
 	return nil
 }
 
-// ReadResults decodes a record file written by Writer, or by vegeta in
-// any of its encodings. A file cut short is read up to its last whole
-// record.
-func ReadResults(r io.Reader) ([]vegeta.Result, error) {
+// Read decodes a record file written by Writer, or by vegeta in any of
+// its encodings. A file cut short is read up to its last whole record.
+func Read(r io.Reader) ([]vegeta.Result, error) {
 	br := bufio.NewReader(r)
 	if _, err := br.Peek(1); errors.Is(err, io.EOF) {
 		return nil, nil
@@ -81,14 +80,14 @@ func ReadResults(r io.Reader) ([]vegeta.Result, error) {
 	}
 }
 
-// ReadResultsFile reads the record file at path.
-func ReadResultsFile(path string) ([]vegeta.Result, error) {
+// ReadFile reads the record file at path.
+func ReadFile(path string) ([]vegeta.Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	rs, err := ReadResults(f)
+	rs, err := Read(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

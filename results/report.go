@@ -25,22 +25,34 @@ const (
 // Report is report.json. Times are seconds from Started; rates are per
 // second; latencies are milliseconds.
 type Report struct {
-	Schema      string    `json:"schema"`
-	Scenario    string    `json:"scenario"`
-	Seed        uint64    `json:"seed"`
-	Interrupted bool      `json:"interrupted"`
-	Started     time.Time `json:"started"`
+	// Schema is always "gatecrash/report/v1".
+	Schema string `json:"schema"`
+	// Scenario is the scenario's name.
+	Scenario string `json:"scenario"`
+	// Seed is the seed of every fault decision; run again with it to get
+	// the same decisions.
+	Seed uint64 `json:"seed"`
+	// Interrupted is true when the run was stopped before its end.
+	Interrupted bool `json:"interrupted"`
+	// Started is when the attack began: the zero of every time.
+	Started time.Time `json:"started"`
 	// DurationS runs from Started to the end of the last request.
-	DurationS float64       `json:"duration_s"`
-	Totals    Totals        `json:"totals"`
-	Phases    []PhaseReport `json:"phases"`
-	Timeline  []Bucket      `json:"timeline"`
-	Onset     Onset         `json:"onset"`
-	Causes    []Cause       `json:"causes"`
+	DurationS float64 `json:"duration_s"`
+	// Totals count the whole run.
+	Totals Totals `json:"totals"`
+	// Phases are in the scenario's order.
+	Phases []PhaseReport `json:"phases"`
+	// Timeline has one bucket per second of the run.
+	Timeline []Bucket `json:"timeline"`
+	// Onset says when 502s first appeared.
+	Onset Onset `json:"onset"`
+	// Causes of 502s, most frequent first.
+	Causes []Cause `json:"causes"`
 }
 
 // Totals count every request of the run.
 type Totals struct {
+	// Requests counts every request sent.
 	Requests int `json:"requests"`
 	// Status counts HTTP answers by code; requests without an answer are
 	// not in it.
@@ -53,21 +65,28 @@ type Totals struct {
 // PhaseReport is one phase of the run. A request belongs to the phase its
 // timestamp (the moment it was sent) falls in.
 type PhaseReport struct {
-	Name   string  `json:"name"`
+	// Name is the phase's name.
+	Name string `json:"name"`
+	// StartS and EndS bound the phase as planned.
 	StartS float64 `json:"start_s"`
 	EndS   float64 `json:"end_s"`
 	// OfferedRate is the pacer's planned hits over the phase's length.
 	OfferedRate float64 `json:"offered_rate"`
-	// AchievedRate is the requests sent in the phase over its length.
-	AchievedRate float64        `json:"achieved_rate"`
-	Requests     int            `json:"requests"`
-	Status       map[string]int `json:"status"`
-	Errors       int            `json:"errors"`
-	LatencyMS    Latency        `json:"latency_ms"`
+	// AchievedRate is the requests sent in the phase over its length (over
+	// the part that ran, when the run was interrupted).
+	AchievedRate float64 `json:"achieved_rate"`
+	// Requests, Status and Errors count as in Totals.
+	Requests int            `json:"requests"`
+	Status   map[string]int `json:"status"`
+	Errors   int            `json:"errors"`
+	// LatencyMS summarises the phase's request latencies.
+	LatencyMS Latency `json:"latency_ms"`
 }
 
 // Latency holds exact percentiles (nearest rank) of request latencies.
 type Latency struct {
+	// P50, P90 and P99 are percentiles; Max is the largest; all zero
+	// without requests.
 	P50 float64 `json:"p50"`
 	P90 float64 `json:"p90"`
 	P99 float64 `json:"p99"`
@@ -76,7 +95,9 @@ type Latency struct {
 
 // Bucket is one second of the timeline.
 type Bucket struct {
-	TS       float64        `json:"t_s"`
+	// TS is the second the bucket starts at.
+	TS float64 `json:"t_s"`
+	// Requests, Status and Errors count the requests sent in this second.
 	Requests int            `json:"requests"`
 	Status   map[string]int `json:"status"`
 	Errors   int            `json:"errors"`
@@ -86,14 +107,18 @@ type Bucket struct {
 
 // Onset says when 502s first appeared; the fields are null without any.
 type Onset struct {
-	First502S     *float64 `json:"first_502_s"`
-	First502Phase *string  `json:"first_502_phase"`
+	// First502S is when the first request answered 502 was sent.
+	First502S *float64 `json:"first_502_s"`
+	// First502Phase is that request's phase.
+	First502Phase *string `json:"first_502_phase"`
 }
 
 // Cause is one cause of 502s.
 type Cause struct {
+	// Cause is a stable cause name, such as reset-before-headers.
 	Cause string `json:"cause"`
-	Count int    `json:"count"`
+	// Count is how many 502s it explains.
+	Count int `json:"count"`
 	// Share is Count over all 502s.
 	Share    float64  `json:"share"`
 	Evidence Evidence `json:"evidence"`
@@ -104,6 +129,7 @@ type Cause struct {
 // connection-level event in the same window), signature (the gateway's own
 // answer), none.
 type Evidence struct {
+	// Each counts the 502s tied to the cause that way.
 	Exact     int `json:"exact"`
 	Temporal  int `json:"temporal"`
 	Signature int `json:"signature"`
@@ -129,9 +155,8 @@ func Analyze(run *Run, res []vegeta.Result, events []faults.Event) *Report {
 	lat := make([][]float64, len(run.Phases))
 	rep.Phases = make([]PhaseReport, len(run.Phases))
 	for i, p := range run.Phases {
-		d := p.EndS - p.StartS
 		rep.Phases[i] = PhaseReport{Name: p.Name, StartS: p.StartS, EndS: p.EndS, Status: map[string]int{}}
-		if d > 0 {
+		if d := p.EndS - p.StartS; d > 0 {
 			rep.Phases[i].OfferedRate = round(p.Planned / d)
 		}
 	}
@@ -159,10 +184,15 @@ func Analyze(run *Run, res []vegeta.Result, events []faults.Event) *Report {
 	rep.DurationS = round(end.Seconds())
 	for i := range rep.Phases {
 		ph := &rep.Phases[i]
-		if d := ph.EndS - ph.StartS; d > 0 {
+		// An interrupted phase is measured over the part that ran.
+		if d := ranUntil(run, ph.EndS) - ph.StartS; d > 0 {
 			ph.AchievedRate = round(float64(ph.Requests) / d)
 		}
 		ph.LatencyMS = latency(lat[i])
+	}
+	// One bucket per second of the run, even seconds without a request.
+	if len(run.Phases) > 0 {
+		bucket(rep, time.Duration(math.Ceil(ranUntil(run, run.Phases[len(run.Phases)-1].EndS))*float64(time.Second))-1)
 	}
 	for _, e := range events {
 		if e.Type != faults.TypeFault {
@@ -173,6 +203,15 @@ func Analyze(run *Run, res []vegeta.Result, events []faults.Event) *Report {
 	}
 	rep.Causes = attribute(sorted, events)
 	return rep
+}
+
+// ranUntil returns end, or the moment an interrupted run stopped sending
+// if that came first, in seconds from the start.
+func ranUntil(run *Run, end float64) float64 {
+	if run.Interrupted && run.StoppedS < end {
+		return run.StoppedS
+	}
+	return end
 }
 
 // countStatus counts one answer by code into m, or into errs without one.
@@ -224,22 +263,24 @@ func latency(ms []float64) Latency {
 	return Latency{P50: pct(50), P90: pct(90), P99: pct(99), Max: round(mx)}
 }
 
-// attribute finds the cause of every 502: the fault event of the same
-// (attack, seq) that ended its last attempt; else unattributed.
+// attribute finds the cause of every 502: the event that ended the last
+// attempt of the same (attack, seq) that reached the proxy, a fault it
+// applied or an upstream failure it saw; else unattributed.
 func attribute(res []vegeta.Result, events []faults.Event) []Cause {
 	type key struct {
 		attack string
 		seq    uint64
 	}
-	best := map[key]faults.Event{}
+	last := map[key]int{}             // the last attempt the proxy saw
+	ended := map[key][]faults.Event{} // events that ended an attempt
 	for _, e := range events {
-		if e.Type != faults.TypeFault || e.Seq == nil || e.Cause == "" {
+		if e.Seq == nil {
 			continue
 		}
 		k := key{e.Attack, *e.Seq}
-		old, ok := best[k]
-		if !ok || better(e, old) {
-			best[k] = e
+		last[k] = max(last[k], e.Attempt)
+		if e.Ended && e.Cause != "" {
+			ended[k] = append(ended[k], e)
 		}
 	}
 	byCause := map[string]*Cause{}
@@ -250,10 +291,13 @@ func attribute(res []vegeta.Result, events []faults.Event) []Cause {
 			continue
 		}
 		total++
-		name := CauseUnattributed
-		e, ok := best[key{r.Attack, r.Seq}]
-		if ok {
-			name = e.Cause
+		k := key{r.Attack, r.Seq}
+		name, exact := CauseUnattributed, false
+		for _, e := range ended[k] {
+			if e.Attempt == last[k] {
+				name, exact = e.Cause, true
+				break
+			}
 		}
 		c := byCause[name]
 		if c == nil {
@@ -261,7 +305,7 @@ func attribute(res []vegeta.Result, events []faults.Event) []Cause {
 			byCause[name] = c
 		}
 		c.Count++
-		if ok {
+		if exact {
 			c.Evidence.Exact++
 		} else {
 			c.Evidence.None++
@@ -279,15 +323,6 @@ func attribute(res []vegeta.Result, events []faults.Event) []Cause {
 		return out[i].Cause < out[j].Cause
 	})
 	return out
-}
-
-// better reports whether event a explains a request's outcome better than
-// b: a later attempt wins, then a fault that ended the exchange.
-func better(a, b faults.Event) bool {
-	if a.Attempt != b.Attempt {
-		return a.Attempt > b.Attempt
-	}
-	return a.Ended && !b.Ended
 }
 
 // round keeps three decimals, so reports are stable and readable.

@@ -89,7 +89,7 @@ func TestRecordsReadByVegeta(t *testing.T) {
 
 	// A file cut short is read up to its last whole record.
 	for cut := len(data) - 1; cut > len(data)-20; cut-- {
-		rs, err := ReadResults(bytes.NewReader(data[:cut]))
+		rs, err := Read(bytes.NewReader(data[:cut]))
 		if err != nil {
 			t.Fatalf("cut at %d: %v", cut, err)
 		}
@@ -209,7 +209,7 @@ func TestAnalyzeWithoutAny502(t *testing.T) {
 	}
 }
 
-func FuzzReadResults(f *testing.F) {
+func FuzzRead(f *testing.F) {
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
 	r := vegeta.Result{Attack: "a", Seq: 1, Code: 502, Timestamp: time.Unix(1, 0), Body: []byte("x")}
@@ -219,9 +219,61 @@ func FuzzReadResults(f *testing.F) {
 	f.Add([]byte(`{"attack":"a","seq":1,"code":200,"timestamp":"2026-01-01T00:00:00Z"}` + "\n"))
 	f.Add([]byte("1,200,1,0,0,,,a,1,GET,/,\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rs, err := ReadResults(bytes.NewReader(data))
+		rs, err := Read(bytes.NewReader(data))
 		if err != nil && rs != nil {
 			t.Errorf("got %d results with error %v, want none", len(rs), err)
 		}
 	})
+}
+
+func TestAttributeUsesTheLastAttempt(t *testing.T) {
+	res := []vegeta.Result{
+		{Attack: "a", Seq: 1, Code: 502},
+		{Attack: "a", Seq: 2, Code: 502},
+		{Attack: "a", Seq: 3, Code: 502},
+	}
+	events := []faults.Event{
+		// Seq 1: reset, retried, and the retry met no fault: the reset does
+		// not explain the 502.
+		{Type: faults.TypeFault, Attack: "a", Seq: u64(1), Attempt: 0, Kind: "reset", Cause: "reset-before-headers", Ended: true},
+		{Type: faults.TypeObservation, Attack: "a", Seq: u64(1), Attempt: 1, Kind: faults.ObservedRetry},
+		// Seq 2: the upstream refused the proxy's connection.
+		{Type: faults.TypeObservation, Attack: "a", Seq: u64(2), Kind: faults.ObservedUpstreamError, Cause: "connection-refused", Ended: true},
+		// Seq 3: only a fault that did not end the exchange.
+		{Type: faults.TypeFault, Attack: "a", Seq: u64(3), Kind: "latency"},
+	}
+	got := attribute(res, events)
+	want := []Cause{
+		{Cause: CauseUnattributed, Count: 2, Share: 0.667, Evidence: Evidence{None: 2}},
+		{Cause: "connection-refused", Count: 1, Share: 0.333, Evidence: Evidence{Exact: 1}},
+	}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestAnalyzeInterrupted(t *testing.T) {
+	t0 := time.Now()
+	run := &Run{Schema: RunSchema, Started: t0, Interrupted: true, StoppedS: 0.5, Phases: []PhasePlan{
+		{Name: "first", EndS: 2, Planned: 200},
+		{Name: "second", StartS: 2, EndS: 4, Planned: 200},
+	}}
+	var res []vegeta.Result
+	for i := range 50 {
+		res = append(res, vegeta.Result{Code: 200, Seq: uint64(i), Timestamp: t0.Add(time.Duration(i) * 10 * time.Millisecond)})
+	}
+	rep := Analyze(run, res, nil)
+	if p := rep.Phases[0]; p.OfferedRate != 100 || p.AchievedRate != 100 {
+		t.Errorf("first phase: got offered %v achieved %v, want 100 and 100 over the half second that ran", p.OfferedRate, p.AchievedRate)
+	}
+	if p := rep.Phases[1]; p.AchievedRate != 0 || p.Requests != 0 {
+		t.Errorf("second phase: got %+v, want nothing achieved", p)
+	}
+	if !rep.Interrupted || len(rep.Timeline) != 1 {
+		t.Errorf("got interrupted %v and %d timeline seconds, want true and 1", rep.Interrupted, len(rep.Timeline))
+	}
+	full := Analyze(&Run{Schema: RunSchema, Started: t0, Phases: run.Phases}, res, nil)
+	if len(full.Timeline) != 4 {
+		t.Errorf("timeline: got %d seconds, want one per second of the 4s run", len(full.Timeline))
+	}
 }

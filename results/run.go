@@ -9,11 +9,11 @@ import (
 
 // File names inside a run folder.
 const (
-	FileResults = "results"
-	FileEvents  = "events.jsonl"
-	FileRun     = "run.json"
-	FileReport  = "report.json"
-	FileGateway = "gateway.log"
+	RecordFile = "results"      // every request's vegeta Result
+	EventsFile = "events.jsonl" // the fault proxy's events
+	RunFile    = "run.json"     // the Run: plan and clock
+	ReportFile = "report.json"  // the Report
+	GatewayLog = "gateway.log"  // the built-in gateway's error answers
 )
 
 // RunSchema identifies the run.json format.
@@ -34,6 +34,9 @@ type Run struct {
 	Started time.Time `json:"started"`
 	// Interrupted is true when the run was stopped before its end.
 	Interrupted bool `json:"interrupted"`
+	// StoppedS is when an interrupted attack stopped sending, in seconds
+	// from Started; zero when the run was not interrupted.
+	StoppedS float64 `json:"stopped_s,omitempty"`
 	// Gateway is the gateway kind (builtin, none).
 	Gateway string `json:"gateway"`
 	// Phases is the plan.
