@@ -62,24 +62,68 @@ type Event struct {
 // EventLog writes events as JSON lines. It is safe for concurrent use; call
 // Close to flush.
 type EventLog struct {
-	mu  sync.Mutex
-	w   *bufio.Writer
-	enc *json.Encoder
-	n   int
-	err error
+	mu      sync.Mutex
+	w       *bufio.Writer
+	enc     *json.Encoder
+	n       int
+	err     error
+	subs    map[chan Event]struct{}
+	dropped int
 }
 
-// NewEventLog returns an EventLog writing to w.
+// NewEventLog returns an EventLog writing to w; a nil w writes nothing
+// (events still reach subscribers).
 func NewEventLog(w io.Writer) *EventLog {
+	if w == nil {
+		w = io.Discard
+	}
 	bw := bufio.NewWriter(w)
-	return &EventLog{w: bw, enc: json.NewEncoder(bw)}
+	return &EventLog{w: bw, enc: json.NewEncoder(bw), subs: map[chan Event]struct{}{}}
 }
 
-// Record writes one event. The first write error is kept and returned by
-// Close; later events are dropped.
+// SubscriberBuffer is how many events a subscriber may fall behind before
+// it loses the excess.
+const SubscriberBuffer = 1024
+
+// Subscribe returns a channel that receives every event recorded from now
+// on, and a function that ends the subscription and closes the channel. A
+// subscriber more than SubscriberBuffer events behind loses the excess;
+// Dropped counts them.
+func (l *EventLog) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, SubscriberBuffer)
+	l.mu.Lock()
+	l.subs[ch] = struct{}{}
+	l.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			l.mu.Lock()
+			delete(l.subs, ch)
+			l.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// Dropped returns how many events slow subscribers lost.
+func (l *EventLog) Dropped() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dropped
+}
+
+// Record writes one event and passes it to the subscribers. The first
+// write error is kept and returned by Close; later events are not written.
 func (l *EventLog) Record(e Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for ch := range l.subs {
+		select {
+		case ch <- e:
+		default:
+			l.dropped++
+		}
+	}
 	if l.err != nil {
 		return
 	}

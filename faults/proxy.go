@@ -71,6 +71,8 @@ type Config struct {
 	Events *EventLog
 	// DialTimeout bounds connecting to the upstream; zero means 5s.
 	DialTimeout time.Duration
+	// Mode is scenarios.ModeHTTP (the default) or scenarios.ModeTCP.
+	Mode string
 }
 
 // Proxy is the fault proxy. Create it with New and run it with Serve,
@@ -78,8 +80,9 @@ type Config struct {
 // dialled at its first request; heads and bodies are forwarded exactly as
 // received, bodies streamed, never buffered whole.
 type Proxy struct {
-	cfg   Config
-	start time.Time
+	cfg    Config
+	start  time.Time
+	phases atomic.Pointer[[]Phase]
 
 	conns   atomic.Uint64
 	counter atomic.Uint64 // seq for requests without a seq header
@@ -96,8 +99,28 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.DialTimeout == 0 {
 		cfg.DialTimeout = 5 * time.Second
 	}
-	return &Proxy{cfg: cfg, attempts: make(map[string]int)}, nil
+	switch cfg.Mode {
+	case "":
+		cfg.Mode = scenarios.ModeHTTP
+	case scenarios.ModeHTTP, scenarios.ModeTCP:
+	default:
+		return nil, fmt.Errorf("unknown proxy mode %q", cfg.Mode)
+	}
+	p := &Proxy{cfg: cfg, attempts: make(map[string]int)}
+	p.SetPhases(cfg.Phases)
+	return p, nil
 }
+
+// SetPhases replaces the fault schedule; requests already past their
+// decisions are not affected. It is safe to call while the proxy serves.
+func (p *Proxy) SetPhases(phases []Phase) {
+	cp := append([]Phase(nil), phases...)
+	p.phases.Store(&cp)
+}
+
+// Phases returns the fault schedule in force. The caller must not change
+// it.
+func (p *Proxy) Phases() []Phase { return *p.phases.Load() }
 
 // Serve accepts connections on ln until ctx is done, then closes ln and
 // every connection and returns once all of them are finished. It returns
@@ -134,6 +157,10 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if p.cfg.Mode == scenarios.ModeTCP {
+				p.serveTCP(ctx, c)
+				return
+			}
 			p.serveConn(ctx, c)
 		}()
 	}
@@ -208,7 +235,9 @@ func (p *Proxy) exchange(ctx context.Context, l *link, h *head) bool {
 				continue
 			}
 			x.Draw = NewDraw(p.cfg.Seed, base.Attack, *base.Seq, base.Attempt, r.Index)
-			if !x.Draw.Hit(r.Probability) {
+			hit := x.Draw.Hit(r.Probability)
+			r.count(hit)
+			if !hit {
 				continue
 			}
 			e := base
@@ -248,17 +277,25 @@ func (p *Proxy) identify(l *link, h *head) Event {
 // phaseOf returns the phase of a request: the one its phase header names,
 // else the one running now; nil after the last phase.
 func (p *Proxy) phaseOf(h *head) *Phase {
+	phases := p.Phases()
 	if v := h.get(scenarios.HeaderPhase); v != "" {
-		if i, err := strconv.Atoi(v); err == nil && i >= 0 && i < len(p.cfg.Phases) {
-			return &p.cfg.Phases[i]
+		if i, err := strconv.Atoi(v); err == nil && i >= 0 && i < len(phases) {
+			return &phases[i]
 		}
 	}
+	return p.phaseNow()
+}
+
+// phaseNow returns the phase running now by the proxy's clock; nil after
+// the last phase. A phase with a zero Duration never ends.
+func (p *Proxy) phaseNow() *Phase {
+	phases := p.Phases()
 	elapsed := time.Since(p.start)
-	for i := range p.cfg.Phases {
-		if elapsed < p.cfg.Phases[i].Duration {
-			return &p.cfg.Phases[i]
+	for i := range phases {
+		if phases[i].Duration <= 0 || elapsed < phases[i].Duration {
+			return &phases[i]
 		}
-		elapsed -= p.cfg.Phases[i].Duration
+		elapsed -= phases[i].Duration
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatecrash/gatecrash/scenarios"
@@ -43,6 +44,40 @@ type Rule struct {
 	Match scenarios.Match
 	// Fault is the kind's behaviour.
 	Fault Fault
+
+	counts *counts
+}
+
+// counts are a rule's counters, shared by the copies of a Rule.
+type counts struct {
+	matched, applied atomic.Uint64
+}
+
+// Matched returns how many requests (or connections) the rule matched.
+func (r Rule) Matched() uint64 {
+	if r.counts == nil {
+		return 0
+	}
+	return r.counts.matched.Load()
+}
+
+// Applied returns how many times the fault was applied.
+func (r Rule) Applied() uint64 {
+	if r.counts == nil {
+		return 0
+	}
+	return r.counts.applied.Load()
+}
+
+// count records one match, and one application when applied.
+func (r Rule) count(applied bool) {
+	if r.counts == nil {
+		return
+	}
+	r.counts.matched.Add(1)
+	if applied {
+		r.counts.applied.Add(1)
+	}
 }
 
 // NewRule builds the rule for a validated fault spec at index i of its phase.
@@ -51,7 +86,7 @@ func NewRule(i int, spec scenarios.Fault) (Rule, error) {
 	if !ok {
 		return Rule{}, fmt.Errorf("fault %d: unknown fault kind %q", i, spec.Kind)
 	}
-	return Rule{Index: i, Kind: spec.Kind, Probability: spec.P(), Match: spec.Match, Fault: build(spec)}, nil
+	return Rule{Index: i, Kind: spec.Kind, Probability: spec.P(), Match: spec.Match, Fault: build(spec), counts: &counts{}}, nil
 }
 
 // kinds maps each fault kind's name to its constructor. It is never

@@ -23,6 +23,8 @@ type Scenario struct {
 	Upstream Upstream `yaml:"upstream"`
 	// Requests are sent round robin; at least one.
 	Requests []Request `yaml:"requests"`
+	// Proxy configures the fault proxy.
+	Proxy ProxySpec `yaml:"proxy,omitempty"`
 	// Phases run back to back as one attack; at least one.
 	Phases []Phase `yaml:"phases"`
 
@@ -103,43 +105,125 @@ type Phase struct {
 
 // Fault kinds known to this version.
 const (
-	KindLatency   = "latency"
-	KindReset     = "reset"
-	KindStatus    = "status"
-	KindMalformed = "malformed"
-	KindHang      = "hang"
+	KindLatency     = "latency"
+	KindSlowBody    = "slow-body"
+	KindSlowHeaders = "slow-headers"
+	KindHang        = "hang"
+	KindReset       = "reset"
+	KindClose       = "close"
+	KindStatus      = "status"
+	KindMalformed   = "malformed"
+	KindRefuse      = "refuse"
+	KindBlackhole   = "blackhole"
+	KindKeepalive   = "keepalive"
+	KindOverload    = "overload"
+	KindSSECut      = "sse-cut"
+	KindSSEStall    = "sse-stall"
 )
+
+// Points on an exchange where reset and close act (Fault.At).
+const (
+	AtConnect       = "connect"        // as soon as the connection is accepted
+	AtBeforeHeaders = "before-headers" // after reading the request, before any answer byte
+	AtAfterHeaders  = "after-headers"  // after the upstream's response head went down
+	AtMidBody       = "mid-body"       // after AfterBytes bytes of the response body
+)
+
+// Malformed variants (Fault.Variant).
+const (
+	MalformedStatusLine       = "status-line"       // a status line whose code is not a number
+	MalformedHeader           = "header"            // a header line without a colon
+	MalformedOversizedHeaders = "oversized-headers" // Size bytes of headers
+	MalformedLengthMismatch   = "length-mismatch"   // Content-Length larger than the body sent, then close
+	MalformedBadChunked       = "bad-chunked"       // a chunk size that is not hex
+	MalformedGarbage          = "garbage"           // Bytes random bytes instead of an answer
+)
+
+// Proxy modes (ProxySpec.Mode).
+const (
+	ModeHTTP = "http" // reads every request and answer head; every fault kind
+	ModeTCP  = "tcp"  // bytes only; connection-level kinds only
+)
+
+// ProxySpec configures the fault proxy of a run.
+type ProxySpec struct {
+	// Mode is http (the default) or tcp.
+	Mode string `yaml:"mode,omitempty"`
+	// Listen is the proxy's loopback address; empty means a free port on
+	// 127.0.0.1. Point a gateway you run yourself (target.gateway: none)
+	// at it.
+	Listen string `yaml:"listen,omitempty"`
+}
+
+// Distribution is a latency distribution given by two quantiles.
+type Distribution struct {
+	// Type is lognormal, normal or uniform.
+	Type string `yaml:"type"`
+	// P50 and P99 are the median and the 99th percentile; P99 >= P50 > 0.
+	P50 Duration `yaml:"p50"`
+	P99 Duration `yaml:"p99"`
+}
 
 // Fault is one rule of the fault proxy: the envelope every kind shares
 // (kind, probability, match) and the kind's own settings beside it. Only
 // the settings of its kind may be set.
 type Fault struct {
-	// Kind names the misbehaviour: latency, reset, status, malformed, hang.
+	// Kind names the misbehaviour, one of the Kind constants.
 	Kind string `yaml:"kind"`
-	// Probability that the fault applies to a matching request, in [0, 1];
-	// nil means 1.
+	// Probability that the fault applies to a matching request (in tcp
+	// mode, connection), in [0, 1]; nil means 1.
 	Probability *float64 `yaml:"probability,omitempty"`
-	// Match limits the fault to some requests; empty matches all.
+	// Match limits the fault to some requests; empty matches all. Not in
+	// tcp mode.
 	Match Match `yaml:"match,omitempty"`
 
 	// Delay and Jitter (latency): wait Delay ± a uniform Jitter before the
 	// response headers. Delay is more than 0; Jitter is at most Delay.
-	Delay  Duration `yaml:"delay,omitempty"`
-	Jitter Duration `yaml:"jitter,omitempty"`
-	// At (reset): where on the exchange the connection is reset; only
-	// before-headers for now, which Decode sets by default.
-	At string `yaml:"at,omitempty"`
+	// Distribution replaces both: a wait drawn from it.
+	Delay        Duration      `yaml:"delay,omitempty"`
+	Jitter       Duration      `yaml:"jitter,omitempty"`
+	Distribution *Distribution `yaml:"distribution,omitempty"`
+	// BytesPerSecond (slow-body): the response body's pace.
+	BytesPerSecond int `yaml:"bytes_per_second,omitempty"`
+	// Duration (slow-headers): the time over which the response head is
+	// dribbled out.
+	Duration Duration `yaml:"duration,omitempty"`
+	// At (reset, close): where on the exchange the connection ends, one
+	// of the At constants; Decode sets before-headers by default.
+	// AfterBytes (mid-body): how many body bytes go down first.
+	At         string `yaml:"at,omitempty"`
+	AfterBytes int    `yaml:"after_bytes,omitempty"`
 	// Code, Body and Headers (status): the answer sent instead of asking
 	// the upstream. Code is 100-599.
 	Code    int               `yaml:"code,omitempty"`
 	Body    string            `yaml:"body,omitempty"`
 	Headers map[string]string `yaml:"headers,omitempty"`
-	// Variant (malformed): which malformation to send; only status-line
-	// for now, which Decode sets by default.
+	// Variant (malformed): which malformation to send, one of the
+	// Malformed constants; Decode sets status-line by default. Size
+	// (oversized-headers) is the head's size in bytes, default 65536;
+	// Bytes (garbage) how many bytes to send, default 64.
 	Variant string `yaml:"variant,omitempty"`
-	// For (hang): close the connection after this long; zero means hang
-	// until the gateway gives up or the run ends.
+	Size    int    `yaml:"size,omitempty"`
+	Bytes   int    `yaml:"bytes,omitempty"`
+	// For (hang, sse-stall): how long; for hang zero means until the
+	// gateway gives up or the run ends.
 	For Duration `yaml:"for,omitempty"`
+	// Idle (keepalive): close an upstream-side keep-alive connection once
+	// it has been idle this long, without warning.
+	Idle Duration `yaml:"idle,omitempty"`
+	// MaxInflight, Queue, QueueTimeout and Reject (overload): at most
+	// MaxInflight requests at once; up to Queue more wait up to
+	// QueueTimeout for a slot; the rest, and those that waited too long,
+	// are rejected with Reject: reset or 503 (the default).
+	MaxInflight  int      `yaml:"max_inflight,omitempty"`
+	Queue        int      `yaml:"queue,omitempty"`
+	QueueTimeout Duration `yaml:"queue_timeout,omitempty"`
+	Reject       string   `yaml:"reject,omitempty"`
+	// Events (sse-cut, sse-stall): how many server-sent events go down
+	// first. Cut (sse-cut) is how the stream ends: close (the default) or
+	// reset.
+	Events int    `yaml:"events,omitempty"`
+	Cut    string `yaml:"cut,omitempty"`
 
 	// Line is the line of the fault in its file, for messages; Decode
 	// sets it.
