@@ -2,6 +2,7 @@ package faults
 
 import (
 	"hash/fnv"
+	"math"
 	"strconv"
 )
 
@@ -61,4 +62,11 @@ func (d *Draw) Uniform() float64 { return 2*d.Float64() - 1 }
 // seqKey is the key of a request in the attempts table.
 func seqKey(attack string, seq uint64) string {
 	return attack + "\x00" + strconv.FormatUint(seq, 10)
+}
+
+// Normal returns a standard normal number (Box-Muller from two draws).
+func (d *Draw) Normal() float64 {
+	u1 := 1 - d.Float64() // in (0, 1]
+	u2 := d.Float64()
+	return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
 }

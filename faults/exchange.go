@@ -20,7 +20,57 @@ type Exchange struct {
 
 	req    *head
 	reader *bufio.Reader
+	plan   *plan
+	rule   Rule // the rule being applied
 }
+
+// The methods below let a fault act on the upstream's answer: they plan
+// what forwarding does, and the proxy logs the fault's event once it took
+// effect. A fault that uses them returns an Outcome with Pending set.
+
+// DribbleHead spreads the answer's head over d.
+func (x *Exchange) DribbleHead(d time.Duration) {
+	x.plan.dribble, x.plan.dribbleRule = d, x.rule
+	x.pending()
+}
+
+// CutAfterHead ends the connection (how: "reset" or "close") right after
+// the answer's head went down.
+func (x *Exchange) CutAfterHead(how string) {
+	x.plan.cutHead, x.plan.cutHeadRule = how, x.rule
+	x.pending()
+}
+
+// CutAfterBytes ends the connection (how: "reset" or "close") after n
+// bytes of the answer's body, as framed on the wire.
+func (x *Exchange) CutAfterBytes(n int64, how string) {
+	x.plan.cutBytes, x.plan.cutBytesHow, x.plan.cutBytesRule = n, how, x.rule
+	x.pending()
+}
+
+// ThrottleBody paces the answer's body to bps bytes per second.
+func (x *Exchange) ThrottleBody(bps int) {
+	x.plan.rate, x.plan.rateRule = bps, x.rule
+	x.pending()
+}
+
+// CutStream ends a text/event-stream answer (how: "reset" or "close")
+// after events events.
+func (x *Exchange) CutStream(events int, how string) {
+	x.plan.sseCut, x.plan.sseCutHow, x.plan.sseCutRule = events, how, x.rule
+	x.pending()
+}
+
+// StallStream pauses a text/event-stream answer for d after events events.
+func (x *Exchange) StallStream(events int, d time.Duration) {
+	x.plan.sseStall, x.plan.sseStallFor, x.plan.sseStallRule = events, d, x.rule
+	x.pending()
+}
+
+// OnDone runs f once the exchange is over, whatever happened.
+func (x *Exchange) OnDone(f func()) { x.plan.done = append(x.plan.done, f) }
+
+func (x *Exchange) pending() { x.plan.pending = append(x.plan.pending, x.rule) }
 
 // Method returns the request method.
 func (x *Exchange) Method() string { return x.req.method }

@@ -125,6 +125,10 @@ func (p *Proxy) Phases() []Phase { return *p.phases.Load() }
 // Serve accepts connections on ln until ctx is done, then closes ln and
 // every connection and returns once all of them are finished. It returns
 // nil when ctx ended it, and an error when accepting failed for good.
+//
+// While a phase with a refuse fault runs, the listener is closed, so that
+// connecting is refused for real; it is opened again on the same address
+// when the phase ends.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	p.start = p.cfg.Start
 	if p.start.IsZero() {
@@ -132,17 +136,35 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	defer ln.Close()
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	lc := &listenerControl{ln: ln, addr: ln.Addr().String(), reopened: make(chan struct{})}
+	defer lc.close()
+	stop := context.AfterFunc(ctx, lc.close)
 	defer stop()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.refuseLoop(ctx, lc)
+	}()
 	var backoff time.Duration
 	for {
+		ln, reopened := lc.current()
+		if ln == nil {
+			select {
+			case <-reopened:
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			if errors.Is(err, net.ErrClosed) {
+				if cur, _ := lc.current(); cur != ln {
+					continue // closed by a refuse fault, or reopened
+				}
 				return fmt.Errorf("accept: %w", err)
 			}
 			// Out of file descriptors and the like: back off and go on,
@@ -163,6 +185,110 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 			}
 			p.serveConn(ctx, c)
 		}()
+	}
+}
+
+// listenerControl holds the proxy's listener, which refuse faults close
+// and reopen.
+type listenerControl struct {
+	mu       sync.Mutex
+	ln       net.Listener // nil while refusing
+	addr     string
+	reopened chan struct{} // closed when the listener is reopened
+	closed   bool
+}
+
+// current returns the listener (nil while refusing) and a channel closed
+// when it is next reopened.
+func (lc *listenerControl) current() (net.Listener, <-chan struct{}) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	return lc.ln, lc.reopened
+}
+
+// refuse closes the listener; it reports whether it was open.
+func (lc *listenerControl) refuse() bool {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if lc.ln == nil || lc.closed {
+		return false
+	}
+	lc.ln.Close()
+	lc.ln = nil
+	return true
+}
+
+// reopen listens again on the same address; it reports whether it did.
+func (lc *listenerControl) reopen() (bool, error) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if lc.ln != nil || lc.closed {
+		return false, nil
+	}
+	ln, err := net.Listen("tcp", lc.addr)
+	if err != nil {
+		return false, err
+	}
+	lc.ln = ln
+	close(lc.reopened)
+	lc.reopened = make(chan struct{})
+	return true, nil
+}
+
+// close closes the listener for good.
+func (lc *listenerControl) close() {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	lc.closed = true
+	if lc.ln != nil {
+		lc.ln.Close()
+	}
+}
+
+// refuseLoop closes the listener while the phase running has a refuse
+// fault and reopens it after, checking every few milliseconds so that a
+// schedule changed at runtime takes effect too.
+func (p *Proxy) refuseLoop(ctx context.Context, lc *listenerControl) {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	var since time.Time
+	for {
+		var rule *Rule
+		if ph := p.phaseNow(); ph != nil {
+			for i := range ph.Rules {
+				if _, ok := ph.Rules[i].Fault.(Refuse); ok {
+					rule = &ph.Rules[i]
+					break
+				}
+			}
+		}
+		e := Event{Type: TypeFault, Kind: scenarios.KindRefuse, Fault: -1}
+		if ph := p.phaseNow(); ph != nil {
+			e.Phase = ph.Name
+		}
+		switch {
+		case rule != nil && lc.refuse():
+			since = time.Now()
+			rule.count(true)
+			e.Time, e.Fault, e.Cause, e.Ended = since, rule.Index, "connection-refused", true
+			e.Detail = "listener closed: connects are refused"
+			p.record(e)
+		case rule == nil:
+			if ok, err := lc.reopen(); err != nil {
+				e.Type, e.Kind, e.Time = TypeObservation, ObservedUpstreamError, time.Now()
+				e.Detail = fmt.Sprintf("reopen the listener after refusing: %v", err)
+				p.record(e)
+			} else if ok {
+				e.Type, e.Kind, e.Time = TypeObservation, "refuse-ended", time.Now()
+				e.Detail = fmt.Sprintf("listener open again after %s", time.Since(since).Round(time.Millisecond))
+				p.record(e)
+			}
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -205,7 +331,13 @@ func (p *Proxy) serveConn(ctx context.Context, c net.Conn) {
 	stop := context.AfterFunc(ctx, l.close)
 	defer stop()
 	defer l.close()
-	for ctx.Err() == nil {
+	if p.atConnect(l) {
+		return
+	}
+	for idle := 0; ctx.Err() == nil; idle++ {
+		if p.idleClose(l, idle) {
+			return
+		}
 		h, err := readHead(l.br, true)
 		if err != nil {
 			return
@@ -214,6 +346,73 @@ func (p *Proxy) serveConn(ctx context.Context, c net.Conn) {
 			return
 		}
 	}
+}
+
+// connDraw is the draw of a connection-level decision: the n-th on
+// connection id for the rule at index i.
+func (p *Proxy) connDraw(id uint64, n, i int) *Draw {
+	return NewDraw(p.cfg.Seed, "conn", id, n, i)
+}
+
+// atConnect applies the faults that act as a connection is accepted (reset
+// or close at connect) and reports whether one ended the connection.
+func (p *Proxy) atConnect(l *link) bool {
+	ph := p.phaseNow()
+	if ph == nil {
+		return false
+	}
+	for _, r := range ph.Rules {
+		if !atConnect(r) {
+			continue
+		}
+		hit := p.connDraw(l.id, 0, r.Index).Hit(r.Probability)
+		r.count(hit)
+		if !hit {
+			continue
+		}
+		how, cause := howClose, "closed-before-headers"
+		if _, ok := r.Fault.(Reset); ok {
+			how, cause = howReset, "reset-before-headers"
+		}
+		endConn(l.down, how)
+		p.record(Event{Time: time.Now(), Type: TypeFault, Conn: l.id, Phase: ph.Name, Kind: r.Kind, Fault: r.Index,
+			Cause: cause, Ended: true, Detail: how + " as soon as the connection was accepted, before any request"})
+		return true
+	}
+	return false
+}
+
+// idleClose applies a keepalive fault while the connection waits for its
+// next request: it closes the connection once idle for the fault's Idle,
+// and reports whether it did.
+func (p *Proxy) idleClose(l *link, n int) bool {
+	ph := p.phaseNow()
+	if ph == nil || l.br.Buffered() > 0 {
+		return false
+	}
+	for _, r := range ph.Rules {
+		k, ok := r.Fault.(Keepalive)
+		if !ok {
+			continue
+		}
+		hit := p.connDraw(l.id, n, r.Index).Hit(r.Probability)
+		r.count(hit)
+		if !hit {
+			return false
+		}
+		_ = l.down.SetReadDeadline(time.Now().Add(k.Idle))
+		_, err := l.br.Peek(1)
+		_ = l.down.SetReadDeadline(time.Time{})
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			return err != nil // a request came, or the peer went away
+		}
+		endConn(l.down, howClose)
+		p.record(Event{Time: time.Now(), Type: TypeFault, Conn: l.id, Phase: ph.Name, Kind: r.Kind, Fault: r.Index,
+			Cause: "keepalive-race", Ended: true, Detail: fmt.Sprintf("closed the keep-alive connection after %s idle, without warning", k.Idle)})
+		return true
+	}
+	return false
 }
 
 // exchange handles one request and reports whether the connection may
@@ -227,22 +426,31 @@ func (p *Proxy) exchange(ctx context.Context, l *link, h *head) bool {
 		e.Detail = fmt.Sprintf("seen %d times before: the gateway or the client retried", base.Attempt)
 		p.record(e)
 	}
+	x := &Exchange{Conn: l.down, req: h, reader: l.br, plan: newPlan()}
+	defer func() {
+		for _, f := range x.plan.done {
+			f()
+		}
+	}()
 	if phase := p.phaseOf(h); phase != nil {
 		base.Phase = phase.Name
-		x := &Exchange{Conn: l.down, req: h, reader: l.br}
 		for _, r := range phase.Rules {
-			if !r.Matches(x) {
+			if !r.Matches(x) || atConnect(r) {
 				continue
 			}
 			x.Draw = NewDraw(p.cfg.Seed, base.Attack, *base.Seq, base.Attempt, r.Index)
-			hit := x.Draw.Hit(r.Probability)
-			r.count(hit)
-			if !hit {
+			if !x.Draw.Hit(r.Probability) {
+				r.count(false)
 				continue
 			}
+			x.rule = r
 			e := base
 			e.Time = time.Now()
 			out, err := r.Fault.Apply(ctx, x)
+			r.count(!out.Skip)
+			if out.Skip || (out.Pending && err == nil) {
+				continue
+			}
 			e.Type, e.Kind, e.Fault, e.Cause, e.Detail, e.Ended = TypeFault, r.Kind, r.Index, out.Cause, out.Detail, out.Ended
 			if err != nil {
 				e.Detail += ": " + err.Error()
@@ -253,7 +461,30 @@ func (p *Proxy) exchange(ctx context.Context, l *link, h *head) bool {
 			}
 		}
 	}
-	return p.forward(ctx, l, h, base)
+	keep := p.forward(ctx, l, h, base, x.plan)
+	p.recordEffects(base, x.plan)
+	return keep
+}
+
+// recordEffects logs one event for each fault that planned something on
+// the answer: what it did, or that it had no effect.
+func (p *Proxy) recordEffects(base Event, pl *plan) {
+	for _, r := range pl.pending {
+		e := base
+		e.Type, e.Kind, e.Fault = TypeFault, r.Kind, r.Index
+		found := false
+		for _, ef := range pl.effects {
+			if ef.rule.Index == r.Index {
+				found = true
+				e.Time, e.Detail, e.Cause, e.Ended = ef.time, ef.detail, ef.cause, ef.ended
+				break
+			}
+		}
+		if !found {
+			e.Time, e.Detail = time.Now(), "no effect: the answer ended first"
+		}
+		p.record(e)
+	}
 }
 
 // identify reads the request's attack and seq and counts its attempt.
@@ -308,7 +539,7 @@ func (p *Proxy) record(e Event) {
 
 // forward passes the request to the upstream and streams the answer back.
 // It reports whether the connection may carry another request.
-func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event) bool {
+func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl *plan) bool {
 	fail := func(what string, err error) bool {
 		e := base
 		e.Time, e.Type, e.Kind, e.Fault = time.Now(), TypeObservation, ObservedUpstreamError, -1
@@ -364,9 +595,33 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event) boo
 		}
 		return fail("read upstream answer", err)
 	}
+	if err := pl.writeHead(l.bw, l.bw.Flush, resp.raw); err != nil {
+		l.dropUpstream()
+		return false
+	}
+	if pl.cutHead != "" {
+		_ = l.bw.Flush()
+		cause := "closed-after-headers"
+		if pl.cutHead == howReset {
+			cause = "reset-after-headers"
+		}
+		pl.note(pl.cutHeadRule, pl.cutHead+" right after the response head", cause, true)
+		endConn(l.down, pl.cutHead)
+		l.dropUpstream()
+		return false
+	}
 	if !resp.bodyless(req.method) {
-		if _, err := copyBody(l.bw, l.upbr, resp, true, l.bw.Flush); err != nil {
+		w := io.Writer(l.bw)
+		if pl.active() {
+			w = pl.bodyWriter(l.bw, l.bw.Flush, isEventStream(resp))
+		}
+		if _, err := copyBody(w, l.upbr, resp, true, l.bw.Flush); err != nil {
 			l.dropUpstream()
+			if errors.Is(err, errCut) {
+				_ = l.bw.Flush()
+				endConn(l.down, pl.cutNow)
+				return false
+			}
 			if errors.Is(err, errDownstream) {
 				return false
 			}
@@ -385,12 +640,27 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event) boo
 	return !req.close
 }
 
+// endConn ends a connection: how is "reset" (RST) or "close" (FIN).
+func endConn(c net.Conn, how string) {
+	if tc, ok := c.(*net.TCPConn); ok && how == howReset {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
+}
+
+// atConnect reports whether a rule acts when a connection is accepted
+// rather than on a request.
+func atConnect(r Rule) bool {
+	c, ok := r.Fault.(interface{ AtConnect() bool })
+	return ok && c.AtConnect()
+}
+
 // errNoAnswer marks an upstream connection that ended before the first
 // byte of an answer.
 var errNoAnswer = errors.New("upstream closed the connection before answering")
 
 // responseHead reads the upstream's answer head, passing informational
-// (1xx) answers down as they come, and writes the final head into l.bw.
+// (1xx) answers down as they come, and returns the final head unwritten.
 func (p *Proxy) responseHead(l *link) (*head, error) {
 	first := true
 	for {
@@ -402,14 +672,14 @@ func (p *Proxy) responseHead(l *link) (*head, error) {
 			return nil, err
 		}
 		first = false
-		if _, err := l.bw.Write(h.raw); err != nil {
-			return nil, fmt.Errorf("%w: %v", errDownstream, err)
-		}
 		if h.code >= 200 || h.code == 101 {
 			if h.code == 101 {
 				h.close = true // no protocol switch through the fault proxy
 			}
 			return h, nil
+		}
+		if _, err := l.bw.Write(h.raw); err != nil {
+			return nil, fmt.Errorf("%w: %v", errDownstream, err)
 		}
 		if err := l.bw.Flush(); err != nil {
 			return nil, fmt.Errorf("%w: %v", errDownstream, err)

@@ -256,7 +256,7 @@ func (c *bodyCopier) exactly(n int64) error {
 		c.n += int64(m)
 		c.br.Discard(m)
 		if werr != nil {
-			return fmt.Errorf("%w: %v", errDownstream, werr)
+			return downstreamErr(werr)
 		}
 		if n > 0 {
 			n -= int64(m)
@@ -285,9 +285,18 @@ func (c *bodyCopier) line() ([]byte, error) {
 	m, werr := c.w.Write(l)
 	c.n += int64(m)
 	if werr != nil {
-		return nil, fmt.Errorf("%w: %v", errDownstream, werr)
+		return nil, downstreamErr(werr)
 	}
 	return trimEOL(l), nil
+}
+
+// downstreamErr marks a write error as the downstream's, unless a fault
+// cut the copy on purpose.
+func downstreamErr(err error) error {
+	if errors.Is(err, errCut) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", errDownstream, err)
 }
 
 // chunked copies a chunked body through its last chunk and trailers.
