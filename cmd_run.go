@@ -41,19 +41,22 @@ everything, prints the report and writes into the output folder:
 	var opt runOptions
 	fs.StringVarP(&opt.out, "out", "o", "", "output folder (default ./gatecrash-out/NAME-UTCTIME)")
 	seed := fs.Uint64("seed", 0, "seed for every fault decision, overriding the scenario's (default: the scenario's, else random)")
-	fs.StringVar(&opt.proxyListen, "proxy-listen", "127.0.0.1:0", "address of the fault proxy; point your gateway's upstream here when target.gateway is none")
+	fs.StringVar(&opt.proxyListen, "proxy-listen", "127.0.0.1:0", "address of the fault proxy, overriding the scenario's proxy.listen; point your gateway's upstream here when target.gateway is none")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return inputErrf("run takes one scenario (a catalog name or a file), got %d; see gatecrash list", fs.NArg())
 	}
-	if err := loopback(opt.proxyListen); err != nil {
-		return inputErrf("--proxy-listen: %v", err)
-	}
 	sc, err := scenarios.Resolve(fs.Arg(0))
 	if err != nil {
 		return inputErr(err)
+	}
+	if !fs.Changed("proxy-listen") && sc.Proxy.Listen != "" {
+		opt.proxyListen = sc.Proxy.Listen
+	}
+	if err := loopback(opt.proxyListen); err != nil {
+		return inputErrf("--proxy-listen: %v", err)
 	}
 	if fs.Changed("seed") {
 		sc.Seed = seed

@@ -80,7 +80,7 @@ func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (*resu
 	if err != nil {
 		return nil, err
 	}
-	proxy, err := faults.New(faults.Config{Upstream: upstream, Seed: seed, Phases: phases, Events: events})
+	proxy, err := faults.New(faults.Config{Upstream: upstream, Seed: seed, Phases: phases, Events: events, Mode: sc.Proxy.Mode})
 	if err != nil {
 		return nil, err
 	}

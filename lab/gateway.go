@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -48,6 +50,9 @@ func NewGateway(upstream string, timeout time.Duration, log io.Writer) (*Gateway
 		},
 		Transport:    tr,
 		ErrorHandler: g.fail,
+		// What the proxy has to say besides error answers (a body copy
+		// that broke off, for one) goes to the same log.
+		ErrorLog: stdlog.New(lineWriter{g}, "", 0),
 	}
 	return g, nil
 }
@@ -60,6 +65,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.proxy.Se
 func (g *Gateway) Close() error {
 	g.transport.CloseIdleConnections()
 	return nil
+}
+
+// lineWriter writes the ReverseProxy's own messages into the gateway log,
+// one timestamped line each.
+type lineWriter struct{ g *Gateway }
+
+func (w lineWriter) Write(b []byte) (int, error) {
+	if w.g.log == nil {
+		return len(b), nil
+	}
+	w.g.mu.Lock()
+	defer w.g.mu.Unlock()
+	fmt.Fprintf(w.g.log, "%s proxy-error=%q\n", time.Now().UTC().Format(time.RFC3339Nano), strings.TrimSpace(string(b)))
+	return len(b), nil
 }
 
 // StatusClientClosed is what the gateway logs when the client gave up

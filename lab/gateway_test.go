@@ -42,6 +42,12 @@ func (s *syncBuffer) String() string {
 // chain starts upstream -> fault proxy (one fault, always) -> built-in
 // gateway, and returns the gateway's URL and its error log.
 func chain(t *testing.T, fault *scenarios.Fault, upstreamTimeout time.Duration) (string, *syncBuffer) {
+	url, log, _ := chainProxy(t, fault, upstreamTimeout)
+	return url, log
+}
+
+// chainProxy is chain that also returns the fault proxy's address.
+func chainProxy(t *testing.T, fault *scenarios.Fault, upstreamTimeout time.Duration) (string, *syncBuffer, string) {
 	t.Helper()
 	up, err := lab.Start(lab.Upstream{BodyBytes: 100})
 	if err != nil {
@@ -84,40 +90,89 @@ func chain(t *testing.T, fault *scenarios.Fault, upstreamTimeout time.Duration) 
 		}
 	})
 	t.Cleanup(func() { srv.Close() })
-	return srv.URL(), &log
+	return srv.URL(), &log, ln.Addr().String()
 }
 
 func TestGatewayAnswers(t *testing.T) {
+	ms := func(d int) scenarios.Duration { return scenarios.Duration(time.Duration(d) * time.Millisecond) }
+	ok := `"` + string(bytes.Repeat([]byte("x"), 98)) + `"`
 	tests := []struct {
 		name  string
 		fault *scenarios.Fault
 		code  int
 		body  string
+		// cut: the answer breaks off after the upstream's headers: Go's
+		// ReverseProxy aborts, so the client gets no answer or a cut one.
+		cut bool
 	}{
-		{"no fault passes the upstream through", nil, 200, `"` + string(bytes.Repeat([]byte("x"), 98)) + `"`},
-		{"reset before headers is 502", &scenarios.Fault{Kind: "reset"}, 502, ""},
-		{"malformed status line is 502", &scenarios.Fault{Kind: "malformed"}, 502, ""},
-		{"hang is 504 after the upstream timeout", &scenarios.Fault{Kind: "hang"}, 504, ""},
-		{"latency beyond the upstream timeout is 504", &scenarios.Fault{Kind: "latency", Delay: scenarios.Duration(time.Second)}, 504, ""},
-		{"an injected 503 passes through", &scenarios.Fault{Kind: "status", Code: 503, Body: "busy"}, 503, "busy"},
+		{name: "no fault passes the upstream through", code: 200, body: ok},
+		{name: "reset before headers", fault: &scenarios.Fault{Kind: "reset"}, code: 502},
+		{name: "close before headers", fault: &scenarios.Fault{Kind: "close"}, code: 502},
+		{name: "reset at connect", fault: &scenarios.Fault{Kind: "reset", At: "connect"}, code: 502},
+		{name: "close at connect", fault: &scenarios.Fault{Kind: "close", At: "connect"}, code: 502},
+		{name: "reset after headers: a cut 200", fault: &scenarios.Fault{Kind: "reset", At: "after-headers"}, code: 200, cut: true},
+		{name: "close mid-body: a cut 200", fault: &scenarios.Fault{Kind: "close", At: "mid-body", AfterBytes: 10}, code: 200, cut: true},
+		{name: "malformed status line", fault: &scenarios.Fault{Kind: "malformed"}, code: 502},
+		{name: "malformed header", fault: &scenarios.Fault{Kind: "malformed", Variant: "header"}, code: 502},
+		{name: "garbage", fault: &scenarios.Fault{Kind: "malformed", Variant: "garbage", Bytes: 64}, code: 502},
+		{name: "length mismatch: a cut 200", fault: &scenarios.Fault{Kind: "malformed", Variant: "length-mismatch"}, code: 200, cut: true},
+		{name: "bad chunked: a cut 200", fault: &scenarios.Fault{Kind: "malformed", Variant: "bad-chunked"}, code: 200, cut: true},
+		{name: "oversized headers under Go's 1 MB limit pass", fault: &scenarios.Fault{Kind: "malformed", Variant: "oversized-headers", Size: 70000}, code: 200, body: "ok"},
+		{name: "hang is 504 after the upstream timeout", fault: &scenarios.Fault{Kind: "hang"}, code: 504},
+		{name: "blackhole is 504", fault: &scenarios.Fault{Kind: "blackhole"}, code: 504},
+		{name: "latency beyond the upstream timeout is 504", fault: &scenarios.Fault{Kind: "latency", Delay: ms(1000)}, code: 504},
+		{name: "slow headers beyond the upstream timeout is 504", fault: &scenarios.Fault{Kind: "slow-headers", Duration: ms(1000)}, code: 504},
+		{name: "slow body arrives whole", fault: &scenarios.Fault{Kind: "slow-body", BytesPerSecond: 1000}, code: 200, body: ok},
+		{name: "an injected 503 passes through", fault: &scenarios.Fault{Kind: "status", Code: 503, Body: "busy"}, code: 503, body: "busy"},
+		{name: "refuse is 502", fault: &scenarios.Fault{Kind: "refuse"}, code: 502},
+		{name: "overload with room passes", fault: &scenarios.Fault{Kind: "overload", MaxInflight: 1}, code: 200, body: ok},
+		{name: "sse cut on a plain answer passes", fault: &scenarios.Fault{Kind: "sse-cut", Events: 0}, code: 200, body: ok},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			url, log := chain(t, tt.fault, 200*time.Millisecond)
+			url, log, proxy := chainProxy(t, tt.fault, 200*time.Millisecond)
+			if tt.fault != nil && tt.fault.Kind == "refuse" {
+				waitRefused(t, proxy)
+			}
 			// A fresh connection per request: the gateway must not retry.
 			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
 			resp, err := client.Get(url + "/v1/items")
 			if err != nil {
-				t.Fatal(err)
+				if !tt.cut {
+					t.Fatal(err)
+				}
+				return // no answer at all: vegeta's code 0
 			}
-			body, _ := io.ReadAll(resp.Body)
+			body, berr := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != tt.code || string(body) != tt.body {
-				t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, tt.code, tt.body)
+			if resp.StatusCode != tt.code {
+				t.Errorf("got %d, want %d", resp.StatusCode, tt.code)
+			}
+			if tt.cut {
+				if berr == nil {
+					t.Errorf("got the whole body %q, want it cut", body)
+				}
+			} else if berr != nil || string(body) != tt.body {
+				t.Errorf("got body %q, %v; want %q", body, berr, tt.body)
 			}
 			if tt.code >= 502 && tt.code <= 504 && tt.fault.Kind != "status" && !strings.Contains(log.String(), "status=") {
 				t.Errorf("gateway log lacks the error answer: %q", log.String())
 			}
 		})
 	}
+}
+
+// waitRefused waits (bounded) until connecting to addr is refused.
+func waitRefused(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return
+		}
+		c.Close()
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("the proxy never refused connections")
 }
