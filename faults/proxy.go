@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -544,6 +545,9 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl 
 		e := base
 		e.Time, e.Type, e.Kind, e.Fault = time.Now(), TypeObservation, ObservedUpstreamError, -1
 		e.Cause, e.Ended = upstreamCause(err), true
+		if errors.Is(err, errDownstream) || errors.Is(err, errGatewayBody) {
+			e.Kind, e.Cause, e.Ended = ObservedGatewayClosed, "", false
+		}
 		e.Detail = fmt.Sprintf("%s: %v", what, err)
 		p.record(e)
 		return false
@@ -565,8 +569,16 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl 
 		if hasBody {
 			// The body goes up while the answer comes down: an upstream may
 			// answer 100 Continue first, or answer early.
+			up := l.up
 			go func() {
 				_, err := copyBody(l.upbw, l.br, req, false, l.upbw.Flush)
+				if err != nil && !errors.Is(err, errDownstream) && !errors.Is(err, os.ErrDeadlineExceeded) {
+					// Reading from the gateway failed (writing up is
+					// errDownstream here: the writer's side): the upstream
+					// will never get the rest, so end its exchange too.
+					err = fmt.Errorf("%w: %v", errGatewayBody, err)
+					up.Close()
+				}
 				if err == nil {
 					err = l.upbw.Flush()
 				}
@@ -585,6 +597,11 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl 
 			}
 			break
 		}
+		if errors.Is(err, errDownstream) {
+			waitBody(l, bodyDone)
+			l.dropUpstream()
+			return fail("pass an informational answer down", err)
+		}
 		berr := waitBody(l, bodyDone)
 		l.dropUpstream()
 		if reused && try == 0 && !hasBody && errors.Is(err, errNoAnswer) {
@@ -597,7 +614,7 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl 
 	}
 	if err := pl.writeHead(l.bw, l.bw.Flush, resp.raw); err != nil {
 		l.dropUpstream()
-		return false
+		return fail("pass the answer's head down", fmt.Errorf("%w: %v", errDownstream, err))
 	}
 	if pl.cutHead != "" {
 		_ = l.bw.Flush()
@@ -623,7 +640,7 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl 
 				return false
 			}
 			if errors.Is(err, errDownstream) {
-				return false
+				return fail("pass the answer's body down", err)
 			}
 			return fail("copy upstream body", err)
 		}
@@ -654,6 +671,9 @@ func atConnect(r Rule) bool {
 	c, ok := r.Fault.(interface{ AtConnect() bool })
 	return ok && c.AtConnect()
 }
+
+// errGatewayBody marks a failure to read a request body from the gateway.
+var errGatewayBody = errors.New("read request body from the gateway")
 
 // errNoAnswer marks an upstream connection that ended before the first
 // byte of an answer.
@@ -762,5 +782,6 @@ func upstreamCause(err error) string {
 	return "upstream-error"
 }
 
-// errDownstream marks a failure to write to the downstream connection.
+// errDownstream marks a failure to write to the downstream connection (in
+// copyBody: to its writer).
 var errDownstream = errors.New("write downstream")

@@ -530,3 +530,24 @@ func TestRetryDrawsAfresh(t *testing.T) {
 		t.Error("every retry got the same decision as its first attempt, want fresh draws")
 	}
 }
+
+// TestGatewayClosingMidRequestIsObserved: a gateway that leaves in the
+// middle of sending a request body shows up as an observation.
+func TestGatewayClosingMidRequestIsObserved(t *testing.T) {
+	addr, log, events := startProxyLog(t, http.HandlerFunc(hello))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nX-Vegeta-Seq: 4\r\nContent-Length: 100\r\n\r\nonly ten b")
+	c.Close()
+	// The proxy logs the observation once it sees the close (bounded wait).
+	deadline := time.Now().Add(10 * time.Second)
+	for log.Count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	evs := events()
+	if len(evs) != 1 || evs[0].Kind != ObservedGatewayClosed || evs[0].Type != TypeObservation || *evs[0].Seq != 4 {
+		t.Fatalf("got %+v, want one gateway-closed observation for seq 4", evs)
+	}
+}
