@@ -24,15 +24,58 @@ const emptyFix = "start from a ready scenario: gatecrash list names them"
 // [errors.Join], sorted by line. A scenario returned without error is
 // valid, with File set to file.
 func Decode(file string, data []byte) (*Scenario, error) {
-	root, errs := parse(file, data)
+	var s Scenario
+	c, err := decodeStrict(file, data, scenarioDoc, &s)
+	if c == nil {
+		return nil, err
+	}
+	c.scenario(&s)
+	if len(c.errs) > 0 {
+		return nil, joinErrors(c.errs)
+	}
+	s.File = file
+	return &s, nil
+}
+
+// docType says what a document holds, for the messages about its shape.
+type docType struct {
+	empty  string // the problem with an empty document; "" when one is valid
+	shape  string // the problem with a document that is not a mapping; %s names what it holds
+	second string // the problem with a second document
+}
+
+// The documents this package reads.
+var (
+	scenarioDoc = docType{
+		empty:  "the file is empty; " + emptyFix,
+		shape:  "the file holds %s, not a scenario; write a mapping with fields such as name:, requests: and phases:, one per line, or " + emptyFix,
+		second: "a second YAML document starts here; a scenario file holds one: remove this --- line and what follows, or move it to a file of its own",
+	}
+	faultSetDoc = docType{
+		shape:  "the file holds %s, not a fault set; write a mapping, with the faults under faults:, such as faults: [{kind: reset, probability: 0.1}]",
+		second: "a second YAML document starts here; a fault file holds one: remove this --- line and what follows, or move it to a file of its own",
+	}
+	faultDoc = docType{
+		empty:  `the fault is empty; send one such as {"kind": "reset", "probability": 0.1}`,
+		shape:  `the input holds %s, not a fault; send one mapping such as {"kind": "reset", "probability": 0.1}`,
+		second: "a second YAML document starts here; send one fault: remove this --- line and what follows",
+	}
+)
+
+// decodeStrict parses data as a document of type d and decodes it
+// strictly into v, a pointer to a struct. It returns a checker holding the
+// problems found so far, for the caller to check the values; or nil and
+// the error when decoding cannot go on; or nil, nil for an empty document
+// that d allows.
+func decodeStrict(file string, data []byte, d docType, v any) (*checker, error) {
+	root, errs := parse(file, data, d)
 	if root == nil {
 		return nil, joinErrors(errs)
 	}
 
-	var s Scenario
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	err := decodeSafely(dec, &s)
+	err := decodeSafely(dec, v)
 	var typeErr *yaml.TypeError
 	if err != nil && !errors.As(err, &typeErr) {
 		// The decoder gave up, on excessive aliasing or an anchor that
@@ -43,21 +86,17 @@ func Decode(file string, data []byte) (*Scenario, error) {
 
 	c := &checker{
 		file:   file,
-		x:      newIndex(root, reflect.TypeFor[Scenario]()),
+		x:      newIndex(root, reflect.TypeOf(v).Elem()),
 		errs:   errs,
 		broken: make(map[string]bool),
+		mode:   ModeHTTP,
 	}
 	if typeErr != nil {
 		for _, msg := range typeErr.Errors {
 			c.typeError(msg)
 		}
 	}
-	c.scenario(&s)
-	if len(c.errs) > 0 {
-		return nil, joinErrors(c.errs)
-	}
-	s.File = file
-	return &s, nil
+	return c, nil
 }
 
 // Load reads and decodes the scenario file at path; see [Decode]. A file
@@ -109,29 +148,34 @@ func decodeSafely(dec *yaml.Decoder, v any) (err error) {
 	return dec.Decode(v)
 }
 
-// parse parses the first YAML document in data and returns its top
-// mapping, or nil with the errors that stop decoding.
-func parse(file string, data []byte) (*yaml.Node, []*Error) {
+// parse parses the first YAML document in data, of type d, and returns
+// its top mapping, or nil with the errors that stop decoding: none for an
+// empty document that d allows.
+func parse(file string, data []byte, d docType) (*yaml.Node, []*Error) {
+	empty := func() []*Error {
+		if d.empty == "" {
+			return nil
+		}
+		return []*Error{{File: file, Msg: d.empty}}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	err := decodeSafely(dec, &doc)
 	if err == io.EOF {
-		return nil, []*Error{{File: file, Msg: "the file is empty; " + emptyFix}}
+		return nil, empty()
 	}
 	if err != nil {
 		return nil, []*Error{syntaxError(file, data, err)}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
-		return nil, []*Error{{File: file, Msg: "the file holds no YAML document; " + emptyFix}}
+		return nil, empty()
 	}
 	root := doc.Content[0]
 	if root.ShortTag() == "!!null" {
-		return nil, []*Error{{File: file, Msg: "the file is empty; " + emptyFix}}
+		return nil, empty()
 	}
 	if root.Kind != yaml.MappingNode {
-		return nil, []*Error{{File: file, Line: root.Line, Msg: fmt.Sprintf(
-			"the file holds %s, not a scenario; write a mapping with fields such as name:, requests: and phases:, one per line, or %s",
-			kindName(root), emptyFix)}}
+		return nil, []*Error{{File: file, Line: root.Line, Msg: fmt.Sprintf(d.shape, kindName(root))}}
 	}
 
 	var errs []*Error
@@ -143,7 +187,7 @@ func parse(file string, data []byte) (*yaml.Node, []*Error) {
 	case len(next.Content) == 1 && next.Content[0].ShortTag() == "!!null" && next.Content[0].Value == "":
 		// A trailing --- with nothing after it.
 	default:
-		errs = append(errs, &Error{File: file, Line: next.Line, Msg: "a second YAML document starts here; a scenario file holds one: remove this --- line and what follows, or move it to a file of its own"})
+		errs = append(errs, &Error{File: file, Line: next.Line, Msg: d.second})
 	}
 	return root, errs
 }
@@ -273,7 +317,8 @@ var structTypes = func() map[string]reflect.Type {
 	for _, t := range []reflect.Type{
 		reflect.TypeFor[Scenario](), reflect.TypeFor[Target](), reflect.TypeFor[Upstream](),
 		reflect.TypeFor[BuiltinUpstream](), reflect.TypeFor[Request](), reflect.TypeFor[Phase](),
-		reflect.TypeFor[Fault](), reflect.TypeFor[Match](),
+		reflect.TypeFor[Fault](), reflect.TypeFor[Match](), reflect.TypeFor[Distribution](),
+		reflect.TypeFor[ProxySpec](), reflect.TypeFor[FaultSet](),
 	} {
 		m[t.String()] = t
 	}
@@ -318,8 +363,13 @@ func (c *checker) typeError(msg string) {
 		name := m[1]
 		if k := c.key(line, name, true); k != nil {
 			col = k.col
-			fail(k.path, unknownField(name, k.known))
-			if near, ok := closest(name, k.known); ok {
+			known := k.known
+			if k.owner == faultType {
+				// Only the fields the fault's kind takes.
+				known = c.faultFields(parent(k.path))
+			}
+			fail(k.path, unknownField(name, known))
+			if near, ok := closest(name, known); ok {
 				// A misspelt field: do not also report it missing.
 				c.broken[join(parent(k.path), near)] = true
 			}
@@ -444,7 +494,7 @@ func describeTag(tag, text string) string {
 }
 
 // unknownField is the message for a key that is not a field, with the
-// fields that are.
+// fields known there.
 func unknownField(name string, known []string) string {
 	msg := fmt.Sprintf("unknown field %q", name)
 	if near, ok := closest(name, known); ok {
@@ -464,7 +514,11 @@ func typeHint(goType, path string) (want, fix string) {
 	leaf := path[strings.LastIndex(path, ".")+1:]
 	switch goType {
 	case "int":
-		example := map[string]string{"code": "code: 503", "body_bytes": "body_bytes: 512"}[leaf]
+		example := map[string]string{
+			"code": "code: 503", "body_bytes": "body_bytes: 512", "bytes_per_second": "bytes_per_second: 1024",
+			"after_bytes": "after_bytes: 1024", "size": "size: 65536", "bytes": "bytes: 64",
+			"max_inflight": "max_inflight: 10", "queue": "queue: 20", "events": "events: 3",
+		}[leaf]
 		if example == "" {
 			example = "10"
 		}

@@ -5,15 +5,21 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 )
 
-func FuzzDecode(f *testing.F) {
-	files, err := filepath.Glob("testdata/*.yaml")
+// addSeeds adds the files matching pattern to f's corpus.
+func addSeeds(f *testing.F, pattern string) {
+	f.Helper()
+	files, err := filepath.Glob(pattern)
 	if err != nil {
 		f.Fatal(err)
+	}
+	if len(files) == 0 {
+		f.Fatalf("got no files matching %s, want seeds", pattern)
 	}
 	for _, file := range files {
 		data, err := os.ReadFile(file)
@@ -22,6 +28,126 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(data)
 	}
+}
+
+// checkError checks what a decoder returns for bad input: *Error values
+// with a message.
+func checkError(t *testing.T, err error) {
+	t.Helper()
+	var se *Error
+	if !errors.As(err, &se) {
+		t.Fatalf("got %T %v, want a *scenarios.Error", err, err)
+	}
+	if se.Line < 0 || se.Msg == "" {
+		t.Fatalf("got line %d and message %q, want line >= 0 and a message", se.Line, se.Msg)
+	}
+	_ = err.Error()
+}
+
+// checkFault checks what Decode, DecodeFaultSet and DecodeFault promise of
+// a fault they accept in mode.
+func checkFault(t *testing.T, f Fault, mode string) {
+	t.Helper()
+	fail := func(what string) {
+		t.Helper()
+		t.Fatalf("got %s fault %+v with no error, want %s", f.Kind, f, what)
+	}
+	k, ok := kindSpecs[f.Kind]
+	if !ok {
+		fail("a known kind")
+	}
+	if pr := f.P(); !(pr >= 0 && pr <= 1) {
+		fail("a probability in [0, 1]")
+	}
+	if f.Line <= 0 {
+		fail("its line set")
+	}
+	if k.noProbability != "" && f.Probability != nil {
+		fail("no probability")
+	}
+	if (k.noMatch != "" || mode == ModeTCP) && !reflect.DeepEqual(f.Match, Match{}) {
+		fail("no match")
+	}
+	if mode == ModeTCP && !k.tcp {
+		fail("a kind that works in mode tcp")
+	}
+	// The settings of other kinds are zero.
+	v := reflect.ValueOf(f)
+	for _, fi := range yamlFields(faultType) {
+		if !slices.Contains(envelope, fi.name) && !slices.Contains(k.settings, fi.name) && !v.Field(fi.num).IsZero() {
+			fail(fi.name + " zero")
+		}
+	}
+	switch f.Kind {
+	case KindLatency:
+		if d := f.Distribution; d != nil {
+			if f.Delay != 0 || f.Jitter != 0 || !slices.Contains([]string{"lognormal", "normal", "uniform"}, d.Type) || d.P50 <= 0 || d.P99 < d.P50 {
+				fail("a valid distribution and no delay or jitter")
+			}
+		} else if f.Delay <= 0 || f.Jitter < 0 || f.Jitter > f.Delay {
+			fail("0 < delay and 0 <= jitter <= delay")
+		}
+	case KindSlowBody:
+		if f.BytesPerSecond < 1 || f.BytesPerSecond > MaxBytesPerSecond {
+			fail("bytes_per_second in range")
+		}
+	case KindSlowHeaders:
+		if f.Duration <= 0 {
+			fail("duration above 0")
+		}
+	case KindHang:
+		if f.For < 0 {
+			fail("for of 0 or more")
+		}
+	case KindReset, KindClose:
+		if !slices.Contains([]string{AtConnect, AtBeforeHeaders, AtAfterHeaders, AtMidBody}, f.At) || f.AfterBytes < 0 || f.AfterBytes > 0 && f.At != AtMidBody {
+			fail("a point and after_bytes only at mid-body")
+		}
+		if mode == ModeTCP && f.At != AtConnect && f.At != AtMidBody {
+			fail("at connect or mid-body in mode tcp")
+		}
+	case KindStatus:
+		if f.Code < 100 || f.Code > 599 {
+			fail("a code from 100 to 599")
+		}
+	case KindMalformed:
+		switch f.Variant {
+		case MalformedOversizedHeaders:
+			if f.Size < 1 || f.Size > MaxOversizedSize || f.Bytes != 0 {
+				fail("size in range")
+			}
+		case MalformedGarbage:
+			if f.Bytes < 1 || f.Bytes > MaxGarbageBytes || f.Size != 0 {
+				fail("bytes in range")
+			}
+		case MalformedStatusLine, MalformedHeader, MalformedLengthMismatch, MalformedBadChunked:
+			if f.Size != 0 || f.Bytes != 0 {
+				fail("no size or bytes")
+			}
+		default:
+			fail("a known variant")
+		}
+	case KindKeepalive:
+		if f.Idle <= 0 {
+			fail("idle above 0")
+		}
+	case KindOverload:
+		if f.MaxInflight < 1 || f.Queue < 0 || f.Queue > 0 && f.QueueTimeout <= 0 || f.Queue == 0 && f.QueueTimeout != 0 || f.Reject != "503" && f.Reject != "reset" {
+			fail("max_inflight, queue, queue_timeout and reject valid")
+		}
+	case KindSSECut:
+		if f.Events < 0 || f.Cut != "close" && f.Cut != "reset" {
+			fail("events of 0 or more and a cut")
+		}
+	case KindSSEStall:
+		if f.Events < 0 || f.For <= 0 {
+			fail("events of 0 or more and for above 0")
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	addSeeds(f, "testdata/*.yaml")
 	for _, e := range Catalog() {
 		data, _ := CatalogSource(e.Name)
 		f.Add(data)
@@ -32,18 +158,14 @@ func FuzzDecode(f *testing.F) {
 			if s != nil {
 				t.Fatalf("got a scenario and error %v, want nil", err)
 			}
-			var se *Error
-			if !errors.As(err, &se) {
-				t.Fatalf("got %T %v, want a *scenarios.Error", err, err)
-			}
-			if se.Line < 0 || se.Msg == "" {
-				t.Fatalf("got line %d and message %q, want line >= 0 and a message", se.Line, se.Msg)
-			}
-			_ = err.Error()
+			checkError(t, err)
 			return
 		}
 		if len(s.Phases) == 0 || len(s.Requests) == 0 {
 			t.Fatalf("got %d phases and %d requests with no error, want at least one each", len(s.Phases), len(s.Requests))
+		}
+		if s.Proxy.Mode != ModeHTTP && s.Proxy.Mode != ModeTCP {
+			t.Fatalf("got proxy mode %q with no error, want http or tcp", s.Proxy.Mode)
 		}
 		for _, p := range s.Phases {
 			if p.Duration <= 0 || p.Rate.Freq <= 0 || p.Rate.Per <= 0 {
@@ -53,15 +175,7 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("got ramp_to %+v with no error, want a rate", *p.RampTo)
 			}
 			for _, fl := range p.Faults {
-				if pr := fl.P(); !(pr >= 0 && pr <= 1) {
-					t.Fatalf("got probability %v with no error, want it in [0, 1]", pr)
-				}
-				if _, ok := kindFields[fl.Kind]; !ok {
-					t.Fatalf("got fault kind %q with no error, want a known one", fl.Kind)
-				}
-				if fl.Line <= 0 {
-					t.Fatalf("got fault line %d, want it set", fl.Line)
-				}
+				checkFault(t, fl, s.Proxy.Mode)
 			}
 		}
 		if s.Target.Timeout <= 0 || s.Target.UpstreamTimeout <= 0 {
@@ -87,6 +201,80 @@ func FuzzDecode(f *testing.F) {
 		clearLines(again)
 		if !reflect.DeepEqual(s, again) {
 			t.Fatalf("got %+v written back, want %+v:\n%s", again, s, out)
+		}
+	})
+}
+
+// roundTripFaultSet writes fs as YAML and decodes it again.
+func roundTripFaultSet(t *testing.T, fs *FaultSet) *FaultSet {
+	t.Helper()
+	out, err := yaml.Marshal(fs)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	again, err := DecodeFaultSet("again.yaml", out)
+	if err != nil {
+		t.Fatalf("got %v decoding the set written back, want none:\n%s", err, out)
+	}
+	// Lines move when written back.
+	for i := range again.Faults {
+		again.Faults[i].Line = fs.Faults[i].Line
+	}
+	return again
+}
+
+// FuzzDecodeFaultSet fuzzes the fault file decoder and, on the same input,
+// the decoder of one fault.
+func FuzzDecodeFaultSet(f *testing.F) {
+	addSeeds(f, "testdata/faultsets/*.yaml")
+	f.Add([]byte(`{"kind": "overload", "max_inflight": 2, "queue": 1, "reject": 503}`))
+	f.Add([]byte("kind: malformed\nvariant: garbage\nbytes: 10\n"))
+	f.Add([]byte(`{"kind": "sse-cut", "events": 0}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fs, err := DecodeFaultSet("fuzz.yaml", data)
+		switch {
+		case err != nil:
+			if fs != nil {
+				t.Fatalf("got a fault set and error %v, want nil", err)
+			}
+			checkError(t, err)
+		default:
+			if fs.Mode != ModeHTTP && fs.Mode != ModeTCP {
+				t.Fatalf("got mode %q with no error, want http or tcp", fs.Mode)
+			}
+			if fs.Faults == nil {
+				t.Fatal("got nil faults, want an empty list")
+			}
+			for _, fl := range fs.Faults {
+				checkFault(t, fl, fs.Mode)
+			}
+			if again := roundTripFaultSet(t, fs); !reflect.DeepEqual(again, fs) {
+				t.Fatalf("got %+v written back, want %+v", again, fs)
+			}
+		}
+
+		for _, mode := range []string{ModeHTTP, ModeTCP} {
+			fl, err := DecodeFault("fuzz.json", data, mode)
+			if err != nil {
+				if !reflect.DeepEqual(fl, Fault{}) {
+					t.Fatalf("got fault %+v and error %v, want the zero Fault", fl, err)
+				}
+				checkError(t, err)
+				continue
+			}
+			checkFault(t, fl, mode)
+			out, err := yaml.Marshal(fl)
+			if err != nil {
+				t.Fatalf("marshal: %v", err)
+			}
+			again, err := DecodeFault("again.yaml", out, mode)
+			if err != nil {
+				t.Fatalf("got %v decoding the fault written back, want none:\n%s", err, out)
+			}
+			again.Line = fl.Line
+			if !reflect.DeepEqual(again, fl) {
+				t.Fatalf("got %+v written back, want %+v:\n%s", again, fl, out)
+			}
 		}
 	})
 }

@@ -37,9 +37,10 @@ type keyRef struct {
 	name  string
 	line  int
 	col   int
-	known []string // the struct's fields when the mapping is a struct
-	field bool     // whether name is one of known
-	used  bool     // whether an error has already claimed this key
+	known []string     // the struct's fields when the mapping is a struct
+	owner reflect.Type // the struct, when the mapping is one
+	field bool         // whether name is one of known
+	used  bool         // whether an error has already claimed this key
 }
 
 // fieldInfo is one field of a struct as YAML sees it.
@@ -140,7 +141,7 @@ func (x *index) walkStruct(n *yaml.Node, path string, t reflect.Type) {
 		}
 		p := join(path, k.Value)
 		f, ok := findField(fields, k.Value)
-		x.keys[k.Line] = append(x.keys[k.Line], &keyRef{path: p, name: k.Value, line: k.Line, col: k.Column, known: fieldNames(fields), field: ok})
+		x.keys[k.Line] = append(x.keys[k.Line], &keyRef{path: p, name: k.Value, line: k.Line, col: k.Column, known: fieldNames(fields), owner: t, field: ok})
 		if ok {
 			x.walk(v, p, k.Line, k.Column, f.typ)
 		}

@@ -45,12 +45,15 @@ type want struct {
 	fix   string // a substring of the message
 }
 
+// decodeErrorTest is a broken scenario and the problems it must report.
+type decodeErrorTest struct {
+	name string
+	src  string
+	want []want
+}
+
 func TestDecodeErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		want []want
-	}{
+	tests := []decodeErrorTest{
 		{
 			name: "unknown top-level key",
 			src: `name: demo
@@ -58,7 +61,7 @@ bogus: 1
 requests: [{path: /}]
 phases: [{name: a, duration: 1s, rate: 1/s}]
 `,
-			want: []want{{2, "bogus", `unknown field "bogus"; known fields here: name, description, seed, target, upstream, requests, phases`}},
+			want: []want{{2, "bogus", `unknown field "bogus"; known fields here: name, description, seed, target, upstream, requests, proxy, phases`}},
 		},
 		{
 			name: "unknown key in a phase",
@@ -188,7 +191,7 @@ phases:
       - {kind: latency, delay: 10ms}
       - {kind: rst}
 `,
-			want: []want{{9, "phases[0].faults[1].kind", `unknown fault kind "rst"; write one of latency, reset, status, malformed, hang`}},
+			want: []want{{9, "phases[0].faults[1].kind", `unknown fault kind "rst"; write one of latency, slow-body, slow-headers, hang, reset, close, status, malformed, refuse, blackhole, keepalive, overload, sse-cut, sse-stall`}},
 		},
 		{
 			name: "missing fault kind",
@@ -201,7 +204,7 @@ phases:
     faults:
       - probability: 0.5
 `,
-			want: []want{{8, "phases[0].faults[0].kind", "kind is required; write one of latency, reset"}},
+			want: []want{{8, "phases[0].faults[0].kind", "kind is required; write one of latency, slow-body, slow-headers, hang, reset, close, status"}},
 		},
 		{
 			name: "probability above 1",
@@ -256,7 +259,7 @@ phases:
     faults:
       - kind: latency
 `,
-			want: []want{{8, "phases[0].faults[0].delay", "a latency fault needs delay; write one such as delay: 100ms"}},
+			want: []want{{8, "phases[0].faults[0].delay", "a latency fault needs delay or distribution; write one such as delay: 100ms"}},
 		},
 		{
 			name: "jitter above delay",
@@ -273,16 +276,16 @@ phases:
 			want: []want{{9, "phases[0].faults[0].jitter", "write a jitter of 10ms or less"}},
 		},
 		{
-			name: "reset mid-body",
+			name: "reset at unknown point",
 			src: `name: demo
 requests: [{path: /}]
 phases:
   - name: a
     duration: 1s
     rate: 1/s
-    faults: [{kind: reset, at: mid-body}]
+    faults: [{kind: reset, at: mid-bdy}]
 `,
-			want: []want{{7, "phases[0].faults[0].at", `at "mid-body" is not supported yet; write at: before-headers`}},
+			want: []want{{7, "phases[0].faults[0].at", `unknown point "mid-bdy"; did you mean mid-body? write at: connect, before-headers, after-headers or mid-body`}},
 		},
 		{
 			name: "status code out of range",
@@ -321,9 +324,9 @@ phases:
     duration: 1s
     rate: 1/s
     faults:
-      - {kind: malformed, variant: garbage}
+      - {kind: malformed, variant: garbge}
 `,
-			want: []want{{8, "phases[0].faults[0].variant", "write variant: status-line"}},
+			want: []want{{8, "phases[0].faults[0].variant", `unknown variant "garbge"; did you mean garbage? write variant: status-line, header, oversized-headers, length-mismatch, bad-chunked or garbage`}},
 		},
 		{
 			name: "match path prefix",
@@ -633,6 +636,7 @@ phases:
 			},
 		},
 	}
+	tests = append(tests, faultErrorTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := Decode("scenario.yaml", []byte(tt.src))
@@ -714,10 +718,10 @@ phases:
 		{"upstream builtin", s.Upstream.Builtin != nil, true},
 		{"body bytes", s.Upstream.Builtin.BodyBytes, 512},
 		{"method", s.Requests[0].Method, "GET"},
-		{"reset at", s.Phases[0].Faults[0].At, ResetBeforeHeaders},
+		{"reset at", s.Phases[0].Faults[0].At, AtBeforeHeaders},
 		{"reset probability", s.Phases[0].Faults[0].P(), 1.0},
 		{"reset probability pointer", s.Phases[0].Faults[0].Probability == nil, true},
-		{"malformed variant", s.Phases[0].Faults[1].Variant, VariantStatusLine},
+		{"malformed variant", s.Phases[0].Faults[1].Variant, MalformedStatusLine},
 		{"latency probability", s.Phases[0].Faults[2].P(), 0.25},
 		{"latency delay", s.Phases[0].Faults[2].Delay.D(), 10 * time.Millisecond},
 		{"fault lines", []int{s.Phases[0].Faults[0].Line, s.Phases[0].Faults[1].Line, s.Phases[0].Faults[2].Line}, []int{9, 10, 11}},

@@ -2,12 +2,15 @@ package scenarios
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Defaults and limits applied by Decode.
@@ -24,34 +27,13 @@ const (
 	maxRatePerSecond = 1_000_000      // rate and ramp_to
 )
 
-// Settings of reset and malformed faults.
-const (
-	ResetBeforeHeaders = "before-headers" // the default and, for now, only reset point
-	VariantStatusLine  = "status-line"    // the default and, for now, only malformation
-)
-
-// kindFields lists, per fault kind, the settings it takes beside kind,
-// probability and match.
-var kindFields = map[string][]string{
-	KindLatency:   {"delay", "jitter"},
-	KindReset:     {"at"},
-	KindStatus:    {"code", "body", "headers"},
-	KindMalformed: {"variant"},
-	KindHang:      {"for"},
-}
-
-// kinds are the fault kinds in the order messages list them.
-var kinds = []string{KindLatency, KindReset, KindStatus, KindMalformed, KindHang}
-
-// kindSettings are all the kind-specific settings, in Fault's order.
-var kindSettings = []string{"delay", "jitter", "at", "code", "body", "headers", "variant", "for"}
-
 // checker collects the problems of one scenario file.
 type checker struct {
 	file   string
 	x      *index
 	errs   []*Error
 	broken map[string]bool // paths whose value could not be decoded at all
+	mode   string          // the proxy's mode, for the checks of faults: ModeHTTP or ModeTCP
 }
 
 // add records a problem with the field at path, unless that field or one
@@ -130,6 +112,7 @@ func (c *checker) scenario(s *Scenario) {
 	c.target(&s.Target)
 	c.upstream(&s.Upstream)
 	c.requests(s.Requests)
+	c.proxy(&s.Proxy)
 	c.phases(s.Phases)
 }
 
@@ -218,6 +201,57 @@ func (c *checker) positive(path string, d *Duration, def time.Duration) {
 	}
 }
 
+// proxy checks the proxy section and sets the mode the faults are
+// checked for.
+func (c *checker) proxy(p *ProxySpec) {
+	c.proxyMode("proxy.mode", &p.Mode)
+	if p.Listen != "" {
+		c.listen("proxy.listen", p.Listen)
+	}
+}
+
+// proxyMode checks the proxy mode at path, sets the default, and sets the
+// mode the faults are checked for.
+func (c *checker) proxyMode(path string, mode *string) {
+	switch *mode {
+	case "":
+		*mode = ModeHTTP
+	case ModeHTTP, ModeTCP:
+	default:
+		c.add(path, modeProblem(*mode))
+		return
+	}
+	c.mode = *mode
+}
+
+// modeProblem is the message for an unknown proxy mode.
+func modeProblem(mode string) string {
+	msg := fmt.Sprintf("unknown proxy mode %q; ", mode)
+	if near, ok := closest(mode, []string{ModeHTTP, ModeTCP}); ok {
+		msg += "did you mean " + near + "? "
+	}
+	return msg + "write mode: http (the default: every fault kind) or mode: tcp (bytes only, for upstreams that do not speak plain HTTP)"
+}
+
+// listen checks an address the proxy listens on: host:port on loopback,
+// port 0 for a free one.
+func (c *checker) listen(path, addr string) {
+	const example = "write one such as 127.0.0.1:9090 (port 0 picks a free one), or leave listen out for a free port on 127.0.0.1"
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		c.add(path, fmt.Sprintf("%q is not host:port; %s", addr, example))
+		return
+	}
+	ip, err := netip.ParseAddr(host)
+	if !strings.EqualFold(host, "localhost") && (err != nil || !ip.IsLoopback()) {
+		c.add(path, fmt.Sprintf("%q is not a loopback address; the proxy listens only on 127.0.0.1, ::1 or localhost: %s", addr, example))
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || !allDigits(port) || n > 65535 {
+		c.add(path, fmt.Sprintf("%q has port %q; write a port from 0 to 65535, such as 127.0.0.1:9090", addr, port))
+	}
+}
+
 func (c *checker) upstream(u *Upstream) {
 	if u.URL != "" {
 		if u.Builtin != nil {
@@ -270,7 +304,39 @@ func (c *checker) url(path, raw string) {
 	}
 }
 
+// items returns the paths of the n values that the decoder made of the
+// list at path. yaml.v3 leaves out the items it cannot decode and the
+// empty ones, so the i-th value is not always the file's i-th item. An
+// empty item is a problem: example says what to write instead.
+func (c *checker) items(path string, n int, example string) []string {
+	paths := make([]string, 0, n)
+	if list := c.x.get(path); list != nil && list.Kind == yaml.SequenceNode {
+		for i, item := range list.Content {
+			p := path + "[" + strconv.Itoa(i) + "]"
+			for j := 0; j < 100 && item.Kind == yaml.AliasNode && item.Alias != nil; j++ {
+				item = item.Alias
+			}
+			if item.Kind == yaml.ScalarNode && item.ShortTag() == "!!null" {
+				c.add(p, "an empty item; write "+example+" here, or remove the lone -")
+				c.broken[p] = true
+				continue
+			}
+			if !c.broken[p] {
+				paths = append(paths, p)
+			}
+		}
+	}
+	if len(paths) != n {
+		paths = paths[:0]
+		for i := range n {
+			paths = append(paths, path+"["+strconv.Itoa(i)+"]")
+		}
+	}
+	return paths
+}
+
 func (c *checker) requests(rs []Request) {
+	paths := c.items("requests", len(rs), "a request such as - {path: /}")
 	if len(rs) == 0 {
 		if c.brokenUnder("requests") {
 			return
@@ -280,7 +346,7 @@ func (c *checker) requests(rs []Request) {
 	}
 	for i := range rs {
 		r := &rs[i]
-		p := "requests[" + strconv.Itoa(i) + "]"
+		p := paths[i]
 		if r.Method == "" {
 			r.Method = "GET"
 		} else {
@@ -293,6 +359,7 @@ func (c *checker) requests(rs []Request) {
 			c.path(p+".path", r.Path)
 		}
 		c.headers(p+".headers", r.Headers)
+		r.Headers = nilIfEmpty(r.Headers)
 	}
 }
 
@@ -336,6 +403,7 @@ func (c *checker) headers(path string, h map[string]string) {
 }
 
 func (c *checker) phases(ps []Phase) {
+	paths := c.items("phases", len(ps), "a phase such as - {name: baseline, duration: 5s, rate: 50/s}")
 	if len(ps) == 0 {
 		if c.brokenUnder("phases") {
 			return
@@ -343,20 +411,20 @@ func (c *checker) phases(ps []Phase) {
 		c.add("phases", "no phases: add at least one, e.g. - {name: baseline, duration: 5s, rate: 50/s}")
 		return
 	}
-	seen := make(map[string]int)
+	seen := make(map[string]string)
 	var total time.Duration
 	over := false
 	for i := range ps {
 		p := &ps[i]
-		path := "phases[" + strconv.Itoa(i) + "]"
-		switch j, dup := seen[p.Name]; {
+		path := paths[i]
+		switch first, dup := seen[p.Name]; {
 		case p.Name == "":
 			c.add(path+".name", "name is required; give the phase one such as name: baseline")
 		case dup:
-			c.add(path+".name", fmt.Sprintf("phase name %q is already used by phases[%d] on line %d; give each phase its own name",
-				p.Name, j, c.x.lineOnly("phases["+strconv.Itoa(j)+"].name")))
+			c.add(path+".name", fmt.Sprintf("phase name %q is already used by %s on line %d; give each phase its own name",
+				p.Name, first, c.x.lineOnly(first+".name")))
 		default:
-			seen[p.Name] = i
+			seen[p.Name] = path
 		}
 
 		switch set, ok := c.duration(path + ".duration"); {
@@ -385,15 +453,23 @@ func (c *checker) phases(ps []Phase) {
 			c.maxRate(path+".ramp_to", *p.RampTo)
 		}
 
-		for j := range p.Faults {
-			f := &p.Faults[j]
-			fp := path + ".faults[" + strconv.Itoa(j) + "]"
-			f.Line, _ = c.x.line(fp)
-			c.fault(fp, f)
+		c.faults(path+".faults", p.Faults)
+		if len(p.Faults) == 0 {
+			// As when the file leaves faults out.
+			p.Faults = nil
 		}
 	}
 	if over {
 		c.add("phases", "the phases add up to more than 24h; shorten them")
+	}
+}
+
+// faults checks the list of faults at path, and sets their lines.
+func (c *checker) faults(path string, fs []Fault) {
+	paths := c.items(path, len(fs), "a fault such as - {kind: reset, probability: 0.1}")
+	for i := range fs {
+		fs[i].Line, _ = c.x.line(paths[i])
+		c.fault(paths[i], &fs[i])
 	}
 }
 
@@ -404,91 +480,13 @@ func (c *checker) maxRate(path string, r Rate) {
 	}
 }
 
-func (c *checker) fault(path string, f *Fault) {
-	takes, known := kindFields[f.Kind]
-	switch {
-	case f.Kind == "":
-		c.add(path+".kind", "kind is required; write one of "+strings.Join(kinds, ", "))
-	case !known:
-		msg := fmt.Sprintf("unknown fault kind %q; ", f.Kind)
-		if near, ok := closest(f.Kind, kinds); ok {
-			msg += "did you mean " + near + "? "
-		}
-		c.add(path+".kind", msg+"write one of "+strings.Join(kinds, ", "))
+// nilIfEmpty returns nil for an empty map, which a file written back
+// leaves out, so that it reads the same.
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
 	}
-
-	if c.x.has(path+".probability") && f.Probability != nil {
-		if p := *f.Probability; !(p >= 0 && p <= 1) {
-			c.add(path+".probability", fmt.Sprintf("probability %s must be between 0 and 1, e.g. 0.1 for one request in ten",
-				strconv.FormatFloat(p, 'g', -1, 64)))
-		}
-	}
-	if f.Match.Method != "" {
-		c.method(path+".match.method", f.Match.Method)
-	}
-	if f.Match.PathPrefix != "" {
-		c.path(path+".match.path_prefix", f.Match.PathPrefix)
-	}
-	c.headers(path+".match.header", f.Match.Header)
-
-	if !known {
-		// Check the values anyway, for the problems they have whatever
-		// the kind.
-		for _, name := range []string{"delay", "jitter", "for"} {
-			c.duration(path + "." + name)
-		}
-		return
-	}
-	for _, name := range kindSettings {
-		if c.x.has(path+"."+name) && !slices.Contains(takes, name) {
-			c.add(path+"."+name, fmt.Sprintf("%s does not apply to a %s fault; remove it (a %s fault takes %s, besides kind, probability and match)",
-				name, f.Kind, f.Kind, strings.Join(takes, ", ")))
-		}
-	}
-
-	switch f.Kind {
-	case KindLatency:
-		delaySet, delayOK := c.duration(path + ".delay")
-		switch {
-		case !delaySet:
-			c.add(path+".delay", "a latency fault needs delay; write one such as delay: 100ms")
-		case delayOK && f.Delay <= 0:
-			c.add(path+".delay", "delay must be more than 0; write one such as delay: 100ms")
-		}
-		if set, ok := c.duration(path + ".jitter"); set && ok && delaySet && delayOK && f.Delay > 0 && f.Jitter > f.Delay {
-			c.add(path+".jitter", fmt.Sprintf("jitter %s is more than delay %s, so the wait could fall below zero; write a jitter of %s or less",
-				f.Jitter, f.Delay, f.Delay))
-		}
-	case KindReset:
-		switch f.At {
-		case "":
-			f.At = ResetBeforeHeaders
-		case ResetBeforeHeaders:
-		case "connect", "after-headers", "mid-body":
-			c.add(path+".at", fmt.Sprintf("at %q is not supported yet; write at: %s", f.At, ResetBeforeHeaders))
-		default:
-			c.add(path+".at", fmt.Sprintf("unknown reset point %q; write at: %s", f.At, ResetBeforeHeaders))
-		}
-	case KindStatus:
-		switch {
-		case !c.x.has(path + ".code"):
-			c.add(path+".code", "a status fault needs code; write one such as code: 503")
-		case !c.whole(path+".code", "code: 503"):
-		case f.Code < 100 || f.Code > 599:
-			c.add(path+".code", fmt.Sprintf("code %d is not an HTTP status; write 100 to 599, such as 503", f.Code))
-		}
-		c.headers(path+".headers", f.Headers)
-	case KindMalformed:
-		switch f.Variant {
-		case "":
-			f.Variant = VariantStatusLine
-		case VariantStatusLine:
-		default:
-			c.add(path+".variant", fmt.Sprintf("variant %q is not supported yet; write variant: %s", f.Variant, VariantStatusLine))
-		}
-	case KindHang:
-		c.duration(path + ".for")
-	}
+	return m
 }
 
 // leaf returns the last field name in path.

@@ -1,0 +1,544 @@
+package scenarios
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// inPhase is a scenario whose one phase has the faults in faults, a YAML
+// list indented by six spaces; the first fault is on line 8.
+func inPhase(faults string) string {
+	return `name: demo
+requests: [{path: /}]
+phases:
+  - name: a
+    duration: 1s
+    rate: 1/s
+    faults:
+` + faults
+}
+
+// inTCP is inPhase with proxy mode tcp; the first fault is on line 9.
+func inTCP(faults string) string {
+	return "proxy: {mode: tcp}\n" + inPhase(faults)
+}
+
+// faultErrorTests are the broken scenarios of the fault kinds and the
+// proxy section; TestDecodeErrors runs them.
+var faultErrorTests = []decodeErrorTest{
+	// latency
+	{"latency delay and distribution", inPhase("      - {kind: latency, delay: 10ms, distribution: {type: normal, p50: 10ms, p99: 20ms}}\n"),
+		[]want{{8, "phases[0].faults[0].distribution", "a latency fault takes delay (with jitter) or distribution, not both; remove one"}}},
+	{"latency jitter with distribution", inPhase("      - kind: latency\n        jitter: 5ms\n        distribution: {type: lognormal, p50: 10ms, p99: 80ms}\n"),
+		[]want{{9, "phases[0].faults[0].jitter", "jitter goes with delay; remove it"}}},
+	{"latency delay zero", inPhase("      - {kind: latency, delay: 0s}\n"),
+		[]want{{8, "phases[0].faults[0].delay", "delay must be more than 0; write one such as delay: 100ms"}}},
+	{"distribution unknown type", inPhase("      - kind: latency\n        distribution:\n          type: pareto\n          p50: 10ms\n          p99: 20ms\n"),
+		[]want{{10, "phases[0].faults[0].distribution.type", `unknown distribution type "pareto"; write type: lognormal, normal or uniform`}}},
+	{"distribution p99 below p50", inPhase("      - kind: latency\n        distribution: {type: uniform, p50: 30ms,\n          p99: 20ms}\n"),
+		[]want{{10, "phases[0].faults[0].distribution.p99", "p99 20ms is less than p50 30ms; write a p99 of 30ms or more"}}},
+	{"distribution incomplete", inPhase("      - kind: latency\n        distribution: {p99: 20ms}\n"),
+		[]want{
+			{9, "phases[0].faults[0].distribution.type", "distribution needs type; write type: lognormal, normal or uniform"},
+			{9, "phases[0].faults[0].distribution.p50", "distribution needs p50, the median wait; write one such as p50: 50ms"},
+		}},
+	{"distribution p50 zero", inPhase("      - kind: latency\n        distribution: {type: normal, p50: 0s, p99: 20ms}\n"),
+		[]want{{9, "phases[0].faults[0].distribution.p50", "p50 must be more than 0"}}},
+	{"distribution unknown field", inPhase("      - kind: latency\n        distribution: {type: normal, p50: 1ms, p99: 2ms, p999: 3ms}\n"),
+		[]want{{9, "phases[0].faults[0].distribution.p999", `unknown field "p999" (did you mean p99?); known fields here: type, p50, p99`}}},
+	{"distribution not a mapping", inPhase("      - {kind: latency, distribution: lognormal}\n"),
+		[]want{{8, "phases[0].faults[0].distribution", `"lognormal" is not a mapping; write a mapping with the fields type, p50, p99`}}},
+	{"distribution bad duration", inPhase("      - {kind: latency, distribution: {type: normal, p50: 10, p99: 20ms}}\n"),
+		[]want{{8, "phases[0].faults[0].distribution.p50", `"10" has no unit; write 10ms`}}},
+
+	// slow-body, slow-headers, hang
+	{"slow-body without bytes_per_second", inPhase("      - {kind: slow-body}\n"),
+		[]want{{8, "phases[0].faults[0].bytes_per_second", "a slow-body fault needs bytes_per_second, the body's pace; write one such as bytes_per_second: 1024"}}},
+	{"slow-body zero", inPhase("      - {kind: slow-body, bytes_per_second: 0}\n"),
+		[]want{{8, "phases[0].faults[0].bytes_per_second", "bytes_per_second 0 is out of range; write 1 to 1000000000, such as 1024"}}},
+	{"slow-body too fast", inPhase("      - {kind: slow-body, bytes_per_second: 2000000000}\n"),
+		[]want{{8, "phases[0].faults[0].bytes_per_second", "write 1 to 1000000000"}}},
+	{"overload queue not a number", inPhase("      - {kind: overload, max_inflight: 1, queue: lots}\n"),
+		[]want{{8, "phases[0].faults[0].queue", `"lots" is not a whole number; write one such as queue: 20`}}},
+	{"slow-body not whole", inPhase("      - {kind: slow-body, bytes_per_second: 1.5}\n"),
+		[]want{{8, "phases[0].faults[0].bytes_per_second", `"1.5" is not a whole number; write one such as bytes_per_second: 1024`}}},
+	{"slow-headers without duration", inPhase("      - {kind: slow-headers}\n"),
+		[]want{{8, "phases[0].faults[0].duration", "a slow-headers fault needs duration, the time over which the response head goes down; write one such as duration: 2s"}}},
+	{"slow-headers zero", inPhase("      - {kind: slow-headers, duration: 0s}\n"),
+		[]want{{8, "phases[0].faults[0].duration", "duration must be more than 0; write one such as duration: 2s"}}},
+	{"hang for negative", inPhase("      - {kind: hang, for: -1s}\n"),
+		[]want{{8, "phases[0].faults[0].for", `"-1s" is negative; write a duration of 0s or more`}}},
+
+	// reset and close
+	{"close after_bytes before headers", inPhase("      - kind: close\n        at: before-headers\n        after_bytes: 10\n"),
+		[]want{{10, "phases[0].faults[0].after_bytes", "after_bytes applies only to at: mid-body; remove it, or set at: mid-body"}}},
+	{"reset after_bytes with the default point", inPhase("      - {kind: reset, after_bytes: 10}\n"),
+		[]want{{8, "phases[0].faults[0].after_bytes", "after_bytes applies only to at: mid-body"}}},
+	{"reset after_bytes negative", inPhase("      - {kind: reset, at: mid-body, after_bytes: -1}\n"),
+		[]want{{8, "phases[0].faults[0].after_bytes", "after_bytes -1 is negative; write 0 or more, such as after_bytes: 1024"}}},
+	{"close unknown point", inPhase("      - {kind: close, at: midway}\n"),
+		[]want{{8, "phases[0].faults[0].at", `unknown point "midway"; write at: connect, before-headers, after-headers or mid-body`}}},
+
+	// status
+	{"status without code", inPhase("      - {kind: status, body: busy}\n"),
+		[]want{{8, "phases[0].faults[0].code", "a status fault needs code; write one such as code: 503"}}},
+	{"status bad header name", inPhase("      - kind: status\n        code: 429\n        headers: {\"Retry After\": \"1\"}\n"),
+		[]want{{10, "phases[0].faults[0].headers.Retry After", `"Retry After" is not a header name`}}},
+
+	// malformed
+	{"malformed size without oversized-headers", inPhase("      - {kind: malformed, variant: header, size: 100}\n"),
+		[]want{{8, "phases[0].faults[0].size", "size applies only to variant: oversized-headers; remove it, or set variant: oversized-headers"}}},
+	{"malformed size with the default variant", inPhase("      - {kind: malformed, size: 100}\n"),
+		[]want{{8, "phases[0].faults[0].size", "size applies only to variant: oversized-headers"}}},
+	{"malformed size too large", inPhase("      - {kind: malformed, variant: oversized-headers, size: 16777217}\n"),
+		[]want{{8, "phases[0].faults[0].size", "size 16777217 is out of range; write 1 to 16777216 (16 MiB), or leave it out for 65536"}}},
+	{"malformed size zero", inPhase("      - {kind: malformed, variant: oversized-headers, size: 0}\n"),
+		[]want{{8, "phases[0].faults[0].size", "size 0 is out of range"}}},
+	{"malformed bytes without garbage", inPhase("      - {kind: malformed, variant: bad-chunked, bytes: 10}\n"),
+		[]want{{8, "phases[0].faults[0].bytes", "bytes applies only to variant: garbage; remove it, or set variant: garbage"}}},
+	{"malformed bytes too many", inPhase("      - {kind: malformed, variant: garbage, bytes: 1048577}\n"),
+		[]want{{8, "phases[0].faults[0].bytes", "bytes 1048577 is out of range; write 1 to 1048576 (1 MiB), or leave it out for 64"}}},
+
+	// refuse and blackhole
+	{"refuse with probability", inPhase("      - kind: refuse\n        probability: 0.5\n"),
+		[]want{{9, "phases[0].faults[0].probability", "refuse acts on the listener while its phase runs, so it refuses every connection; remove probability"}}},
+	{"refuse with match", inPhase("      - kind: refuse\n        match: {path_prefix: /v1}\n"),
+		[]want{{9, "phases[0].faults[0].match", "refuse acts on the listener, before any request is read; remove match"}}},
+	{"blackhole with probability and match", inPhase("      - kind: blackhole\n        probability: 0.1\n        match: {method: GET}\n"),
+		[]want{
+			{9, "phases[0].faults[0].probability", "blackhole swallows every connection while its phase runs; remove probability (a hang fault with probability stalls some requests)"},
+			{10, "phases[0].faults[0].match", "remove match (a hang fault with match stalls some requests)"},
+		}},
+	{"blackhole with a setting", inPhase("      - {kind: blackhole, for: 1s}\n"),
+		[]want{{8, "phases[0].faults[0].for", "for does not apply to a blackhole fault; remove it (a blackhole fault takes only kind)"}}},
+
+	// keepalive
+	{"keepalive without idle", inPhase("      - {kind: keepalive, probability: 0.5}\n"),
+		[]want{{8, "phases[0].faults[0].idle", "a keepalive fault needs idle, how long a connection waits between requests before it is closed; write one such as idle: 2s"}}},
+	{"keepalive idle zero", inPhase("      - {kind: keepalive, idle: 0s}\n"),
+		[]want{{8, "phases[0].faults[0].idle", "idle must be more than 0"}}},
+	{"keepalive with match", inPhase("      - kind: keepalive\n        idle: 1s\n        match: {method: GET}\n"),
+		[]want{{10, "phases[0].faults[0].match", "keepalive acts on idle connections, between requests, so there is no request to match; remove match"}}},
+	{"keepalive with a setting", inPhase("      - {kind: keepalive, idle: 1s, delay: 1s}\n"),
+		[]want{{8, "phases[0].faults[0].delay", "delay does not apply to a keepalive fault; remove it (a keepalive fault takes idle, besides kind and probability)"}}},
+
+	// overload
+	{"overload without max_inflight", inPhase("      - {kind: overload}\n"),
+		[]want{{8, "phases[0].faults[0].max_inflight", "an overload fault needs max_inflight, how many requests it serves at once; write one such as max_inflight: 10"}}},
+	{"overload max_inflight zero", inPhase("      - {kind: overload, max_inflight: 0}\n"),
+		[]want{{8, "phases[0].faults[0].max_inflight", "max_inflight 0 must be 1 or more"}}},
+	{"overload queue negative", inPhase("      - {kind: overload, max_inflight: 1, queue: -1}\n"),
+		[]want{{8, "phases[0].faults[0].queue", "queue -1 is negative; write 0 or more, such as queue: 20"}}},
+	{"overload queue_timeout without queue", inPhase("      - kind: overload\n        max_inflight: 1\n        queue_timeout: 1s\n"),
+		[]want{{10, "phases[0].faults[0].queue_timeout", "queue_timeout applies only when queue is more than 0; remove it, or add queue: 20"}}},
+	{"overload queue_timeout zero", inPhase("      - {kind: overload, max_inflight: 1, queue: 5, queue_timeout: 0s}\n"),
+		[]want{{8, "phases[0].faults[0].queue_timeout", "queue_timeout must be more than 0, or there is no queue; write one such as queue_timeout: 500ms, or leave it out for 1s"}}},
+	{"overload unknown reject", inPhase("      - {kind: overload, max_inflight: 1, reject: 502}\n"),
+		[]want{{8, "phases[0].faults[0].reject", `unknown reject "502"; did you mean 503? write reject: 503 or reset`}}},
+	{"overload with a setting of another kind", inPhase("      - {kind: overload, max_inflight: 1, idle: 1s}\n"),
+		[]want{{8, "phases[0].faults[0].idle", "idle does not apply to an overload fault; remove it (an overload fault takes max_inflight, queue, queue_timeout, reject, besides kind, probability and match)"}}},
+
+	// sse-cut and sse-stall
+	{"sse-cut without events", inPhase("      - {kind: sse-cut}\n"),
+		[]want{{8, "phases[0].faults[0].events", "an sse-cut fault needs events, how many events go down first; write one such as events: 3 (0 acts before the first)"}}},
+	{"sse-cut events negative", inPhase("      - {kind: sse-cut, events: -2}\n"),
+		[]want{{8, "phases[0].faults[0].events", "events -2 is negative"}}},
+	{"sse-cut unknown cut", inPhase("      - {kind: sse-cut, events: 0, cut: rst}\n"),
+		[]want{{8, "phases[0].faults[0].cut", `unknown cut "rst"; write cut: close or reset`}}},
+	{"sse-stall without events and for", inPhase("      - kind: sse-stall\n        probability: 0.1\n"),
+		[]want{
+			{8, "phases[0].faults[0].events", "an sse-stall fault needs events"},
+			{8, "phases[0].faults[0].for", "an sse-stall fault needs for, how long the stream stalls; write one such as for: 10s"},
+		}},
+	{"sse-stall for zero", inPhase("      - {kind: sse-stall, events: 1, for: 0s}\n"),
+		[]want{{8, "phases[0].faults[0].for", "for must be more than 0; write one such as for: 10s"}}},
+
+	// unknown fields name the fields of the kind
+	{"unknown field of a known kind", inPhase("      - {kind: reset, colour: red}\n"),
+		[]want{{8, "phases[0].faults[0].colour", `unknown field "colour"; known fields here: kind, probability, match, at, after_bytes`}}},
+	{"misspelt field of a kind", inPhase("      - {kind: keepalive, idel: 1s}\n"),
+		[]want{{8, "phases[0].faults[0].idel", `unknown field "idel" (did you mean idle?); known fields here: kind, probability, idle`}}},
+
+	// proxy
+	{"proxy unknown mode", "proxy: {mode: tpc}\n" + inPhase("      - {kind: reset}\n"),
+		[]want{{1, "proxy.mode", `unknown proxy mode "tpc"; did you mean tcp? write mode: http (the default: every fault kind) or mode: tcp`}}},
+	{"proxy listen not loopback", "proxy:\n  listen: 0.0.0.0:9090\n" + inPhase("      - {kind: reset}\n"),
+		[]want{{2, "proxy.listen", `"0.0.0.0:9090" is not a loopback address; the proxy listens only on 127.0.0.1, ::1 or localhost`}}},
+	{"proxy listen without host", "proxy: {listen: \":9090\"}\n" + inPhase("      - {kind: reset}\n"),
+		[]want{{1, "proxy.listen", "is not a loopback address"}}},
+	{"proxy listen without port", "proxy: {listen: 127.0.0.1}\n" + inPhase("      - {kind: reset}\n"),
+		[]want{{1, "proxy.listen", `"127.0.0.1" is not host:port; write one such as 127.0.0.1:9090 (port 0 picks a free one)`}}},
+	{"proxy listen bad port", "proxy: {listen: \"[::1]:http\"}\n" + inPhase("      - {kind: reset}\n"),
+		[]want{{1, "proxy.listen", `has port "http"; write a port from 0 to 65535`}}},
+	{"proxy unknown field", "proxy: {mode: http, port: 1}\n" + inPhase("      - {kind: reset}\n"),
+		[]want{{1, "proxy.port", `unknown field "port"; known fields here: mode, listen`}}},
+
+	// mode: tcp
+	{"tcp status", inTCP("      - {kind: status, code: 503}\n"),
+		[]want{{9, "phases[0].faults[0].kind", "mode: tcp works on bytes; use mode: http for status faults (mode: tcp takes latency, slow-body, hang, reset, close, refuse and blackhole)"}}},
+	{"tcp every kind it does not take", inTCP(`      - {kind: slow-headers, duration: 1s}
+      - {kind: malformed}
+      - {kind: keepalive, idle: 1s}
+      - {kind: overload, max_inflight: 1}
+      - {kind: sse-cut, events: 1}
+      - {kind: sse-stall, events: 1, for: 1s}
+`), []want{
+		{9, "phases[0].faults[0].kind", "use mode: http for slow-headers faults"},
+		{10, "phases[0].faults[1].kind", "use mode: http for malformed faults"},
+		{11, "phases[0].faults[2].kind", "use mode: http for keepalive faults"},
+		{12, "phases[0].faults[3].kind", "use mode: http for overload faults"},
+		{13, "phases[0].faults[4].kind", "use mode: http for sse-cut faults"},
+		{14, "phases[0].faults[5].kind", "use mode: http for sse-stall faults"},
+	}},
+	{"tcp reset at the default point", inTCP("      - {kind: reset, probability: 0.1}\n"),
+		[]want{{9, "phases[0].faults[0].at", "mode: tcp works on bytes; use mode: http for at: before-headers, or write at: connect or at: mid-body (before-headers is the default)"}}},
+	{"tcp close after headers", inTCP("      - kind: close\n        at: after-headers\n"),
+		[]want{{10, "phases[0].faults[0].at", "mode: tcp works on bytes; use mode: http for at: after-headers, or write at: connect or at: mid-body"}}},
+	{"tcp match", inTCP("      - kind: latency\n        delay: 1ms\n        match: {path_prefix: /v1}\n"),
+		[]want{{11, "phases[0].faults[0].match", "mode: tcp works on bytes, with no requests to match; use mode: http for match, or remove it"}}},
+}
+
+func TestFaultDefaults(t *testing.T) {
+	s, err := Load("testdata/valid-all-kinds.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKind := make(map[string][]Fault)
+	for _, p := range s.Phases {
+		for _, f := range p.Faults {
+			byKind[f.Kind] = append(byKind[f.Kind], f)
+		}
+	}
+	for _, k := range kinds {
+		if len(byKind[k]) == 0 {
+			t.Errorf("got no %s fault in testdata/valid-all-kinds.yaml, want one of every kind", k)
+		}
+	}
+	first := func(kind string) Fault {
+		if fs := byKind[kind]; len(fs) > 0 {
+			return fs[0]
+		}
+		return Fault{}
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"mode", s.Proxy.Mode, ModeHTTP},
+		{"listen", s.Proxy.Listen, "127.0.0.1:0"},
+		{"latency distribution", *first(KindLatency).Distribution, Distribution{Type: "lognormal", P50: Duration(20 * time.Millisecond), P99: Duration(200 * time.Millisecond)}},
+		{"slow-body", first(KindSlowBody).BytesPerSecond, 2048},
+		{"reset at default", first(KindReset).At, AtBeforeHeaders},
+		{"reset mid-body after_bytes default", byKind[KindReset][1].At + " " + strconv.Itoa(byKind[KindReset][1].AfterBytes), "mid-body 0"},
+		{"close at default", first(KindClose).At, AtBeforeHeaders},
+		{"close mid-body after_bytes", byKind[KindClose][1].AfterBytes, 100},
+		{"malformed variant default", first(KindMalformed).Variant, MalformedStatusLine},
+		{"malformed default has no size or bytes", []int{first(KindMalformed).Size, first(KindMalformed).Bytes}, []int{0, 0}},
+		{"oversized size default", byKind[KindMalformed][1].Size, 65536},
+		{"garbage bytes default", byKind[KindMalformed][2].Bytes, 64},
+		{"garbage size", byKind[KindMalformed][2].Size, 0},
+		{"overload reject default", first(KindOverload).Reject, "503"},
+		{"overload queue default", first(KindOverload).Queue, 0},
+		{"overload queue_timeout without a queue", first(KindOverload).QueueTimeout.D(), time.Duration(0)},
+		{"overload queue_timeout default", byKind[KindOverload][1].QueueTimeout.D(), time.Second},
+		{"overload reject int", byKind[KindOverload][1].Reject, "503"},
+		{"overload reject reset", byKind[KindOverload][2].Reject, "reset"},
+		{"sse-cut cut default", first(KindSSECut).Cut, "close"},
+		{"sse-cut events 0", first(KindSSECut).Events, 0},
+		{"sse-stall", []any{first(KindSSEStall).Events, first(KindSSEStall).For.D()}, []any{2, 3 * time.Second}},
+		{"refuse probability", first(KindRefuse).Probability == nil, true},
+		{"keepalive idle", first(KindKeepalive).Idle.D(), 500 * time.Millisecond},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if !reflect.DeepEqual(c.got, c.want) {
+				t.Errorf("got %v, want %v", c.got, c.want)
+			}
+		})
+	}
+}
+
+// TestMarshalEventsZero checks that events: 0, which omitempty would drop,
+// is written back for the kinds that require events.
+func TestMarshalEventsZero(t *testing.T) {
+	for _, kind := range []string{KindSSECut, KindSSEStall} {
+		src := "faults:\n  - {kind: " + kind + ", events: 0, for: 1s}\n"
+		if kind == KindSSECut {
+			src = "faults:\n  - {kind: " + kind + ", events: 0}\n"
+		}
+		fs, err := DecodeFaultSet("f.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := roundTripFaultSet(t, fs)
+		if !reflect.DeepEqual(again, fs) {
+			t.Errorf("got %+v written back, want %+v", again, fs)
+		}
+	}
+}
+
+func TestDecodeFaultSet(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want FaultSet
+	}{
+		{"empty file", "", FaultSet{Mode: ModeHTTP, Faults: []Fault{}}},
+		{"only comments", "# no faults yet\n", FaultSet{Mode: ModeHTTP, Faults: []Fault{}}},
+		{"mode only", "mode: tcp\n", FaultSet{Mode: ModeTCP, Faults: []Fault{}}},
+		{"http", `faults:
+  - {kind: reset, probability: 0.1}
+  - kind: overload
+    max_inflight: 2
+    queue: 3
+`, FaultSet{Mode: ModeHTTP, Faults: []Fault{
+			{Kind: KindReset, Probability: ptr(0.1), At: AtBeforeHeaders, Line: 2},
+			{Kind: KindOverload, MaxInflight: 2, Queue: 3, QueueTimeout: Duration(time.Second), Reject: "503", Line: 3},
+		}}},
+		{"tcp", `mode: tcp
+faults:
+  - {kind: latency, distribution: {type: normal, p50: 5ms, p99: 9ms}}
+  - {kind: slow-body, bytes_per_second: 100}
+  - {kind: reset, at: connect, probability: 0.5}
+  - {kind: close, at: mid-body, after_bytes: 10}
+  - {kind: hang, for: 1s}
+  - {kind: refuse}
+  - {kind: blackhole}
+`, FaultSet{Mode: ModeTCP, Faults: []Fault{
+			{Kind: KindLatency, Distribution: &Distribution{Type: "normal", P50: Duration(5 * time.Millisecond), P99: Duration(9 * time.Millisecond)}, Line: 3},
+			{Kind: KindSlowBody, BytesPerSecond: 100, Line: 4},
+			{Kind: KindReset, At: AtConnect, Probability: ptr(0.5), Line: 5},
+			{Kind: KindClose, At: AtMidBody, AfterBytes: 10, Line: 6},
+			{Kind: KindHang, For: Duration(time.Second), Line: 7},
+			{Kind: KindRefuse, Line: 8},
+			{Kind: KindBlackhole, Line: 9},
+		}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeFaultSet("faults.yaml", []byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Errorf("got %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeFaultSetErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []want
+	}{
+		{"probability", "faults:\n  - {kind: reset}\n  - {kind: hang}\n  - {kind: status, code: 503, probability: 7}\n",
+			[]want{{4, "faults[2].probability", "probability 7 must be between 0 and 1"}}},
+		{"unknown top-level field", "mode: http\nfault:\n  - {kind: reset}\n",
+			[]want{{2, "fault", `unknown field "fault" (did you mean faults?); known fields here: mode, faults`}}},
+		{"unknown mode", "mode: https\nfaults: []\n",
+			[]want{{1, "mode", `unknown proxy mode "https"; did you mean http?`}}},
+		{"a list at the top", "- {kind: reset}\n",
+			[]want{{1, "", "the file holds a list, not a fault set; write a mapping, with the faults under faults:, such as faults: [{kind: reset, probability: 0.1}]"}}},
+		{"faults not a list", "faults: {kind: reset}\n",
+			[]want{{1, "faults", "a mapping is not a list of faults; write one such as [{kind: reset, probability: 0.1}]"}}},
+		{"second document", "faults: []\n---\nfaults: []\n",
+			[]want{{2, "", "a second YAML document starts here; a fault file holds one"}}},
+		{"syntax", "faults:\n  - {kind: reset\n",
+			[]want{{2, "", "invalid YAML"}}},
+		{"tcp", `mode: tcp
+faults:
+  - {kind: status, code: 503}
+  - {kind: close}
+  - {kind: reset, at: mid-body, match: {method: GET}}
+  - {kind: refuse, probability: 0.5}
+`, []want{
+			{3, "faults[0].kind", "mode: tcp works on bytes; use mode: http for status faults"},
+			{4, "faults[1].at", "use mode: http for at: before-headers, or write at: connect or at: mid-body (before-headers is the default)"},
+			{5, "faults[2].match", "mode: tcp works on bytes, with no requests to match"},
+			{6, "faults[3].probability", "refuse acts on the listener"},
+		}},
+		{"empty item", "faults:\n  -\n  - {kind: reset, probability: 2}\n",
+			[]want{
+				{2, "faults[0]", "an empty item; write a fault such as - {kind: reset, probability: 0.1} here, or remove the lone -"},
+				{3, "faults[1].probability", "probability 2 must be between 0 and 1"},
+			}},
+		{"an item that is not a fault", "faults:\n  - 3\n  - {kind: rst}\n",
+			[]want{
+				{2, "faults[0]", `"3" is not a mapping; write a mapping with the fields kind, probability, match`},
+				{3, "faults[1].kind", `unknown fault kind "rst"; write one of`},
+			}},
+		{"several kinds", `faults:
+  - {kind: latency}
+  - {kind: malformed, variant: garbage, size: 10}
+  - {kind: sse-cut, cut: fin}
+`, []want{
+			{2, "faults[0].delay", "a latency fault needs delay or distribution"},
+			{3, "faults[1].size", "size applies only to variant: oversized-headers"},
+			{4, "faults[2].events", "an sse-cut fault needs events"},
+			{4, "faults[2].cut", `unknown cut "fin"; write cut: close or reset`},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs, err := DecodeFaultSet("faults.yaml", []byte(tt.src))
+			if err == nil {
+				t.Fatalf("got %+v and no error, want %d problems", fs, len(tt.want))
+			}
+			if fs != nil {
+				t.Errorf("got %+v with the error, want nil", fs)
+			}
+			checkProblems(t, err, "faults.yaml", tt.want)
+		})
+	}
+}
+
+func TestDecodeFault(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		mode string
+		want Fault
+	}{
+		{"json", `{"kind": "reset", "probability": 0.25, "match": {"path_prefix": "/v1"}}`, "",
+			Fault{Kind: KindReset, Probability: ptr(0.25), Match: Match{PathPrefix: "/v1"}, At: AtBeforeHeaders, Line: 1}},
+		{"json over lines with tabs", "{\n\t\"kind\": \"overload\",\n\t\"max_inflight\": 4,\n\t\"queue\": 2,\n\t\"queue_timeout\": \"250ms\",\n\t\"reject\": 503\n}\n", ModeHTTP,
+			Fault{Kind: KindOverload, MaxInflight: 4, Queue: 2, QueueTimeout: Duration(250 * time.Millisecond), Reject: "503", Line: 1}},
+		{"json reject string", `{"kind": "overload", "max_inflight": 1, "reject": "503"}`, ModeHTTP,
+			Fault{Kind: KindOverload, MaxInflight: 1, Reject: "503", Line: 1}},
+		{"yaml", "kind: malformed\nvariant: oversized-headers\n", ModeHTTP,
+			Fault{Kind: KindMalformed, Variant: MalformedOversizedHeaders, Size: 65536, Line: 1}},
+		{"sse-cut events 0", `{"kind": "sse-cut", "events": 0}`, ModeHTTP,
+			Fault{Kind: KindSSECut, Cut: "close", Line: 1}},
+		{"tcp", `{"kind": "close", "at": "connect"}`, ModeTCP,
+			Fault{Kind: KindClose, At: AtConnect, Line: 1}},
+		{"tcp mid-body default after_bytes", `{"kind": "reset", "at": "mid-body"}`, ModeTCP,
+			Fault{Kind: KindReset, At: AtMidBody, Line: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeFault("body", []byte(tt.src), tt.mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeFaultErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		mode string
+		want []want
+	}{
+		{"probability", `{"kind": "reset", "probability": 2}`, "",
+			[]want{{1, "probability", "probability 2 must be between 0 and 1"}}},
+		{"unknown field", `{"kind": "hang", "fro": "1s"}`, "",
+			[]want{{1, "fro", `unknown field "fro" (did you mean for?); known fields here: kind, probability, match, for`}}},
+		{"kind missing", "{\n  \"code\": 503\n}\n", "",
+			[]want{{1, "kind", "kind is required"}}},
+		{"bad type", `{"kind": "status", "code": "five"}`, "",
+			[]want{{1, "code", `"five" is not a whole number; write one such as code: 503`}}},
+		{"tcp kind", `{"kind": "sse-cut", "events": 1}`, ModeTCP,
+			[]want{{1, "kind", "mode: tcp works on bytes; use mode: http for sse-cut faults"}}},
+		{"tcp match", "kind: hang\nmatch:\n  method: GET\n", ModeTCP,
+			[]want{{2, "match", "mode: tcp works on bytes, with no requests to match"}}},
+		{"empty", "", "",
+			[]want{{0, "", `the fault is empty; send one such as {"kind": "reset", "probability": 0.1}`}}},
+		{"null", "null", "",
+			[]want{{0, "", "the fault is empty"}}},
+		{"a list", `[{"kind": "reset"}]`, "",
+			[]want{{1, "", "the input holds a list, not a fault; send one mapping"}}},
+		{"duplicate key", `{"kind": "reset", "kind": "close"}`, "",
+			[]want{{1, "kind", "kind is written twice, first on line 1; keep one"}}},
+		{"syntax", `{"kind": "reset",`, "",
+			[]want{{1, "", "invalid YAML"}}},
+		{"unknown mode", `{"kind": "reset"}`, "udp",
+			[]want{{0, "", `unknown proxy mode "udp"`}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := DecodeFault("body", []byte(tt.src), tt.mode)
+			if err == nil {
+				t.Fatalf("got %+v and no error, want %d problems", f, len(tt.want))
+			}
+			if !reflect.DeepEqual(f, Fault{}) {
+				t.Errorf("got %+v with the error, want the zero Fault", f)
+			}
+			checkProblems(t, err, "body", tt.want)
+		})
+	}
+}
+
+// checkProblems checks that err holds exactly the problems in want, in
+// file.
+func checkProblems(t *testing.T, err error, file string, wants []want) {
+	t.Helper()
+	got := problems(t, err)
+	if len(got) != len(wants) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(got), len(wants), err)
+	}
+	for i, w := range wants {
+		g := got[i]
+		if g.File != file {
+			t.Errorf("problem %d: got file %q, want %s", i, g.File, file)
+		}
+		if g.Line != w.line {
+			t.Errorf("problem %d: got line %d, want %d (%v)", i, g.Line, w.line, g)
+		}
+		if g.Field != w.field {
+			t.Errorf("problem %d: got field %q, want %q (%v)", i, g.Field, w.field, g)
+		}
+		if !strings.Contains(g.Msg, w.fix) {
+			t.Errorf("problem %d: got message %q, want it to contain %q", i, g.Msg, w.fix)
+		}
+	}
+}
+
+func TestFaultSetTestdata(t *testing.T) {
+	files, err := filepath.Glob("testdata/faultsets/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("got no files in testdata/faultsets, want some")
+	}
+	for _, file := range files {
+		t.Run(file, func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs, err := DecodeFaultSet(file, data)
+			valid := strings.HasPrefix(filepath.Base(file), "valid-")
+			switch {
+			case valid && err != nil:
+				t.Errorf("got %v, want no error", err)
+			case valid:
+				if again := roundTripFaultSet(t, fs); !reflect.DeepEqual(again, fs) {
+					t.Errorf("got %+v written back, want %+v", again, fs)
+				}
+			case err == nil:
+				t.Errorf("got no error, want one")
+			default:
+				var se *Error
+				if !errors.As(err, &se) {
+					t.Errorf("got %T, want a *scenarios.Error", err)
+				}
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
