@@ -1,8 +1,17 @@
 package faults
 
 import (
+	"bufio"
+	"fmt"
+	"io"
 	"math"
+	"net"
+	"net/http"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // hits counts the requests of one attack that a fault of probability p hits.
@@ -53,5 +62,67 @@ func TestDrawDependsOnEveryInput(t *testing.T) {
 	}
 	if got := NewDraw(1, "a", 2, 3, 4).Float64(); got != base {
 		t.Errorf("same inputs: got %v, want %v", got, base)
+	}
+}
+
+// TestDecisionsIndependentOfConcurrency sends the same 10,000 requests
+// through the proxy twice, on one connection and then on 16 at once: the
+// same seqs must be faulted both times, exactly those the draws predict.
+func TestDecisionsIndependentOfConcurrency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20,000 requests")
+	}
+	const n, p = 10000, 0.1
+	want := map[uint64]bool{}
+	for seq := range uint64(n) {
+		if NewDraw(1, "a", seq, 0, 0).Hit(p) {
+			want[seq] = true
+		}
+	}
+	for _, conns := range []int{1, 16} {
+		prob := p
+		addr, events := startProxy(t, http.HandlerFunc(hello), scenarios.Fault{Kind: "status", Code: 500, Probability: &prob})
+		var wg sync.WaitGroup
+		for c := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(time.Minute))
+				br := bufio.NewReader(conn)
+				for seq := c; seq < n; seq += conns {
+					fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\nX-Vegeta-Attack: a\r\nX-Vegeta-Seq: %d\r\n\r\n", seq)
+					resp, err := http.ReadResponse(br, nil)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+		}
+		wg.Wait()
+		got := map[uint64]bool{}
+		for _, e := range events() {
+			if e.Type == TypeFault {
+				got[*e.Seq] = true
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%d connections: %d requests faulted, want %d", conns, len(got), len(want))
+		}
+		for seq := range want {
+			if !got[seq] {
+				t.Errorf("%d connections: seq %d not faulted, want it as the draw decides", conns, seq)
+				break
+			}
+		}
+		t.Logf("%d connections: %d of %d requests faulted", conns, len(got), n)
 	}
 }
