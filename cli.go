@@ -48,6 +48,7 @@ func commands() []command {
 		{"validate", "check scenario files without running them", cmdValidate},
 		{"list", "list the scenarios in the embedded catalog", cmdList},
 		{"report", "rebuild the report of a run folder from its records", cmdReport},
+		{"proxy", "run the fault proxy alone; change its faults at runtime through its admin API", cmdProxy},
 	}
 }
 

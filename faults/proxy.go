@@ -447,8 +447,11 @@ func (p *Proxy) exchange(ctx context.Context, l *link, h *head) bool {
 			x.rule = r
 			e := base
 			e.Time = time.Now()
+			r.count(true) // before the fault answers, so counters never lag it
 			out, err := r.Fault.Apply(ctx, x)
-			r.count(!out.Skip)
+			if out.Skip {
+				r.uncount() // it did nothing after all
+			}
 			if out.Skip || (out.Pending && err == nil) {
 				continue
 			}

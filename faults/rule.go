@@ -75,6 +75,13 @@ func (r Rule) Applied() uint64 {
 	return r.counts.applied.Load()
 }
 
+// uncount takes back one application.
+func (r Rule) uncount() {
+	if r.counts != nil {
+		r.counts.applied.Add(^uint64(0))
+	}
+}
+
 // count records one match, and one application when applied.
 func (r Rule) count(applied bool) {
 	if r.counts == nil {

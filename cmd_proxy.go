@@ -1,0 +1,347 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+// proxyOptions are the proxy command's settings.
+type proxyOptions struct {
+	listen, upstream, faults, events, admin, mode string
+	seed                                          uint64
+}
+
+// proxyReadyKey is the context key of a func(proxyAddr, adminURL string)
+// that cmdProxy calls once both listeners are up, so that tests learn the
+// addresses without reading the output.
+type proxyReadyKey struct{}
+
+// eventsFlushEvery is how often the proxy command flushes the events file,
+// so that tail -f follows it.
+const eventsFlushEvery = time.Second
+
+func cmdProxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flagSet("proxy", "--listen ADDR --upstream URL [flags]", `Run the fault proxy alone, until interrupted: point your gateway's upstream at
+--listen, and the proxy forwards to --upstream, applying the faults of --faults
+(a YAML file: mode: and faults: [...], as in a scenario's phase) to every
+request, all the time. The admin API on --admin lists, adds, replaces and
+removes faults while it runs, counts how often each matched and was applied,
+and streams events as JSON lines:
+  GET /faults, POST /faults, GET|PUT|DELETE /faults/ID, GET /events, GET /healthz
+Every address must be on loopback.`, stdout)
+	var opt proxyOptions
+	fs.StringVar(&opt.listen, "listen", "", "loopback address the proxy listens on, such as 127.0.0.1:9000 (required)")
+	fs.StringVar(&opt.upstream, "upstream", "", "where the proxy forwards: http://HOST:PORT or HOST:PORT on loopback (required)")
+	fs.StringVar(&opt.faults, "faults", "", "YAML file of the faults active from the start (default: none)")
+	fs.StringVar(&opt.events, "events", "", "file to append events to, one JSON line each (default: none; GET /events streams them)")
+	fs.StringVar(&opt.admin, "admin", "127.0.0.1:0", "loopback address of the admin API; port 0 picks a free one, printed at start")
+	fs.Uint64Var(&opt.seed, "seed", 0, "seed for every fault decision (default random, printed at start)")
+	fs.StringVar(&opt.mode, "mode", "", "http (every fault kind) or tcp (bytes, connection-level kinds) (default: the faults file's mode, else http)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return inputErrf("proxy takes flags only, got %q; run gatecrash proxy --help", fs.Arg(0))
+	}
+	if !fs.Changed("seed") {
+		opt.seed = rand.Uint64()
+	}
+	upstream, err := checkProxyFlags(&opt)
+	if err != nil {
+		return err
+	}
+	specs, mode, err := loadFaultSet(opt.faults, opt.mode)
+	if err != nil {
+		return err
+	}
+	return serveProxy(ctx, opt, upstream, mode, specs, stdout)
+}
+
+// checkProxyFlags checks the addresses and the mode, and returns the
+// upstream's host:port.
+func checkProxyFlags(opt *proxyOptions) (string, error) {
+	var errs []error
+	if opt.listen == "" {
+		errs = append(errs, errors.New("--listen is required: the loopback address your gateway's upstream points at, such as --listen 127.0.0.1:9000"))
+	} else if err := loopback(opt.listen); err != nil {
+		errs = append(errs, fmt.Errorf("--listen: %w", err))
+	}
+	upstream, err := upstreamAddr(opt.upstream)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--upstream: %w", err))
+	}
+	if err := loopback(opt.admin); err != nil {
+		errs = append(errs, fmt.Errorf("--admin: %w", err))
+	}
+	switch opt.mode {
+	case "", scenarios.ModeHTTP, scenarios.ModeTCP:
+	default:
+		errs = append(errs, fmt.Errorf("--mode: unknown mode %q; write --mode http or --mode tcp", opt.mode))
+	}
+	if len(errs) > 0 {
+		return "", inputErr(errors.Join(errs...))
+	}
+	return upstream, nil
+}
+
+// upstreamAddr returns the host:port of an --upstream value, which must
+// be on loopback.
+func upstreamAddr(s string) (string, error) {
+	if s == "" {
+		return "", errors.New("--upstream is required: the server to forward to, such as --upstream http://127.0.0.1:8080")
+	}
+	addr := s
+	if strings.Contains(s, "://") {
+		u, err := url.Parse(s)
+		if err != nil {
+			return "", fmt.Errorf("%q is not a URL: %w", s, err)
+		}
+		switch {
+		case u.Scheme == "https":
+			return "", fmt.Errorf("%q: the proxy speaks plain HTTP to its upstream; for a TLS upstream use --mode tcp --upstream %s", s, hostPort(u, "443"))
+		case u.Scheme != "http":
+			return "", fmt.Errorf("%q: unknown scheme %q; write http://HOST:PORT or HOST:PORT", s, u.Scheme)
+		case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+			return "", fmt.Errorf("%q: the proxy forwards each request's own path; write only http://%s", s, hostPort(u, "80"))
+		}
+		addr = hostPort(u, "80")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("%q is neither http://HOST:PORT nor HOST:PORT, such as 127.0.0.1:8080", s)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", fmt.Errorf("%q: port %q is not a number from 0 to 65535", s, port)
+	}
+	if host != "localhost" {
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return "", fmt.Errorf("%q is not on loopback; gatecrash sends traffic to loopback only: run the upstream on 127.0.0.1 or [::1]", s)
+		}
+	}
+	return addr, nil
+}
+
+// hostPort returns the host:port of u, with def when u has no port.
+func hostPort(u *url.URL, def string) string {
+	if u.Port() == "" {
+		return net.JoinHostPort(u.Hostname(), def)
+	}
+	return u.Host
+}
+
+// loadFaultSet reads the faults file, if any, and returns its faults and
+// the proxy's mode: the flag's, else the file's, else http. A file and a
+// flag that name different modes are bad input.
+func loadFaultSet(file, flagMode string) ([]scenarios.Fault, string, error) {
+	if file == "" {
+		return nil, cmp.Or(flagMode, scenarios.ModeHTTP), nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, "", inputErrf("--faults: %w", err)
+	}
+	set, err := scenarios.DecodeFaultSet(file, data)
+	if err != nil {
+		return nil, "", inputErr(err)
+	}
+	if flagMode == "" {
+		return set.Faults, set.Mode, nil
+	}
+	line, written := modeLine(data)
+	switch {
+	case written && set.Mode != flagMode:
+		return nil, "", inputErr(&scenarios.Error{File: file, Line: line, Field: "mode",
+			Msg: fmt.Sprintf("the file says %s but --mode says %s; remove one, or make them agree", set.Mode, flagMode)})
+	case !written && flagMode != set.Mode:
+		// The file was checked for the default mode; check it for the
+		// flag's.
+		if err := recheckFaults(file, set.Faults, flagMode); err != nil {
+			return nil, "", inputErr(err)
+		}
+	}
+	return set.Faults, flagMode, nil
+}
+
+// modeLine reports whether a fault file writes mode: at its top level, and
+// on which line.
+func modeLine(data []byte) (int, bool) {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return 0, false
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == "mode" {
+			return m.Content[i].Line, true
+		}
+	}
+	return 0, false
+}
+
+// recheckFaults checks faults, read from file, for mode, and reports each
+// problem at the line of its fault.
+func recheckFaults(file string, specs []scenarios.Fault, mode string) error {
+	var errs []error
+	for i, f := range specs {
+		data, err := yaml.Marshal(f)
+		if err != nil {
+			return err
+		}
+		_, err = scenarios.DecodeFault(file, data, mode)
+		for _, e := range flatten(err) {
+			var se *scenarios.Error
+			if !errors.As(e, &se) {
+				errs = append(errs, e)
+				continue
+			}
+			c := *se
+			c.Line = f.Line
+			c.Field = fmt.Sprintf("faults[%d]", i)
+			if se.Field != "" {
+				c.Field += "." + se.Field
+			}
+			c.Msg = strings.ReplaceAll(c.Msg, "mode: "+mode, "--mode "+mode)
+			errs = append(errs, &c)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// flatten returns the errors joined in err, or err alone.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// serveProxy runs the proxy and its admin API until ctx ends.
+func serveProxy(ctx context.Context, opt proxyOptions, upstream, mode string, specs []scenarios.Fault, stdout io.Writer) (err error) {
+	var eventsOut io.Writer
+	if opt.events != "" {
+		f, err := os.OpenFile(opt.events, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return inputErrf("--events: %w", err)
+		}
+		defer func() {
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("--events: %w", cerr)
+			}
+		}()
+		eventsOut = f
+	}
+	events := faults.NewEventLog(eventsOut)
+	defer func() {
+		if cerr := events.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("--events %s: %w", opt.events, cerr)
+		}
+	}()
+
+	proxy, err := faults.New(faults.Config{Upstream: upstream, Seed: opt.seed, Events: events, Mode: mode})
+	if err != nil {
+		return err
+	}
+	admin, err := faults.NewAdmin(proxy, events, specs)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", opt.listen)
+	if err != nil {
+		return inputErrf("--listen: %w; pick a free loopback address, such as --listen 127.0.0.1:0 for any free port", err)
+	}
+	adminLn, err := net.Listen("tcp", opt.admin)
+	if err != nil {
+		ln.Close()
+		return inputErrf("--admin: %w; pick a free loopback address, such as --admin 127.0.0.1:0 for any free port", err)
+	}
+
+	// Both servers and the flusher stop when ctx ends, or when one of
+	// them fails.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	proxyDone := make(chan error, 1)
+	go func() { proxyDone <- proxy.Serve(ctx, ln) }()
+	srv := &http.Server{
+		Handler:           admin,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx }, // ends /events streams
+	}
+	adminDone := make(chan error, 1)
+	go func() { adminDone <- srv.Serve(adminLn) }()
+	flushDone := make(chan struct{})
+	go func() {
+		defer close(flushDone)
+		t := time.NewTicker(eventsFlushEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				_ = events.Flush() // the error is kept and returned by Close
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	adminURL := "http://" + adminLn.Addr().String()
+	nf := fmt.Sprintf("%d faults", len(specs))
+	if len(specs) == 1 {
+		nf = "1 fault"
+	}
+	fmt.Fprintf(stdout, "proxy listening on %s, upstream %s, mode %s, seed %d, %s\n", ln.Addr(), upstream, mode, opt.seed, nf)
+	fmt.Fprintf(stdout, "admin on %s\n", adminURL)
+	if ready, ok := ctx.Value(proxyReadyKey{}).(func(string, string)); ok {
+		ready(ln.Addr().String(), adminURL)
+	}
+
+	var proxyErr, adminErr error
+	select {
+	case <-ctx.Done():
+	case proxyErr = <-proxyDone:
+		proxyDone <- proxyErr
+	case adminErr = <-adminDone:
+		adminDone <- adminErr
+	}
+	cancel()
+	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer stop()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+	}
+	proxyErr, adminErr = <-proxyDone, <-adminDone
+	<-flushDone
+	if errors.Is(adminErr, http.ErrServerClosed) {
+		adminErr = nil
+	}
+	if proxyErr != nil {
+		proxyErr = fmt.Errorf("proxy: %w", proxyErr)
+	}
+	if adminErr != nil {
+		adminErr = fmt.Errorf("admin: %w", adminErr)
+	}
+	fmt.Fprintf(stdout, "proxy stopped after %d events\n", events.Count())
+	return errors.Join(proxyErr, adminErr)
+}
