@@ -3,7 +3,6 @@ package faults
 import (
 	"hash/fnv"
 	"math"
-	"strconv"
 )
 
 // Draw is a reproducible source of uniform numbers for one fault decision:
@@ -58,11 +57,6 @@ func (d *Draw) Hit(p float64) bool {
 
 // Uniform returns a number uniform in [-1, 1).
 func (d *Draw) Uniform() float64 { return 2*d.Float64() - 1 }
-
-// seqKey is the key of a request in the attempts table.
-func seqKey(attack string, seq uint64) string {
-	return attack + "\x00" + strconv.FormatUint(seq, 10)
-}
 
 // Normal returns a standard normal number (Box-Muller from two draws).
 func (d *Draw) Normal() float64 {

@@ -58,6 +58,9 @@ type plan struct {
 
 func newPlan() *plan { return &plan{cutBytes: -1, sseCut: -1, sseStall: -1} }
 
+// noPlan passes every answer through; it is shared and never changed.
+var noPlan = newPlan()
+
 func (p *plan) note(r Rule, detail, cause string, ended bool) {
 	p.effects = append(p.effects, effect{rule: r, time: time.Now(), detail: detail, cause: cause, ended: ended})
 }

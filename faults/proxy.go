@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -89,7 +88,39 @@ type Proxy struct {
 	counter atomic.Uint64 // seq for requests without a seq header
 
 	mu       sync.Mutex
-	attempts map[string]int // by (attack, seq): the whole run's requests
+	attempts attempts
+}
+
+// attempts counts how often each (attack, seq) reached the proxy. It keeps
+// two generations of at most attemptsGeneration requests each, so that a
+// long-running proxy's memory stays bounded while a retry, which comes
+// within seconds, still finds its first attempt.
+type attempts struct {
+	cur, old map[seqID]int
+}
+
+// seqID identifies a request; it holds no pointer but the attack name's.
+type seqID struct {
+	attack string
+	seq    uint64
+}
+
+const attemptsGeneration = 1 << 20
+
+// next returns how often id was seen before, and counts this time.
+func (a *attempts) next(id seqID) int {
+	if a.cur == nil {
+		a.cur = make(map[seqID]int)
+	}
+	n, ok := a.cur[id]
+	if !ok {
+		n = a.old[id]
+		if len(a.cur) >= attemptsGeneration {
+			a.old, a.cur = a.cur, make(map[seqID]int)
+		}
+	}
+	a.cur[id] = n + 1
+	return n
 }
 
 // New returns a proxy for cfg.
@@ -107,7 +138,7 @@ func New(cfg Config) (*Proxy, error) {
 	default:
 		return nil, fmt.Errorf("unknown proxy mode %q", cfg.Mode)
 	}
-	p := &Proxy{cfg: cfg, attempts: make(map[string]int)}
+	p := &Proxy{cfg: cfg}
 	p.SetPhases(cfg.Phases)
 	return p, nil
 }
@@ -305,6 +336,10 @@ type link struct {
 	upbr *bufio.Reader
 	upbw *bufio.Writer
 	done bool
+
+	// Reused for every request and answer of the connection.
+	req, resp head
+	attack    string
 }
 
 func (l *link) close() {
@@ -339,8 +374,8 @@ func (p *Proxy) serveConn(ctx context.Context, c net.Conn) {
 		if p.idleClose(l, idle) {
 			return
 		}
-		h, err := readHead(l.br, true)
-		if err != nil {
+		h := &l.req
+		if err := h.read(l.br, true); err != nil {
 			return
 		}
 		if !p.exchange(ctx, l, h) {
@@ -427,14 +462,19 @@ func (p *Proxy) exchange(ctx context.Context, l *link, h *head) bool {
 		e.Detail = fmt.Sprintf("seen %d times before: the gateway or the client retried", base.Attempt)
 		p.record(e)
 	}
-	x := &Exchange{Conn: l.down, req: h, reader: l.br, plan: newPlan()}
+	var x *Exchange // only for a phase with faults: the pass-through path allocates nothing
 	defer func() {
-		for _, f := range x.plan.done {
-			f()
+		if x != nil {
+			for _, f := range x.plan.done {
+				f()
+			}
 		}
 	}()
 	if phase := p.phaseOf(h); phase != nil {
 		base.Phase = phase.Name
+		if len(phase.Rules) > 0 {
+			x = &Exchange{Conn: l.down, req: h, reader: l.br, plan: newPlan()}
+		}
 		for _, r := range phase.Rules {
 			if !r.Matches(x) || atConnect(r) {
 				continue
@@ -465,6 +505,9 @@ func (p *Proxy) exchange(ctx context.Context, l *link, h *head) bool {
 			}
 		}
 	}
+	if x == nil {
+		return p.forward(ctx, l, h, base, nil)
+	}
 	keep := p.forward(ctx, l, h, base, x.plan)
 	p.recordEffects(base, x.plan)
 	return keep
@@ -493,30 +536,46 @@ func (p *Proxy) recordEffects(base Event, pl *plan) {
 
 // identify reads the request's attack and seq and counts its attempt.
 func (p *Proxy) identify(l *link, h *head) Event {
-	e := Event{Attack: h.get(HeaderAttack), Conn: l.id}
-	seq, err := strconv.ParseUint(h.get(HeaderSeq), 10, 64)
-	if err != nil {
+	// The attack name is the same on every request of a run: keep the
+	// link's last one rather than allocate it anew.
+	if string(h.attack) != l.attack {
+		l.attack = string(h.attack)
+	}
+	e := Event{Attack: l.attack, Conn: l.id}
+	seq, ok := parseSeq(h.seq)
+	if !ok {
 		// No usable seq: number the request ourselves, in a space apart.
 		e.Attack = "gatecrash-proxy-counter"
 		seq = p.counter.Add(1) - 1
 	}
 	e.Seq = &seq
-	key := seqKey(e.Attack, seq)
 	p.mu.Lock()
-	e.Attempt = p.attempts[key]
-	p.attempts[key]++
+	e.Attempt = p.attempts.next(seqID{e.Attack, seq})
 	p.mu.Unlock()
 	return e
+}
+
+// parseSeq parses a decimal seq without allocating.
+func parseSeq(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
 }
 
 // phaseOf returns the phase of a request: the one its phase header names,
 // else the one running now; nil after the last phase.
 func (p *Proxy) phaseOf(h *head) *Phase {
 	phases := p.Phases()
-	if v := h.get(scenarios.HeaderPhase); v != "" {
-		if i, err := strconv.Atoi(v); err == nil && i >= 0 && i < len(phases) {
-			return &phases[i]
-		}
+	if i, ok := parseSeq(h.phase); ok && i < uint64(len(phases)) {
+		return &phases[i]
 	}
 	return p.phaseNow()
 }
@@ -544,6 +603,9 @@ func (p *Proxy) record(e Event) {
 // forward passes the request to the upstream and streams the answer back.
 // It reports whether the connection may carry another request.
 func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl *plan) bool {
+	if pl == nil {
+		pl = noPlan
+	}
 	fail := func(what string, err error) bool {
 		e := base
 		e.Time, e.Type, e.Kind, e.Fault = time.Now(), TypeObservation, ObservedUpstreamError, -1
@@ -561,15 +623,18 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl 
 	// when a reused one turns out closed before any byte of the answer: the
 	// upstream closed it while idle, which is not the gateway's business.
 	for try := 0; ; try++ {
-		reused, err := p.upstream(ctx, l)
+		// A request without a body needs no check that a reused connection
+		// is still open: it is sent again if it was not (below).
+		reused, err := p.upstream(ctx, l, hasBody)
 		if err != nil {
 			return fail("connect to upstream", err)
 		}
 		if _, err := l.upbw.Write(req.raw); err != nil {
 			return fail("write request upstream", err)
 		}
-		bodyDone := make(chan error, 1)
+		var bodyDone chan error
 		if hasBody {
+			bodyDone = make(chan error, 1)
 			// The body goes up while the answer comes down: an upstream may
 			// answer 100 Continue first, or answer early.
 			up := l.up
@@ -587,8 +652,12 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl 
 				}
 				bodyDone <- err
 			}()
-		} else {
-			bodyDone <- l.upbw.Flush()
+		} else if err := l.upbw.Flush(); err != nil {
+			l.dropUpstream()
+			if reused && try == 0 {
+				continue
+			}
+			return fail("write request upstream", err)
 		}
 		resp, err = p.responseHead(l)
 		if err == nil {
@@ -686,8 +755,9 @@ var errNoAnswer = errors.New("upstream closed the connection before answering")
 // (1xx) answers down as they come, and returns the final head unwritten.
 func (p *Proxy) responseHead(l *link) (*head, error) {
 	first := true
+	h := &l.resp
 	for {
-		h, err := readHead(l.upbr, false)
+		err := h.read(l.upbr, false)
 		if err != nil {
 			if first && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
 				return nil, fmt.Errorf("%w: %v", errNoAnswer, err)
@@ -710,9 +780,13 @@ func (p *Proxy) responseHead(l *link) (*head, error) {
 	}
 }
 
-// waitBody waits for the request body copy to end. A copy still waiting
-// for downstream bytes once the answer is in is cut short.
+// waitBody waits for the request body copy to end (nil done: there was
+// no body). A copy still waiting for downstream bytes once the answer is
+// in is cut short.
 func waitBody(l *link, done chan error) error {
+	if done == nil {
+		return nil
+	}
 	select {
 	case err := <-done:
 		return err
@@ -725,16 +799,16 @@ func waitBody(l *link, done chan error) error {
 }
 
 // upstream returns the link's upstream connection, dialling one when
-// there is none or the old one was closed by the upstream while idle, and
-// reports whether it was reused.
-func (p *Proxy) upstream(ctx context.Context, l *link) (bool, error) {
+// there is none or (with check) the old one was closed by the upstream
+// while idle, and reports whether it was reused.
+func (p *Proxy) upstream(ctx context.Context, l *link, check bool) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.done {
 		return false, net.ErrClosed
 	}
 	if l.up != nil {
-		if alive(l.up) && l.upbr.Buffered() == 0 {
+		if l.upbr.Buffered() == 0 && (!check || alive(l.up)) {
 			return true, nil
 		}
 		l.up.Close()

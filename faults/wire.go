@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // MaxHead is the largest request or response head the proxy reads.
@@ -31,24 +33,34 @@ type head struct {
 	length  int64 // -1 when the head declares no Content-Length
 	chunked bool
 	close   bool // the sender will close after this message
+
+	// The request headers the proxy reads on every request, found in the
+	// same pass as the framing; they point into raw.
+	attack, seq, phase []byte
 }
 
 // readHead reads one message head (up to and including the empty line)
 // from br. It returns io.EOF when br ends before the first byte.
 func readHead(br *bufio.Reader, request bool) (*head, error) {
-	h := &head{length: -1}
+	h := &head{}
+	return h, h.read(br, request)
+}
+
+// read reads one message head into h, reusing its buffers.
+func (h *head) read(br *bufio.Reader, request bool) error {
+	*h = head{raw: h.raw[:0], lines: h.lines[:0], length: -1}
 	for {
 		start := len(h.raw)
 		var err error
 		h.raw, err = appendLine(h.raw, br)
 		if err != nil {
 			if errors.Is(err, io.EOF) && start == 0 && len(h.raw) == 0 {
-				return nil, io.EOF
+				return io.EOF
 			}
 			if errors.Is(err, io.EOF) {
-				return nil, io.ErrUnexpectedEOF
+				return io.ErrUnexpectedEOF
 			}
-			return nil, err
+			return err
 		}
 		line := h.raw[start:]
 		if start == 0 && len(trimEOL(line)) == 0 {
@@ -57,7 +69,7 @@ func readHead(br *bufio.Reader, request bool) (*head, error) {
 		}
 		if start == 0 {
 			if err := h.parseStart(trimEOL(line), request); err != nil {
-				return nil, err
+				return err
 			}
 			continue
 		}
@@ -66,7 +78,7 @@ func readHead(br *bufio.Reader, request bool) (*head, error) {
 		}
 		h.lines = append(h.lines, start)
 	}
-	return h, h.parseFraming(request)
+	return h.parseFraming(request)
 }
 
 // appendLine appends one line, through its LF, from br to buf, keeping
@@ -85,8 +97,13 @@ func appendLine(buf []byte, br *bufio.Reader) ([]byte, error) {
 }
 
 func trimEOL(b []byte) []byte {
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	return bytes.TrimSuffix(b, []byte("\r"))
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+	}
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		b = b[:n-1]
+	}
+	return b
 }
 
 // parseStart parses a request line or a status line.
@@ -171,6 +188,12 @@ func (h *head) parseFraming(request bool) error {
 			} else if request {
 				return fmt.Errorf("unsupported Transfer-Encoding %q", v)
 			}
+		case request && equalFold(n, HeaderAttack):
+			h.attack = v
+		case request && equalFold(n, HeaderSeq):
+			h.seq = v
+		case request && equalFold(n, scenarios.HeaderPhase):
+			h.phase = v
 		case equalFold(n, "Connection"):
 			for _, tok := range bytes.Split(v, []byte(",")) {
 				tok = bytes.TrimSpace(tok)
