@@ -729,10 +729,23 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl 
 	return !req.close
 }
 
-// endConn ends a connection: how is "reset" (RST) or "close" (FIN).
+// endConn ends a connection: how is "reset" (RST) or "close" (FIN). A
+// reset waits (up to a second) until the peer has every byte already
+// written, which an RST would otherwise throw away; a close sends its FIN
+// and reads until the peer closes too (up to lingerFIN), since closing
+// with unread bytes would send an RST instead.
 func endConn(c net.Conn, how string) {
-	if tc, ok := c.(*net.TCPConn); ok && how == howReset {
-		_ = tc.SetLinger(0)
+	if how == howReset {
+		waitSent(context.Background(), c, time.Second)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		_ = c.Close()
+		return
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		_ = c.SetReadDeadline(time.Now().Add(lingerFIN))
+		_, _ = io.Copy(io.Discard, c)
 	}
 	_ = c.Close()
 }
