@@ -24,6 +24,9 @@ const (
 	// ObservedUpstreamError: the proxy could not reach the upstream or the
 	// upstream broke the exchange.
 	ObservedUpstreamError = "upstream-error"
+	// ObservedRefuseEnded: a refuse fault's phase ended and the listener
+	// opened again.
+	ObservedRefuseEnded = "refuse-ended"
 	// ObservedGatewayClosed: the gateway closed its connection in the
 	// middle of an exchange (it gave up: a timeout, or its client left).
 	ObservedGatewayClosed = "gateway-closed"

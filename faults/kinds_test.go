@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"syscall"
@@ -369,4 +370,40 @@ func quantile(v []float64, q float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
 	return s[int(q*float64(len(s)-1))]
+}
+
+// TestRefuseEndsOpenConnections: an upstream that dies takes its open
+// keep-alive connections with it, so refuse ends them too.
+func TestRefuseEndsOpenConnections(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(body100))
+	defer up.Close()
+	p, _ := New(Config{Upstream: up.Listener.Addr().String(), Phases: []Phase{{Name: "open"}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	// The connection is idle and kept alive; now the upstream "dies".
+	refuse, _ := NewRule(0, scenarios.Fault{Kind: "refuse"})
+	p.SetPhases([]Phase{{Name: "refusing", Rules: []Rule{refuse}}})
+	if b, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("got %v, %v; want the idle connection closed (EOF)", b, err)
+	}
 }

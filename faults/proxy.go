@@ -89,6 +89,7 @@ type Proxy struct {
 
 	mu       sync.Mutex
 	attempts attempts
+	links    map[*link]struct{} // the open downstream connections of mode http
 }
 
 // attempts counts how often each (attack, seq) reached the proxy. It keeps
@@ -159,8 +160,9 @@ func (p *Proxy) Phases() []Phase { return *p.phases.Load() }
 // nil when ctx ended it, and an error when accepting failed for good.
 //
 // While a phase with a refuse fault runs, the listener is closed, so that
-// connecting is refused for real; it is opened again on the same address
-// when the phase ends.
+// connecting is refused for real, and the open connections end, as an
+// upstream that died; the listener opens again on the same address when
+// the phase ends.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	p.start = p.cfg.Start
 	if p.start.IsZero() {
@@ -302,8 +304,9 @@ func (p *Proxy) refuseLoop(ctx context.Context, lc *listenerControl) {
 		case rule != nil && lc.refuse():
 			since = time.Now()
 			rule.count(true)
+			n := p.dropConnections()
 			e.Time, e.Fault, e.Cause, e.Ended = since, rule.Index, "connection-refused", true
-			e.Detail = "listener closed: connects are refused"
+			e.Detail = fmt.Sprintf("listener closed: connects are refused; %d open connections ended", n)
 			p.record(e)
 		case rule == nil:
 			if ok, err := lc.reopen(); err != nil {
@@ -311,7 +314,7 @@ func (p *Proxy) refuseLoop(ctx context.Context, lc *listenerControl) {
 				e.Detail = fmt.Sprintf("reopen the listener after refusing: %v", err)
 				p.record(e)
 			} else if ok {
-				e.Type, e.Kind, e.Time = TypeObservation, "refuse-ended", time.Now()
+				e.Type, e.Kind, e.Time = TypeObservation, ObservedRefuseEnded, time.Now()
 				e.Detail = fmt.Sprintf("listener open again after %s", time.Since(since).Round(time.Millisecond))
 				p.record(e)
 			}
@@ -340,6 +343,10 @@ type link struct {
 	// Reused for every request and answer of the connection.
 	req, resp head
 	attack    string
+
+	// busy is set while an exchange runs; closeAfter asks the connection
+	// to close once it ends (a refuse fault began meanwhile).
+	busy, closeAfter atomic.Bool
 }
 
 func (l *link) close() {
@@ -367,10 +374,21 @@ func (p *Proxy) serveConn(ctx context.Context, c net.Conn) {
 	stop := context.AfterFunc(ctx, l.close)
 	defer stop()
 	defer l.close()
+	p.mu.Lock()
+	if p.links == nil {
+		p.links = map[*link]struct{}{}
+	}
+	p.links[l] = struct{}{}
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.links, l)
+		p.mu.Unlock()
+	}()
 	if p.atConnect(l) {
 		return
 	}
-	for idle := 0; ctx.Err() == nil; idle++ {
+	for idle := 0; ctx.Err() == nil && !l.closeAfter.Load(); idle++ {
 		if p.idleClose(l, idle) {
 			return
 		}
@@ -378,10 +396,32 @@ func (p *Proxy) serveConn(ctx context.Context, c net.Conn) {
 		if err := h.read(l.br, true); err != nil {
 			return
 		}
-		if !p.exchange(ctx, l, h) {
+		l.busy.Store(true)
+		keep := p.exchange(ctx, l, h)
+		l.busy.Store(false)
+		if !keep {
 			return
 		}
 	}
+}
+
+// dropConnections ends every open downstream connection, as an upstream
+// process that died would: idle ones at once (FIN), busy ones once their
+// exchange ends. It returns how many it ended.
+func (p *Proxy) dropConnections() int {
+	p.mu.Lock()
+	links := make([]*link, 0, len(p.links))
+	for l := range p.links {
+		links = append(links, l)
+	}
+	p.mu.Unlock()
+	for _, l := range links {
+		l.closeAfter.Store(true)
+		if !l.busy.Load() {
+			l.close()
+		}
+	}
+	return len(links)
 }
 
 // connDraw is the draw of a connection-level decision: the n-th on

@@ -283,6 +283,7 @@ func attribute(res []vegeta.Result, events []faults.Event) []Cause {
 			ended[k] = append(ended[k], e)
 		}
 	}
+	refused := refuseWindows(events)
 	byCause := map[string]*Cause{}
 	total := 0
 	for i := range res {
@@ -292,12 +293,17 @@ func attribute(res []vegeta.Result, events []faults.Event) []Cause {
 		}
 		total++
 		k := key{r.Attack, r.Seq}
-		name, exact := CauseUnattributed, false
+		name, evidence := CauseUnattributed, &Evidence{}
 		for _, e := range ended[k] {
 			if e.Attempt == last[k] {
-				name, exact = e.Cause, true
+				name = e.Cause
 				break
 			}
+		}
+		if name == CauseUnattributed && refused.cover(r.Timestamp, r.End()) {
+			// The proxy never saw it, and its listener was refusing
+			// connections while it was in flight.
+			name = "connection-refused"
 		}
 		c := byCause[name]
 		if c == nil {
@@ -305,11 +311,17 @@ func attribute(res []vegeta.Result, events []faults.Event) []Cause {
 			byCause[name] = c
 		}
 		c.Count++
-		if exact {
-			c.Evidence.Exact++
-		} else {
-			c.Evidence.None++
+		switch {
+		case name == "connection-refused" && len(ended[k]) == 0:
+			evidence.Temporal++
+		case name != CauseUnattributed:
+			evidence.Exact++
+		default:
+			evidence.None++
 		}
+		c.Evidence.Exact += evidence.Exact
+		c.Evidence.Temporal += evidence.Temporal
+		c.Evidence.None += evidence.None
 	}
 	out := make([]Cause, 0, len(byCause))
 	for _, c := range byCause {
@@ -323,6 +335,41 @@ func attribute(res []vegeta.Result, events []faults.Event) []Cause {
 		return out[i].Cause < out[j].Cause
 	})
 	return out
+}
+
+// windows are time intervals.
+type windows [][2]time.Time
+
+// cover reports whether [from, to] overlaps a window.
+func (w windows) cover(from, to time.Time) bool {
+	for _, iv := range w {
+		if !to.Before(iv[0]) && from.Before(iv[1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseWindows returns when the proxy's listener was refusing
+// connections: from each refuse fault event to the next refuse-ended
+// observation (or forever).
+func refuseWindows(events []faults.Event) windows {
+	var w windows
+	var open *time.Time
+	for _, e := range events {
+		switch {
+		case e.Type == faults.TypeFault && e.Kind == "refuse" && open == nil:
+			t := e.Time
+			open = &t
+		case e.Type == faults.TypeObservation && e.Kind == faults.ObservedRefuseEnded && open != nil:
+			w = append(w, [2]time.Time{*open, e.Time})
+			open = nil
+		}
+	}
+	if open != nil {
+		w = append(w, [2]time.Time{*open, time.Unix(1<<40, 0)})
+	}
+	return w
 }
 
 // round keeps three decimals, so reports are stable and readable.

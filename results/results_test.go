@@ -277,3 +277,25 @@ func TestAnalyzeInterrupted(t *testing.T) {
 		t.Errorf("timeline: got %d seconds, want one per second of the 4s run", len(full.Timeline))
 	}
 }
+
+func TestAttributeRefusedConnections(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	res := []vegeta.Result{
+		{Attack: "a", Seq: 1, Code: 502, Timestamp: at(1500), Latency: time.Millisecond},    // while refusing
+		{Attack: "a", Seq: 2, Code: 502, Timestamp: at(2500), Latency: time.Millisecond},    // after
+		{Attack: "a", Seq: 3, Code: 502, Timestamp: at(999), Latency: 5 * time.Millisecond}, // in flight as it began
+	}
+	events := []faults.Event{
+		{Time: at(1000), Type: faults.TypeFault, Kind: "refuse", Cause: "connection-refused", Ended: true},
+		{Time: at(2000), Type: faults.TypeObservation, Kind: faults.ObservedRefuseEnded},
+	}
+	got := attribute(res, events)
+	want := []Cause{
+		{Cause: "connection-refused", Count: 2, Share: 0.667, Evidence: Evidence{Temporal: 2}},
+		{Cause: CauseUnattributed, Count: 1, Share: 0.333, Evidence: Evidence{None: 1}},
+	}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
