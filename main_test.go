@@ -249,7 +249,8 @@ func TestCatalogRuns(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 			}
-			rep := readRunDir(t, out).report
+			rd := readRunDir(t, out)
+			rep := rd.report
 			// Under 15 seconds: the plan is, and no request waited for its
 			// timeout (the measured length, which a loaded machine
 			// stretches, is logged, not asserted).
@@ -258,7 +259,13 @@ func TestCatalogRuns(t *testing.T) {
 				t.Fatal(err)
 			}
 			if d := sc.Duration(); d > 10*time.Second || rep.Totals.Errors > 0 {
-				t.Errorf("planned %s with %d client errors, want at most 10s and none", d, rep.Totals.Errors)
+				var errs []string
+				for _, r := range rd.results {
+					if r.Code == 0 && len(errs) < 5 {
+						errs = append(errs, fmt.Sprintf("seq %d at %s: %s", r.Seq, r.Timestamp.Sub(rep.Started), r.Error))
+					}
+				}
+				t.Errorf("planned %s with %d client errors, want at most 10s and none; first errors:\n%s", d, rep.Totals.Errors, strings.Join(errs, "\n"))
 			}
 			t.Logf("%s: planned %s, ran %.1fs", e.Name, sc.Duration(), rep.DurationS)
 			// 502s only where the scenario injects faults.
