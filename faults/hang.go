@@ -27,5 +27,9 @@ func (h Hang) Apply(ctx context.Context, x *Exchange) (Outcome, error) {
 	start := time.Now()
 	why := x.WaitPeer(ctx, h.For)
 	out.Detail = fmt.Sprintf("no answer; ended after %s: %s", time.Since(start).Round(time.Millisecond), why)
+	if why == "timer" {
+		// The proxy closed first: the gateway saw EOF before any header.
+		out.Cause = "closed-before-headers"
+	}
 	return out, nil
 }

@@ -26,6 +26,18 @@ func body100(w http.ResponseWriter, r *http.Request) {
 	w.Write(bytes.Repeat([]byte("b"), 100))
 }
 
+// eventsSplit streams five events, each in two flushes that split its
+// blank line, so that chunk framing falls inside the separator.
+func eventsSplit(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	for i := range 5 {
+		fmt.Fprintf(w, "data: %d\n", i)
+		w.(http.Flusher).Flush()
+		fmt.Fprint(w, "\n")
+		w.(http.Flusher).Flush()
+	}
+}
+
 // events5 streams five server-sent events, flushing each.
 func events5(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -165,6 +177,12 @@ func TestEveryKindOnTheWire(t *testing.T) {
 		{name: "sse cut after 2 events", upstream: events5, fault: scenarios.Fault{Kind: "sse-cut", Events: 2},
 			check: func(t *testing.T, got []byte, err error, _ time.Duration) {
 				if !bytes.Contains(got, []byte("data: 1\n\n")) || bytes.Contains(got, []byte("data: 2")) || err != nil {
+					t.Errorf("got %q, %v; want events 0 and 1, then EOF", got, err)
+				}
+			}, cause: "closed-mid-body", ended: true},
+		{name: "sse cut counts events, not chunks", upstream: eventsSplit, fault: scenarios.Fault{Kind: "sse-cut", Events: 2},
+			check: func(t *testing.T, got []byte, err error, _ time.Duration) {
+				if !bytes.Contains(got, []byte("data: 1\n")) || bytes.Contains(got, []byte("data: 2")) || err != nil {
 					t.Errorf("got %q, %v; want events 0 and 1, then EOF", got, err)
 				}
 			}, cause: "closed-mid-body", ended: true},
@@ -405,5 +423,39 @@ func TestRefuseEndsOpenConnections(t *testing.T) {
 	p.SetPhases([]Phase{{Name: "refusing", Rules: []Rule{refuse}}})
 	if b, err := br.ReadByte(); err != io.EOF {
 		t.Fatalf("got %v, %v; want the idle connection closed (EOF)", b, err)
+	}
+}
+
+// TestResetAtConnectIsAnRST reads without writing, so the RST itself
+// (not a failed write) is what the client meets.
+func TestResetAtConnectIsAnRST(t *testing.T) {
+	addr, _ := startProxy(t, http.HandlerFunc(body100), scenarios.Fault{Kind: "reset", At: "connect"})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNRESET) {
+			return // the RST beat connect's return
+		}
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("got %v, want ECONNRESET", err)
+	}
+}
+
+// TestPlannedFaultLoggedWhenALaterOneEnds: slow-body planned, then a
+// status answers: both log an event.
+func TestPlannedFaultLoggedWhenALaterOneEnds(t *testing.T) {
+	addr, events := startProxy(t, http.HandlerFunc(body100),
+		scenarios.Fault{Kind: "slow-body", BytesPerSecond: 1000},
+		scenarios.Fault{Kind: "status", Code: 500})
+	exchangeRaw(t, addr)
+	var kinds []string
+	for _, e := range events() {
+		kinds = append(kinds, e.Kind)
+	}
+	if strings.Join(kinds, ",") != "status,slow-body" && strings.Join(kinds, ",") != "slow-body,status" {
+		t.Errorf("got events %v, want one for slow-body and one for status", kinds)
 	}
 }

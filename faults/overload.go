@@ -26,7 +26,7 @@ var _ Fault = (*Overload)(nil)
 // newOverload returns an Overload with its slots.
 func newOverload(inflight, queue int, timeout time.Duration, reject string) *Overload {
 	return &Overload{MaxInflight: inflight, Queue: queue, QueueTimeout: timeout, Reject: reject,
-		slots: make(chan struct{}, inflight), waiting: make(chan struct{}, max(queue, 0)+1)}
+		slots: make(chan struct{}, inflight), waiting: make(chan struct{}, max(queue, 0))}
 }
 
 // Apply takes a slot (releasing it when the exchange ends), waits in the

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -53,7 +54,8 @@ type plan struct {
 	effects []effect
 	pending []Rule // rules that planned something here
 	done    []func()
-	cutNow  string // set when a body fault cut the answer: how to end the connection
+	cutNow  string          // set when a body fault cut the answer: how to end the connection
+	ctx     context.Context // ends waits when the proxy stops; nil means never
 }
 
 func newPlan() *plan { return &plan{cutBytes: -1, sseCut: -1, sseStall: -1} }
@@ -192,9 +194,17 @@ type sse struct {
 	events  int
 	last    byte // the byte before the current write, to find "\n\n" across writes
 	stalled bool
+	framing bool // the writes are chunk framing: do not count
 }
 
+// setFraming tells the counter that the next writes are chunk framing,
+// not event data, which must not count.
+func (s *sse) setFraming(on bool) { s.framing = on }
+
 func (s *sse) Write(b []byte) (int, error) {
+	if s.framing {
+		return s.w.Write(b)
+	}
 	written := 0
 	for {
 		// Find the end of the next event in b.
@@ -240,7 +250,13 @@ func (s *sse) Write(b []byte) (int, error) {
 			if err := s.flush(); err != nil {
 				return written, err
 			}
-			time.Sleep(p.sseStallFor)
+			ctx := p.ctx
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			if !sleep(ctx, p.sseStallFor) {
+				return written, errCut // the proxy is stopping
+			}
 			p.note(p.sseStallRule, fmt.Sprintf("stream stalled %s after %d events", p.sseStallFor, s.events), "", false)
 		}
 	}

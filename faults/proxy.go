@@ -170,6 +170,9 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// The refuse loop ends with Serve, however Serve ends.
+	loopCtx, endLoop := context.WithCancel(ctx)
+	defer endLoop()
 	lc := &listenerControl{ln: ln, addr: ln.Addr().String(), reopened: make(chan struct{})}
 	defer lc.close()
 	stop := context.AfterFunc(ctx, lc.close)
@@ -177,7 +180,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		p.refuseLoop(ctx, lc)
+		p.refuseLoop(loopCtx, lc)
 	}()
 	var backoff time.Duration
 	for {
@@ -286,6 +289,7 @@ func (p *Proxy) refuseLoop(ctx context.Context, lc *listenerControl) {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	var since time.Time
+	reopenFailed := false
 	for {
 		var rule *Rule
 		if ph := p.phaseNow(); ph != nil {
@@ -310,10 +314,14 @@ func (p *Proxy) refuseLoop(ctx context.Context, lc *listenerControl) {
 			p.record(e)
 		case rule == nil:
 			if ok, err := lc.reopen(); err != nil {
-				e.Type, e.Kind, e.Time = TypeObservation, ObservedUpstreamError, time.Now()
-				e.Detail = fmt.Sprintf("reopen the listener after refusing: %v", err)
-				p.record(e)
+				if !reopenFailed { // once, not every tick
+					reopenFailed = true
+					e.Type, e.Kind, e.Time = TypeObservation, ObservedUpstreamError, time.Now()
+					e.Detail = fmt.Sprintf("reopen the listener after refusing (retrying): %v", err)
+					p.record(e)
+				}
 			} else if ok {
+				reopenFailed = false
 				e.Type, e.Kind, e.Time = TypeObservation, ObservedRefuseEnded, time.Now()
 				e.Detail = fmt.Sprintf("listener open again after %s", time.Since(since).Round(time.Millisecond))
 				p.record(e)
@@ -472,7 +480,7 @@ func (p *Proxy) idleClose(l *link, n int) bool {
 			continue
 		}
 		hit := p.connDraw(l.id, n, r.Index).Hit(r.Probability)
-		r.count(hit)
+		r.count(false) // applied only once a connection is closed
 		if !hit {
 			return false
 		}
@@ -483,6 +491,7 @@ func (p *Proxy) idleClose(l *link, n int) bool {
 		if !errors.As(err, &ne) || !ne.Timeout() {
 			return err != nil // a request came, or the peer went away
 		}
+		r.applied()
 		endConn(l.down, howClose)
 		p.record(Event{Time: time.Now(), Type: TypeFault, Conn: l.id, Phase: ph.Name, Kind: r.Kind, Fault: r.Index,
 			Cause: "keepalive-race", Ended: true, Detail: fmt.Sprintf("closed the keep-alive connection after %s idle, without warning", k.Idle)})
@@ -516,7 +525,7 @@ func (p *Proxy) exchange(ctx context.Context, l *link, h *head) bool {
 			x = &Exchange{Conn: l.down, req: h, reader: l.br, plan: newPlan()}
 		}
 		for _, r := range phase.Rules {
-			if !r.Matches(x) || atConnect(r) {
+			if !r.Matches(x) || atConnect(r) || connectionLevel(r) {
 				continue
 			}
 			x.Draw = NewDraw(p.cfg.Seed, base.Attack, *base.Seq, base.Attempt, r.Index)
@@ -541,6 +550,7 @@ func (p *Proxy) exchange(ctx context.Context, l *link, h *head) bool {
 			}
 			p.record(e)
 			if out.Ended || err != nil {
+				p.recordEffects(base, x.plan) // faults planned before this one
 				return !out.Close && err == nil
 			}
 		}
@@ -645,6 +655,8 @@ func (p *Proxy) record(e Event) {
 func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl *plan) bool {
 	if pl == nil {
 		pl = noPlan
+	} else {
+		pl.ctx = ctx
 	}
 	fail := func(what string, err error) bool {
 		e := base
@@ -788,6 +800,16 @@ func endConn(c net.Conn, how string) {
 		_, _ = io.Copy(io.Discard, c)
 	}
 	_ = c.Close()
+}
+
+// connectionLevel reports whether a rule acts on connections or the
+// listener rather than on requests (keepalive, refuse).
+func connectionLevel(r Rule) bool {
+	switch r.Fault.(type) {
+	case Keepalive, Refuse:
+		return true
+	}
+	return false
 }
 
 // atConnect reports whether a rule acts when a connection is accepted

@@ -235,7 +235,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 				}
 			},
 			event: true,
-			cause: "upstream-timeout",
+			cause: "closed-before-headers",
 		},
 		{
 			name:  "latency then the upstream's answer",

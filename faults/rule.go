@@ -75,6 +75,13 @@ func (r Rule) Applied() uint64 {
 	return r.counts.applied.Load()
 }
 
+// applied counts one application on its own.
+func (r Rule) applied() {
+	if r.counts != nil {
+		r.counts.applied.Add(1)
+	}
+}
+
 // uncount takes back one application.
 func (r Rule) uncount() {
 	if r.counts != nil {

@@ -288,8 +288,13 @@ func (c *bodyCopier) exactly(n int64) error {
 	return nil
 }
 
-// line copies one line (a chunk size line or a trailer line).
+// line copies one line (a chunk size line or a trailer line). A writer
+// that cares (the SSE counter) is told these bytes are framing.
 func (c *bodyCopier) line() ([]byte, error) {
+	if f, ok := c.w.(interface{ setFraming(bool) }); ok {
+		f.setFraming(true)
+		defer f.setFraming(false)
+	}
 	if c.br.Buffered() == 0 && c.flush != nil {
 		if err := c.flush(); err != nil {
 			return nil, err

@@ -120,8 +120,8 @@ func TestGatewayAnswers(t *testing.T) {
 		{name: "oversized headers under Go's 1 MB limit pass", fault: &scenarios.Fault{Kind: "malformed", Variant: "oversized-headers", Size: 70000}, code: 200, body: "ok"},
 		{name: "hang is 504 after the upstream timeout", fault: &scenarios.Fault{Kind: "hang"}, code: 504},
 		{name: "blackhole is 504", fault: &scenarios.Fault{Kind: "blackhole"}, code: 504},
-		{name: "latency beyond the upstream timeout is 504", fault: &scenarios.Fault{Kind: "latency", Delay: ms(1000)}, code: 504},
-		{name: "slow headers beyond the upstream timeout is 504", fault: &scenarios.Fault{Kind: "slow-headers", Duration: ms(1000)}, code: 504},
+		{name: "latency beyond the upstream timeout is 504", fault: &scenarios.Fault{Kind: "latency", Delay: ms(3000)}, code: 504},
+		{name: "slow headers beyond the upstream timeout is 504", fault: &scenarios.Fault{Kind: "slow-headers", Duration: ms(3000)}, code: 504},
 		{name: "slow body arrives whole", fault: &scenarios.Fault{Kind: "slow-body", BytesPerSecond: 1000}, code: 200, body: ok},
 		{name: "an injected 503 passes through", fault: &scenarios.Fault{Kind: "status", Code: 503, Body: "busy"}, code: 503, body: "busy"},
 		{name: "refuse is 502", fault: &scenarios.Fault{Kind: "refuse"}, code: 502},
@@ -130,7 +130,7 @@ func TestGatewayAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			url, log, proxy := chainProxy(t, tt.fault, 200*time.Millisecond)
+			url, log, proxy := chainProxy(t, tt.fault, 500*time.Millisecond)
 			if tt.fault != nil && tt.fault.Kind == "refuse" {
 				waitRefused(t, proxy)
 			}
