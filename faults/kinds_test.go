@@ -459,3 +459,67 @@ func TestPlannedFaultLoggedWhenALaterOneEnds(t *testing.T) {
 		t.Errorf("got events %v, want one for slow-body and one for status", kinds)
 	}
 }
+
+// TestOverloadQueue: with one slot and a queue of one, a second request
+// waits for the slot and gets through once it frees; with a short queue
+// timeout it is rejected after waiting.
+func TestOverloadQueue(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		timeout time.Duration
+		want    string // the second request's status line
+	}{
+		{"admitted when the slot frees", 30 * time.Second, "HTTP/1.1 200 OK"},
+		{"rejected after the queue timeout", 100 * time.Millisecond, "HTTP/1.1 503 Service Unavailable"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			arrived := make(chan struct{}, 2)
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				arrived <- struct{}{}
+				<-release
+				fmt.Fprint(w, "ok")
+			}))
+			defer up.Close()
+			rule, _ := NewRule(0, scenarios.Fault{Kind: "overload", MaxInflight: 1, Queue: 1, QueueTimeout: scenarios.Duration(tt.timeout)})
+			p, _ := New(Config{Upstream: up.Listener.Addr().String(), Phases: []Phase{{Name: "p", Rules: []Rule{rule}}}})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- p.Serve(ctx, ln) }()
+			defer func() { cancel(); <-done }()
+			addr := ln.Addr().String()
+
+			first := make(chan error, 1)
+			go func() { _, _, err := goClient(t, addr); first <- err }()
+			<-arrived // the one slot is taken
+			second := make(chan []byte, 1)
+			start := time.Now()
+			go func() { b, _, _ := exchangeRaw(t, addr); second <- b }()
+			// Wait (bounded) until the second is in the fault: counted as
+			// applied while it waits (the first, admitted at once, is not).
+			for deadline := time.Now().Add(10 * time.Second); rule.Applied() == 0 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			if tt.timeout > time.Second {
+				close(release)
+			}
+			got := <-second
+			if tt.timeout <= time.Second {
+				if took := time.Since(start); took < tt.timeout {
+					t.Errorf("rejected after %s, want after the %s queue timeout", took, tt.timeout)
+				}
+				close(release)
+			}
+			if !bytes.HasPrefix(got, []byte(tt.want)) {
+				t.Errorf("second request: got %q, want %s", got, tt.want)
+			}
+			if err := <-first; err != nil {
+				t.Errorf("first request: %v", err)
+			}
+		})
+	}
+}

@@ -160,8 +160,8 @@ func (p *Proxy) Phases() []Phase { return *p.phases.Load() }
 // nil when ctx ended it, and an error when accepting failed for good.
 //
 // While a phase with a refuse fault runs, the listener is closed, so that
-// connecting is refused for real, and the open connections end, as an
-// upstream that died; the listener opens again on the same address when
+// connecting is refused for real, and (in mode http) the open connections
+// end, as an upstream that died; the listener opens again on the same address when
 // the phase ends.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	p.start = p.cfg.Start
