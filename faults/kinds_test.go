@@ -3,7 +3,6 @@ package faults
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -325,15 +324,8 @@ func TestRefuseClosesTheListener(t *testing.T) {
 	var buf bytes.Buffer
 	log := NewEventLog(&buf)
 	p, _ := New(Config{Upstream: up.Addr().String(), Phases: []Phase{{Name: "refusing", Rules: []Rule{refuse}}}, Events: log})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	addr, stop := serve(t, p)
+	defer stop()
 
 	// Connecting is refused for real once the refuse loop has run.
 	deadline := time.Now().Add(10 * time.Second)
@@ -396,16 +388,10 @@ func TestRefuseEndsOpenConnections(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(body100))
 	defer up.Close()
 	p, _ := New(Config{Upstream: up.Listener.Addr().String(), Phases: []Phase{{Name: "open"}}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
+	addr, stop := serve(t, p)
+	defer stop()
 
-	c, err := net.Dial("tcp", ln.Addr().String())
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,15 +469,8 @@ func TestOverloadQueue(t *testing.T) {
 			defer up.Close()
 			rule, _ := NewRule(0, scenarios.Fault{Kind: "overload", MaxInflight: 1, Queue: 1, QueueTimeout: scenarios.Duration(tt.timeout)})
 			p, _ := New(Config{Upstream: up.Listener.Addr().String(), Phases: []Phase{{Name: "p", Rules: []Rule{rule}}}})
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- p.Serve(ctx, ln) }()
-			defer func() { cancel(); <-done }()
-			addr := ln.Addr().String()
+			addr, stop := serve(t, p)
+			defer stop()
 
 			first := make(chan error, 1)
 			go func() { _, _, err := goClient(t, addr); first <- err }()

@@ -11,12 +11,32 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gatecrash/gatecrash/scenarios"
 )
+
+// serve runs p on a free loopback port and returns its address and a
+// function that stops it and waits until Serve has returned.
+func serve(t *testing.T, p *Proxy) (string, func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, ln) }()
+	return ln.Addr().String(), func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}
+}
 
 // startProxy runs a proxy in front of a real upstream with one phase of
 // the given faults, and returns its address and the event log's buffer.
@@ -45,25 +65,11 @@ func startProxyLog(t *testing.T, upstream http.Handler, specs ...scenarios.Fault
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	stop := func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}
-	t.Cleanup(func() {
-		if ctx.Err() == nil {
-			stop()
-		}
-	})
-	return ln.Addr().String(), log, func() []Event {
+	addr, stopServe := serve(t, p)
+	var once sync.Once
+	stop := func() { once.Do(stopServe) }
+	t.Cleanup(stop)
+	return addr, log, func() []Event {
 		stop()
 		if err := log.Close(); err != nil {
 			t.Fatal(err)
@@ -377,21 +383,14 @@ func TestPassThroughIsExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
+	addr, stop := serve(t, p)
 	defer func() {
-		cancel()
-		<-done
+		stop()
 		up.Close()
 		<-upDone
 	}()
 
-	c, err := net.Dial("tcp", ln.Addr().String())
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,16 +469,10 @@ func testUpstreamClose(t *testing.T, closeOnNext bool) {
 	var buf bytes.Buffer
 	log := NewEventLog(&buf)
 	p, _ := New(Config{Upstream: up.Addr().String(), Events: log})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done; up.Close(); <-upDone }()
+	addr, stop := serve(t, p)
+	defer func() { stop(); up.Close(); <-upDone }()
 
-	c, err := net.Dial("tcp", ln.Addr().String())
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
