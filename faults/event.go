@@ -30,7 +30,23 @@ const (
 	// ObservedGatewayClosed: the gateway closed its connection in the
 	// middle of an exchange (it gave up: a timeout, or its client left).
 	ObservedGatewayClosed = "gateway-closed"
+	// ObservedSeen: the seqs of one attack that reached the proxy with a
+	// seq header, in Ranges. The proxy of mode http records one per attack,
+	// attacks in sorted order, when Serve returns, after every other event
+	// of that Serve; mode tcp reads no requests and records none. An attack
+	// with more than 65536 ranges gets several, each with a part of them
+	// ("ranges part 1 of 2" in Detail). Each Serve reports only the
+	// requests it received itself, so a proxy served more than once records
+	// seen events for each Serve. In every case, the union of an attack's
+	// Ranges is what the proxy received.
+	ObservedSeen = "seen"
 )
+
+// SeenLimit bounds what a seen observation tracks: seqs at or above it
+// are never in Ranges, and when one came, the event's Detail says
+// "capped". A seq below SeenLimit that is not in Ranges never reached the
+// proxy; nothing can be said of a seq at or above it.
+const SeenLimit = 1 << 31
 
 // Event is one line of events.jsonl.
 type Event struct {
@@ -63,6 +79,12 @@ type Event struct {
 	Ended bool `json:"ended,omitempty"`
 	// Detail says what exactly was done or seen.
 	Detail string `json:"detail"`
+	// Ranges, for a seen observation, are the seqs of Attack the proxy
+	// received at least once, as sorted, non-overlapping, non-adjacent
+	// half-open intervals [lo, hi); Seq is nil on this event. Only seqs
+	// below SeenLimit are tracked (see ObservedSeen). Empty for every
+	// other event.
+	Ranges [][2]uint64 `json:"ranges,omitempty"`
 }
 
 // EventLog writes events as JSON lines. It is safe for concurrent use; call

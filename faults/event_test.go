@@ -39,6 +39,7 @@ func TestReadEventsCutShort(t *testing.T) {
 }
 
 func FuzzReadEvents(f *testing.F) {
+	f.Add([]byte(`{"time":"2026-01-01T00:00:00Z","type":"observation","attack":"a","seq":null,"attempt":0,"conn":0,"phase":"","kind":"seen","fault":-1,"detail":"received 6 distinct seqs","ranges":[[0,3],[5,7],[9,10]]}` + "\n"))
 	f.Add([]byte(`{"time":"2026-01-01T00:00:00Z","type":"fault","attack":"a","seq":1,"attempt":0,"conn":1,"phase":"p","kind":"reset","fault":0,"cause":"reset-before-headers","ended":true,"detail":"x"}` + "\n"))
 	f.Add([]byte("{}\n{\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
