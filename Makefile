@@ -3,10 +3,12 @@
 GO ?= go
 # Extra flags for the proxy benchmark, e.g. BENCH_FLAGS="-bench-proxy-duration=10s -bench-proxy-rounds=5".
 BENCH_FLAGS ?=
+# Extra flags for the attacker benchmark, e.g. FIDELITY_FLAGS="-fidelity-rate=4000 -fidelity-search-step=10s".
+FIDELITY_FLAGS ?=
 # How long each fuzz target runs.
 FUZZTIME ?= 30s
 
-.PHONY: test bench-proxy fuzz
+.PHONY: test bench-proxy bench-attack bench-analysis fuzz
 
 test:
 	$(GO) test -race ./...
@@ -16,6 +18,19 @@ test:
 # connection to a minimal upstream. It prints figures; it never fails on them.
 bench-proxy:
 	$(GO) test ./faults -run '^TestBenchProxy$$' -count=1 -v -timeout=30m -bench-proxy $(BENCH_FLAGS)
+
+# The attacker fidelity benchmark: on the built-in stub upstream the
+# attacker holds 2,000/s for 20s (achieved/offered >= 0.99, send lag p99
+# < 5ms), then it searches for the highest rate this machine holds that
+# way. It prints figures; it never fails on them.
+bench-attack:
+	$(GO) test -run '^$$' -bench BenchmarkAttackerFidelity -benchtime 1x -timeout 20m ./attack $(FIDELITY_FLAGS)
+
+# The analysis benchmark: on a large synthetic run, the time and peak
+# memory of gatecrash's analysis against vegeta's Metrics over the same
+# results. It prints figures; it never fails on them.
+bench-analysis:
+	$(GO) test -run '^$$' -bench BenchmarkAnalyze -benchtime 1x -timeout 30m -v ./results
 
 # Every fuzz target of every package, one after the other, FUZZTIME each.
 fuzz:

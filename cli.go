@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
@@ -141,4 +143,22 @@ func parse(fs *pflag.FlagSet, args []string) error {
 		return pflag.ErrHelp
 	}
 	return nil
+}
+
+// analysisFlags adds the analysis settings to fs.
+func analysisFlags(fs *pflag.FlagSet) func() (results.Options, error) {
+	bucket := fs.Duration("bucket", time.Second, "width of a timeline bucket")
+	threshold := fs.Float64("threshold", 0.01, "share of a bucket's requests (0.01 = 1%) from which it counts as failing")
+	sustain := fs.Int("sustain", 3, "failing buckets in a row that make a sustained onset")
+	return func() (results.Options, error) {
+		switch {
+		case *bucket < time.Millisecond:
+			return results.Options{}, inputErrf("--bucket %s: too small; give 1ms or more, for example --bucket 1s", *bucket)
+		case *threshold <= 0 || *threshold > 1:
+			return results.Options{}, inputErrf("--threshold %v: not a share; give a number above 0 and at most 1, for example --threshold 0.01", *threshold)
+		case *sustain < 1:
+			return results.Options{}, inputErrf("--sustain %d: give 1 or more buckets, for example --sustain 3", *sustain)
+		}
+		return results.Options{BucketS: bucket.Seconds(), Threshold: *threshold, Sustain: *sustain}, nil
+	}
 }

@@ -12,7 +12,12 @@ func cmdReport(_ context.Context, args []string, stdout, _ io.Writer) error {
 	fs := flagSet("report", "DIR", `Rebuild the report of a run folder from its results, events.jsonl and
 run.json alone: it rewrites DIR/report.json and prints the report.`, stdout)
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of text")
+	analysis := analysisFlags(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	opt, err := analysis()
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -22,7 +27,7 @@ run.json alone: it rewrites DIR/report.json and prints the report.`, stdout)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return inputErrf("report: %s is not a run folder; give the folder gatecrash run wrote", dir)
 	}
-	rep, err := buildReport(dir)
+	rep, err := buildReport(dir, opt)
 	if err != nil {
 		return err
 	}

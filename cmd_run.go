@@ -39,10 +39,15 @@ everything, prints the report and writes into the output folder:
   report.json   the report (schema gatecrash/report/v1)
   gateway.log   the built-in gateway's error answers`, stdout)
 	var opt runOptions
+	var err error
 	fs.StringVarP(&opt.out, "out", "o", "", "output folder (default ./gatecrash-out/NAME-UTCTIME)")
 	seed := fs.Uint64("seed", 0, "seed for every fault decision, overriding the scenario's (default: the scenario's, else random)")
 	fs.StringVar(&opt.proxyListen, "proxy-listen", "127.0.0.1:0", "address of the fault proxy, overriding the scenario's proxy.listen; point your gateway's upstream here when target.gateway is none")
+	analysis := analysisFlags(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if opt.analysis, err = analysis(); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

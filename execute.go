@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -25,6 +26,7 @@ import (
 type runOptions struct {
 	out         string
 	proxyListen string
+	analysis    results.Options
 	stderr      io.Writer
 }
 
@@ -140,7 +142,7 @@ func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (*resu
 	if err := errors.Join(aerr, stopErr, werr); err != nil {
 		return nil, err
 	}
-	return buildReport(opt.out)
+	return buildReport(opt.out, opt.analysis)
 }
 
 // startUpstream starts the built-in upstream, or returns the host:port of
@@ -202,32 +204,24 @@ func plan(sc *scenarios.Scenario, p *attack.Pacer) []results.PhasePlan {
 			StartS:  at.Seconds(),
 			EndS:    end.Seconds(),
 			Planned: p.Planned(end) - p.Planned(at),
+			Rate:    ph.Rate.PerSecond(),
+			RampTo:  ph.Rate.PerSecond(),
+			Faults:  kinds(ph.Faults),
 		})
+		if ph.RampTo != nil {
+			out[len(out)-1].RampTo = ph.RampTo.PerSecond()
+		}
 		at = end
 	}
 	return out
 }
 
 // buildReport reads a run folder back and writes its report.json.
-func buildReport(dir string) (*results.Report, error) {
-	run, err := results.ReadRun(filepath.Join(dir, results.RunFile))
+func buildReport(dir string, opt results.Options) (*results.Report, error) {
+	rep, err := results.AnalyzeDir(dir, opt)
 	if err != nil {
 		return nil, inputErr(err)
 	}
-	res, err := results.ReadFile(filepath.Join(dir, results.RecordFile))
-	if err != nil {
-		return nil, inputErr(err)
-	}
-	f, err := os.Open(filepath.Join(dir, results.EventsFile))
-	if err != nil {
-		return nil, inputErr(err)
-	}
-	defer f.Close()
-	events, err := faults.ReadEvents(f)
-	if err != nil {
-		return nil, inputErrf("%s: %w", f.Name(), err)
-	}
-	rep := results.Analyze(run, res, events)
 	b, err := rep.MarshalIndent()
 	if err != nil {
 		return nil, err
@@ -236,4 +230,15 @@ func buildReport(dir string) (*results.Report, error) {
 		return nil, fmt.Errorf("write report: %w", err)
 	}
 	return rep, nil
+}
+
+// kinds lists the kinds of faults, without repeats, in their order.
+func kinds(fs []scenarios.Fault) []string {
+	var out []string
+	for _, f := range fs {
+		if !slices.Contains(out, f.Kind) {
+			out = append(out, f.Kind)
+		}
+	}
+	return out
 }

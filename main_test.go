@@ -132,6 +132,9 @@ func TestRunEndToEnd(t *testing.T) {
 	resets := map[key]int{} // the last attempt the proxy reset
 	seen := map[key]int{}   // highest attempt the proxy saw
 	for _, e := range rd.events {
+		if e.Kind == faults.ObservedSeen {
+			continue
+		}
 		if e.Seq == nil {
 			t.Fatalf("event without seq: %+v", e)
 		}
@@ -197,8 +200,26 @@ func TestRunEndToEnd(t *testing.T) {
 	if len(rep.Causes) != 1 || rep.Causes[0].Cause != "reset-before-headers" || rep.Causes[0].Count != n502 || rep.Causes[0].Evidence.Exact != n502 || rep.Causes[0].Share != 1 {
 		t.Errorf("causes: got %+v, want all %d 502s reset-before-headers with exact evidence", rep.Causes, n502)
 	}
-	if rep.Onset.First502Phase == nil || *rep.Onset.First502Phase != "resets" || *rep.Onset.First502S < 1 {
+	if rep.Onset.FirstPhase == nil || *rep.Onset.FirstPhase != "resets" || *rep.Onset.FirstS < 1 {
 		t.Errorf("onset: got %+v, want the first 502 after 1s in phase resets", rep.Onset)
+	}
+	// Every reset that did not end in a 502 is masked, as retried by the
+	// gateway; a reset whose retry was reset too is repeated.
+	retried, repeated := 0, 0
+	for _, e := range rd.events {
+		if e.Type != faults.TypeFault {
+			continue
+		}
+		k := key{e.Attack, *e.Seq}
+		switch {
+		case byKey[k].Code == 200:
+			retried++
+		case e.Attempt < seen[k]:
+			repeated++
+		}
+	}
+	if m := rep.Masked; m.Count != retried || m.Reasons["gateway-retried"] != retried || m.Repeated != repeated || m.Faults != retried+repeated+n502 {
+		t.Errorf("masked: got %+v, want %d retried by the gateway, %d repeated, of %d faults", m, retried, repeated, retried+repeated+n502)
 	}
 
 	// The report.json contract: these keys, with these types.
@@ -222,7 +243,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if len(rep.Timeline) < 3 || rep.Timeline[2].Faults["reset"] == 0 || rep.Timeline[0].Faults["reset"] != 0 {
 		t.Errorf("timeline: got %+v, want resets counted in seconds 1-2 only", rep.Timeline)
 	}
-	if !strings.Contains(stdout, "first 502 at") || !strings.Contains(stdout, "reset-before-headers") {
+	if !strings.Contains(stdout, "502s began at") || !strings.Contains(stdout, "reset-before-headers") {
 		t.Errorf("text report lacks the onset or the cause:\n%s", stdout)
 	}
 

@@ -56,17 +56,33 @@ func (s segment) at(m float64) time.Duration {
 	return time.Duration(2 * m / den * float64(time.Second))
 }
 
+// Step is one phase of a schedule in plain numbers: it lasts Duration,
+// and its rate moves linearly from Rate to RampTo hits per second (equal
+// for a constant rate).
+type Step struct {
+	Duration     time.Duration
+	Rate, RampTo float64
+}
+
 // NewPacer returns the pacer for a scenario's phases.
 func NewPacer(phases []scenarios.Phase) *Pacer {
+	steps := make([]Step, len(phases))
+	for i, ph := range phases {
+		steps[i] = Step{Duration: ph.Duration.D(), Rate: ph.Rate.PerSecond(), RampTo: ph.Rate.PerSecond()}
+		if ph.RampTo != nil {
+			steps[i].RampTo = ph.RampTo.PerSecond()
+		}
+	}
+	return NewSchedule(steps)
+}
+
+// NewSchedule returns the pacer for steps, the same a scenario with these
+// phases gets: a report rebuilds its run's schedule with it.
+func NewSchedule(steps []Step) *Pacer {
 	p := &Pacer{}
 	var before float64
-	for _, ph := range phases {
-		s := segment{start: p.total, dur: ph.Duration.D(), r0: ph.Rate.PerSecond()}
-		s.r1 = s.r0
-		if ph.RampTo != nil {
-			s.r1 = ph.RampTo.PerSecond()
-		}
-		s.before = before
+	for _, st := range steps {
+		s := segment{start: p.total, dur: st.Duration, r0: st.Rate, r1: st.RampTo, before: before}
 		before += s.hits(s.dur)
 		p.total += s.dur
 		p.segs = append(p.segs, s)

@@ -4,6 +4,7 @@ package results
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -16,9 +17,10 @@ import (
 const MaxBody = 1024
 
 // Writer streams results to a record file in vegeta's own (gob) encoding,
-// so `vegeta report` and `vegeta plot` read it. Bodies are kept only for
-// non-2xx answers and cut to MaxBody bytes. A Writer is not safe for
-// concurrent use; call Flush or Close when done.
+// so `vegeta report` and `vegeta plot` read it. Bodies and response
+// headers are kept only for non-2xx answers (gateway signatures need
+// them), bodies cut to MaxBody bytes. A Writer is not safe for concurrent
+// use; call Flush when done.
 type Writer struct {
 	bw  *bufio.Writer
 	enc vegeta.Encoder
@@ -34,7 +36,7 @@ func NewWriter(w io.Writer) *Writer {
 // Write records one result. It may change r's Body.
 func (w *Writer) Write(r *vegeta.Result) error {
 	if r.Code >= 200 && r.Code < 300 {
-		r.Body = nil
+		r.Body, r.Headers = nil, nil
 	} else if len(r.Body) > MaxBody {
 		r.Body = r.Body[:MaxBody]
 	}
@@ -56,28 +58,43 @@ func (w *Writer) Flush() error {
 	return nil
 }
 
-// Read decodes a record file written by Writer, or by vegeta in any of
-// its encodings. A file cut short is read up to its last whole record.
-func Read(r io.Reader) ([]vegeta.Result, error) {
-	br := bufio.NewReader(r)
+// Each decodes a record file written by Writer, or by vegeta in any of
+// its encodings, and calls fn with each result in turn; fn must not keep
+// the result, which the next decode overwrites. A file cut short is read up
+// to its last whole record.
+func Each(r io.Reader, fn func(*vegeta.Result)) error {
+	br := bufio.NewReaderSize(r, 1<<16)
 	if _, err := br.Peek(1); errors.Is(err, io.EOF) {
-		return nil, nil
+		return nil
 	}
 	dec := vegeta.DecoderFor(br)
 	if dec == nil {
-		return nil, errors.New("not a vegeta results file (gob, JSON or CSV)")
+		return errors.New("not a vegeta results file (gob, JSON or CSV)")
 	}
-	var out []vegeta.Result
-	for {
-		var res vegeta.Result
+	var res vegeta.Result
+	for n := 0; ; n++ {
+		res = vegeta.Result{Body: res.Body[:0]}
 		if err := dec.Decode(&res); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return out, nil
+				return nil
 			}
-			return nil, fmt.Errorf("decode result %d: %w", len(out), err)
+			return fmt.Errorf("decode result %d: %w", n, err)
 		}
-		out = append(out, res)
+		fn(&res)
 	}
+}
+
+// Read decodes a whole record file; see Each.
+func Read(r io.Reader) ([]vegeta.Result, error) {
+	var out []vegeta.Result
+	err := Each(r, func(res *vegeta.Result) {
+		res.Body = bytes.Clone(res.Body)
+		out = append(out, *res)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // ReadFile reads the record file at path.

@@ -4,23 +4,28 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
-	"strconv"
 	"time"
-
-	"github.com/montanaflynn/stats"
-	vegeta "github.com/tsenart/vegeta/v12/lib"
-
-	"github.com/gatecrash/gatecrash/faults"
 )
 
-// Schema identifies the report.json format.
+// Schema identifies the report.json format; docs/report.md describes
+// every field.
 const Schema = "gatecrash/report/v1"
 
 // Cause names a report uses beyond those the fault proxy writes.
 const (
+	// CauseGatewayLocal: the gateway answered without the request ever
+	// reaching the fault proxy, and no fault explains it.
+	CauseGatewayLocal = "gateway-local"
+	// CauseUnattributed: nothing in the run explains the answer.
 	CauseUnattributed = "unattributed"
+	// CauseUpstreamLatency: the gateway or the client gave up while a
+	// latency or slow fault held the answer back.
+	CauseUpstreamLatency = "upstream-latency"
 )
+
+// Failure classes: the status codes of 5xx answers, and this one for
+// requests without an answer.
+const ClassError = "error"
 
 // Report is report.json. Times are seconds from Started; rates are per
 // second; latencies are milliseconds.
@@ -38,16 +43,67 @@ type Report struct {
 	Started time.Time `json:"started"`
 	// DurationS runs from Started to the end of the last request.
 	DurationS float64 `json:"duration_s"`
+	// Analysis holds the settings the report was made with.
+	Analysis Options `json:"analysis"`
+	// Diagnosis says in one paragraph when 502s began and why.
+	Diagnosis string `json:"diagnosis"`
+	// Gateway is the gateway kind and how it is known.
+	Gateway Gateway `json:"gateway"`
 	// Totals count the whole run.
 	Totals Totals `json:"totals"`
 	// Phases are in the scenario's order.
 	Phases []PhaseReport `json:"phases"`
-	// Timeline has one bucket per second of the run.
+	// Timeline has one bucket per Analysis.BucketS of the run.
 	Timeline []Bucket `json:"timeline"`
-	// Onset says when 502s first appeared.
-	Onset Onset `json:"onset"`
-	// Causes of 502s, most frequent first.
-	Causes []Cause `json:"causes"`
+	// Onset says when 502s appeared; OtherOnsets the same for 503, 504,
+	// every other 5xx code seen, and "error" (requests without an answer).
+	Onset       Onset            `json:"onset"`
+	OtherOnsets map[string]Onset `json:"other_onsets"`
+	// Causes of 502s, most frequent first; OtherCauses the same for the
+	// other failure classes seen, by class.
+	Causes      []Cause            `json:"causes"`
+	OtherCauses map[string][]Cause `json:"other_causes"`
+	// Masked accounts for the faults that did not end in a failure.
+	Masked Masked `json:"masked"`
+	// Correlations tie each fault kind's timeline to the 502 timeline.
+	Correlations []Correlation `json:"correlations"`
+	// SendLagMS is how late the attacker sent its requests against the
+	// pacer's plan.
+	SendLagMS SendLag `json:"send_lag_ms"`
+}
+
+// Options are the settings of an analysis.
+type Options struct {
+	// BucketS is the timeline's bucket width in seconds; zero means 1.
+	BucketS float64 `json:"bucket_s"`
+	// Threshold is the share of a bucket's requests a failure class must
+	// reach for the bucket to count as failing; zero means 0.01.
+	Threshold float64 `json:"threshold"`
+	// Sustain is how many failing buckets in a row make a sustained
+	// onset; zero means 3.
+	Sustain int `json:"sustain"`
+}
+
+func (o Options) withDefaults() Options {
+	if o.BucketS <= 0 {
+		o.BucketS = 1
+	}
+	if o.Threshold <= 0 {
+		o.Threshold = 0.01
+	}
+	if o.Sustain <= 0 {
+		o.Sustain = 3
+	}
+	return o
+}
+
+// Gateway says which gateway answered and how that is known.
+type Gateway struct {
+	// Kind is builtin, nginx, haproxy, envoy, caddy, traefik, go, or
+	// unknown.
+	Kind string `json:"kind"`
+	// Evidence says how the kind is known.
+	Evidence string `json:"evidence"`
 }
 
 // Totals count every request of the run.
@@ -60,6 +116,9 @@ type Totals struct {
 	// Errors counts requests that got no HTTP answer at all (vegeta's code
 	// 0: connection refused or reset, timeout, unexpected EOF).
 	Errors int `json:"errors"`
+	// ErrorKinds counts Errors by kind: timeout, eof (the answer was cut),
+	// reset, refused, canceled, other.
+	ErrorKinds map[string]int `json:"error_kinds"`
 }
 
 // PhaseReport is one phase of the run. A request belongs to the phase its
@@ -70,6 +129,8 @@ type PhaseReport struct {
 	// StartS and EndS bound the phase as planned.
 	StartS float64 `json:"start_s"`
 	EndS   float64 `json:"end_s"`
+	// Faults lists the kinds of the faults active in the phase.
+	Faults []string `json:"faults"`
 	// OfferedRate is the pacer's planned hits over the phase's length.
 	OfferedRate float64 `json:"offered_rate"`
 	// AchievedRate is the requests sent in the phase over its length (over
@@ -81,295 +142,140 @@ type PhaseReport struct {
 	Errors   int            `json:"errors"`
 	// LatencyMS summarises the phase's request latencies.
 	LatencyMS Latency `json:"latency_ms"`
+	// CorrectedLatencyMS adds each request's send lag to its latency: the
+	// latency a user arriving on schedule would have seen (as wrk2 does).
+	CorrectedLatencyMS Latency `json:"corrected_latency_ms"`
+	// Histogram holds the phase's latencies in mergeable buckets.
+	Histogram *Histogram `json:"histogram"`
+	// Recovery is "recovered", "not-recovered" or "not-measured" (no
+	// faults in the phase, or the next phase has faults too, or the run
+	// ended with it); RecoveryS is how long after the phase's end the 502
+	// share fell under the threshold for good, null unless recovered.
+	Recovery  string   `json:"recovery"`
+	RecoveryS *float64 `json:"recovery_s"`
 }
 
-// Latency holds exact percentiles (nearest rank) of request latencies.
+// Latency holds exact statistics of request latencies, in milliseconds;
+// all zero without requests.
 type Latency struct {
-	// P50, P90 and P99 are percentiles; Max is the largest; all zero
-	// without requests.
+	// P50, P90 and P99 are nearest-rank percentiles; Max is the largest.
 	P50 float64 `json:"p50"`
 	P90 float64 `json:"p90"`
 	P99 float64 `json:"p99"`
 	Max float64 `json:"max"`
+	// Mean and Stdev are the mean and population standard deviation.
+	Mean  float64 `json:"mean"`
+	Stdev float64 `json:"stdev"`
 }
 
-// Bucket is one second of the timeline.
+// Bucket is one slice of the timeline; requests count in the bucket they
+// were sent in, fault events in the bucket they happened in.
 type Bucket struct {
-	// TS is the second the bucket starts at.
+	// TS is when the bucket starts.
 	TS float64 `json:"t_s"`
-	// Requests, Status and Errors count the requests sent in this second.
+	// Phase is the phase running when the bucket starts.
+	Phase string `json:"phase"`
+	// OfferedRate is the pacer's planned hits in the bucket over its
+	// length; AchievedRate the requests sent.
+	OfferedRate  float64 `json:"offered_rate"`
+	AchievedRate float64 `json:"achieved_rate"`
+	// Requests, Status and Errors count the requests sent in the bucket.
 	Requests int            `json:"requests"`
 	Status   map[string]int `json:"status"`
 	Errors   int            `json:"errors"`
-	// Faults counts the faults the proxy applied in this second, by kind.
+	// Faults counts the faults the proxy applied, by kind; Masked those of
+	// them that ended in no failure.
 	Faults map[string]int `json:"faults"`
+	Masked int            `json:"masked"`
+	// LatencyMS are the exact percentiles of the bucket's latencies.
+	LatencyMS BucketLatency `json:"latency_ms"`
 }
 
-// Onset says when 502s first appeared; the fields are null without any.
+// BucketLatency holds a bucket's latency percentiles in milliseconds.
+type BucketLatency struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+}
+
+// Onset says when a failure class appeared; every field is null without
+// any.
 type Onset struct {
-	// First502S is when the first request answered 502 was sent.
-	First502S *float64 `json:"first_502_s"`
-	// First502Phase is that request's phase.
-	First502Phase *string `json:"first_502_phase"`
+	// FirstS is when the first failing request was sent, FirstPhase its
+	// phase and FirstRate the offered rate at that moment.
+	FirstS     *float64 `json:"first_s"`
+	FirstPhase *string  `json:"first_phase"`
+	FirstRate  *float64 `json:"first_rate"`
+	// SustainedS is when the first run of Analysis.Sustain buckets in a row
+	// whose failure share reaches Analysis.Threshold begins, and
+	// SustainedPhase the phase then.
+	SustainedS     *float64 `json:"sustained_s"`
+	SustainedPhase *string  `json:"sustained_phase"`
+	// KneeRate is the offered rate at the sustained onset when it falls in
+	// a ramping phase: the load at which failures took hold.
+	KneeRate *float64 `json:"knee_rate"`
 }
 
-// Cause is one cause of 502s.
+// Cause is one cause of a failure class.
 type Cause struct {
 	// Cause is a stable cause name, such as reset-before-headers.
 	Cause string `json:"cause"`
-	// Count is how many 502s it explains.
+	// Count is how many failures it explains.
 	Count int `json:"count"`
-	// Share is Count over all 502s.
+	// Share is Count over all failures of the class.
 	Share    float64  `json:"share"`
 	Evidence Evidence `json:"evidence"`
 }
 
-// Evidence counts how each attributed 502 was tied to its cause: exact
-// (the proxy's event for the same attack and seq), temporal (a
-// connection-level event in the same window), signature (the gateway's own
-// answer), none.
+// Evidence counts how each failure was tied to its cause: exact (the
+// proxy's event for the same attack and seq), temporal (a connection-level
+// fault while the request was in flight, or active while a request the
+// proxy never saw failed), signature (the gateway's own answer), none.
 type Evidence struct {
-	// Each counts the 502s tied to the cause that way.
 	Exact     int `json:"exact"`
 	Temporal  int `json:"temporal"`
 	Signature int `json:"signature"`
 	None      int `json:"none"`
 }
 
-// Analyze builds the report of a run from its plan, results and events.
-// The same inputs give the same report.
-func Analyze(run *Run, res []vegeta.Result, events []faults.Event) *Report {
-	rep := &Report{
-		Schema:      Schema,
-		Scenario:    run.Scenario,
-		Seed:        run.Seed,
-		Interrupted: run.Interrupted,
-		Started:     run.Started,
-		Totals:      Totals{Status: map[string]int{}},
-		Timeline:    []Bucket{},
-		Causes:      []Cause{},
-	}
-	sorted := append([]vegeta.Result(nil), res...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Seq < sorted[j].Seq })
-
-	lat := make([][]float64, len(run.Phases))
-	rep.Phases = make([]PhaseReport, len(run.Phases))
-	for i, p := range run.Phases {
-		rep.Phases[i] = PhaseReport{Name: p.Name, StartS: p.StartS, EndS: p.EndS, Status: map[string]int{}}
-		if d := p.EndS - p.StartS; d > 0 {
-			rep.Phases[i].OfferedRate = round(p.Planned / d)
-		}
-	}
-	var end time.Duration
-	for i := range sorted {
-		r := &sorted[i]
-		off := r.Timestamp.Sub(run.Started)
-		end = max(end, off+r.Latency)
-		rep.Totals.Requests++
-		countStatus(rep.Totals.Status, &rep.Totals.Errors, r.Code)
-		b := bucket(rep, off)
-		b.Requests++
-		countStatus(b.Status, &b.Errors, r.Code)
-		if pi := phaseIndex(run, off); pi >= 0 {
-			ph := &rep.Phases[pi]
-			ph.Requests++
-			countStatus(ph.Status, &ph.Errors, r.Code)
-			lat[pi] = append(lat[pi], float64(r.Latency)/float64(time.Millisecond))
-			if r.Code == 502 && rep.Onset.First502S == nil {
-				s, name := round(off.Seconds()), ph.Name
-				rep.Onset.First502S, rep.Onset.First502Phase = &s, &name
-			}
-		}
-	}
-	rep.DurationS = round(end.Seconds())
-	for i := range rep.Phases {
-		ph := &rep.Phases[i]
-		// An interrupted phase is measured over the part that ran.
-		if d := ranUntil(run, ph.EndS) - ph.StartS; d > 0 {
-			ph.AchievedRate = round(float64(ph.Requests) / d)
-		}
-		ph.LatencyMS = latency(lat[i])
-	}
-	// One bucket per second of the run, even seconds without a request.
-	if len(run.Phases) > 0 {
-		bucket(rep, time.Duration(math.Ceil(ranUntil(run, run.Phases[len(run.Phases)-1].EndS))*float64(time.Second))-1)
-	}
-	for _, e := range events {
-		if e.Type != faults.TypeFault {
-			continue
-		}
-		b := bucket(rep, e.Time.Sub(run.Started))
-		b.Faults[e.Kind]++
-	}
-	rep.Causes = attribute(sorted, events)
-	return rep
+// Masked accounts for the faults the proxy applied that ended an attempt
+// but not the request: the request still got an answer that is not a
+// failure.
+type Masked struct {
+	// Faults counts every fault that ended an attempt or a connection.
+	Faults int `json:"faults"`
+	// Count is how many of them were masked.
+	Count int `json:"count"`
+	// Reasons counts Count by reason: gateway-retried (the same seq
+	// reached the proxy again and that attempt went well), absorbed (no
+	// retry seen, yet no failure), connection-unused (a fault on a
+	// connection that no failed request is tied to), no-result (no result
+	// has the fault's seq).
+	Reasons map[string]int `json:"reasons"`
+	// ByKind counts Count by fault kind.
+	ByKind map[string]int `json:"by_kind"`
+	// Repeated counts faults on an attempt the gateway retried, whose
+	// request failed anyway: the retry failed too.
+	Repeated int `json:"repeated"`
 }
 
-// ranUntil returns end, or the moment an interrupted run stopped sending
-// if that came first, in seconds from the start.
-func ranUntil(run *Run, end float64) float64 {
-	if run.Interrupted && run.StoppedS < end {
-		return run.StoppedS
-	}
-	return end
+// Correlation is the Pearson correlation between the per-bucket count of
+// a fault kind's events and of 502s.
+type Correlation struct {
+	Kind string `json:"kind"`
+	// Pearson is null when either timeline is constant or has fewer than
+	// three buckets.
+	Pearson *float64 `json:"pearson"`
 }
 
-// countStatus counts one answer by code into m, or into errs without one.
-func countStatus(m map[string]int, errs *int, code uint16) {
-	if code == 0 {
-		*errs++
-		return
-	}
-	m[strconv.Itoa(int(code))]++
-}
-
-// bucket returns the timeline bucket of offset off, growing the timeline.
-func bucket(rep *Report, off time.Duration) *Bucket {
-	i := max(int(off/time.Second), 0)
-	for len(rep.Timeline) <= i {
-		rep.Timeline = append(rep.Timeline, Bucket{TS: float64(len(rep.Timeline)), Status: map[string]int{}, Faults: map[string]int{}})
-	}
-	return &rep.Timeline[i]
-}
-
-// phaseIndex returns the phase a request sent at off belongs to. Requests
-// sent before the first or after the last phase go to the nearest one.
-func phaseIndex(run *Run, off time.Duration) int {
-	if len(run.Phases) == 0 {
-		return -1
-	}
-	s := off.Seconds()
-	for i, p := range run.Phases {
-		if s < p.EndS {
-			return i
-		}
-	}
-	return len(run.Phases) - 1
-}
-
-// latency computes nearest-rank percentiles in milliseconds.
-func latency(ms []float64) Latency {
-	if len(ms) == 0 {
-		return Latency{}
-	}
-	pct := func(p float64) float64 {
-		v, err := stats.PercentileNearestRank(ms, p)
-		if err != nil {
-			return 0
-		}
-		return round(v)
-	}
-	mx, _ := stats.Max(ms)
-	return Latency{P50: pct(50), P90: pct(90), P99: pct(99), Max: round(mx)}
-}
-
-// attribute finds the cause of every 502: the event that ended the last
-// attempt of the same (attack, seq) that reached the proxy, a fault it
-// applied or an upstream failure it saw; else unattributed.
-func attribute(res []vegeta.Result, events []faults.Event) []Cause {
-	type key struct {
-		attack string
-		seq    uint64
-	}
-	last := map[key]int{}             // the last attempt the proxy saw
-	ended := map[key][]faults.Event{} // events that ended an attempt
-	for _, e := range events {
-		if e.Seq == nil {
-			continue
-		}
-		k := key{e.Attack, *e.Seq}
-		last[k] = max(last[k], e.Attempt)
-		if e.Ended && e.Cause != "" {
-			ended[k] = append(ended[k], e)
-		}
-	}
-	refused := refuseWindows(events)
-	byCause := map[string]*Cause{}
-	total := 0
-	for i := range res {
-		r := &res[i]
-		if r.Code != 502 {
-			continue
-		}
-		total++
-		k := key{r.Attack, r.Seq}
-		name, evidence := CauseUnattributed, &Evidence{}
-		for _, e := range ended[k] {
-			if e.Attempt == last[k] {
-				name = e.Cause
-				break
-			}
-		}
-		if name == CauseUnattributed && refused.cover(r.Timestamp, r.End()) {
-			// The proxy never saw it, and its listener was refusing
-			// connections while it was in flight.
-			name = "connection-refused"
-		}
-		c := byCause[name]
-		if c == nil {
-			c = &Cause{Cause: name}
-			byCause[name] = c
-		}
-		c.Count++
-		switch {
-		case name == "connection-refused" && len(ended[k]) == 0:
-			evidence.Temporal++
-		case name != CauseUnattributed:
-			evidence.Exact++
-		default:
-			evidence.None++
-		}
-		c.Evidence.Exact += evidence.Exact
-		c.Evidence.Temporal += evidence.Temporal
-		c.Evidence.None += evidence.None
-	}
-	out := make([]Cause, 0, len(byCause))
-	for _, c := range byCause {
-		c.Share = round(float64(c.Count) / float64(total))
-		out = append(out, *c)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Count != out[j].Count {
-			return out[i].Count > out[j].Count
-		}
-		return out[i].Cause < out[j].Cause
-	})
-	return out
-}
-
-// windows are time intervals.
-type windows [][2]time.Time
-
-// cover reports whether [from, to] overlaps a window.
-func (w windows) cover(from, to time.Time) bool {
-	for _, iv := range w {
-		if !to.Before(iv[0]) && from.Before(iv[1]) {
-			return true
-		}
-	}
-	return false
-}
-
-// refuseWindows returns when the proxy's listener was refusing
-// connections: from each refuse fault event to the next refuse-ended
-// observation (or forever).
-func refuseWindows(events []faults.Event) windows {
-	var w windows
-	var open *time.Time
-	for _, e := range events {
-		switch {
-		case e.Type == faults.TypeFault && e.Kind == "refuse" && open == nil:
-			t := e.Time
-			open = &t
-		case e.Type == faults.TypeObservation && e.Kind == faults.ObservedRefuseEnded && open != nil:
-			w = append(w, [2]time.Time{*open, e.Time})
-			open = nil
-		}
-	}
-	if open != nil {
-		w = append(w, [2]time.Time{*open, time.Unix(1<<40, 0)})
-	}
-	return w
+// SendLag summarises how late requests left against the pacer's plan, in
+// milliseconds.
+type SendLag struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+	// Behind is true when P99 exceeds 10 ms: the attacker fell behind its
+	// schedule and plain latencies understate; see the corrected ones.
+	Behind bool `json:"behind"`
 }
 
 // round keeps three decimals, so reports are stable and readable.

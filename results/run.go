@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/gatecrash/gatecrash/attack"
 )
 
 // File names inside a run folder.
@@ -51,6 +53,30 @@ type PhasePlan struct {
 	EndS   float64 `json:"end_s"`
 	// Planned is the number of hits the pacer plans in the phase.
 	Planned float64 `json:"planned"`
+	// Rate and RampTo are the offered rate at the phase's start and end,
+	// per second; equal for a constant rate. Both zero in a run.json
+	// written before they existed: the rate is then Planned over the
+	// phase's length.
+	Rate   float64 `json:"rate"`
+	RampTo float64 `json:"ramp_to"`
+	// Faults lists the kinds of the faults active in the phase.
+	Faults []string `json:"faults,omitempty"`
+}
+
+// Schedule returns the pacer of the run's plan: when each hit was due and
+// the offered rate at each moment.
+func (r *Run) Schedule() *attack.Pacer {
+	steps := make([]attack.Step, len(r.Phases))
+	for i, p := range r.Phases {
+		d := time.Duration((p.EndS - p.StartS) * float64(time.Second))
+		st := attack.Step{Duration: d, Rate: p.Rate, RampTo: p.RampTo}
+		if st.Rate == 0 && st.RampTo == 0 && d > 0 {
+			st.Rate = p.Planned / d.Seconds()
+			st.RampTo = st.Rate
+		}
+		steps[i] = st
+	}
+	return attack.NewSchedule(steps)
 }
 
 // WriteRun writes run.json.

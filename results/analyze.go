@@ -1,0 +1,680 @@
+package results
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/montanaflynn/stats"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/gatecrash/gatecrash/attack"
+	"github.com/gatecrash/gatecrash/faults"
+)
+
+// behindMS is the send-lag p99 above which the attacker is said to have
+// fallen behind.
+const behindMS = 10
+
+// counts tallies requests by answer.
+type counts struct {
+	requests int
+	status   map[uint16]int
+	errors   int
+}
+
+func (c *counts) add(code uint16) {
+	c.requests++
+	if code == 0 {
+		c.errors++
+		return
+	}
+	if c.status == nil {
+		c.status = map[uint16]int{}
+	}
+	c.status[code]++
+}
+
+// of returns how many requests of a failure class c holds.
+func (c *counts) of(class string) int {
+	if class == ClassError {
+		return c.errors
+	}
+	code, _ := strconv.Atoi(class)
+	return c.status[uint16(code)]
+}
+
+func (c *counts) statusMap() map[string]int {
+	m := make(map[string]int, len(c.status))
+	for code, n := range c.status {
+		m[strconv.Itoa(int(code))] = n
+	}
+	return m
+}
+
+type bucketAcc struct {
+	counts
+	segs   []segment
+	faults map[string]int
+	masked int
+}
+
+// segment holds the latencies of the requests sent in one bucket and one
+// phase, and each one's send lag (noLag when the plan has no due time for
+// it). Corrected latencies are derived from both, so neither is sorted
+// in place until both are used.
+type segment struct {
+	phase    int
+	lat, lag []float64
+}
+
+// noLag marks a request without a due time.
+const noLag = -1
+
+type phaseAcc struct {
+	counts
+	hist Histogram
+}
+
+// first is the earliest failure of a class.
+type first struct {
+	off   time.Duration
+	seq   uint64
+	phase int
+}
+
+// Analyzer builds a report from a run's results, one at a time, so that
+// a run of millions of requests is analysed in bounded memory (a few
+// floats per request). It is not safe for concurrent use.
+type Analyzer struct {
+	run    *Run
+	opt    Options
+	width  time.Duration
+	pacer  *attack.Pacer
+	ev     *evidence
+	total  counts
+	kinds  map[string]int // error kinds
+	bucket []bucketAcc
+	phases []phaseAcc
+	end    time.Duration
+	first  map[string]first
+	causes map[string]map[string]*Cause
+	gws    map[string]int
+	gwWhy  map[string]string
+	signed int
+}
+
+// NewAnalyzer returns an Analyzer for a run with its fault events.
+func NewAnalyzer(run *Run, events []faults.Event, opt Options) *Analyzer {
+	opt = opt.withDefaults()
+	a := &Analyzer{
+		run:    run,
+		opt:    opt,
+		width:  time.Duration(opt.BucketS * float64(time.Second)),
+		pacer:  run.Schedule(),
+		ev:     newEvidence(events),
+		kinds:  map[string]int{},
+		phases: make([]phaseAcc, len(run.Phases)),
+		first:  map[string]first{},
+		causes: map[string]map[string]*Cause{},
+		gws:    map[string]int{},
+		gwWhy:  map[string]string{},
+	}
+	if a.width <= 0 {
+		a.width = time.Second
+	}
+	// One bucket per slice of the run, even those without a request.
+	if n := len(run.Phases); n > 0 {
+		a.bucketAt(time.Duration(math.Ceil(ranUntil(run, run.Phases[n-1].EndS)/opt.BucketS)*float64(a.width)) - 1)
+	}
+	for i := range events {
+		if e := &events[i]; e.Type == faults.TypeFault {
+			b := a.bucketAt(e.Time.Sub(run.Started))
+			if b.faults == nil {
+				b.faults = map[string]int{}
+			}
+			b.faults[e.Kind]++
+		}
+	}
+	return a
+}
+
+// Analyze builds the report of a run from its plan, results and events.
+// The same inputs give the same report, in any order of results.
+func Analyze(run *Run, res []vegeta.Result, events []faults.Event, opt Options) *Report {
+	a := NewAnalyzer(run, events, opt)
+	for i := range res {
+		a.Add(&res[i])
+	}
+	return a.Report()
+}
+
+// AnalyzeDir builds the report of a run folder from its run.json, results
+// and events.jsonl, streaming the results.
+func AnalyzeDir(dir string, opt Options) (*Report, error) {
+	run, err := ReadRun(filepath.Join(dir, RunFile))
+	if err != nil {
+		return nil, err
+	}
+	ef, err := os.Open(filepath.Join(dir, EventsFile))
+	if err != nil {
+		return nil, err
+	}
+	defer ef.Close()
+	events, err := faults.ReadEvents(ef)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ef.Name(), err)
+	}
+	rf, err := os.Open(filepath.Join(dir, RecordFile))
+	if err != nil {
+		return nil, err
+	}
+	defer rf.Close()
+	a := NewAnalyzer(run, events, opt)
+	if err := Each(rf, a.Add); err != nil {
+		return nil, fmt.Errorf("%s: %w", rf.Name(), err)
+	}
+	return a.Report(), nil
+}
+
+// bucketAt returns the timeline bucket of offset off, growing the
+// timeline.
+func (a *Analyzer) bucketAt(off time.Duration) *bucketAcc {
+	i := max(int(off/a.width), 0)
+	for len(a.bucket) <= i {
+		a.bucket = append(a.bucket, bucketAcc{})
+	}
+	return &a.bucket[i]
+}
+
+// segment returns the bucket's segment of phase pi.
+func (b *bucketAcc) segment(pi int) *segment {
+	for i := range b.segs {
+		if b.segs[i].phase == pi {
+			return &b.segs[i]
+		}
+	}
+	b.segs = append(b.segs, segment{phase: pi})
+	return &b.segs[len(b.segs)-1]
+}
+
+// classOf returns a result's failure class, or "" when it did not fail.
+func classOf(code uint16) string {
+	switch {
+	case code == 0:
+		return ClassError
+	case code >= 500:
+		return strconv.Itoa(int(code))
+	}
+	return ""
+}
+
+// Add counts one result. It does not keep r.
+func (a *Analyzer) Add(r *vegeta.Result) {
+	off := r.Timestamp.Sub(a.run.Started)
+	a.end = max(a.end, off+r.Latency)
+	ms := float64(r.Latency) / float64(time.Millisecond)
+	a.total.add(r.Code)
+	if r.Code == 0 {
+		a.kinds[errorKind(r.Error)]++
+	}
+	b := a.bucketAt(off)
+	b.add(r.Code)
+	pi := phaseIndex(a.run, off)
+	lag := float64(noLag)
+	if a.run.Attack == "" || r.Attack == a.run.Attack {
+		if due, ok := a.pacer.Due(r.Seq); ok {
+			lag = max(float64(off-due)/float64(time.Millisecond), 0)
+		}
+	}
+	sg := b.segment(pi)
+	sg.lat = append(sg.lat, ms)
+	sg.lag = append(sg.lag, lag)
+	if pi >= 0 {
+		ph := &a.phases[pi]
+		ph.add(r.Code)
+		ph.hist.Record(r.Latency)
+	}
+
+	var rq *request
+	if len(a.ev.requests) > 0 {
+		rq = a.ev.requests[key{r.Attack, r.Seq}]
+	}
+	class := classOf(r.Code)
+	if class == "" {
+		if rq != nil {
+			rq.outcome = outcomeOK
+		}
+		return
+	}
+	if rq != nil {
+		rq.outcome = outcomeFailed
+	}
+	if f, ok := a.first[class]; !ok || off < f.off || (off == f.off && r.Seq < f.seq) {
+		a.first[class] = first{off: off, seq: r.Seq, phase: pi}
+	}
+	var sig Signature
+	if r.Code != 0 {
+		sig = Sign(r.Code, r.Headers, r.Body)
+	}
+	phase := ""
+	if pi >= 0 {
+		phase = a.run.Phases[pi].Name
+	}
+	name, level, ei := a.ev.explain(r, rq, class, phase, sig)
+	if sig.Gateway != "" && (ei < 0 || !answeredByProxy(&a.ev.events[ei])) {
+		a.gws[sig.Gateway]++
+		if _, ok := a.gwWhy[sig.Gateway]; !ok {
+			a.gwWhy[sig.Gateway] = sig.Evidence
+		}
+	}
+	if r.Code != 0 {
+		a.signed++
+	}
+	byName := a.causes[class]
+	if byName == nil {
+		byName = map[string]*Cause{}
+		a.causes[class] = byName
+	}
+	c := byName[name]
+	if c == nil {
+		c = &Cause{Cause: name}
+		byName[name] = c
+	}
+	c.Count++
+	switch level {
+	case levelExact:
+		c.Evidence.Exact++
+	case levelTemporal:
+		c.Evidence.Temporal++
+	case levelSignature:
+		c.Evidence.Signature++
+	default:
+		c.Evidence.None++
+	}
+}
+
+// Report returns the report of the results added so far.
+func (a *Analyzer) Report() *Report {
+	run, opt := a.run, a.opt
+	rep := &Report{
+		Schema:       Schema,
+		Scenario:     run.Scenario,
+		Seed:         run.Seed,
+		Interrupted:  run.Interrupted,
+		Started:      run.Started,
+		DurationS:    round(a.end.Seconds()),
+		Analysis:     opt,
+		Totals:       Totals{Requests: a.total.requests, Status: a.total.statusMap(), Errors: a.total.errors, ErrorKinds: a.kinds},
+		OtherOnsets:  map[string]Onset{},
+		Causes:       []Cause{},
+		OtherCauses:  map[string][]Cause{},
+		Correlations: []Correlation{},
+	}
+	rep.Masked = a.ev.masked(func(t time.Time) { a.bucketAt(t.Sub(run.Started)).masked++ })
+
+	plain, corrected, bucketLat, lag := a.latencies()
+	rep.SendLagMS = lag
+	rep.Phases = make([]PhaseReport, len(run.Phases))
+	for i, p := range run.Phases {
+		acc := &a.phases[i]
+		ph := PhaseReport{
+			Name: p.Name, StartS: p.StartS, EndS: p.EndS, Faults: p.Faults,
+			Requests: acc.requests, Status: acc.statusMap(), Errors: acc.errors,
+			LatencyMS: plain[i], CorrectedLatencyMS: corrected[i],
+			Histogram: &acc.hist, Recovery: "not-measured",
+		}
+		if ph.Faults == nil {
+			ph.Faults = []string{}
+		}
+		if d := p.EndS - p.StartS; d > 0 {
+			ph.OfferedRate = round(p.Planned / d)
+		}
+		// An interrupted phase is measured over the part that ran.
+		if d := ranUntil(run, p.EndS) - p.StartS; d > 0 {
+			ph.AchievedRate = round(float64(acc.requests) / d)
+		}
+		rep.Phases[i] = ph
+	}
+
+	planEnd := a.pacer.Duration()
+	rep.Timeline = make([]Bucket, len(a.bucket))
+	for i := range a.bucket {
+		acc := &a.bucket[i]
+		from := time.Duration(i) * a.width
+		to := min(from+a.width, planEnd)
+		b := Bucket{
+			TS: round(from.Seconds()), Requests: acc.requests, Status: acc.statusMap(), Errors: acc.errors,
+			Faults: acc.faults, Masked: acc.masked,
+		}
+		if b.Faults == nil {
+			b.Faults = map[string]int{}
+		}
+		if pi := phaseIndex(run, from); pi >= 0 {
+			b.Phase = run.Phases[pi].Name
+		}
+		if d := (to - from).Seconds(); d > 0 {
+			b.OfferedRate = round((a.pacer.Planned(to) - a.pacer.Planned(from)) / d)
+			b.AchievedRate = round(float64(acc.requests) / d)
+		}
+		b.LatencyMS = bucketLat[i]
+		rep.Timeline[i] = b
+	}
+
+	classes := []string{"502", "503", "504", ClassError}
+	for c := range a.causes {
+		if !slices.Contains(classes, c) {
+			classes = append(classes, c)
+		}
+	}
+	for _, class := range classes {
+		o := a.onset(class)
+		if class == "502" {
+			rep.Onset = o
+		} else {
+			rep.OtherOnsets[class] = o
+		}
+		if byName := a.causes[class]; class == "502" {
+			rep.Causes = sortCauses(byName)
+		} else if len(byName) > 0 {
+			rep.OtherCauses[class] = sortCauses(byName)
+		}
+	}
+	a.recovery(rep)
+	rep.Correlations = a.correlations()
+	rep.Gateway = a.gateway()
+	rep.Diagnosis = Diagnosis(rep)
+	return rep
+}
+
+// latencies computes every latency statistic with one scratch buffer: the
+// corrected latencies and the send lags first, because sorting plain
+// latencies in place breaks their pairing with the lags.
+func (a *Analyzer) latencies() (plain, corrected []Latency, buckets []BucketLatency, lag SendLag) {
+	scratch := make([]float64, 0, a.total.requests)
+	each := func(pi int, fn func(sg *segment)) {
+		for i := range a.bucket {
+			for j := range a.bucket[i].segs {
+				if sg := &a.bucket[i].segs[j]; pi < 0 || sg.phase == pi {
+					fn(sg)
+				}
+			}
+		}
+	}
+	corrected = make([]Latency, len(a.phases))
+	for pi := range a.phases {
+		scratch = scratch[:0]
+		each(pi, func(sg *segment) {
+			for j, l := range sg.lat {
+				scratch = append(scratch, l+max(sg.lag[j], 0))
+			}
+		})
+		corrected[pi] = latency(scratch)
+	}
+	scratch = scratch[:0]
+	each(-1, func(sg *segment) {
+		for _, l := range sg.lag {
+			if l != noLag {
+				scratch = append(scratch, l)
+			}
+		}
+	})
+	lag = sendLag(scratch)
+	plain = make([]Latency, len(a.phases))
+	for pi := range a.phases {
+		scratch = scratch[:0]
+		each(pi, func(sg *segment) { scratch = append(scratch, sg.lat...) })
+		plain[pi] = latency(scratch)
+	}
+	buckets = make([]BucketLatency, len(a.bucket))
+	for i := range a.bucket {
+		segs := a.bucket[i].segs
+		ms := scratch[:0]
+		if len(segs) == 1 {
+			ms = segs[0].lat
+		} else {
+			for _, sg := range segs {
+				ms = append(ms, sg.lat...)
+			}
+		}
+		l := latency(ms)
+		buckets[i] = BucketLatency{P50: l.P50, P99: l.P99}
+	}
+	return plain, corrected, buckets, lag
+}
+
+// onset finds when a failure class appeared.
+func (a *Analyzer) onset(class string) Onset {
+	var o Onset
+	f, ok := a.first[class]
+	if !ok {
+		return o
+	}
+	s := round(f.off.Seconds())
+	o.FirstS = &s
+	if f.phase >= 0 {
+		name := a.run.Phases[f.phase].Name
+		o.FirstPhase = &name
+	}
+	rate := round(a.pacer.Rate(f.off))
+	o.FirstRate = &rate
+	for i := range a.bucket {
+		if i+a.opt.Sustain > len(a.bucket) {
+			break
+		}
+		held := true
+		for j := i; j < i+a.opt.Sustain && held; j++ {
+			held = a.failing(j, class)
+		}
+		if !held {
+			continue
+		}
+		at := time.Duration(i) * a.width
+		s := round(at.Seconds())
+		o.SustainedS = &s
+		if pi := phaseIndex(a.run, at); pi >= 0 {
+			p := a.run.Phases[pi]
+			o.SustainedPhase = &p.Name
+			if p.Rate != p.RampTo {
+				knee := round(a.pacer.Rate(at))
+				o.KneeRate = &knee
+			}
+		}
+		break
+	}
+	return o
+}
+
+// failing reports whether bucket i's share of a failure class reaches the
+// threshold.
+func (a *Analyzer) failing(i int, class string) bool {
+	b := &a.bucket[i]
+	return b.requests > 0 && float64(b.of(class))/float64(b.requests) >= a.opt.Threshold
+}
+
+// recovery measures, for each phase with faults followed by phases
+// without, how long after its end the 502 share stayed under the
+// threshold: over the whole buckets from its end to the next phase with
+// faults or the end of the run.
+func (a *Analyzer) recovery(rep *Report) {
+	const eps = 1e-9
+	for i, p := range a.run.Phases {
+		if len(p.Faults) == 0 {
+			continue
+		}
+		limit := ranUntil(a.run, a.run.Phases[len(a.run.Phases)-1].EndS)
+		for _, q := range a.run.Phases[i+1:] {
+			if len(q.Faults) > 0 {
+				limit = q.StartS
+				break
+			}
+		}
+		j0 := int(math.Ceil(p.EndS/a.opt.BucketS - eps))
+		j1 := j0 // buckets j0..j1-1 lie within [EndS, limit]
+		for j1 < len(a.bucket) && float64(j1+1)*a.opt.BucketS <= limit+eps {
+			j1++
+		}
+		if j1 == j0 {
+			continue
+		}
+		ph := &rep.Phases[i]
+		if a.failing(j1-1, "502") {
+			ph.Recovery = "not-recovered"
+			continue
+		}
+		j := j1 - 1
+		for j > j0 && !a.failing(j-1, "502") {
+			j--
+		}
+		s := round(max(float64(j)*a.opt.BucketS-p.EndS, 0))
+		ph.Recovery, ph.RecoveryS = "recovered", &s
+	}
+}
+
+// correlations ties each fault kind's per-bucket events to the per-bucket
+// 502s.
+func (a *Analyzer) correlations() []Correlation {
+	var kinds []string
+	for i := range a.bucket {
+		for k := range a.bucket[i].faults {
+			if !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	sort.Strings(kinds)
+	out := []Correlation{}
+	y := make([]float64, len(a.bucket))
+	for i := range a.bucket {
+		y[i] = float64(a.bucket[i].of("502"))
+	}
+	for _, k := range kinds {
+		x := make([]float64, len(a.bucket))
+		for i := range a.bucket {
+			x[i] = float64(a.bucket[i].faults[k])
+		}
+		c := Correlation{Kind: k}
+		if len(x) >= 3 && !constant(x) && !constant(y) {
+			if r, err := stats.Pearson(x, y); err == nil && !math.IsNaN(r) {
+				r = round(r)
+				c.Pearson = &r
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func constant(x []float64) bool {
+	for _, v := range x {
+		if v != x[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// gateway says which gateway answered: the one gatecrash started, else the
+// kind most error answers are signed by.
+func (a *Analyzer) gateway() Gateway {
+	switch a.run.Gateway {
+	case "builtin":
+		return Gateway{Kind: "builtin", Evidence: "started by gatecrash: Go's net/http/httputil.ReverseProxy"}
+	case "", "none":
+	default:
+		return Gateway{Kind: a.run.Gateway, Evidence: "started by gatecrash"}
+	}
+	best := ""
+	for k, n := range a.gws {
+		if best == "" || n > a.gws[best] || (n == a.gws[best] && k < best) {
+			best = k
+		}
+	}
+	if best == "" {
+		return Gateway{Kind: "unknown", Evidence: "no error answer carried a known gateway's signature"}
+	}
+	return Gateway{Kind: best, Evidence: fmt.Sprintf("%d of %d error answers: %s", a.gws[best], a.signed, a.gwWhy[best])}
+}
+
+func sortCauses(byName map[string]*Cause) []Cause {
+	total := 0
+	for _, c := range byName {
+		total += c.Count
+	}
+	out := make([]Cause, 0, len(byName))
+	for _, c := range byName {
+		c.Share = round(float64(c.Count) / float64(total))
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Cause < out[j].Cause
+	})
+	return out
+}
+
+// ranUntil returns end, or the moment an interrupted run stopped sending
+// if that came first, in seconds from the start.
+func ranUntil(run *Run, end float64) float64 {
+	if run.Interrupted && run.StoppedS < end {
+		return run.StoppedS
+	}
+	return end
+}
+
+// phaseIndex returns the phase a request sent at off belongs to. Requests
+// sent before the first or after the last phase go to the nearest one.
+func phaseIndex(run *Run, off time.Duration) int {
+	if len(run.Phases) == 0 {
+		return -1
+	}
+	s := off.Seconds()
+	for i, p := range run.Phases {
+		if s < p.EndS {
+			return i
+		}
+	}
+	return len(run.Phases) - 1
+}
+
+// latency computes exact statistics in milliseconds. It sorts ms.
+func latency(ms []float64) Latency {
+	if len(ms) == 0 {
+		return Latency{}
+	}
+	sort.Float64s(ms)
+	mean, _ := stats.Mean(ms)
+	sd, _ := stats.StandardDeviationPopulation(ms)
+	return Latency{P50: round(nearestRank(ms, 50)), P90: round(nearestRank(ms, 90)), P99: round(nearestRank(ms, 99)),
+		Max: round(ms[len(ms)-1]), Mean: round(mean), Stdev: round(sd)}
+}
+
+// nearestRank is montanaflynn/stats' PercentileNearestRank (v0.7.1) on
+// data already sorted, without the copy it sorts each call: millions of
+// latencies would be copied three times over. TestPercentileDefinition
+// holds the two equal.
+func nearestRank(sorted []float64, p float64) float64 {
+	if p >= 100 {
+		return sorted[len(sorted)-1]
+	}
+	or := int(math.Ceil(float64(len(sorted)) * p / 100))
+	if or == 0 {
+		return sorted[0]
+	}
+	return sorted[or-1]
+}
+
+func sendLag(ms []float64) SendLag {
+	if len(ms) == 0 {
+		return SendLag{}
+	}
+	l := latency(ms)
+	return SendLag{P50: l.P50, P99: l.P99, Max: l.Max, Behind: l.P99 > behindMS}
+}

@@ -1,0 +1,194 @@
+package results
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/gatecrash/gatecrash/faults"
+)
+
+var benchResults = flag.Int("bench-analyze-results", 5_000_000, "analysis benchmark: results in the synthetic run")
+
+// benchChildEnv tells the test binary, run again by BenchmarkAnalyze, which
+// side of the comparison to measure.
+const benchChildEnv = "GATECRASH_BENCH_ANALYZE"
+
+// BenchmarkAnalyze writes a synthetic run of -bench-analyze-results
+// results (1% 502s with nginx's page, each tied to a reset event; 0.1%
+// cut answers; a ramp) and measures, each in a fresh process so that its
+// peak memory is its own: vegeta's Metrics over the decoded results file,
+// and gatecrash's whole analysis of the run folder (report.json
+// included). It prints both times, their ratio, and the peak resident
+// memory of each.
+//
+//	make bench-analysis
+func BenchmarkAnalyze(b *testing.B) {
+	dir := b.TempDir()
+	start := time.Now()
+	if err := writeBenchRun(dir, *benchResults); err != nil {
+		b.Fatal(err)
+	}
+	st, _ := os.Stat(filepath.Join(dir, RecordFile))
+	b.Logf("wrote %d results (%.0f MB) in %s", *benchResults, float64(st.Size())/1e6, time.Since(start).Round(time.Millisecond))
+	for range b.N {
+		var vt, gt []time.Duration
+		var vrss, grss int64
+		for range 3 {
+			d, rss := benchChild(b, "vegeta", dir)
+			vt, vrss = append(vt, d), max(vrss, rss)
+			d, rss = benchChild(b, "gatecrash", dir)
+			gt, grss = append(gt, d), max(grss, rss)
+		}
+		v, g := median(vt), median(gt)
+		ratio := g.Seconds() / v.Seconds()
+		b.Logf("vegeta Metrics:        %s (median of 3), peak RSS %d MB", v.Round(time.Millisecond), vrss>>20)
+		b.Logf("gatecrash analysis:    %s (median of 3), peak RSS %d MB", g.Round(time.Millisecond), grss>>20)
+		b.Logf("ratio gatecrash/vegeta: %.2f (want at most 1.5); peak memory want under 512 MB", ratio)
+		b.ReportMetric(ratio, "x-vegeta")
+		b.ReportMetric(float64(grss>>20), "MB-peak")
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// benchChild runs TestBenchAnalyzeChild in a fresh process and returns the
+// time it reports and its peak resident memory in bytes.
+func benchChild(b *testing.B, side, dir string) (time.Duration, int64) {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchAnalyzeChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), benchChildEnv+"="+side+":"+dir)
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("%s child: %v\n%s", side, err, out)
+	}
+	_, rest, ok := strings.Cut(string(out), "elapsed_ns=")
+	if !ok {
+		b.Fatalf("%s child printed no time:\n%s", side, out)
+	}
+	ns, err := strconv.ParseInt(strings.Fields(rest)[0], 10, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return time.Duration(ns), ru.Maxrss << 10 // kilobytes on Linux
+}
+
+// TestBenchAnalyzeChild is one side of BenchmarkAnalyze; it does nothing
+// unless that benchmark started it.
+func TestBenchAnalyzeChild(t *testing.T) {
+	spec := os.Getenv(benchChildEnv)
+	if spec == "" {
+		t.Skip("run by BenchmarkAnalyze only")
+	}
+	side, dir, _ := strings.Cut(spec, ":")
+	start := time.Now()
+	switch side {
+	case "vegeta":
+		f, err := os.Open(filepath.Join(dir, RecordFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		dec := vegeta.DecoderFor(bufio.NewReaderSize(f, 1<<16))
+		var m vegeta.Metrics
+		for {
+			var r vegeta.Result
+			if err := dec.Decode(&r); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				t.Fatal(err)
+			}
+			m.Add(&r)
+		}
+		m.Close()
+		if m.Requests == 0 {
+			t.Fatal("vegeta counted no requests")
+		}
+	case "gatecrash":
+		rep, err := AnalyzeDir(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rep.MarshalIndent(); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Totals.Requests == 0 || len(rep.Causes) == 0 {
+			t.Fatalf("analysis found %d requests and causes %v", rep.Totals.Requests, rep.Causes)
+		}
+	default:
+		t.Fatalf("unknown side %q", side)
+	}
+	fmt.Printf("elapsed_ns=%d\n", time.Since(start).Nanoseconds())
+}
+
+// writeBenchRun writes a run folder of n results: a 60s ramp from n/120 to
+// n/40 per second (n hits in all), 1% 502s with nginx's error page, each
+// tied to a reset event, and 0.1% answers cut after their headers.
+func writeBenchRun(dir string, n int) error {
+	d := 60.0
+	r0 := float64(n) / d / 2
+	run := &Run{Schema: RunSchema, Scenario: "bench", Attack: "bench", Started: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Gateway: "none",
+		Phases: []PhasePlan{{Name: "ramp", EndS: d, Planned: float64(n), Rate: r0, RampTo: 3 * r0, Faults: []string{"reset"}}}}
+	if err := WriteRun(filepath.Join(dir, RunFile), run); err != nil {
+		return err
+	}
+	rf, err := os.Create(filepath.Join(dir, RecordFile))
+	if err != nil {
+		return err
+	}
+	defer rf.Close()
+	ef, err := os.Create(filepath.Join(dir, EventsFile))
+	if err != nil {
+		return err
+	}
+	defer ef.Close()
+	w := NewWriter(rf)
+	events := faults.NewEventLog(ef)
+	page := []byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n")
+	hdr := http.Header{"Server": {"nginx/1.22.1"}, "Content-Type": {"text/html"}, "Content-Length": {strconv.Itoa(len(page))}}
+	sched := run.Schedule()
+	for i := range n {
+		seq := uint64(i)
+		due, ok := sched.Due(seq)
+		if !ok {
+			due = sched.Duration()
+		}
+		ts := run.Started.Add(due + time.Duration(i%7)*100*time.Microsecond)
+		r := vegeta.Result{Attack: "bench", Seq: seq, Code: 200, Timestamp: ts, Latency: time.Duration(500+(i*7919)%20000) * time.Microsecond,
+			BytesIn: 512, Method: "GET", URL: "http://127.0.0.1:8080/"}
+		switch {
+		case i%100 == 37:
+			r.Code, r.Body, r.Headers, r.Error = 502, page, hdr, "502 Bad Gateway"
+			events.Record(faults.Event{Time: ts.Add(time.Millisecond), Type: faults.TypeFault, Attack: "bench", Seq: &seq, Phase: "ramp", Kind: "reset", Cause: "reset-before-headers", Ended: true, Detail: "reset before any response byte"})
+		case i%1000 == 501:
+			r.Code, r.Error = 0, "unexpected EOF"
+		}
+		if err := w.Write(&r); err != nil {
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return events.Close()
+}
