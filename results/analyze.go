@@ -24,8 +24,13 @@ const behindMS = 10
 // counts tallies requests by answer.
 type counts struct {
 	requests int
-	status   map[uint16]int
+	status   []codeCount // few codes: a scan beats a map
 	errors   int
+}
+
+type codeCount struct {
+	code uint16
+	n    int
 }
 
 func (c *counts) add(code uint16) {
@@ -34,10 +39,13 @@ func (c *counts) add(code uint16) {
 		c.errors++
 		return
 	}
-	if c.status == nil {
-		c.status = map[uint16]int{}
+	for i := range c.status {
+		if c.status[i].code == code {
+			c.status[i].n++
+			return
+		}
 	}
-	c.status[code]++
+	c.status = append(c.status, codeCount{code, 1})
 }
 
 // of returns how many requests of a failure class c holds.
@@ -46,13 +54,18 @@ func (c *counts) of(class string) int {
 		return c.errors
 	}
 	code, _ := strconv.Atoi(class)
-	return c.status[uint16(code)]
+	for _, cc := range c.status {
+		if cc.code == uint16(code) {
+			return cc.n
+		}
+	}
+	return 0
 }
 
 func (c *counts) statusMap() map[string]int {
 	m := make(map[string]int, len(c.status))
-	for code, n := range c.status {
-		m[strconv.Itoa(int(code))] = n
+	for _, cc := range c.status {
+		m[strconv.Itoa(int(cc.code))] = cc.n
 	}
 	return m
 }
@@ -442,8 +455,10 @@ func (a *Analyzer) latencies() (plain, corrected []Latency, buckets []BucketLate
 				ms = append(ms, sg.lat...)
 			}
 		}
-		l := latency(ms)
-		buckets[i] = BucketLatency{P50: l.P50, P99: l.P99}
+		if len(ms) > 0 {
+			p := percentiles(ms, 50, 99)
+			buckets[i] = BucketLatency{P50: round(p[0]), P99: round(p[1])}
+		}
 	}
 	return plain, corrected, buckets, lag
 }
@@ -661,20 +676,73 @@ func latency(ms []float64) Latency {
 // latencies would be copied three times over. TestPercentileDefinition
 // holds the two equal.
 func nearestRank(sorted []float64, p float64) float64 {
-	if p >= 100 {
-		return sorted[len(sorted)-1]
-	}
-	or := int(math.Ceil(float64(len(sorted)) * p / 100))
-	if or == 0 {
-		return sorted[0]
-	}
-	return sorted[or-1]
+	return sorted[rank(len(sorted), p)]
 }
 
 func sendLag(ms []float64) SendLag {
 	if len(ms) == 0 {
 		return SendLag{}
 	}
-	l := latency(ms)
-	return SendLag{P50: l.P50, P99: l.P99, Max: l.Max, Behind: l.P99 > behindMS}
+	p := percentiles(ms, 50, 99, 100)
+	l := SendLag{P50: round(p[0]), P99: round(p[1]), Max: round(p[2])}
+	l.Behind = l.P99 > behindMS
+	return l
+}
+
+// percentiles returns the nearest-rank percentiles ps (in increasing
+// order) of ms without sorting it: each is found by selection, in linear
+// time. It reorders ms.
+func percentiles(ms []float64, ps ...float64) []float64 {
+	out := make([]float64, len(ps))
+	hi := len(ms)
+	for i := len(ps) - 1; i >= 0; i-- {
+		k := rank(len(ms), ps[i])
+		out[i] = kth(ms[:hi], k)
+		hi = k + 1
+	}
+	return out
+}
+
+// rank returns the index nearestRank picks in n sorted values.
+func rank(n int, p float64) int {
+	if p >= 100 {
+		return n - 1
+	}
+	return max(int(math.Ceil(float64(n)*p/100))-1, 0)
+}
+
+// kth returns the k-th smallest of a (from 0) and leaves a partitioned
+// around it: a[:k] holds nothing larger, a[k+1:] nothing smaller. It is a
+// quickselect with a median-of-three pivot and a three-way partition, so
+// runs of equal values cost nothing extra.
+func kth(a []float64, k int) float64 {
+	lo, hi := 0, len(a)-1
+	for hi-lo > 16 {
+		m := lo + (hi-lo)/2
+		p := max(min(a[lo], a[m]), min(max(a[lo], a[m]), a[hi]))
+		lt, i, gt := lo, lo, hi
+		for i <= gt {
+			switch {
+			case a[i] < p:
+				a[lt], a[i] = a[i], a[lt]
+				lt++
+				i++
+			case a[i] > p:
+				a[i], a[gt] = a[gt], a[i]
+				gt--
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			hi = lt - 1
+		case k > gt:
+			lo = gt + 1
+		default:
+			return p
+		}
+	}
+	slices.Sort(a[lo : hi+1])
+	return a[k]
 }

@@ -115,16 +115,22 @@ func TestPercentileDefinition(t *testing.T) {
 	// nearestRank, used on sorted latencies to spare stats' copies, agrees
 	// with stats on every size and percentile.
 	rng := rand.New(rand.NewPCG(7, 8))
-	for n := 1; n <= 64; n++ {
+	for n := 1; n <= 300; n += 1 + n/16 {
 		data := make([]float64, n)
 		for i := range data {
-			data[i] = float64(rng.IntN(50))
+			data[i] = float64(rng.IntN(1 + n/3)) // many equal values
 		}
 		sorted := slices.Sorted(slices.Values(data))
-		for _, p := range []float64{0, 0.1, 1, 25, 50, 90, 99, 99.9, 100} {
+		ps := []float64{0, 0.1, 1, 25, 50, 90, 99, 99.9, 100}
+		// percentiles selects instead of sorting; it must pick the same.
+		byPick := percentiles(slices.Clone(data), ps...)
+		for i, p := range ps {
 			want, err := stats.PercentileNearestRank(data, p)
 			if got := nearestRank(sorted, p); err != nil || got != want {
 				t.Fatalf("n %d p%v: got %v, stats says %v (%v)", n, p, got, want, err)
+			}
+			if byPick[i] != want {
+				t.Fatalf("n %d p%v: selection got %v, stats says %v", n, p, byPick[i], want)
 			}
 		}
 	}
