@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -421,5 +423,39 @@ func TestAnalyzeAnyOrder(t *testing.T) {
 		if h := rep.Phases[0].Histogram; h.Count() != int64(len(res)) {
 			t.Errorf("histogram: got %d values, want %d", h.Count(), len(res))
 		}
+	}
+}
+
+// TestGatewayFromAnswers analyses, for each captured gateway answer in
+// testdata/signatures, a run whose gateway gatecrash did not start and
+// whose proxy never saw the request: the report must name the gateway
+// kind from the answer, and the cause the answer names (or gateway-local,
+// by signature, when it names none).
+func TestGatewayFromAnswers(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "signatures", "*.http"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no captured answers: %v", err)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			code, h, body := readAnswer(t, name)
+			run := oneRun()
+			run.Gateway = "none"
+			res := vegeta.Result{Attack: "a", Seq: 7, Code: code, Timestamp: at(5000), Latency: time.Millisecond, Headers: h, Body: body}
+			rep := Analyze(run, []vegeta.Result{res}, []faults.Event{seen([2]uint64{0, 7})}, Options{})
+			kind, _, _ := strings.Cut(name, "-")
+			if rep.Gateway.Kind != kind || !strings.HasPrefix(rep.Gateway.Evidence, "1 of 1 error answers: ") {
+				t.Errorf("gateway: got %+v, want %s from the one answer", rep.Gateway, kind)
+			}
+			cause, level := causeOf(t, rep, strconv.Itoa(int(code)))
+			want := Sign(code, h, body).Cause
+			if want == "" {
+				want = CauseGatewayLocal
+			}
+			if cause != want || level != "signature" {
+				t.Errorf("got %s (%s), want %s (signature)", cause, level, want)
+			}
+		})
 	}
 }

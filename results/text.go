@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,7 +118,12 @@ func Diagnosis(r *Report) string {
 			best = &r.Correlations[i]
 		}
 	}
-	if best != nil {
+	n502 := 0
+	for _, c := range r.Causes {
+		n502 += c.Count
+	}
+	// A handful of 502s correlates with anything.
+	if best != nil && n502 >= minCorrelated {
 		s = append(s, fmt.Sprintf("The %s faults' timeline follows the 502 timeline closest (Pearson r %.2f).", best.Kind, *best.Pearson))
 	}
 	if r.SendLagMS.Behind {
@@ -126,6 +132,10 @@ func Diagnosis(r *Report) string {
 	s = append(s, fmt.Sprintf("Gateway: %s (%s).", r.Gateway.Kind, r.Gateway.Evidence))
 	return strings.Join(s, " ")
 }
+
+// minCorrelated is how many 502s a run needs before the diagnosis says
+// which fault's timeline follows theirs.
+const minCorrelated = 10
 
 var maskedWords = map[string]string{
 	maskedRetried:    "retried by the gateway",
@@ -137,9 +147,9 @@ var maskedWords = map[string]string{
 // onsetWords says when a class began and took hold, e.g. "502s began at
 // 12.0s (phase resets, 180/s offered), sustained from 13.0s".
 func onsetWords(what string, o Onset, opt Options) string {
-	w := fmt.Sprintf("%s began at %s", what, secs(*o.FirstS))
+	w := fmt.Sprintf("%s began at %s", what, instant(*o.FirstS))
 	if what == "" {
-		w = fmt.Sprintf("the first at %s", secs(*o.FirstS))
+		w = fmt.Sprintf("the first at %s", instant(*o.FirstS))
 	}
 	if o.FirstPhase != nil {
 		w += fmt.Sprintf(" (phase %s, %s/s offered)", *o.FirstPhase, num(*o.FirstRate))
@@ -402,6 +412,10 @@ func statusCodes(r *Report) []string {
 }
 
 func secs(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "s" }
+
+// instant shows a moment truncated to the tenth of a second it falls in,
+// so that it reads as the timeline's bucket does.
+func instant(v float64) string { return secs(math.Floor(v*10) / 10) }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
