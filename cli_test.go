@@ -84,6 +84,11 @@ func TestUsage(t *testing.T) {
 		{[]string{"run", "no-such-scenario"}, exitInput, "gatecrash list"},
 		{[]string{"validate"}, exitInput, "name at least one scenario"},
 		{[]string{"report", "/nonexistent/run"}, exitInput, "not a run folder"},
+		{[]string{"report", "--bucket", "0s", "testdata/runs/upstream-resets"}, exitInput, "--bucket 0s: too small; give 1ms or more, for example --bucket 1s"},
+		{[]string{"report", "--threshold", "2", "testdata/runs/upstream-resets"}, exitInput, "--threshold 2: not a share; give a number above 0 and at most 1"},
+		{[]string{"run", "--sustain", "0", "upstream-resets"}, exitInput, "--sustain 0: give 1 or more buckets, for example --sustain 3"},
+		{[]string{"report", "--bucket", "soon", "testdata/runs/upstream-resets"}, exitInput, "invalid argument \"soon\" for \"--bucket\""},
+		{[]string{"report", "--help"}, exitOK, "--threshold"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

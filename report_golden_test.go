@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -69,5 +70,57 @@ func TestReportGolden(t *testing.T) {
 				t.Errorf("report --json: exit %d (%s), and its output differs from the report.json it wrote", code, stderr)
 			}
 		})
+	}
+}
+
+// TestReportSchemaDocumented checks that docs/report.md names every key
+// report.json can hold, so the reference cannot fall behind the code.
+func TestReportSchemaDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("docs", "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.ReadFile(filepath.Join("testdata", "report-upstream-resets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(js, &v); err != nil {
+		t.Fatal(err)
+	}
+	// Keys of maps keyed by data (status codes, kinds, classes) are not
+	// schema.
+	dataKeyed := map[string]bool{"status": true, "faults": true, "error_kinds": true, "reasons": true, "by_kind": true, "other_onsets": true, "other_causes": true}
+	keys := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				keys[k] = true
+				if dataKeyed[k] {
+					if m, ok := e.(map[string]any); ok {
+						for _, inner := range m {
+							walk(inner)
+						}
+						continue
+					}
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	if len(keys) < 40 {
+		t.Fatalf("found only %d keys in the golden report", len(keys))
+	}
+	for k := range keys {
+		if !bytes.Contains(doc, []byte("`"+k+"`")) && !bytes.Contains(doc, []byte(`"`+k+`"`)) {
+			t.Errorf("docs/report.md does not document %q", k)
+		}
 	}
 }
