@@ -1,0 +1,109 @@
+package results
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// TestimonyFile is the run folder's file of gateway testimony: what a
+// gateway gatecrash started said in its own logs about each request, one
+// JSON line per log entry.
+const TestimonyFile = "testimony.jsonl"
+
+// Testimony is one entry of a gateway's own logs, normalised: an access
+// log line (one per request the gateway answered), or an error log line
+// tied to a request.
+type Testimony struct {
+	// Gateway is the gateway kind that wrote the log: nginx, haproxy,
+	// caddy.
+	Gateway string `json:"gateway"`
+	// Time is when the gateway logged it.
+	Time time.Time `json:"time"`
+	// Attack and Seq identify the request (its X-Vegeta-Attack and
+	// X-Vegeta-Seq headers); Seq is nil when the line could not be tied
+	// to a request.
+	Attack string  `json:"attack"`
+	Seq    *uint64 `json:"seq"`
+	// Status is the status the gateway answered with; 0 when the line does
+	// not say (an error log line), or the gateway answered none.
+	Status int `json:"status,omitempty"`
+	// Upstream lists the upstream's status for each try, as the gateway
+	// logged it (nginx's $upstream_status "502, 200"; "-" or "" for a try
+	// without an answer); more than one try means the gateway retried.
+	Upstream []string `json:"upstream,omitempty"`
+	// Retries is how many times the gateway retried the request upstream
+	// (HAProxy's %rc; len(Upstream)-1 for nginx).
+	Retries int `json:"retries,omitempty"`
+	// Words is the gateway's own words about what went wrong: an error log
+	// message ("upstream prematurely closed connection while reading
+	// response header from upstream"), HAProxy's termination state
+	// ("SH--"), Caddy's error; empty when all went well.
+	Words string `json:"words,omitempty"`
+}
+
+// WriteTestimony writes testimony as JSON lines.
+func WriteTestimony(w io.Writer, ts []Testimony) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	for i := range ts {
+		if err := enc.Encode(&ts[i]); err != nil {
+			return fmt.Errorf("write testimony: %w", err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write testimony: %w", err)
+	}
+	return nil
+}
+
+// ReadTestimony reads JSON lines written by WriteTestimony. A last line cut
+// short is ignored, as a file cut short by a crash would be.
+func ReadTestimony(r io.Reader) ([]Testimony, error) {
+	var out []Testimony
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	line := 0
+	var pending error
+	for sc.Scan() {
+		line++
+		if pending != nil {
+			return nil, pending
+		}
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var t Testimony
+		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
+			// Only the last line may be cut short.
+			pending = fmt.Errorf("line %d: %w", line, err)
+			continue
+		}
+		out = append(out, t)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("line %d: %w", line+1, err)
+	}
+	return out, nil
+}
+
+// readTestimonyFile reads dir's testimony file; a folder without one (the
+// built-in gateway, or a gateway gatecrash did not start) has none.
+func readTestimonyFile(path string) ([]Testimony, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ts, err := ReadTestimony(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ts, nil
+}
