@@ -120,6 +120,7 @@ type Analyzer struct {
 	gws    map[string]int
 	gwWhy  map[string]string
 	signed int
+	words  map[*Cause]map[string]int // the gateway's words per cause
 }
 
 // NewAnalyzer returns an Analyzer for a run with its fault events.
@@ -157,6 +158,20 @@ func NewAnalyzer(run *Run, events []faults.Event, opt Options) *Analyzer {
 	return a
 }
 
+// AddTestimony gives the analysis the gateway's own log entries; call it
+// before Add.
+func (a *Analyzer) AddTestimony(ts []Testimony) {
+	if a.ev.told == nil {
+		a.ev.told = map[key][]*Testimony{}
+	}
+	for i := range ts {
+		if t := &ts[i]; t.Seq != nil {
+			k := key{t.Attack, *t.Seq}
+			a.ev.told[k] = append(a.ev.told[k], t)
+		}
+	}
+}
+
 // Analyze builds the report of a run from its plan, results and events.
 // The same inputs give the same report, in any order of results.
 func Analyze(run *Run, res []vegeta.Result, events []faults.Event, opt Options) *Report {
@@ -188,7 +203,12 @@ func AnalyzeDir(dir string, opt Options) (*Report, error) {
 		return nil, err
 	}
 	defer rf.Close()
+	told, err := readTestimonyFile(filepath.Join(dir, TestimonyFile))
+	if err != nil {
+		return nil, err
+	}
 	a := NewAnalyzer(run, events, opt)
+	a.AddTestimony(told)
 	if err := Each(rf, a.Add); err != nil {
 		return nil, fmt.Errorf("%s: %w", rf.Name(), err)
 	}
@@ -300,6 +320,15 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 		byName[name] = c
 	}
 	c.Count++
+	if w := a.ev.words(key{r.Attack, r.Seq}); w != "" {
+		if a.words == nil {
+			a.words = map[*Cause]map[string]int{}
+		}
+		if a.words[c] == nil {
+			a.words[c] = map[string]int{}
+		}
+		a.words[c][w]++
+	}
 	switch level {
 	case levelExact:
 		c.Evidence.Exact++
@@ -392,7 +421,11 @@ func (a *Analyzer) Report() *Report {
 		} else {
 			rep.OtherOnsets[class] = o
 		}
-		if byName := a.causes[class]; class == "502" {
+		byName := a.causes[class]
+		for _, c := range byName {
+			c.GatewayWords = topWords(a.words[c], 3)
+		}
+		if class == "502" {
 			rep.Causes = sortCauses(byName)
 		} else if len(byName) > 0 {
 			rep.OtherCauses[class] = sortCauses(byName)
@@ -614,6 +647,24 @@ func (a *Analyzer) gateway() Gateway {
 		return Gateway{Kind: "unknown", Evidence: "no error answer carried a known gateway's signature"}
 	}
 	return Gateway{Kind: best, Evidence: fmt.Sprintf("%d of %d error answers: %s", a.gws[best], a.signed, a.gwWhy[best])}
+}
+
+// topWords returns the n most frequent words, ties in order.
+func topWords(m map[string]int, n int) []Words {
+	out := make([]Words, 0, len(m))
+	for w, c := range m {
+		out = append(out, Words{w, c})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Words < out[j].Words
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
 }
 
 func sortCauses(byName map[string]*Cause) []Cause {

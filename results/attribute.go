@@ -60,6 +60,7 @@ type evidence struct {
 	used     []bool
 	refused  windows
 	seen     map[string][][2]uint64 // per attack, the seqs the proxy saw; nil when unknown
+	told     map[key][]*Testimony   // the gateway's own log entries per request
 }
 
 func newEvidence(events []faults.Event) *evidence {
@@ -166,6 +167,9 @@ func (ev *evidence) explain(r *vegeta.Result, rq *request, class, phase string, 
 			}
 		}
 	}
+	if c := wordsCause(ev.words(k)); c != "" {
+		return c, levelSignature, -1
+	}
 	if sig.Cause != "" {
 		return sig.Cause, levelSignature, -1
 	}
@@ -176,6 +180,67 @@ func (ev *evidence) explain(r *vegeta.Result, rq *request, class, phase string, 
 		return CauseGatewayLocal, levelNone, -1
 	}
 	return CauseUnattributed, levelNone, -1
+}
+
+// words returns what the gateway's own logs said about k.
+func (ev *evidence) words(k key) string {
+	var w []string
+	for _, t := range ev.told[k] {
+		if t.Words != "" {
+			w = append(w, t.Words)
+		}
+	}
+	return strings.Join(w, "; ")
+}
+
+// retried reports whether the gateway's own log says it retried k.
+func (ev *evidence) retried(k key) bool {
+	for _, t := range ev.told[k] {
+		if t.Retries > 0 || len(t.Upstream) > 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// gatewayWords maps what gateways log to the cause it names. The first
+// phrase found wins, so the last try's words (logged last) do not matter
+// more than the first's; the phrases are nginx's error log, HAProxy's
+// termination states and Go's (Caddy's) errors.
+var gatewayWords = []struct{ phrase, cause string }{
+	{"Connection refused", "connection-refused"},
+	{"connection refused", "connection-refused"},
+	{"no live upstreams", "connection-refused"},
+	{"SC--", "connection-refused"},
+	{"timed out", "upstream-timeout"},
+	{"sH--", "upstream-timeout"},
+	{"timeout awaiting response headers", "upstream-timeout"},
+	{"Connection reset by peer", "reset-before-headers"},
+	{"connection reset by peer", "reset-before-headers"},
+	{"prematurely closed connection while reading response header", "closed-before-headers"},
+	{"prematurely closed connection", "closed-mid-body"},
+	{"SH--", "closed-before-headers"},
+	{"SD--", "closed-mid-body"},
+	{"no valid HTTP/1.0 header", "malformed-status-line"},
+	{"malformed HTTP", "malformed-response"},
+	{"invalid header", "malformed-header"},
+	{"too big header", "oversized-headers"},
+	{"PH--", "malformed-response"},
+	{"unexpected EOF", "closed-mid-body"},
+	{"EOF", "closed-before-headers"},
+}
+
+// wordsCause returns the cause a gateway's words name, or "".
+func wordsCause(words string) string {
+	if words == "" {
+		return ""
+	}
+	for _, w := range gatewayWords {
+		if strings.Contains(words, w.phrase) {
+			return w.cause
+		}
+	}
+	return ""
 }
 
 // nearest returns the connection-level fault within [from, to], of phase
@@ -230,6 +295,9 @@ func (ev *evidence) masked(bucket func(time.Time)) Masked {
 			mask(e, maskedNoResult)
 		case rq.outcome == outcomeOK && e.Attempt < rq.last:
 			mask(e, maskedRetried)
+			if ev.retried(key{e.Attack, *e.Seq}) {
+				m.GatewayConfirmed++
+			}
 		case rq.outcome == outcomeOK:
 			mask(e, maskedAbsorbed)
 		case e.Attempt < rq.last:

@@ -224,6 +224,16 @@ type Cause struct {
 	// Share is Count over all failures of the class.
 	Share    float64  `json:"share"`
 	Evidence Evidence `json:"evidence"`
+	// GatewayWords are what the gateway's own logs said about these
+	// failures, the most frequent first (at most three), when gatecrash
+	// started the gateway.
+	GatewayWords []Words `json:"gateway_words"`
+}
+
+// Words is one thing a gateway logged, and how often.
+type Words struct {
+	Words string `json:"words"`
+	Count int    `json:"count"`
 }
 
 // Evidence counts how each failure was tied to its cause: exact (the
@@ -256,6 +266,10 @@ type Masked struct {
 	// Repeated counts faults on an attempt the gateway retried, whose
 	// request failed anyway: the retry failed too.
 	Repeated int `json:"repeated"`
+	// GatewayConfirmed counts the masked faults whose retry the gateway's
+	// own log confirms (nginx's $upstream_status lists several tries,
+	// HAProxy's retry count is above zero).
+	GatewayConfirmed int `json:"gateway_confirmed"`
 }
 
 // Correlation is the Pearson correlation between the per-bucket count of

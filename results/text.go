@@ -95,7 +95,11 @@ func Diagnosis(r *Report) string {
 	if m := r.Masked; m.Faults > 0 {
 		line := fmt.Sprintf("Of %s that broke an attempt or a connection, %d %s masked", plural(m.Faults, "fault"), m.Count, were(m.Count))
 		if m.Count > 0 {
-			line += " (" + countList(m.Reasons, maskedWords) + ")"
+			line += " (" + countList(m.Reasons, maskedWords)
+			if m.GatewayConfirmed > 0 {
+				line += fmt.Sprintf("; the gateway's log shows %d of the retries", m.GatewayConfirmed)
+			}
+			line += ")"
 		}
 		if m.Repeated > 0 {
 			line += fmt.Sprintf(", and %d %s retried into another failure", m.Repeated, were(m.Repeated))
@@ -305,6 +309,11 @@ func WriteText(w io.Writer, r *Report) error {
 			fmt.Fprintf(tw, "  %s\t%d\t%.1f%%\t%d\t%d\t%d\t%d\n", c.Cause, c.Count, 100*c.Share, c.Evidence.Exact, c.Evidence.Temporal, c.Evidence.Signature, c.Evidence.None)
 		}
 		tw.Flush()
+		for _, c := range cs {
+			for _, w := range c.GatewayWords {
+				fmt.Fprintf(&b, "  %s: the gateway logged %q (%d)\n", c.Cause, w.Words, w.Count)
+			}
+		}
 	}
 	if m := r.Masked; m.Faults > 0 {
 		fmt.Fprintf(&b, "\nmasked faults: %d of %d", m.Count, m.Faults)
