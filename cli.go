@@ -159,6 +159,6 @@ func analysisFlags(fs *pflag.FlagSet) func() (results.Options, error) {
 		case *sustain < 1:
 			return results.Options{}, inputErrf("--sustain %d: give 1 or more buckets, for example --sustain 3", *sustain)
 		}
-		return results.Options{BucketS: bucket.Seconds(), Threshold: *threshold, Sustain: *sustain}, nil
+		return results.Options{Bucket: *bucket, Threshold: *threshold, Sustain: *sustain}, nil
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 const validHead = `name: t
@@ -107,8 +109,8 @@ func TestUsage(t *testing.T) {
 	}
 	// The listing has one line per catalog scenario.
 	_, stdout, _ := gatecrash(t, "list")
-	if lines := strings.Count(stdout, "\n"); lines != 2 {
-		t.Errorf("list: got %d lines, want 2:\n%s", lines, stdout)
+	if lines := strings.Count(stdout, "\n"); lines != len(scenarios.Catalog()) {
+		t.Errorf("list: got %d lines, want %d:\n%s", lines, len(scenarios.Catalog()), stdout)
 	}
 }
 

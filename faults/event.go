@@ -190,28 +190,39 @@ func (l *EventLog) Close() error { return l.Flush() }
 // event.
 func ReadEvents(r io.Reader) ([]Event, error) {
 	var events []Event
+	if err := EachEvent(r, func(e *Event) { events = append(events, *e) }); err != nil {
+		return nil, err
+	}
+	return events, nil
+}
+
+// EachEvent reads events as ReadEvents does, one at a time: fn gets each in
+// turn and must not keep it. A run of millions of events is read in
+// constant memory.
+func EachEvent(r io.Reader, fn func(*Event)) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	line := 0
 	var pending error
+	var e Event
 	for sc.Scan() {
 		line++
 		if pending != nil {
-			return nil, pending
+			return pending
 		}
 		if len(sc.Bytes()) == 0 {
 			continue
 		}
-		var e Event
+		e = Event{}
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			// Only the last line may be cut short.
 			pending = fmt.Errorf("line %d: %w", line, err)
 			continue
 		}
-		events = append(events, e)
+		fn(&e)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read events: %w", err)
+		return fmt.Errorf("read events: %w", err)
 	}
-	return events, nil
+	return nil
 }

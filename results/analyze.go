@@ -17,9 +17,9 @@ import (
 	"github.com/gatecrash/gatecrash/faults"
 )
 
-// behindMS is the send-lag p99 above which the attacker is said to have
+// behind is the send-lag p99 above which the attacker is said to have
 // fallen behind.
-const behindMS = 10
+const behind = 10 * time.Millisecond
 
 // counts tallies requests by answer.
 type counts struct {
@@ -117,65 +117,70 @@ type Analyzer struct {
 	end    time.Duration
 	first  map[string]first
 	causes map[string]map[string]*Cause
-	gws    map[string]int
-	gwWhy  map[string]string
+	gws    map[[2]string]int // signed answers per gateway kind and evidence
 	signed int
 	words  map[*Cause]map[string]int // the gateway's words per cause
+	ready  bool                      // the evidence is complete
+	limit  int                       // the last bucket: everything later counts in it
 }
 
-// NewAnalyzer returns an Analyzer for a run with its fault events.
-func NewAnalyzer(run *Run, events []faults.Event, opt Options) *Analyzer {
+// NewAnalyzer returns an Analyzer for a run. Zero Options fields take
+// their defaults. Give it every fault event (AddEvent) and the gateway's
+// testimony (AddTestimony), if any, before the first result (Add).
+func NewAnalyzer(run *Run, opt Options) *Analyzer {
 	opt = opt.withDefaults()
 	a := &Analyzer{
 		run:    run,
 		opt:    opt,
-		width:  time.Duration(opt.BucketS * float64(time.Second)),
+		width:  opt.Bucket,
 		pacer:  run.Schedule(),
-		ev:     newEvidence(events),
+		ev:     newEvidence(),
 		kinds:  map[string]int{},
 		phases: make([]phaseAcc, len(run.Phases)),
 		first:  map[string]first{},
 		causes: map[string]map[string]*Cause{},
-		gws:    map[string]int{},
-		gwWhy:  map[string]string{},
+		gws:    map[[2]string]int{},
 	}
-	if a.width <= 0 {
-		a.width = time.Second
+	// One bucket per slice of the run, even those without a request, and
+	// one more for whatever comes after the plan.
+	d := a.pacer.Duration()
+	if run.Interrupted {
+		d = min(d, time.Duration(run.StoppedS*float64(time.Second)))
 	}
-	// One bucket per slice of the run, even those without a request.
-	if n := len(run.Phases); n > 0 {
-		a.bucketAt(time.Duration(math.Ceil(ranUntil(run, run.Phases[n-1].EndS)/opt.BucketS)*float64(a.width)) - 1)
-	}
-	for i := range events {
-		if e := &events[i]; e.Type == faults.TypeFault {
-			b := a.bucketAt(e.Time.Sub(run.Started))
-			if b.faults == nil {
-				b.faults = map[string]int{}
-			}
-			b.faults[e.Kind]++
-		}
+	n := int((d + a.width - 1) / a.width)
+	a.limit = n
+	if n > 0 {
+		a.bucket = make([]bucketAcc, n)
 	}
 	return a
 }
 
-// AddTestimony gives the analysis the gateway's own log entries; call it
-// before Add.
-func (a *Analyzer) AddTestimony(ts []Testimony) {
-	if a.ev.told == nil {
-		a.ev.told = map[key][]*Testimony{}
-	}
-	for i := range ts {
-		if t := &ts[i]; t.Seq != nil {
-			k := key{t.Attack, *t.Seq}
-			a.ev.told[k] = append(a.ev.told[k], t)
+// AddEvent takes one fault event. It does not keep e.
+func (a *Analyzer) AddEvent(e *faults.Event) {
+	if e.Type == faults.TypeFault {
+		b := a.bucketAt(e.Time.Sub(a.run.Started))
+		if b.faults == nil {
+			b.faults = map[string]int{}
 		}
+		b.faults[e.Kind]++
+	}
+	a.ev.add(e)
+}
+
+// AddTestimony takes the gateway's own log entries.
+func (a *Analyzer) AddTestimony(ts []Testimony) {
+	for i := range ts {
+		a.ev.addTestimony(&ts[i])
 	}
 }
 
 // Analyze builds the report of a run from its plan, results and events.
 // The same inputs give the same report, in any order of results.
 func Analyze(run *Run, res []vegeta.Result, events []faults.Event, opt Options) *Report {
-	a := NewAnalyzer(run, events, opt)
+	a := NewAnalyzer(run, opt)
+	for i := range events {
+		a.AddEvent(&events[i])
+	}
 	for i := range res {
 		a.Add(&res[i])
 	}
@@ -194,8 +199,8 @@ func AnalyzeDir(dir string, opt Options) (*Report, error) {
 		return nil, err
 	}
 	defer ef.Close()
-	events, err := faults.ReadEvents(ef)
-	if err != nil {
+	a := NewAnalyzer(run, opt)
+	if err := faults.EachEvent(ef, func(e *faults.Event) { a.AddEvent(e) }); err != nil {
 		return nil, fmt.Errorf("%s: %w", ef.Name(), err)
 	}
 	rf, err := os.Open(filepath.Join(dir, RecordFile))
@@ -207,7 +212,6 @@ func AnalyzeDir(dir string, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := NewAnalyzer(run, events, opt)
 	a.AddTestimony(told)
 	if err := Each(rf, a.Add); err != nil {
 		return nil, fmt.Errorf("%s: %w", rf.Name(), err)
@@ -215,10 +219,10 @@ func AnalyzeDir(dir string, opt Options) (*Report, error) {
 	return a.Report(), nil
 }
 
-// bucketAt returns the timeline bucket of offset off, growing the
-// timeline.
+// bucketAt returns the timeline bucket of offset off: before the start,
+// the first; after the plan, the one bucket after it.
 func (a *Analyzer) bucketAt(off time.Duration) *bucketAcc {
-	i := max(int(off/a.width), 0)
+	i := min(max(int(off/a.width), 0), a.limit)
 	for len(a.bucket) <= i {
 		a.bucket = append(a.bucket, bucketAcc{})
 	}
@@ -249,6 +253,10 @@ func classOf(code uint16) string {
 
 // Add counts one result. It does not keep r.
 func (a *Analyzer) Add(r *vegeta.Result) {
+	if !a.ready {
+		a.ev.finish()
+		a.ready = true
+	}
 	off := r.Timestamp.Sub(a.run.Started)
 	a.end = max(a.end, off+r.Latency)
 	ms := float64(r.Latency) / float64(time.Millisecond)
@@ -274,19 +282,20 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 		ph.hist.Record(r.Latency)
 	}
 
-	var rq *request
-	if len(a.ev.requests) > 0 {
-		rq = a.ev.requests[key{r.Attack, r.Seq}]
-	}
+	in := a.ev.lookup(r.Attack, r.Seq)
 	class := classOf(r.Code)
-	if class == "" {
-		if rq != nil {
-			rq.outcome = outcomeOK
+	if in != nil {
+		switch {
+		case class != "":
+			in.flags |= outcomeFail
+		case r.Code < 400 && r.Code >= 200:
+			in.flags |= outcomeOK
+		default:
+			in.flags |= outcomePass
 		}
-		return
 	}
-	if rq != nil {
-		rq.outcome = outcomeFailed
+	if class == "" {
+		return
 	}
 	if f, ok := a.first[class]; !ok || off < f.off || (off == f.off && r.Seq < f.seq) {
 		a.first[class] = first{off: off, seq: r.Seq, phase: pi}
@@ -299,12 +308,10 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 	if pi >= 0 {
 		phase = a.run.Phases[pi].Name
 	}
-	name, level, ei := a.ev.explain(r, rq, class, phase, sig)
-	if sig.Gateway != "" && (ei < 0 || !answeredByProxy(&a.ev.events[ei])) {
-		a.gws[sig.Gateway]++
-		if _, ok := a.gwWhy[sig.Gateway]; !ok {
-			a.gwWhy[sig.Gateway] = sig.Evidence
-		}
+	x := a.ev.explain(r, in, class, phase, sig)
+	name, level := x.cause, x.level
+	if sig.Gateway != "" && !x.answered {
+		a.gws[[2]string{sig.Gateway, sig.Evidence}]++
 	}
 	if r.Code != 0 {
 		a.signed++
@@ -320,7 +327,7 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 		byName[name] = c
 	}
 	c.Count++
-	if w := a.ev.words(key{r.Attack, r.Seq}); w != "" {
+	if w := a.ev.words(in); w != "" {
 		if a.words == nil {
 			a.words = map[*Cause]map[string]int{}
 		}
@@ -341,8 +348,13 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 	}
 }
 
-// Report returns the report of the results added so far.
+// Report returns the report of the results added so far. It may be called
+// again after more results.
 func (a *Analyzer) Report() *Report {
+	if !a.ready {
+		a.ev.finish()
+		a.ready = true
+	}
 	run, opt := a.run, a.opt
 	rep := &Report{
 		Schema:       Schema,
@@ -358,7 +370,11 @@ func (a *Analyzer) Report() *Report {
 		OtherCauses:  map[string][]Cause{},
 		Correlations: []Correlation{},
 	}
-	rep.Masked = a.ev.masked(func(t time.Time) { a.bucketAt(t.Sub(run.Started)).masked++ })
+	masked := map[int]int{}
+	rep.Masked = a.ev.masked(func(t time.Time) {
+		a.bucketAt(t.Sub(run.Started))
+		masked[min(max(int(t.Sub(run.Started)/a.width), 0), a.limit)]++
+	})
 
 	plain, corrected, bucketLat, lag := a.latencies()
 	rep.SendLagMS = lag
@@ -369,7 +385,7 @@ func (a *Analyzer) Report() *Report {
 			Name: p.Name, StartS: p.StartS, EndS: p.EndS, Faults: p.Faults,
 			Requests: acc.requests, Status: acc.statusMap(), Errors: acc.errors,
 			LatencyMS: plain[i], CorrectedLatencyMS: corrected[i],
-			Histogram: &acc.hist, Recovery: "not-measured",
+			Histogram: &acc.hist, Recovery: "not-measured", OtherRecovery: map[string]Recovery{},
 		}
 		if ph.Faults == nil {
 			ph.Faults = []string{}
@@ -392,7 +408,7 @@ func (a *Analyzer) Report() *Report {
 		to := min(from+a.width, planEnd)
 		b := Bucket{
 			TS: round(from.Seconds()), Requests: acc.requests, Status: acc.statusMap(), Errors: acc.errors,
-			Faults: acc.faults, Masked: acc.masked,
+			Faults: acc.faults, Masked: masked[i],
 		}
 		if b.Faults == nil {
 			b.Faults = map[string]int{}
@@ -403,6 +419,9 @@ func (a *Analyzer) Report() *Report {
 		if d := (to - from).Seconds(); d > 0 {
 			b.OfferedRate = round((a.pacer.Planned(to) - a.pacer.Planned(from)) / d)
 			b.AchievedRate = round(float64(acc.requests) / d)
+		} else {
+			// After the plan: nothing offered; what was sent, over the width.
+			b.AchievedRate = round(float64(acc.requests) / a.width.Seconds())
 		}
 		b.LatencyMS = bucketLat[i]
 		rep.Timeline[i] = b
@@ -431,7 +450,9 @@ func (a *Analyzer) Report() *Report {
 			rep.OtherCauses[class] = sortCauses(byName)
 		}
 	}
-	a.recovery(rep)
+	for _, class := range classes {
+		a.recovery(rep, class)
+	}
 	rep.Correlations = a.correlations()
 	rep.Gateway = a.gateway()
 	rep.Diagnosis = Diagnosis(rep)
@@ -481,12 +502,8 @@ func (a *Analyzer) latencies() (plain, corrected []Latency, buckets []BucketLate
 	for i := range a.bucket {
 		segs := a.bucket[i].segs
 		ms := scratch[:0]
-		if len(segs) == 1 {
-			ms = segs[0].lat
-		} else {
-			for _, sg := range segs {
-				ms = append(ms, sg.lat...)
-			}
+		for _, sg := range segs {
+			ms = append(ms, sg.lat...)
 		}
 		if len(ms) > 0 {
 			p := percentiles(ms, 50, 99)
@@ -509,8 +526,10 @@ func (a *Analyzer) onset(class string) Onset {
 		name := a.run.Phases[f.phase].Name
 		o.FirstPhase = &name
 	}
-	rate := round(a.pacer.Rate(f.off))
-	o.FirstRate = &rate
+	if f.off < a.pacer.Duration() {
+		rate := round(a.pacer.Rate(max(f.off, 0)))
+		o.FirstRate = &rate
+	}
 	for i := range a.bucket {
 		if i+a.opt.Sustain > len(a.bucket) {
 			break
@@ -525,11 +544,14 @@ func (a *Analyzer) onset(class string) Onset {
 		at := time.Duration(i) * a.width
 		s := round(at.Seconds())
 		o.SustainedS = &s
-		if pi := phaseIndex(a.run, at); pi >= 0 {
+		// The phase and offered rate of the bucket as a whole: a ramp may
+		// begin within it.
+		to := min(at+a.width, a.pacer.Duration())
+		if pi := phaseIndex(a.run, at+(to-at)/2); pi >= 0 {
 			p := a.run.Phases[pi]
 			o.SustainedPhase = &p.Name
-			if p.Rate != p.RampTo {
-				knee := round(a.pacer.Rate(at))
+			if d := (to - at).Seconds(); p.Rate != p.RampTo && d > 0 {
+				knee := round((a.pacer.Planned(to) - a.pacer.Planned(at)) / d)
 				o.KneeRate = &knee
 			}
 		}
@@ -546,43 +568,55 @@ func (a *Analyzer) failing(i int, class string) bool {
 }
 
 // recovery measures, for each phase with faults followed by phases
-// without, how long after its end the 502 share stayed under the
-// threshold: over the whole buckets from its end to the next phase with
-// faults or the end of the run.
-func (a *Analyzer) recovery(rep *Report) {
-	const eps = 1e-9
+// without, how long after its end a failure class's share stayed under
+// the threshold: over the whole buckets from its end to the next phase
+// with faults or the end of the plan.
+func (a *Analyzer) recovery(rep *Report, class string) {
+	w := a.width
+	planEnd := a.pacer.Duration()
+	if a.run.Interrupted {
+		planEnd = min(planEnd, time.Duration(a.run.StoppedS*float64(time.Second)))
+	}
 	for i, p := range a.run.Phases {
 		if len(p.Faults) == 0 {
 			continue
 		}
-		limit := ranUntil(a.run, a.run.Phases[len(a.run.Phases)-1].EndS)
+		limit := planEnd
 		for _, q := range a.run.Phases[i+1:] {
 			if len(q.Faults) > 0 {
-				limit = q.StartS
+				limit = min(limit, seconds(q.StartS))
 				break
 			}
 		}
-		j0 := int(math.Ceil(p.EndS/a.opt.BucketS - eps))
-		j1 := j0 // buckets j0..j1-1 lie within [EndS, limit]
-		for j1 < len(a.bucket) && float64(j1+1)*a.opt.BucketS <= limit+eps {
+		end := seconds(p.EndS)
+		j0 := int((end + w - 1) / w) // the first bucket starting at or after the end
+		j1 := j0                     // buckets j0..j1-1 lie within [end, limit]
+		for j1 < len(a.bucket) && time.Duration(j1+1)*w <= limit {
 			j1++
 		}
-		if j1 == j0 {
-			continue
+		rec := Recovery{State: "not-measured"}
+		switch {
+		case j1 == j0:
+		case a.failing(j1-1, class):
+			rec.State = "not-recovered"
+		default:
+			j := j1 - 1
+			for j > j0 && !a.failing(j-1, class) {
+				j--
+			}
+			s := round(max(time.Duration(j)*w-end, 0).Seconds())
+			rec = Recovery{State: "recovered", S: &s}
 		}
-		ph := &rep.Phases[i]
-		if a.failing(j1-1, "502") {
-			ph.Recovery = "not-recovered"
-			continue
+		if class == "502" {
+			rep.Phases[i].Recovery, rep.Phases[i].RecoveryS = rec.State, rec.S
+		} else {
+			rep.Phases[i].OtherRecovery[class] = rec
 		}
-		j := j1 - 1
-		for j > j0 && !a.failing(j-1, "502") {
-			j--
-		}
-		s := round(max(float64(j)*a.opt.BucketS-p.EndS, 0))
-		ph.Recovery, ph.RecoveryS = "recovered", &s
 	}
 }
+
+// seconds converts seconds to a Duration.
+func seconds(s float64) time.Duration { return time.Duration(math.Round(s * float64(time.Second))) }
 
 // correlations ties each fault kind's per-bucket events to the per-bucket
 // 502s.
@@ -637,16 +671,27 @@ func (a *Analyzer) gateway() Gateway {
 	default:
 		return Gateway{Kind: a.run.Gateway, Evidence: "started by gatecrash"}
 	}
-	best := ""
+	// The kind with most signed answers; its most frequent evidence.
+	perKind := map[string]int{}
 	for k, n := range a.gws {
-		if best == "" || n > a.gws[best] || (n == a.gws[best] && k < best) {
+		perKind[k[0]] += n
+	}
+	best := ""
+	for k, n := range perKind {
+		if best == "" || n > perKind[best] || (n == perKind[best] && k < best) {
 			best = k
 		}
 	}
 	if best == "" {
 		return Gateway{Kind: "unknown", Evidence: "no error answer carried a known gateway's signature"}
 	}
-	return Gateway{Kind: best, Evidence: fmt.Sprintf("%d of %d error answers: %s", a.gws[best], a.signed, a.gwWhy[best])}
+	why, most := "", 0
+	for k, n := range a.gws {
+		if k[0] == best && (n > most || (n == most && k[1] < why)) {
+			why, most = k[1], n
+		}
+	}
+	return Gateway{Kind: best, Evidence: fmt.Sprintf("%d of %d error answers: %s", perKind[best], a.signed, why)}
 }
 
 // topWords returns the n most frequent words, ties in order.
@@ -736,7 +781,7 @@ func sendLag(ms []float64) SendLag {
 	}
 	p := percentiles(ms, 50, 99, 100)
 	l := SendLag{P50: round(p[0]), P99: round(p[1]), Max: round(p[2])}
-	l.Behind = l.P99 > behindMS
+	l.Behind = l.P99 > float64(behind)/float64(time.Millisecond)
 	return l
 }
 

@@ -244,8 +244,8 @@ func TestOnsetKneeAndRecovery(t *testing.T) {
 	if o.SustainedS == nil || *o.SustainedS != 4 || *o.SustainedPhase != "ramp" {
 		t.Errorf("sustained: got %v, want 4s in ramp", deref(o.SustainedS))
 	}
-	if o.KneeRate == nil || *o.KneeRate != 50 {
-		t.Errorf("knee: got %v, want 50/s (10/s ramping to 110/s over 10s, at 4s)", deref(o.KneeRate))
+	if o.KneeRate == nil || *o.KneeRate != 55 {
+		t.Errorf("knee: got %v, want 55/s (10/s ramping to 110/s over 10s: offered from 4s to 5s)", deref(o.KneeRate))
 	}
 	ramp, after := rep.Phases[0], rep.Phases[1]
 	if ramp.Recovery != "recovered" || ramp.RecoveryS == nil || *ramp.RecoveryS != 1 {
@@ -458,4 +458,90 @@ func TestGatewayFromAnswers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReviewEdges holds the analysis at the edges a review found.
+func TestReviewEdges(t *testing.T) {
+	haproxy := http.Header{"Cache-Control": {"no-cache"}, "Content-Type": {"text/html"}}
+	t.Run("any order, signed answers and connection faults included", func(t *testing.T) {
+		run := oneRun("reset", "keepalive")
+		var res []vegeta.Result
+		for i := range 40 {
+			r := vegeta.Result{Attack: "a", Seq: uint64(i), Code: 200, Timestamp: at(i * 200), Latency: time.Millisecond}
+			switch i % 4 {
+			case 1:
+				r.Code, r.Headers, r.Body = 502, haproxy, []byte("<html><body><h1>502 Bad Gateway</h1>\nThe server returned an invalid or incomplete response.\n</body></html>\n")
+			case 2:
+				r.Code, r.Headers, r.Body = 504, haproxy, []byte("<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>\n")
+			}
+			res = append(res, r)
+		}
+		events := []faults.Event{fault(1000, nil, 0, "keepalive", "keepalive-race", true), fault(3000, nil, 0, "keepalive", "keepalive-race", true)}
+		want, _ := Analyze(run, res, events, Options{}).MarshalIndent()
+		rng := rand.New(rand.NewPCG(3, 4))
+		for range 10 {
+			rng.Shuffle(len(res), func(i, j int) { res[i], res[j] = res[j], res[i] })
+			if got, _ := Analyze(run, res, events, Options{}).MarshalIndent(); !bytes.Equal(got, want) {
+				t.Fatalf("shuffled results give another report:\n%s\nwant:\n%s", got, want)
+			}
+		}
+	})
+	t.Run("Report twice gives the same report", func(t *testing.T) {
+		run := oneRun("reset")
+		res := scheduled(run, func(time.Duration) uint16 { return 200 })
+		for i := range res {
+			res[i].Timestamp = res[i].Timestamp.Add(time.Duration(i%3) * 5 * time.Millisecond)
+		}
+		a := NewAnalyzer(run, Options{})
+		e := fault(500, u64(3), 0, "reset", "reset-before-headers", true)
+		a.AddEvent(&e)
+		for i := range res {
+			a.Add(&res[i])
+		}
+		first, _ := a.Report().MarshalIndent()
+		second, _ := a.Report().MarshalIndent()
+		if !bytes.Equal(first, second) {
+			t.Errorf("a second Report differs:\n%s\nfirst:\n%s", second, first)
+		}
+	})
+	t.Run("overlapping seen ranges", func(t *testing.T) {
+		res := []vegeta.Result{{Attack: "a", Seq: 50, Code: 502, Timestamp: at(5000), Latency: time.Millisecond}}
+		events := []faults.Event{seen([2]uint64{0, 100}), seen([2]uint64{5, 6})}
+		if c, l := causeOf(t, Analyze(oneRun(), res, events, Options{}), "502"); c != CauseUnattributed || l != "none" {
+			t.Errorf("got %s (%s), want unattributed: the proxy saw seq 50", c, l)
+		}
+	})
+	t.Run("a failure after the plan has no offered rate", func(t *testing.T) {
+		res := []vegeta.Result{{Attack: "a", Seq: 100, Code: 502, Timestamp: at(10500), Latency: time.Millisecond}}
+		rep := Analyze(oneRun(), res, nil, Options{})
+		if o := rep.Onset; o.FirstS == nil || o.FirstRate != nil || *o.FirstPhase != "p" {
+			t.Errorf("got %+v, want a first 502 at 10.5s in p without an offered rate", o)
+		}
+		if tl := rep.Timeline; len(tl) != 11 || tl[10].AchievedRate != 1 || tl[10].OfferedRate != 0 {
+			t.Errorf("got %d buckets, last %+v; want 11, the last after the plan with 1/s achieved", len(tl), tl[len(tl)-1])
+		}
+	})
+	t.Run("results far away stay in the edge buckets", func(t *testing.T) {
+		res := []vegeta.Result{
+			{Attack: "a", Seq: 1, Code: 200, Timestamp: t0.Add(-time.Hour)},
+			{Attack: "a", Seq: 2, Code: 200, Timestamp: t0.Add(24 * 365 * time.Hour)},
+		}
+		if tl := Analyze(oneRun(), res, nil, Options{}).Timeline; len(tl) != 11 || tl[0].Requests != 1 || tl[10].Requests != 1 {
+			t.Errorf("got %d buckets, want 11 with one request in the first and the last", len(tl))
+		}
+	})
+	t.Run("an injected 429 passed on is not masked", func(t *testing.T) {
+		res := []vegeta.Result{{Attack: "a", Seq: 1, Code: 429, Timestamp: at(1000), Latency: time.Millisecond}}
+		events := []faults.Event{fault(1001, u64(1), 0, "status", "upstream-status", true)}
+		if m := Analyze(oneRun("status"), res, events, Options{}).Masked; m.Count != 0 || m.PassedOn != 1 || m.Faults != 1 {
+			t.Errorf("got %+v, want one fault passed on, none masked", m)
+		}
+	})
+	t.Run("a bucket width that does not divide the plan", func(t *testing.T) {
+		run := oneRun()
+		run.Phases[0].EndS, run.Phases[0].Planned = 21, 210
+		if n := len(Analyze(run, nil, nil, Options{Bucket: 700 * time.Millisecond}).Timeline); n != 30 {
+			t.Errorf("got %d buckets of 700ms over 21s, want 30", n)
+		}
+	})
 }

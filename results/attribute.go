@@ -1,6 +1,8 @@
 package results
 
 import (
+	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,82 +33,230 @@ const (
 // connection a moment before the attacker's clock says it sent.
 const temporalSlack = 10 * time.Millisecond
 
-// key identifies a request across results and events.
-type key struct {
-	attack string
-	seq    uint64
+// denseSeqs bounds the seqs whose request records live in a slice indexed
+// by seq; larger ones (a proxy's own counter, another tool's numbering) go
+// to a map.
+const denseSeqs = 1 << 26
+
+// rec is an event as the analysis keeps it: a few numbers, its strings
+// interned, so that a run with an event per request still fits.
+type rec struct {
+	t       int64 // unix nanoseconds
+	seq     uint64
+	attempt int32
+	attack  uint32 // interned names
+	kind    uint32
+	cause   uint32
+	phase   uint32
+	// answered: the fault wrote the answer the gateway passed on, so the
+	// answer is not the gateway's own.
+	answered bool
 }
 
-// request is what the events say about one (attack, seq).
-type request struct {
-	last  int   // the last attempt the proxy saw
-	ended []int // events that ended an attempt, by index
-	slow  int   // a fault on the last attempt that held the answer back, or -1
-	// outcome is 0 while no result was seen, then outcomeOK or
-	// outcomeFailed.
-	outcome int8
+func (r *rec) time() time.Time { return time.Unix(0, r.t) }
+
+// reqInfo is what the events and the gateway's log say about one request.
+type reqInfo struct {
+	flags   uint8  // hasEvents, slow..., outcome in outcomeMask
+	last    uint16 // the last attempt the proxy saw
+	endAt   uint16 // 1 + the attempt of ended, 0 for none
+	slowAt  uint16 // 1 + the attempt a fault held the answer back on, 0 for none
+	ended   uint32 // 1 + index in evidence.ended of the event that ended attempt endAt-1
+	words   uint32 // 1 + interned gateway words, 0 for none
+	retried bool   // the gateway's log shows a retry
 }
 
 const (
-	outcomeOK = 1 + iota
-	outcomeFailed
+	infoEvents  = 1 << iota // an event names the request
+	outcomeOK               // the request ended well (2xx, 3xx)
+	outcomeFail             // the request failed (5xx, no answer)
+	outcomePass             // another answer (4xx) reached the client
 )
 
-// evidence indexes a run's events for attribution.
-type evidence struct {
-	events   []faults.Event
-	requests map[key]*request
-	conn     []int // connection-level faults, by index, in time order
-	used     []bool
-	refused  windows
-	seen     map[string][][2]uint64 // per attack, the seqs the proxy saw; nil when unknown
-	told     map[key][]*Testimony   // the gateway's own log entries per request
+// reqKey identifies a request by interned attack and seq.
+type reqKey struct {
+	attack uint32
+	seq    uint64
 }
 
-func newEvidence(events []faults.Event) *evidence {
-	ev := &evidence{events: events, requests: map[key]*request{}, refused: refuseWindows(events)}
-	for i := range events {
-		e := &events[i]
-		if e.Type == faults.TypeObservation && e.Kind == faults.ObservedSeen {
-			if ev.seen == nil {
-				ev.seen = map[string][][2]uint64{}
+// evidence indexes a run's events, and its gateway's testimony, for
+// attribution.
+type evidence struct {
+	names  []string // interned strings; names[0] is ""
+	ids    map[string]uint32
+	dense  map[uint32][]reqInfo
+	sparse map[reqKey]*reqInfo
+	ended  []rec // events that ended an attempt of a request
+	conn   []rec // connection-level faults, in time order once finished
+	used   []bool
+	// refuse windows, from each refuse fault to the next refuse-ended
+	// observation.
+	refused   windows
+	refusing  *time.Time
+	seen      map[string][][2]uint64 // per attack, the seqs the proxy saw; nil when unknown
+	endFaults int                    // faults that ended an attempt or a connection
+}
+
+func newEvidence() *evidence {
+	return &evidence{names: []string{""}, ids: map[string]uint32{"": 0}, dense: map[uint32][]reqInfo{}, sparse: map[reqKey]*reqInfo{}}
+}
+
+// intern returns s's number.
+func (ev *evidence) intern(s string) uint32 {
+	if id, ok := ev.ids[s]; ok {
+		return id
+	}
+	id := uint32(len(ev.names))
+	ev.names = append(ev.names, s)
+	ev.ids[s] = id
+	return id
+}
+
+// info returns the record of a request, creating it when create is set;
+// nil when there is none.
+func (ev *evidence) info(attack uint32, seq uint64, create bool) *reqInfo {
+	if seq < denseSeqs {
+		d := ev.dense[attack]
+		if seq < uint64(len(d)) {
+			return &d[seq]
+		}
+		if !create {
+			return nil
+		}
+		d = slices.Grow(d, int(seq)+1-len(d))[:seq+1]
+		ev.dense[attack] = d
+		return &d[seq]
+	}
+	k := reqKey{attack, seq}
+	if in := ev.sparse[k]; in != nil || !create {
+		return in
+	}
+	in := &reqInfo{}
+	ev.sparse[k] = in
+	return in
+}
+
+// lookup returns the record of a request by its names; nil without one.
+func (ev *evidence) lookup(attack string, seq uint64) *reqInfo {
+	id, ok := ev.ids[attack]
+	if !ok {
+		return nil
+	}
+	in := ev.info(id, seq, false)
+	if in == nil || (in.flags == 0 && in.words == 0 && !in.retried) {
+		return nil
+	}
+	return in
+}
+
+// add takes one event.
+func (ev *evidence) add(e *faults.Event) {
+	switch {
+	case e.Type == faults.TypeObservation && e.Kind == faults.ObservedSeen:
+		if ev.seen == nil {
+			ev.seen = map[string][][2]uint64{}
+		}
+		ev.seen[e.Attack] = append(ev.seen[e.Attack], e.Ranges...)
+		return
+	case e.Type == faults.TypeFault && e.Kind == "refuse":
+		if ev.refusing == nil {
+			t := e.Time
+			ev.refusing = &t
+		}
+		return
+	case e.Type == faults.TypeObservation && e.Kind == faults.ObservedRefuseEnded:
+		if ev.refusing != nil {
+			ev.refused = append(ev.refused, [2]time.Time{*ev.refusing, e.Time})
+			ev.refusing = nil
+		}
+		return
+	}
+	ended := e.Ended && e.Cause != ""
+	if ended && e.Type == faults.TypeFault {
+		ev.endFaults++
+	}
+	r := rec{t: e.Time.UnixNano(), attempt: int32(e.Attempt), kind: ev.intern(e.Kind), cause: ev.intern(e.Cause), phase: ev.intern(e.Phase),
+		answered: e.Kind == "status" || (e.Kind == "overload" && strings.HasPrefix(e.Detail, "rejected with 503"))}
+	if e.Seq == nil {
+		if ended && e.Type == faults.TypeFault {
+			ev.conn = append(ev.conn, r)
+		}
+		return
+	}
+	r.seq, r.attack = *e.Seq, ev.intern(e.Attack)
+	in := ev.info(r.attack, r.seq, true)
+	in.flags |= infoEvents
+	attempt := uint16(min(max(e.Attempt, 0), 1<<16-2))
+	in.last = max(in.last, attempt)
+	switch {
+	case ended:
+		// The event that ended the highest attempt; on one attempt, the
+		// first logged.
+		if in.endAt <= attempt {
+			if in.endAt == 0 || in.endAt-1 < attempt {
+				in.endAt, in.ended = attempt+1, uint32(len(ev.ended))+1
 			}
-			ev.seen[e.Attack] = append(ev.seen[e.Attack], e.Ranges...)
-			continue
 		}
-		if e.Seq == nil {
-			if e.Type == faults.TypeFault && e.Ended && e.Cause != "" && e.Kind != "refuse" {
-				ev.conn = append(ev.conn, i)
-			}
-			continue
+		if e.Type == faults.TypeFault {
+			ev.ended = append(ev.ended, r)
+		} else {
+			// An upstream failure the proxy saw explains a failure but is
+			// not a fault: keep it apart from the masked accounting.
+			r.kind = ev.intern("")
+			ev.ended = append(ev.ended, r)
 		}
-		k := key{e.Attack, *e.Seq}
-		rq := ev.requests[k]
-		if rq == nil {
-			rq = &request{slow: -1}
-			ev.requests[k] = rq
-		}
-		rq.last = max(rq.last, e.Attempt)
-		if e.Ended && e.Cause != "" {
-			rq.ended = append(rq.ended, i)
+	case e.Type == faults.TypeFault && holdsBack(e.Kind):
+		if in.slowAt <= attempt {
+			in.slowAt = attempt + 1
 		}
 	}
-	// A fault that held the answer back on the last attempt.
-	for i := range events {
-		e := &events[i]
-		if e.Seq == nil || e.Type != faults.TypeFault || e.Ended || !holdsBack(e.Kind) {
-			continue
-		}
-		if rq := ev.requests[key{e.Attack, *e.Seq}]; rq.last == e.Attempt && rq.slow < 0 {
-			rq.slow = i
-		}
+}
+
+// addTestimony takes the gateway's log entry about a request.
+func (ev *evidence) addTestimony(t *Testimony) {
+	if t.Seq == nil {
+		return
 	}
-	sort.SliceStable(ev.conn, func(a, b int) bool { return events[ev.conn[a]].Time.Before(events[ev.conn[b]].Time) })
+	in := ev.info(ev.intern(t.Attack), *t.Seq, true)
+	if t.Retries > 0 || len(t.Upstream) > 1 {
+		in.retried = true
+	}
+	if t.Words == "" {
+		return
+	}
+	w := t.Words
+	if in.words != 0 {
+		w = ev.names[in.words-1] + "; " + w
+	}
+	in.words = ev.intern(w) + 1
+}
+
+// finish readies the index once every event is in.
+func (ev *evidence) finish() {
+	if ev.refusing != nil {
+		ev.refused = append(ev.refused, [2]time.Time{*ev.refusing, time.Unix(1<<40, 0)})
+		ev.refusing = nil
+	}
+	sort.SliceStable(ev.conn, func(a, b int) bool { return ev.conn[a].t < ev.conn[b].t })
 	ev.used = make([]bool, len(ev.conn))
-	for _, s := range ev.seen {
-		sort.Slice(s, func(a, b int) bool { return s[a][0] < s[b][0] })
+	for a, rs := range ev.seen {
+		ev.seen[a] = mergeRanges(rs)
 	}
-	return ev
+}
+
+// mergeRanges sorts half-open ranges and merges those that overlap or
+// touch.
+func mergeRanges(rs [][2]uint64) [][2]uint64 {
+	sort.Slice(rs, func(a, b int) bool { return rs[a][0] < rs[b][0] })
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n > 0 && r[0] <= out[n-1][1] {
+			out[n-1][1] = max(out[n-1][1], r[1])
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // holdsBack reports whether a fault kind delays an answer without ending
@@ -119,93 +269,85 @@ func holdsBack(kind string) bool {
 	return false
 }
 
-// sawKnown reports whether the proxy's record of what it saw covers k.
-func (ev *evidence) sawKnown(k key) bool {
-	return ev.seen != nil && k.seq < faults.SeenLimit
+// sawKnown reports whether the proxy's record of what it saw covers the
+// request.
+func (ev *evidence) sawKnown(seq uint64) bool {
+	return ev.seen != nil && seq < faults.SeenLimit
 }
 
-// saw reports whether the proxy received k at least once; when its record
-// does not cover k, whether any event names k.
-func (ev *evidence) saw(k key, rq *request) bool {
-	if !ev.sawKnown(k) {
-		return rq != nil
+// saw reports whether the proxy received the request at least once; when
+// its record does not cover it, whether any event names it.
+func (ev *evidence) saw(attack string, seq uint64, in *reqInfo) bool {
+	if !ev.sawKnown(seq) {
+		return in != nil && in.flags&infoEvents != 0
 	}
-	rs := ev.seen[k.attack]
-	i := sort.Search(len(rs), func(i int) bool { return rs[i][1] > k.seq })
-	return i < len(rs) && rs[i][0] <= k.seq
+	rs := ev.seen[attack]
+	i := sort.Search(len(rs), func(i int) bool { return rs[i][1] > seq })
+	return i < len(rs) && rs[i][0] <= seq
 }
 
-// explain returns the cause of a failed result, its evidence level, and the
-// event that gave it (-1 for none).
-func (ev *evidence) explain(r *vegeta.Result, rq *request, class, phase string, sig Signature) (string, int, int) {
-	k := key{r.Attack, r.Seq}
-	if rq != nil {
-		for _, i := range rq.ended {
-			if ev.events[i].Attempt == rq.last {
-				return ev.events[i].Cause, levelExact, i
-			}
+// explanation is the cause of a failure and how it is known.
+type explanation struct {
+	cause string
+	level int
+	// answered: the fault that explains it wrote the answer itself.
+	answered bool
+}
+
+// explain finds the cause of a failed result.
+func (ev *evidence) explain(r *vegeta.Result, in *reqInfo, class, phase string, sig Signature) explanation {
+	if in != nil {
+		if in.endAt != 0 && in.endAt-1 == in.last {
+			e := &ev.ended[in.ended-1]
+			return explanation{ev.names[e.cause], levelExact, e.answered}
 		}
-		if rq.slow >= 0 && (class == "504" || (class == ClassError && errorKind(r.Error) == "timeout")) {
-			return CauseUpstreamLatency, levelExact, rq.slow
+		if in.slowAt != 0 && in.slowAt-1 == in.last && (class == "504" || (class == ClassError && errorKind(r.Error) == "timeout")) {
+			return explanation{cause: CauseUpstreamLatency, level: levelExact}
 		}
 	}
-	if !ev.saw(k, rq) {
+	if !ev.saw(r.Attack, r.Seq, in) {
 		from, to := r.Timestamp, r.End()
 		if ev.refused.cover(from, to) {
-			return "connection-refused", levelTemporal, -1
+			return explanation{cause: "connection-refused", level: levelTemporal}
 		}
-		if j := ev.nearest(from.Add(-temporalSlack), to, from, ""); j >= 0 {
+		if j := ev.nearest(from.Add(-temporalSlack).UnixNano(), to.UnixNano(), from, ""); j >= 0 {
 			ev.used[j] = true
-			return ev.events[ev.conn[j]].Cause, levelTemporal, ev.conn[j]
+			return explanation{cause: ev.names[ev.conn[j].cause], level: levelTemporal}
 		}
 		// The proxy never saw it while a connection-level fault was active
 		// in its phase.
-		if ev.sawKnown(k) {
-			if j := ev.nearest(time.Time{}, time.Unix(1<<40, 0), from, phase); j >= 0 {
+		if ev.sawKnown(r.Seq) {
+			if j := ev.nearest(math.MinInt64, math.MaxInt64, from, phase); j >= 0 {
 				ev.used[j] = true
-				return ev.events[ev.conn[j]].Cause, levelTemporal, ev.conn[j]
+				return explanation{cause: ev.names[ev.conn[j].cause], level: levelTemporal}
 			}
 		}
 	}
-	if c := wordsCause(ev.words(k)); c != "" {
-		return c, levelSignature, -1
+	if c := wordsCause(ev.words(in)); c != "" {
+		return explanation{cause: c, level: levelSignature}
 	}
 	if sig.Cause != "" {
-		return sig.Cause, levelSignature, -1
+		return explanation{cause: sig.Cause, level: levelSignature}
 	}
-	if ev.sawKnown(k) && !ev.saw(k, rq) {
+	if ev.sawKnown(r.Seq) && !ev.saw(r.Attack, r.Seq, in) {
 		if sig.Gateway != "" {
-			return CauseGatewayLocal, levelSignature, -1
+			return explanation{cause: CauseGatewayLocal, level: levelSignature}
 		}
-		return CauseGatewayLocal, levelNone, -1
+		return explanation{cause: CauseGatewayLocal, level: levelNone}
 	}
-	return CauseUnattributed, levelNone, -1
+	return explanation{cause: CauseUnattributed, level: levelNone}
 }
 
-// words returns what the gateway's own logs said about k.
-func (ev *evidence) words(k key) string {
-	var w []string
-	for _, t := range ev.told[k] {
-		if t.Words != "" {
-			w = append(w, t.Words)
-		}
+// words returns what the gateway's own logs said about a request.
+func (ev *evidence) words(in *reqInfo) string {
+	if in == nil || in.words == 0 {
+		return ""
 	}
-	return strings.Join(w, "; ")
-}
-
-// retried reports whether the gateway's own log says it retried k.
-func (ev *evidence) retried(k key) bool {
-	for _, t := range ev.told[k] {
-		if t.Retries > 0 || len(t.Upstream) > 1 {
-			return true
-		}
-	}
-	return false
+	return ev.names[in.words-1]
 }
 
 // gatewayWords maps what gateways log to the cause it names. The first
-// phrase found wins, so the last try's words (logged last) do not matter
-// more than the first's; the phrases are nginx's error log, HAProxy's
+// phrase found wins; the phrases are nginx's error log, HAProxy's
 // termination states and Go's (Caddy's) errors.
 var gatewayWords = []struct{ phrase, cause string }{
 	{"Connection refused", "connection-refused"},
@@ -235,6 +377,14 @@ func wordsCause(words string) string {
 	if words == "" {
 		return ""
 	}
+	// After the headers: nginx reading the body ("... while reading
+	// upstream"), Caddy giving up on it.
+	if strings.Contains(words, "while reading upstream") || strings.Contains(words, "aborting with incomplete response") {
+		if strings.Contains(words, "reset by peer") {
+			return "reset-mid-body"
+		}
+		return "closed-mid-body"
+	}
 	for _, w := range gatewayWords {
 		if strings.Contains(words, w.phrase) {
 			return w.cause
@@ -243,20 +393,17 @@ func wordsCause(words string) string {
 	return ""
 }
 
-// nearest returns the connection-level fault within [from, to], of phase
-// when it is not empty, nearest to at; -1 for none.
-func (ev *evidence) nearest(from, to, at time.Time, phase string) int {
-	lo := sort.Search(len(ev.conn), func(i int) bool { return !ev.events[ev.conn[i]].Time.Before(from) })
-	best, bestD := -1, time.Duration(1<<62)
-	for j := lo; j < len(ev.conn); j++ {
-		e := &ev.events[ev.conn[j]]
-		if e.Time.After(to) {
-			break
-		}
-		if phase != "" && e.Phase != phase {
+// nearest returns the connection-level fault within [f, t] (unix
+// nanoseconds), of phase when it is not empty, nearest to at; -1 for none.
+func (ev *evidence) nearest(f, t int64, at time.Time, phase string) int {
+	a := at.UnixNano()
+	lo := sort.Search(len(ev.conn), func(i int) bool { return ev.conn[i].t >= f })
+	best, bestD := -1, int64(1<<62)
+	for j := lo; j < len(ev.conn) && ev.conn[j].t <= t; j++ {
+		if phase != "" && ev.names[ev.conn[j].phase] != phase {
 			continue
 		}
-		d := e.Time.Sub(at)
+		d := ev.conn[j].t - a
 		if d < 0 {
 			d = -d
 		}
@@ -271,51 +418,41 @@ func (ev *evidence) nearest(from, to, at time.Time, phase string) int {
 // the request, and those repeated by a retry that failed too. It calls
 // bucket with each masked fault's time.
 func (ev *evidence) masked(bucket func(time.Time)) Masked {
-	m := Masked{Reasons: map[string]int{}, ByKind: map[string]int{}}
-	mask := func(e *faults.Event, reason string) {
+	m := Masked{Faults: ev.endFaults, Reasons: map[string]int{}, ByKind: map[string]int{}}
+	mask := func(e *rec, reason string) {
 		m.Count++
 		m.Reasons[reason]++
-		m.ByKind[e.Kind]++
-		bucket(e.Time)
+		m.ByKind[ev.names[e.kind]]++
+		bucket(e.time())
 	}
-	// Walk the events in their order, so the result does not depend on map
-	// order.
-	for i := range ev.events {
-		e := &ev.events[i]
-		if e.Type != faults.TypeFault || !e.Ended || e.Cause == "" || e.Kind == "refuse" {
-			continue
+	for i := range ev.ended {
+		e := &ev.ended[i]
+		if e.kind == 0 {
+			continue // an upstream failure the proxy saw, not a fault
 		}
-		m.Faults++
-		if e.Seq == nil {
-			continue
-		}
-		rq := ev.requests[key{e.Attack, *e.Seq}]
+		in := ev.info(e.attack, e.seq, false)
 		switch {
-		case rq.outcome == 0:
+		case in.flags&(outcomeOK|outcomeFail|outcomePass) == 0:
 			mask(e, maskedNoResult)
-		case rq.outcome == outcomeOK && e.Attempt < rq.last:
+		case in.flags&outcomeOK != 0 && uint16(e.attempt) < in.last:
 			mask(e, maskedRetried)
-			if ev.retried(key{e.Attack, *e.Seq}) {
+			if in.retried {
 				m.GatewayConfirmed++
 			}
-		case rq.outcome == outcomeOK:
+		case in.flags&outcomeOK != 0:
 			mask(e, maskedAbsorbed)
-		case e.Attempt < rq.last:
+		case in.flags&outcomeFail != 0 && uint16(e.attempt) < in.last:
 			m.Repeated++
+		case in.flags&outcomePass != 0:
+			m.PassedOn++
 		}
 	}
-	for j, i := range ev.conn {
+	for j := range ev.conn {
 		if !ev.used[j] {
-			mask(&ev.events[i], maskedConnUnused)
+			mask(&ev.conn[j], maskedConnUnused)
 		}
 	}
 	return m
-}
-
-// answeredByProxy reports whether the event's fault wrote the answer the
-// gateway passed on, so that the answer is not the gateway's own.
-func answeredByProxy(e *faults.Event) bool {
-	return e.Kind == "status" || (e.Kind == "overload" && strings.HasPrefix(e.Detail, "rejected with 503"))
 }
 
 // windows are time intervals.
@@ -329,28 +466,6 @@ func (w windows) cover(from, to time.Time) bool {
 		}
 	}
 	return false
-}
-
-// refuseWindows returns when the proxy's listener was refusing
-// connections: from each refuse fault event to the next refuse-ended
-// observation (or forever).
-func refuseWindows(events []faults.Event) windows {
-	var w windows
-	var open *time.Time
-	for _, e := range events {
-		switch {
-		case e.Type == faults.TypeFault && e.Kind == "refuse" && open == nil:
-			t := e.Time
-			open = &t
-		case e.Type == faults.TypeObservation && e.Kind == faults.ObservedRefuseEnded && open != nil:
-			w = append(w, [2]time.Time{*open, e.Time})
-			open = nil
-		}
-	}
-	if open != nil {
-		w = append(w, [2]time.Time{*open, time.Unix(1<<40, 0)})
-	}
-	return w
 }
 
 // errorKind classifies the error of a request without an answer.

@@ -72,21 +72,43 @@ type Report struct {
 	SendLagMS SendLag `json:"send_lag_ms"`
 }
 
-// Options are the settings of an analysis.
+// Options are the settings of an analysis. In report.json they are
+// {"bucket_s", "threshold", "sustain"}.
 type Options struct {
-	// BucketS is the timeline's bucket width in seconds; zero means 1.
-	BucketS float64 `json:"bucket_s"`
+	// Bucket is the timeline's bucket width; zero means a second.
+	Bucket time.Duration
 	// Threshold is the share of a bucket's requests a failure class must
 	// reach for the bucket to count as failing; zero means 0.01.
-	Threshold float64 `json:"threshold"`
+	Threshold float64
 	// Sustain is how many failing buckets in a row make a sustained
 	// onset; zero means 3.
-	Sustain int `json:"sustain"`
+	Sustain int
+}
+
+type optionsJSON struct {
+	BucketS   float64 `json:"bucket_s"`
+	Threshold float64 `json:"threshold"`
+	Sustain   int     `json:"sustain"`
+}
+
+// MarshalJSON writes the bucket width in seconds.
+func (o Options) MarshalJSON() ([]byte, error) {
+	return json.Marshal(optionsJSON{o.Bucket.Seconds(), o.Threshold, o.Sustain})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (o *Options) UnmarshalJSON(b []byte) error {
+	var j optionsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*o = Options{Bucket: time.Duration(math.Round(j.BucketS * float64(time.Second))), Threshold: j.Threshold, Sustain: j.Sustain}
+	return nil
 }
 
 func (o Options) withDefaults() Options {
-	if o.BucketS <= 0 {
-		o.BucketS = 1
+	if o.Bucket <= 0 {
+		o.Bucket = time.Second
 	}
 	if o.Threshold <= 0 {
 		o.Threshold = 0.01
@@ -153,6 +175,16 @@ type PhaseReport struct {
 	// share fell under the threshold for good, null unless recovered.
 	Recovery  string   `json:"recovery"`
 	RecoveryS *float64 `json:"recovery_s"`
+	// OtherRecovery is the same for the other failure classes (503, 504,
+	// error and every other 5xx seen).
+	OtherRecovery map[string]Recovery `json:"other_recovery"`
+}
+
+// Recovery says whether and when a failure class's share fell back under
+// the threshold after a phase with faults.
+type Recovery struct {
+	State string   `json:"recovery"`
+	S     *float64 `json:"recovery_s"`
 }
 
 // Latency holds exact statistics of request latencies, in milliseconds;
@@ -193,6 +225,7 @@ type Bucket struct {
 
 // BucketLatency holds a bucket's latency percentiles in milliseconds.
 type BucketLatency struct {
+	// P50 and P99 are nearest-rank percentiles.
 	P50 float64 `json:"p50"`
 	P99 float64 `json:"p99"`
 }
@@ -222,7 +255,8 @@ type Cause struct {
 	// Count is how many failures it explains.
 	Count int `json:"count"`
 	// Share is Count over all failures of the class.
-	Share    float64  `json:"share"`
+	Share float64 `json:"share"`
+	// Evidence says how the failures were tied to the cause.
 	Evidence Evidence `json:"evidence"`
 	// GatewayWords are what the gateway's own logs said about these
 	// failures, the most frequent first (at most three), when gatecrash
@@ -266,6 +300,9 @@ type Masked struct {
 	// Repeated counts faults on an attempt the gateway retried, whose
 	// request failed anyway: the retry failed too.
 	Repeated int `json:"repeated"`
+	// PassedOn counts faults whose own answer (an injected 4xx) reached
+	// the client: neither masked nor a failure.
+	PassedOn int `json:"passed_on"`
 	// GatewayConfirmed counts the masked faults whose retry the gateway's
 	// own log confirms (nginx's $upstream_status lists several tries,
 	// HAProxy's retry count is above zero).
@@ -275,6 +312,7 @@ type Masked struct {
 // Correlation is the Pearson correlation between the per-bucket count of
 // a fault kind's events and of 502s.
 type Correlation struct {
+	// Kind is the fault kind.
 	Kind string `json:"kind"`
 	// Pearson is null when either timeline is constant or has fewer than
 	// three buckets.
@@ -284,6 +322,7 @@ type Correlation struct {
 // SendLag summarises how late requests left against the pacer's plan, in
 // milliseconds.
 type SendLag struct {
+	// P50 and P99 are nearest-rank percentiles; Max is the largest.
 	P50 float64 `json:"p50"`
 	P99 float64 `json:"p99"`
 	Max float64 `json:"max"`

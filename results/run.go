@@ -2,7 +2,9 @@ package results
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"time"
 
@@ -104,5 +106,37 @@ func ReadRun(path string) (*Run, error) {
 	if r.Schema != RunSchema {
 		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, RunSchema)
 	}
+	if err := r.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w; it is not a run.json gatecrash wrote", path, err)
+	}
 	return &r, nil
 }
+
+// maxPlan bounds a plan's length: a run.json beyond it is not one
+// gatecrash wrote, and its timeline would not fit in memory.
+const maxPlan = 30 * 24 * time.Hour
+
+// check rejects a plan no run has.
+func (r *Run) check() error {
+	if r.Started.IsZero() {
+		return errors.New("started: missing")
+	}
+	if !finite(r.StoppedS) || r.StoppedS < 0 {
+		return fmt.Errorf("stopped_s: %v is not a time in the run", r.StoppedS)
+	}
+	end := 0.0
+	for i, p := range r.Phases {
+		switch {
+		case !finite(p.StartS) || !finite(p.EndS) || p.StartS < end || p.EndS < p.StartS:
+			return fmt.Errorf("phases[%d]: start_s %v, end_s %v: phases must follow each other", i, p.StartS, p.EndS)
+		case p.EndS > maxPlan.Seconds():
+			return fmt.Errorf("phases[%d]: end_s %v is more than %s", i, p.EndS, maxPlan)
+		case !finite(p.Planned) || p.Planned < 0 || !finite(p.Rate) || p.Rate < 0 || !finite(p.RampTo) || p.RampTo < 0:
+			return fmt.Errorf("phases[%d]: planned %v, rate %v, ramp_to %v: must be numbers, at least 0", i, p.Planned, p.Rate, p.RampTo)
+		}
+		end = p.EndS
+	}
+	return nil
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -38,7 +38,10 @@ func TestTestimonyInTheReport(t *testing.T) {
 		{Gateway: "haproxy", Time: at(4002), Attack: "a", Seq: u64(4), Status: 504, Words: "sH--: the server-side timeout expired before full headers"},
 		{Gateway: "nginx", Time: at(5000), Words: "an error log line tied to no request"},
 	}
-	a := NewAnalyzer(oneRun("reset"), events, Options{})
+	a := NewAnalyzer(oneRun("reset"), Options{})
+	for i := range events {
+		a.AddEvent(&events[i])
+	}
 	a.AddTestimony(told)
 	for i := range res {
 		a.Add(&res[i])
@@ -150,4 +153,30 @@ func FuzzReadTestimony(f *testing.F) {
 			t.Errorf("got %d entries with error %v", len(ts), err)
 		}
 	})
+}
+
+func TestWordsCause(t *testing.T) {
+	for _, tt := range []struct{ words, cause string }{
+		{"connect() failed (111: Connection refused) while connecting to upstream", "connection-refused"},
+		{"upstream prematurely closed connection while reading response header from upstream", "closed-before-headers"},
+		{"recv() failed (104: Connection reset by peer) while reading response header from upstream", "reset-before-headers"},
+		{"upstream sent no valid HTTP/1.0 header while reading response header from upstream", "malformed-status-line"},
+		{"upstream timed out (110: Connection timed out) while reading response header from upstream", "upstream-timeout"},
+		{"readv() failed (104: Connection reset by peer) while reading upstream", "reset-mid-body"},
+		{"upstream prematurely closed connection while reading upstream", "closed-mid-body"},
+		{"aborting with incomplete response: read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer", "reset-mid-body"},
+		{"SC--: the server refused the connection", "connection-refused"},
+		{"sH--: the server-side timeout expired before full headers", "upstream-timeout"},
+		{"PH--: the proxy blocked the server's answer", "malformed-response"},
+		{"dial tcp 127.0.0.1:18089: connect: connection refused", "connection-refused"},
+		{`net/http: HTTP/1.x transport connection broken: malformed HTTP status code "abc"`, "malformed-response"},
+		{"net/http: timeout awaiting response headers", "upstream-timeout"},
+		{"EOF", "closed-before-headers"},
+		{"something else", ""},
+		{"", ""},
+	} {
+		if got := wordsCause(tt.words); got != tt.cause {
+			t.Errorf("%q: got %q, want %q", tt.words, got, tt.cause)
+		}
+	}
 }

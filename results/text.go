@@ -31,6 +31,7 @@ var causeWords = map[string]string{
 	"overload-rejected":        "overload rejections",
 	"upstream-5xx-passthrough": "upstream 5xx answers passed on",
 	"upstream-status":          "upstream statuses passed on",
+	"upstream-error":           "upstream failures the proxy saw",
 	CauseGatewayLocal:          "gateway-local (never reached the upstream side)",
 	CauseUnattributed:          "unattributed",
 }
@@ -155,8 +156,11 @@ func onsetWords(what string, o Onset, opt Options) string {
 	if what == "" {
 		w = fmt.Sprintf("the first at %s", instant(*o.FirstS))
 	}
-	if o.FirstPhase != nil {
+	switch {
+	case o.FirstPhase != nil && o.FirstRate != nil:
 		w += fmt.Sprintf(" (phase %s, %s/s offered)", *o.FirstPhase, num(*o.FirstRate))
+	case o.FirstPhase != nil:
+		w += fmt.Sprintf(" (phase %s, after the plan)", *o.FirstPhase)
 	}
 	if o.SustainedS != nil {
 		w += fmt.Sprintf(", sustained from %s", secs(*o.SustainedS))
