@@ -22,7 +22,10 @@ import (
 	"github.com/gatecrash/gatecrash/faults"
 )
 
-var benchResults = flag.Int("bench-analyze-results", 5_000_000, "analysis benchmark: results in the synthetic run")
+var (
+	benchResults = flag.Int("bench-analyze-results", 5_000_000, "analysis benchmark: results in the synthetic run")
+	benchDense   = flag.Bool("bench-analyze-dense", false, "analysis benchmark: a latency event on every request and resets on 10%, instead of 1%")
+)
 
 // benchChildEnv tells the test binary, run again by BenchmarkAnalyze, which
 // side of the comparison to measure.
@@ -40,11 +43,12 @@ const benchChildEnv = "GATECRASH_BENCH_ANALYZE"
 func BenchmarkAnalyze(b *testing.B) {
 	dir := b.TempDir()
 	start := time.Now()
-	if err := writeBenchRun(dir, *benchResults); err != nil {
+	if err := writeBenchRun(dir, *benchResults, *benchDense); err != nil {
 		b.Fatal(err)
 	}
 	st, _ := os.Stat(filepath.Join(dir, RecordFile))
-	b.Logf("wrote %d results (%.0f MB) in %s", *benchResults, float64(st.Size())/1e6, time.Since(start).Round(time.Millisecond))
+	se, _ := os.Stat(filepath.Join(dir, EventsFile))
+	b.Logf("wrote %d results (%.0f MB) and their events (%.0f MB, dense %v) in %s", *benchResults, float64(st.Size())/1e6, float64(se.Size())/1e6, *benchDense, time.Since(start).Round(time.Millisecond))
 	for range b.N {
 		var vt, gt []time.Duration
 		var vrss, grss int64
@@ -143,8 +147,10 @@ func TestBenchAnalyzeChild(t *testing.T) {
 
 // writeBenchRun writes a run folder of n results: a 60s ramp from n/120 to
 // n/40 per second (n hits in all), 1% 502s with nginx's error page, each
-// tied to a reset event, and 0.1% answers cut after their headers.
-func writeBenchRun(dir string, n int) error {
+// tied to a reset event, and 0.1% answers cut after their headers. Dense
+// adds a latency event to every request and a reset, retried to a 200 by
+// the gateway, to 9% more.
+func writeBenchRun(dir string, n int, dense bool) error {
 	d := 60.0
 	r0 := float64(n) / d / 2
 	run := &Run{Schema: RunSchema, Scenario: "bench", Attack: "bench", Started: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Gateway: "none",
@@ -182,6 +188,12 @@ func writeBenchRun(dir string, n int) error {
 			events.Record(faults.Event{Time: ts.Add(time.Millisecond), Type: faults.TypeFault, Attack: "bench", Seq: &seq, Phase: "ramp", Kind: "reset", Cause: "reset-before-headers", Ended: true, Detail: "reset before any response byte"})
 		case i%1000 == 501:
 			r.Code, r.Error = 0, "unexpected EOF"
+		case dense && i%100 < 10:
+			events.Record(faults.Event{Time: ts.Add(time.Millisecond), Type: faults.TypeFault, Attack: "bench", Seq: &seq, Phase: "ramp", Kind: "reset", Cause: "reset-before-headers", Ended: true, Detail: "reset before any response byte"})
+			events.Record(faults.Event{Time: ts.Add(2 * time.Millisecond), Type: faults.TypeObservation, Attack: "bench", Seq: &seq, Attempt: 1, Phase: "ramp", Kind: faults.ObservedRetry, Fault: -1, Detail: "seen again"})
+		}
+		if dense {
+			events.Record(faults.Event{Time: ts, Type: faults.TypeFault, Attack: "bench", Seq: &seq, Phase: "ramp", Kind: "latency", Detail: "waited 20ms"})
 		}
 		if err := w.Write(&r); err != nil {
 			return err
