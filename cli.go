@@ -51,6 +51,7 @@ func commands() []command {
 		{"list", "list the scenarios in the embedded catalog", cmdList},
 		{"report", "rebuild the report of a run folder from its records", cmdReport},
 		{"proxy", "run the fault proxy alone; change its faults at runtime through its admin API", cmdProxy},
+		{"matrix", "run every fault kind against a gateway and print what the client got, what the gateway logged, whether it retried", cmdMatrix},
 	}
 }
 

@@ -669,7 +669,11 @@ func (a *Analyzer) gateway() Gateway {
 		return Gateway{Kind: "builtin", Evidence: "started by gatecrash: Go's net/http/httputil.ReverseProxy"}
 	case "", "none":
 	default:
-		return Gateway{Kind: a.run.Gateway, Evidence: "started by gatecrash"}
+		why := "started by gatecrash"
+		if a.run.GatewayVersion != "" {
+			why += ": " + a.run.GatewayVersion
+		}
+		return Gateway{Kind: a.run.Gateway, Evidence: why}
 	}
 	// The kind with most signed answers; its most frequent evidence.
 	perKind := map[string]int{}

@@ -41,8 +41,12 @@ type Run struct {
 	// StoppedS is when an interrupted attack stopped sending, in seconds
 	// from Started; zero when the run was not interrupted.
 	StoppedS float64 `json:"stopped_s,omitempty"`
-	// Gateway is the gateway kind (builtin, none).
+	// Gateway is the gateway kind: builtin, nginx, haproxy, caddy, or none
+	// (a gateway gatecrash did not start).
 	Gateway string `json:"gateway"`
+	// GatewayVersion is what the gateway gatecrash started says of its
+	// version, such as "nginx/1.22.1"; empty otherwise.
+	GatewayVersion string `json:"gateway_version,omitempty"`
 	// Phases is the plan.
 	Phases []PhasePlan `json:"phases"`
 }
