@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/gatecrash/gatecrash/lab"
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
@@ -37,11 +39,15 @@ everything, prints the report and writes into the output folder:
   events.jsonl  one JSON line per fault the proxy applied or retry it saw
   run.json      the plan and clock of the run
   report.json   the report (schema gatecrash/report/v1)
-  gateway.log   the built-in gateway's error answers`, stdout)
+  gateway.log   the built-in gateway's error answers
+  gateway-access.log, gateway-error.log, gateway.conf
+                nginx's, HAProxy's or Caddy's logs and configuration, when
+                gatecrash started one (target.gateway, or --gateway)`, stdout)
 	var opt runOptions
 	var err error
 	fs.StringVarP(&opt.out, "out", "o", "", "output folder (default ./gatecrash-out/NAME-UTCTIME)")
 	seed := fs.Uint64("seed", 0, "seed for every fault decision, overriding the scenario's (default: the scenario's, else random)")
+	gateway := fs.String("gateway", "", "the gateway gatecrash starts, overriding the scenario's target.gateway: builtin, nginx, haproxy or caddy (found on PATH)")
 	fs.StringVar(&opt.proxyListen, "proxy-listen", "127.0.0.1:0", "address of the fault proxy, overriding the scenario's proxy.listen; point your gateway's upstream here when target.gateway is none")
 	analysis := analysisFlags(fs)
 	if err := parse(fs, args); err != nil {
@@ -56,6 +62,14 @@ everything, prints the report and writes into the output folder:
 	sc, err := scenarios.Resolve(fs.Arg(0))
 	if err != nil {
 		return inputErr(err)
+	}
+	if fs.Changed("gateway") {
+		if err := overrideGateway(sc, *gateway); err != nil {
+			return err
+		}
+	}
+	if err := checkManaged(sc); err != nil {
+		return err
 	}
 	if !fs.Changed("proxy-listen") && sc.Proxy.Listen != "" {
 		opt.proxyListen = sc.Proxy.Listen
@@ -80,6 +94,46 @@ everything, prints the report and writes into the output folder:
 	fmt.Fprintf(stdout, "\nwritten to %s\n", opt.out)
 	if rep.Interrupted {
 		return &exitError{code: exitBroken, err: errors.New("interrupted; the report covers what ran")}
+	}
+	return nil
+}
+
+// overrideGateway applies --gateway to the scenario.
+func overrideGateway(sc *scenarios.Scenario, gateway string) error {
+	switch {
+	case gateway == scenarios.GatewayNone:
+		return inputErrf("--gateway none: --gateway names a gateway for gatecrash to start; for one you run, write target.gateway: none and target.url in the scenario; give builtin, nginx, haproxy or caddy")
+	case gateway != scenarios.GatewayBuiltin && !scenarios.Managed(gateway):
+		return inputErrf("--gateway %q: give builtin, nginx, haproxy or caddy", gateway)
+	case sc.Target.Gateway == scenarios.GatewayNone:
+		return inputErrf("--gateway %s: the scenario's target.gateway is none, a gateway you run at %s, which --gateway cannot replace; remove --gateway to attack yours, or set target.gateway in the scenario", gateway, sc.Target.URL)
+	case sc.Target.Config != "" && gateway != sc.Target.Gateway:
+		return inputErrf("--gateway %s: the scenario's target.config (%s) is a template for %s; remove --gateway, or target.config to use gatecrash's own %s template", gateway, sc.Target.Config, sc.Target.Gateway, gateway)
+	}
+	sc.Target.Gateway = gateway
+	return nil
+}
+
+// checkManaged checks, before anything starts, that the managed gateway
+// the scenario names is installed and that its template renders.
+func checkManaged(sc *scenarios.Scenario) error {
+	kind := sc.Target.Gateway
+	if !scenarios.Managed(kind) {
+		return nil
+	}
+	if _, err := lab.LookPath(kind); err != nil {
+		return inputErr(err)
+	}
+	path := sc.ConfigPath()
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return inputErrf("target.config: cannot read the %s template: %w", kind, err)
+	}
+	if err := lab.CheckTemplate(kind, path, string(b)); err != nil {
+		return inputErr(err)
 	}
 	return nil
 }

@@ -97,7 +97,7 @@ func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (*resu
 		return errors.Join(<-proxyDone, events.Close())
 	})
 
-	target, err := startGateway(sc, "http://"+ln.Addr().String(), opt.out, &cleanups)
+	target, version, err := startGateway(srvCtx, sc, ln.Addr().String(), opt, &cleanups)
 	if err != nil {
 		return nil, err
 	}
@@ -120,29 +120,90 @@ func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (*resu
 	// broke, so that what was recorded can still be reported.
 	stopErr := stopAll()
 	run := &results.Run{
-		Schema:      results.RunSchema,
-		Scenario:    sc.Name,
-		Attack:      sc.Name,
-		Seed:        seed,
-		Started:     started.UTC(),
-		Interrupted: interrupted,
-		Gateway:     sc.Target.Gateway,
-		Phases:      plan(sc, pacer),
+		Schema:         results.RunSchema,
+		Scenario:       sc.Name,
+		Attack:         sc.Name,
+		Seed:           seed,
+		Started:        started.UTC(),
+		Interrupted:    interrupted,
+		Gateway:        sc.Target.Gateway,
+		GatewayVersion: version,
+		Phases:         plan(sc, pacer),
 	}
 	if interrupted {
 		run.StoppedS = stopped.Seconds()
 	}
 	werr := results.WriteRun(filepath.Join(opt.out, results.RunFile), run)
+	terr := writeTestimony(opt.out, sc.Target.Gateway)
 	if aerr != nil {
 		aerr = fmt.Errorf("attack: %w", aerr)
 	}
 	if stopErr != nil {
 		stopErr = fmt.Errorf("stop: %w", stopErr)
 	}
-	if err := errors.Join(aerr, stopErr, werr); err != nil {
+	if err := errors.Join(aerr, stopErr, werr, terr); err != nil {
 		return nil, err
 	}
-	return buildReport(opt.out, opt.analysis)
+	rep, err := results.AnalyzeDir(opt.out, opt.analysis)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err) // what the run just wrote: broken, not bad input
+	}
+	return rep, writeReport(opt.out, rep)
+}
+
+// writeTestimony reads the logs of the gateway gatecrash started and
+// writes what they say about each request into the run folder's
+// testimony.jsonl.
+func writeTestimony(dir, gateway string) error {
+	var access, errs string
+	switch {
+	case gateway == scenarios.GatewayBuiltin:
+		access = results.GatewayLog
+	case scenarios.Managed(gateway):
+		access, errs = lab.AccessLogFile, lab.ErrorLogFile
+	default:
+		return nil
+	}
+	open := func(name string) (*os.File, error) {
+		if name == "" {
+			return nil, nil
+		}
+		f, err := os.Open(filepath.Join(dir, name))
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return f, err
+	}
+	af, err := open(access)
+	if err != nil {
+		return fmt.Errorf("gateway testimony: %w", err)
+	}
+	ef, err := open(errs)
+	if err != nil {
+		return fmt.Errorf("gateway testimony: %w", err)
+	}
+	var ar, er io.Reader
+	if af != nil {
+		defer af.Close()
+		ar = af
+	}
+	if ef != nil {
+		defer ef.Close()
+		er = ef
+	}
+	ts, err := lab.ReadTestimony(gateway, ar, er)
+	if err != nil {
+		return fmt.Errorf("gateway testimony: %w", err)
+	}
+	out, err := os.Create(filepath.Join(dir, results.TestimonyFile))
+	if err != nil {
+		return fmt.Errorf("gateway testimony: %w", err)
+	}
+	if err := results.WriteTestimony(out, ts); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // startUpstream starts the built-in upstream, or returns the host:port of
@@ -170,27 +231,76 @@ func startUpstream(sc *scenarios.Scenario, cleanups *[]func() error) (string, er
 	return srv.Addr(), nil
 }
 
-// startGateway starts the built-in gateway in front of proxyURL, or
-// returns the URL of the scenario's own gateway.
-func startGateway(sc *scenarios.Scenario, proxyURL, out string, cleanups *[]func() error) (string, error) {
-	if sc.Target.Gateway == scenarios.GatewayNone {
-		return sc.Target.URL, nil
+// startGateway starts the gateway under test in front of the fault proxy
+// at proxyAddr: the built-in one, or nginx, HAProxy or Caddy from their
+// template. It returns the URL the attack goes to and, for a managed
+// gateway, its version. With gateway none it starts nothing and returns
+// the scenario's URL. What it starts stops when ctx ends or the cleanups
+// run, whichever comes first.
+func startGateway(ctx context.Context, sc *scenarios.Scenario, proxyAddr string, opt runOptions, cleanups *[]func() error) (target, version string, err error) {
+	kind := sc.Target.Gateway
+	switch {
+	case kind == scenarios.GatewayNone:
+		return sc.Target.URL, "", nil
+	case scenarios.Managed(kind):
+		m, err := startManaged(ctx, sc, proxyAddr, opt.out)
+		if err != nil {
+			return "", "", err
+		}
+		*cleanups = append(*cleanups, m.Close)
+		if opt.stderr != nil {
+			fmt.Fprintf(opt.stderr, "%s started on %s (pid %d), forwarding to the fault proxy on %s; its logs: %s, %s\n",
+				m.Version(), m.Addr(), m.PID(), proxyAddr,
+				filepath.Join(opt.out, lab.AccessLogFile), filepath.Join(opt.out, lab.ErrorLogFile))
+		}
+		return m.URL(), m.Version(), nil
 	}
-	logFile, err := os.Create(filepath.Join(out, results.GatewayLog))
+	logFile, err := os.Create(filepath.Join(opt.out, results.GatewayLog))
 	if err != nil {
-		return "", fmt.Errorf("create gateway log: %w", err)
+		return "", "", fmt.Errorf("create gateway log: %w", err)
 	}
 	*cleanups = append(*cleanups, logFile.Close)
-	gw, err := lab.NewGateway(proxyURL, sc.Target.UpstreamTimeout.D(), logFile)
+	gw, err := lab.NewGateway("http://"+proxyAddr, sc.Target.UpstreamTimeout.D(), logFile)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	srv, err := lab.Start(gw)
 	if err != nil {
-		return "", fmt.Errorf("built-in gateway: %w", err)
+		return "", "", fmt.Errorf("built-in gateway: %w", err)
 	}
 	*cleanups = append(*cleanups, srv.Close)
-	return srv.URL(), nil
+	return srv.URL(), "", nil
+}
+
+// startManaged starts the scenario's nginx, HAProxy or Caddy, rendered
+// from target.config or from gatecrash's own template. A gateway that is
+// not installed, and a template of the user's that does not render or
+// that the gateway rejects, are bad input.
+func startManaged(ctx context.Context, sc *scenarios.Scenario, proxyAddr, out string) (*lab.Managed, error) {
+	cfg := lab.ManagedConfig{
+		Kind:           sc.Target.Gateway,
+		Upstream:       proxyAddr,
+		ConnectTimeout: sc.Target.ConnectTimeout.D(),
+		ReadTimeout:    sc.Target.UpstreamTimeout.D(),
+		Dir:            out,
+	}
+	if path := sc.ConfigPath(); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, inputErrf("target.config: cannot read the %s template: %w", cfg.Kind, err)
+		}
+		cfg.Template, cfg.TemplateName = string(b), path
+	}
+	m, err := lab.StartManaged(ctx, cfg)
+	if err != nil {
+		var missing *lab.NotInstalledError
+		var bad *lab.TemplateError
+		if errors.As(err, &missing) || errors.As(err, &bad) {
+			return nil, inputErr(err)
+		}
+		return nil, fmt.Errorf("start %s: %w", cfg.Kind, err)
+	}
+	return m, nil
 }
 
 // plan returns the phases as the pacer plans them.
@@ -222,14 +332,19 @@ func buildReport(dir string, opt results.Options) (*results.Report, error) {
 	if err != nil {
 		return nil, inputErr(err)
 	}
+	return rep, writeReport(dir, rep)
+}
+
+// writeReport writes report.json into a run folder.
+func writeReport(dir string, rep *results.Report) error {
 	b, err := rep.MarshalIndent()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, results.ReportFile), b, 0o644); err != nil {
-		return nil, fmt.Errorf("write report: %w", err)
+		return fmt.Errorf("write report: %w", err)
 	}
-	return rep, nil
+	return nil
 }
 
 // kinds lists the kinds of faults, without repeats, in their order.

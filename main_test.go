@@ -16,7 +16,6 @@ import (
 
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/results"
-	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -259,50 +258,3 @@ func TestRunEndToEnd(t *testing.T) {
 }
 
 // TestCatalogRuns runs every catalog scenario end to end.
-func TestCatalogRuns(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs every catalog scenario")
-	}
-	for _, e := range scenarios.Catalog() {
-		t.Run(e.Name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "out")
-			code, stdout, stderr := gatecrash(t, "run", e.Name, "--out", out)
-			if code != exitOK {
-				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
-			}
-			rd := readRunDir(t, out)
-			rep := rd.report
-			// Under 15 seconds: the plan is, and no request waited for its
-			// timeout (the measured length, which a loaded machine
-			// stretches, is logged, not asserted).
-			sc, err := scenarios.Lookup(e.Name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d := sc.Duration(); d > 10*time.Second || rep.Totals.Errors > 0 {
-				var errs []string
-				for _, r := range rd.results {
-					if r.Code == 0 && len(errs) < 5 {
-						errs = append(errs, fmt.Sprintf("seq %d at %s: %s", r.Seq, r.Timestamp.Sub(rep.Started), r.Error))
-					}
-				}
-				t.Errorf("planned %s with %d client errors, want at most 10s and none; first errors:\n%s", d, rep.Totals.Errors, strings.Join(errs, "\n"))
-			}
-			t.Logf("%s: planned %s, ran %.1fs", e.Name, sc.Duration(), rep.DurationS)
-			// 502s only where the scenario injects faults.
-			for i, p := range rep.Phases {
-				if len(sc.Phases[i].Faults) == 0 && p.Status["502"] > 0 {
-					t.Errorf("phase %s has no faults but %d 502s", p.Name, p.Status["502"])
-				}
-			}
-			if rep.Totals.Status["502"] == 0 {
-				t.Fatalf("no 502 in a scenario made to produce them:\n%s", stdout)
-			}
-			for _, c := range rep.Causes {
-				if c.Cause == results.CauseUnattributed {
-					t.Errorf("%d 502s unattributed:\n%s", c.Count, stdout)
-				}
-			}
-		})
-	}
-}

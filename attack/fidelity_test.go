@@ -1,4 +1,4 @@
-package attack
+package attack_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/montanaflynn/stats"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/gatecrash/gatecrash/attack"
 	"github.com/gatecrash/gatecrash/lab"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
@@ -82,7 +83,7 @@ func us(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
 // just before vegeta's own, so the lag is, if anything, overstated by a
 // few microseconds.
 func measureFidelity(ctx context.Context, url string, rate int, d time.Duration) (fidelity, error) {
-	p := NewPacer([]scenarios.Phase{{
+	p := attack.NewPacer([]scenarios.Phase{{
 		Name:     "fidelity",
 		Duration: scenarios.Duration(d),
 		Rate:     scenarios.Rate{Freq: rate, Per: time.Second},
@@ -93,13 +94,13 @@ func measureFidelity(ctx context.Context, url string, rate int, d time.Duration)
 		seq uint64
 	}
 	hits := make([]sent, 0, f.planned)
-	opt := Options{
+	opt := attack.Options{
 		Name:     "fidelity",
 		BaseURL:  url,
 		Requests: []scenarios.Request{{Method: "GET", Path: "/"}},
 		Timeout:  5 * time.Second,
 	}
-	start, err := Run(ctx, p, opt, func(r *vegeta.Result) error {
+	start, err := attack.Run(ctx, p, opt, func(r *vegeta.Result) error {
 		hits = append(hits, sent{r.Timestamp, r.Seq})
 		if r.Error != "" {
 			f.errors++

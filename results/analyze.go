@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -328,6 +329,7 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 	}
 	c.Count++
 	if w := a.ev.words(in); w != "" {
+		w = addrs.ReplaceAllString(w, "$1:PORT")
 		if a.words == nil {
 			a.words = map[*Cause]map[string]int{}
 		}
@@ -346,6 +348,32 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 	default:
 		c.Evidence.None++
 	}
+}
+
+// Explain returns the cause of a failed result (a 5xx or no answer) and
+// its evidence (exact, temporal, signature or none), as the report counts
+// it; "" for a result that did not fail. Call it after every event and
+// testimony is in. It counts nothing, but a connection-level fault it ties
+// the result to is no longer masked.
+func (a *Analyzer) Explain(r *vegeta.Result) (cause, evidence string) {
+	if !a.ready {
+		a.ev.finish()
+		a.ready = true
+	}
+	class := classOf(r.Code)
+	if class == "" {
+		return "", ""
+	}
+	var sig Signature
+	if r.Code != 0 {
+		sig = Sign(r.Code, r.Headers, r.Body)
+	}
+	phase := ""
+	if pi := phaseIndex(a.run, r.Timestamp.Sub(a.run.Started)); pi >= 0 {
+		phase = a.run.Phases[pi].Name
+	}
+	x := a.ev.explain(r, a.ev.lookup(r.Attack, r.Seq), class, phase, sig)
+	return x.cause, [...]string{"exact", "temporal", "signature", "none"}[x.level]
 }
 
 // Report returns the report of the results added so far. It may be called
@@ -697,6 +725,10 @@ func (a *Analyzer) gateway() Gateway {
 	}
 	return Gateway{Kind: best, Evidence: fmt.Sprintf("%d of %d error answers: %s", perKind[best], a.signed, why)}
 }
+
+// addrs matches host:port in a gateway's words: ports differ on every
+// connection, and would split the same words into many.
+var addrs = regexp.MustCompile(`(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:]+\]):\d+`)
 
 // topWords returns the n most frequent words, ties in order.
 func topWords(m map[string]int, n int) []Words {

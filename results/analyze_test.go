@@ -136,6 +136,14 @@ func TestEvidenceLevels(t *testing.T) {
 			if cause != tt.cause || level != tt.level {
 				t.Errorf("got %s (%s), want %s (%s)", cause, level, tt.cause, tt.level)
 			}
+			// Explain says the same of the one result.
+			a := NewAnalyzer(oneRun("reset"), Options{})
+			for i := range tt.events {
+				a.AddEvent(&tt.events[i])
+			}
+			if c, l := a.Explain(&tt.res); c != tt.cause || l != tt.level {
+				t.Errorf("Explain: got %s (%s), want %s (%s)", c, l, tt.cause, tt.level)
+			}
 		})
 	}
 }

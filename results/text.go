@@ -103,7 +103,10 @@ func Diagnosis(r *Report) string {
 			line += ")"
 		}
 		if m.Repeated > 0 {
-			line += fmt.Sprintf(", and %d %s retried into another failure", m.Repeated, were(m.Repeated))
+			line += fmt.Sprintf(", %d %s retried into another failure", m.Repeated, were(m.Repeated))
+		}
+		if m.PassedOn > 0 {
+			line += fmt.Sprintf(", %d answered the client with the fault's own status", m.PassedOn)
 		}
 		s = append(s, line+".")
 	}

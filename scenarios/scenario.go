@@ -4,6 +4,7 @@
 package scenarios
 
 import (
+	"path/filepath"
 	"time"
 )
 
@@ -35,23 +36,42 @@ type Scenario struct {
 // Gateway kinds accepted in target.gateway.
 const (
 	GatewayBuiltin = "builtin" // Go's httputil.ReverseProxy, started by gatecrash
+	GatewayNginx   = "nginx"   // nginx, started by gatecrash from a template
+	GatewayHAProxy = "haproxy" // HAProxy, started by gatecrash from a template
+	GatewayCaddy   = "caddy"   // Caddy, started by gatecrash from a template
 	GatewayNone    = "none"    // a gateway the user runs, reached at target.url
 )
 
+// Managed reports whether gateway is a real gateway that gatecrash starts
+// from a template: nginx, haproxy or caddy.
+func Managed(gateway string) bool {
+	return gateway == GatewayNginx || gateway == GatewayHAProxy || gateway == GatewayCaddy
+}
+
 // Target describes the gateway under test.
 type Target struct {
-	// Gateway is builtin (the default, which Decode sets) or none; nginx,
-	// haproxy and caddy are reserved for managed gateways.
+	// Gateway is builtin (the default, which Decode sets), nginx, haproxy,
+	// caddy (a real gateway gatecrash starts, in front of its fault
+	// proxy), or none (a gateway the user runs, at URL).
 	Gateway string `yaml:"gateway,omitempty"`
 	// URL is the gateway's base URL when Gateway is none, for example
 	// http://127.0.0.1:8080. It must be a loopback address.
 	URL string `yaml:"url,omitempty"`
+	// Config is the path of the user's own template for a managed gateway
+	// (nginx, haproxy, caddy), relative to the scenario file; empty means
+	// gatecrash's own template. See [Scenario.ConfigPath].
+	Config string `yaml:"config,omitempty"`
 	// Timeout is the attacker's per-request timeout; zero means 10s,
 	// which Decode sets when the file leaves it out.
 	Timeout Duration `yaml:"timeout,omitempty"`
-	// UpstreamTimeout is how long the built-in gateway waits for the
-	// upstream's response headers before it answers 504; zero means 5s,
-	// which Decode sets when the file leaves it out.
+	// ConnectTimeout is how long a managed gateway waits for a connect to
+	// its upstream; zero means 1s, which Decode sets when the file leaves
+	// it out.
+	ConnectTimeout Duration `yaml:"connect_timeout,omitempty"`
+	// UpstreamTimeout is how long the gateway gatecrash starts waits for
+	// the upstream's response headers (and, for nginx and HAProxy, between
+	// two reads of its answer) before it gives up, usually with a 504;
+	// zero means 5s, which Decode sets when the file leaves it out.
 	UpstreamTimeout Duration `yaml:"upstream_timeout,omitempty"`
 }
 
@@ -267,6 +287,19 @@ func (r Rate) PerSecond() float64 {
 		return 0
 	}
 	return float64(r.Freq) / r.Per.Seconds()
+}
+
+// ConfigPath returns the path of the gateway template that target.config
+// names: as written if absolute, else relative to the folder of the
+// scenario file. It returns "" when the scenario has none.
+func (s *Scenario) ConfigPath() string {
+	if s.Target.Config == "" {
+		return ""
+	}
+	if filepath.IsAbs(s.Target.Config) {
+		return s.Target.Config
+	}
+	return filepath.Join(filepath.Dir(s.File), s.Target.Config)
 }
 
 // Duration returns the total length of all phases.

@@ -523,13 +523,13 @@ phases: [{name: a, duration: 1s, rate: 1/s}]
 			want: []want{{3, "upstream.url", "must start with http://"}},
 		},
 		{
-			name: "gateway not supported yet",
+			name: "misspelt managed gateway",
 			src: `name: demo
-target: {gateway: nginx}
+target: {gateway: ngnix}
 requests: [{path: /}]
 phases: [{name: a, duration: 1s, rate: 1/s}]
 `,
-			want: []want{{2, "target.gateway", `gateway "nginx" is not supported yet; use builtin, or none with url`}},
+			want: []want{{2, "target.gateway", `unknown gateway "ngnix"; did you mean nginx? use builtin (gatecrash's own), nginx, haproxy or caddy (gatecrash starts the one installed), or none with url`}},
 		},
 		{
 			name: "unknown gateway",
@@ -538,7 +538,126 @@ target: {gateway: buitlin}
 requests: [{path: /}]
 phases: [{name: a, duration: 1s, rate: 1/s}]
 `,
-			want: []want{{2, "target.gateway", "did you mean builtin? use builtin (gatecrash starts one), or none with url"}},
+			want: []want{{2, "target.gateway", "did you mean builtin? use builtin (gatecrash's own), nginx, haproxy or caddy"}},
+		},
+		{
+			name: "gateway envoy is not managed",
+			src: `name: demo
+target: {gateway: envoy}
+requests: [{path: /}]
+phases: [{name: a, duration: 1s, rate: 1/s}]
+`,
+			want: []want{{2, "target.gateway", `unknown gateway "envoy"; use builtin (gatecrash's own), nginx, haproxy or caddy (gatecrash starts the one installed), or none with url (a gateway you run)`}},
+		},
+		{
+			name: "url with a managed gateway",
+			src: `name: demo
+target:
+  gateway: haproxy
+  url: http://127.0.0.1:8080
+requests: [{path: /}]
+phases: [{name: a, duration: 1s, rate: 1/s}]
+`,
+			want: []want{{4, "target.url", "url applies only to gateway: none; remove it, or set gateway: none to attack a gateway you run yourself (gateway haproxy is started by gatecrash)"}},
+		},
+		{
+			name: "config with the built-in gateway",
+			src: `name: demo
+target:
+  config: nginx.conf.tmpl
+requests: [{path: /}]
+phases: [{name: a, duration: 1s, rate: 1/s}]
+`,
+			want: []want{{3, "target.config", "config applies only to gateway: nginx, haproxy or caddy (a template gatecrash renders and starts that gateway with); remove it, or set gateway to the one your template is for (gateway is builtin)"}},
+		},
+		{
+			name: "config with gateway none",
+			src: `name: demo
+target:
+  gateway: none
+  url: http://127.0.0.1:8080
+  config: nginx.conf.tmpl
+requests: [{path: /}]
+phases: [{name: a, duration: 1s, rate: 1/s}]
+`,
+			want: []want{{5, "target.config", "config applies only to gateway: nginx, haproxy or caddy"}},
+		},
+		{
+			name: "config empty",
+			src: `name: demo
+target:
+  gateway: caddy
+  config: ""
+requests: [{path: /}]
+phases: [{name: a, duration: 1s, rate: 1/s}]
+`,
+			want: []want{{4, "target.config", "config is empty; write the path of your template, relative to this file, such as config: nginx.conf.tmpl, or leave config out for gatecrash's own"}},
+		},
+		{
+			name: "config null",
+			src: `name: demo
+target:
+  gateway: nginx
+  config:
+requests: [{path: /}]
+phases: [{name: a, duration: 1s, rate: 1/s}]
+`,
+			want: []want{{4, "target.config", "config is empty; write the path of your template"}},
+		},
+		{
+			name: "config with a line break",
+			src: `name: demo
+target:
+  gateway: nginx
+  config: "a\nb.conf"
+requests: [{path: /}]
+phases: [{name: a, duration: 1s, rate: 1/s}]
+`,
+			want: []want{{4, "target.config", `config "a\nb.conf" holds a line break or control character`}},
+		},
+		{
+			name: "config a list",
+			src: `name: demo
+target:
+  gateway: nginx
+  config: [a.conf]
+requests: [{path: /}]
+phases: [{name: a, duration: 1s, rate: 1/s}]
+`,
+			want: []want{{4, "target.config", "a list is not a single value; write one value"}},
+		},
+		{
+			name: "connect timeout zero",
+			src: `name: demo
+target:
+  gateway: nginx
+  connect_timeout: 0s
+requests: [{path: /}]
+phases: [{name: a, duration: 1s, rate: 1/s}]
+`,
+			want: []want{{4, "target.connect_timeout", "connect_timeout must be more than 0; write one such as 1s, or leave it out for 1s"}},
+		},
+		{
+			name: "connect timeout not a duration",
+			src: `name: demo
+target:
+  gateway: haproxy
+  connect_timeout: 1 second
+requests: [{path: /}]
+phases: [{name: a, duration: 1s, rate: 1/s}]
+`,
+			want: []want{{4, "target.connect_timeout", `"1 second" is not a duration`}},
+		},
+		{
+			name: "connect timeout misspelt",
+			src: `name: demo
+target:
+  gateway: haproxy
+  connect_timout: 1s
+requests: [{path: /}]
+phases: [{name: a, duration: 1s, rate: 1/s}]
+`,
+			want: []want{{4, "target.connect_timout", `unknown field "connect_timout" (did you mean connect_timeout?)`}},
 		},
 		{
 			name: "upstream builtin and url",
@@ -715,6 +834,9 @@ phases:
 		{"gateway", s.Target.Gateway, GatewayBuiltin},
 		{"timeout", s.Target.Timeout.D(), 10 * time.Second},
 		{"upstream timeout", s.Target.UpstreamTimeout.D(), 5 * time.Second},
+		{"connect timeout", s.Target.ConnectTimeout.D(), time.Second},
+		{"config", s.Target.Config, ""},
+		{"config path", s.ConfigPath(), ""},
 		{"upstream builtin", s.Upstream.Builtin != nil, true},
 		{"body bytes", s.Upstream.Builtin.BodyBytes, 512},
 		{"method", s.Requests[0].Method, "GET"},
@@ -1034,5 +1156,94 @@ func TestResolve(t *testing.T) {
 				t.Errorf("got name %q, want %q", s.Name, tt.wantName)
 			}
 		})
+	}
+}
+
+// TestLoadConfig checks what Load, unlike Decode, checks of target.config:
+// the template it names can be read, relative to the scenario file, and
+// renders with the placeholders.
+func TestLoadConfig(t *testing.T) {
+	const good = "listen {{.Listen}};\nserver {{.UpstreamHost}}:{{.UpstreamPort}};\n"
+	tests := []struct {
+		name     string
+		config   string // the value of target.config; DIR is the scenario's folder
+		file     string // the template's path under DIR; "" writes none
+		template string
+		want     string // a substring of the problem at line 4, target.config; "" wants none
+	}{
+		{name: "next to the scenario", config: "gw.tmpl", file: "gw.tmpl", template: good},
+		{name: "in a subfolder", config: "gateways/gw.tmpl", file: "gateways/gw.tmpl", template: good},
+		{name: "absolute", config: "DIR/gw.tmpl", file: "gw.tmpl", template: good},
+		{name: "every placeholder", config: "gw.tmpl", file: "gw.tmpl",
+			template: "{{.Listen}} {{.ListenHost}} {{.ListenPort}} {{.Upstream}} {{.UpstreamHost}} {{.UpstreamPort}} {{.ConnectTimeoutMS}} {{.ReadTimeoutMS}} {{.Dir}} {{.AccessLog}} {{.ErrorLog}}"},
+		{name: "missing", config: "nope.tmpl",
+			want: "cannot read the nginx template DIR/nope.tmpl: no such file or directory; check the path, which is relative to the scenario file, or leave config out for gatecrash's own template"},
+		{name: "a folder", config: "gateways", file: "gateways/gw.tmpl", template: good,
+			want: "cannot read the nginx template DIR/gateways: not a regular file"},
+		{name: "does not parse", config: "gw.tmpl", file: "gw.tmpl", template: "listen {{.Listen}};\nserver {{.Upstream};\n",
+			want: `the nginx template does not render: DIR/gw.tmpl:2: bad character U+007D '}'; fix it: it is a Go text/template whose placeholders are {{.AccessLog}}, {{.ConnectTimeoutMS}}, {{.Dir}}`},
+		{name: "unknown placeholder", config: "gw.tmpl", file: "gw.tmpl", template: "listen {{.Lisen}};\nserver {{.Upstream}};\n",
+			want: `the nginx template does not render: DIR/gw.tmpl:1:9: executing "DIR/gw.tmpl" at <.Lisen>: map has no entry for key "Lisen"`},
+		{name: "no listen address", config: "gw.tmpl", file: "gw.tmpl", template: "listen 8080;\nserver {{.Upstream}};\n",
+			want: "the nginx template never uses {{.Listen}} or {{.ListenPort}}, so the gateway would not listen where gatecrash sends the attack"},
+		{name: "no upstream", config: "gw.tmpl", file: "gw.tmpl", template: "listen {{.Listen}};\nserver 127.0.0.1:9000;\n",
+			want: "the nginx template never uses {{.Upstream}} or {{.UpstreamPort}}, so the gateway would not forward through the fault proxy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.file != "" {
+				path := filepath.Join(dir, tt.file)
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(tt.template), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			config := strings.ReplaceAll(tt.config, "DIR", dir)
+			src := "name: demo\ntarget:\n  gateway: nginx\n  config: " + config + "\nrequests: [{path: /}]\nphases: [{name: a, duration: 1s, rate: 1/s}]\n"
+			file := filepath.Join(dir, "scenario.yaml")
+			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+
+			// Decode checks the form only.
+			if _, err := Decode(file, []byte(src)); err != nil {
+				t.Errorf("Decode: got %v, want no error", err)
+			}
+			s, err := Load(file)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Load: got %v, want no error", err)
+				}
+				want := filepath.Join(dir, tt.file)
+				if got := s.ConfigPath(); got != want {
+					t.Errorf("ConfigPath: got %q, want %q", got, want)
+				}
+				if s.Target.Config != config {
+					t.Errorf("config: got %q, want %q as written", s.Target.Config, config)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Load: got no error, want one saying %q", tt.want)
+			}
+			got := problems(t, err)
+			if len(got) != 1 {
+				t.Fatalf("got %d problems, want 1: %v", len(got), err)
+			}
+			want := strings.ReplaceAll(tt.want, "DIR", dir)
+			if g := got[0]; g.File != file || g.Line != 4 || g.Field != "target.config" || !strings.Contains(g.Msg, want) {
+				t.Errorf("got %q at %s:%d %s, want %q at %s:4 target.config", g.Msg, g.File, g.Line, g.Field, want, file)
+			}
+		})
+	}
+}
+
+func TestTemplatePlaceholders(t *testing.T) {
+	want := []string{"AccessLog", "ConnectTimeoutMS", "Dir", "ErrorLog", "Listen", "ListenHost", "ListenPort", "ReadTimeoutMS", "Upstream", "UpstreamHost", "UpstreamPort"}
+	if got := TemplatePlaceholders(); !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }

@@ -17,6 +17,7 @@ import (
 const (
 	DefaultTimeout         = 10 * time.Second // target.timeout
 	DefaultUpstreamTimeout = 5 * time.Second  // target.upstream_timeout
+	DefaultConnectTimeout  = time.Second      // target.connect_timeout
 	DefaultBodyBytes       = 512              // upstream.builtin.body_bytes
 	MaxBodyBytes           = 10 << 20         // upstream.builtin.body_bytes
 )
@@ -165,10 +166,12 @@ func suggestName(name string) string {
 
 func (c *checker) target(t *Target) {
 	switch t.Gateway {
-	case "", GatewayBuiltin:
-		t.Gateway = GatewayBuiltin
+	case "", GatewayBuiltin, GatewayNginx, GatewayHAProxy, GatewayCaddy:
+		if t.Gateway == "" {
+			t.Gateway = GatewayBuiltin
+		}
 		if t.URL != "" {
-			c.add("target.url", "url applies only to gateway: none; remove it, or set gateway: none to attack a gateway you run yourself")
+			c.add("target.url", fmt.Sprintf("url applies only to gateway: none; remove it, or set gateway: none to attack a gateway you run yourself (gateway %s is started by gatecrash)", t.Gateway))
 		}
 	case GatewayNone:
 		if t.URL == "" {
@@ -176,18 +179,33 @@ func (c *checker) target(t *Target) {
 		} else {
 			c.url("target.url", t.URL)
 		}
-	case "nginx", "haproxy", "caddy":
-		c.add("target.gateway", fmt.Sprintf("gateway %q is not supported yet; use builtin, or none with url to attack a gateway you run yourself", t.Gateway))
 	default:
 		msg := fmt.Sprintf("unknown gateway %q; ", t.Gateway)
-		if near, ok := closest(t.Gateway, []string{GatewayBuiltin, GatewayNone}); ok {
+		if near, ok := closest(t.Gateway, gateways); ok {
 			msg += "did you mean " + near + "? "
 		}
-		c.add("target.gateway", msg+"use builtin (gatecrash starts one), or none with url (a gateway you run)")
+		c.add("target.gateway", msg+"use builtin (gatecrash's own), nginx, haproxy or caddy (gatecrash starts the one installed), or none with url (a gateway you run)")
+	}
+	if c.x.has("target.config") || t.Config != "" {
+		switch {
+		case t.Gateway == GatewayBuiltin || t.Gateway == GatewayNone:
+			c.add("target.config", fmt.Sprintf("config applies only to gateway: nginx, haproxy or caddy (a template gatecrash renders and starts that gateway with); remove it, or set gateway to the one your template is for (gateway is %s)", t.Gateway))
+		case strings.TrimSpace(t.Config) == "":
+			c.add("target.config", "config is empty; write the path of your template, relative to this file, such as config: nginx.conf.tmpl, or leave config out for gatecrash's own")
+		case strings.ContainsFunc(t.Config, func(r rune) bool { return r < ' ' || r == 0x7f }):
+			c.add("target.config", fmt.Sprintf("config %q holds a line break or control character; write the path of your template, such as config: nginx.conf.tmpl", t.Config))
+		}
+	} else if c.x.get("target.config") != nil {
+		// config: with no value.
+		c.add("target.config", "config is empty; write the path of your template, relative to this file, such as config: nginx.conf.tmpl, or leave config out for gatecrash's own")
 	}
 	c.positive("target.timeout", &t.Timeout, DefaultTimeout)
+	c.positive("target.connect_timeout", &t.ConnectTimeout, DefaultConnectTimeout)
 	c.positive("target.upstream_timeout", &t.UpstreamTimeout, DefaultUpstreamTimeout)
 }
+
+// gateways lists the values of target.gateway.
+var gateways = []string{GatewayBuiltin, GatewayNginx, GatewayHAProxy, GatewayCaddy, GatewayNone}
 
 // positive checks an optional duration that must be more than zero, and
 // sets d to def when the file leaves it out.

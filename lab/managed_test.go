@@ -1,0 +1,586 @@
+package lab_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatecrash/gatecrash/lab"
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+// managedCase is what one managed gateway must do in front of a real
+// upstream.
+type managedCase struct {
+	kind string
+	// access matches the access log line of a request with attack "att",
+	// seq 7, answered 200 (nginx, haproxy); caddy's is JSON.
+	access *regexp.Regexp
+	// refused is the gateway's answer when its upstream refuses
+	// connections; refusedLog a substring of the error log then.
+	refused    int
+	refusedLog string
+	// timeout is its answer when the upstream sends no headers within the
+	// read timeout.
+	timeout int
+	// version is the start of Version().
+	version string
+	// template is a minimal template of the user's own, which adds the
+	// header X-Template: mine to every answer.
+	template string
+}
+
+var managedCases = []managedCase{
+	{
+		kind:       lab.KindNginx,
+		access:     regexp.MustCompile(`(?m)^gc1 \d+\.\d{3} \d+ \d+ "att" "7" 200 "200" "\d+\.\d{3}" \d+\.\d{3}$`),
+		refused:    502,
+		refusedLog: "connect() failed (111: Connection refused) while connecting to upstream",
+		timeout:    504,
+		version:    "nginx/",
+		// No pid directive: gatecrash keeps the pid file in {{.Dir}}.
+		template: `error_log {{.ErrorLog}} info;
+events {}
+http {
+    access_log {{.AccessLog}};
+    client_body_temp_path {{.Dir}}/body;
+    proxy_temp_path {{.Dir}}/proxy;
+    fastcgi_temp_path {{.Dir}}/fastcgi;
+    uwsgi_temp_path {{.Dir}}/uwsgi;
+    scgi_temp_path {{.Dir}}/scgi;
+    server {
+        listen {{.ListenHost}}:{{.ListenPort}};
+        location / {
+            proxy_pass http://{{.UpstreamHost}}:{{.UpstreamPort}};
+            add_header X-Template mine always;
+        }
+    }
+}
+`,
+	},
+	{
+		kind:    lab.KindHAProxy,
+		access:  regexp.MustCompile(`(?m)^gc1 \d+\.\d{3} att 7 200 ---- 0 \d+ \d+ \d+ \d+ upstream/proxy$`),
+		refused: 503,
+		// The failed request's own line, in the error log too.
+		refusedLog: " att 8 503 SC-- 3 ",
+		timeout:    504,
+		version:    "HAProxy/",
+		template: `defaults
+    mode http
+    timeout connect {{.ConnectTimeoutMS}}ms
+    timeout server {{.ReadTimeoutMS}}ms
+    timeout client 10s
+frontend mine
+    bind {{.Listen}}
+    http-response set-header X-Template mine
+    default_backend up
+backend up
+    server up {{.Upstream}}
+`,
+	},
+	{
+		kind:       lab.KindCaddy,
+		refused:    502,
+		refusedLog: "connect: connection refused",
+		timeout:    504,
+		version:    "Caddy/",
+		template: `{
+	admin off
+	auto_https off
+}
+http://:{{.ListenPort}} {
+	bind {{.ListenHost}}
+	header X-Template mine
+	reverse_proxy {{.Upstream}}
+}
+`,
+	},
+}
+
+// slowUpstream answers 200 with a small JSON body, after the delay that
+// the request's X-Delay header gives.
+type slowUpstream struct{}
+
+func (slowUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if d, err := time.ParseDuration(r.Header.Get("X-Delay")); err == nil {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, `{"ok":true}`)
+}
+
+// refusingAddr returns a loopback address where nothing listens.
+func refusingAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// startManaged starts a kind gateway in front of upstream, writing into a
+// fresh folder, and stops it when the test ends.
+func startManaged(t *testing.T, cfg lab.ManagedConfig) (*lab.Managed, string) {
+	t.Helper()
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	m, err := lab.StartManaged(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("start %s: %v", cfg.Kind, err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Errorf("close %s: %v", cfg.Kind, err)
+		}
+		checkGone(t, m.PID())
+	})
+	return m, cfg.Dir
+}
+
+// checkGone checks that neither the process pid nor any process of its
+// group (nginx's workers) is left.
+func checkGone(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("process %d: got %v after Close, want it gone (ESRCH)", pid, err)
+	}
+	// What a killed leader left behind is reaped by init, which may take
+	// a moment.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := syscall.Kill(-pid, 0)
+		if errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("process group %d: got %v 10s after Close, want it gone (ESRCH)", pid, err)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// get sends a request with vegeta's headers for seq and extra headers,
+// on a connection of its own, and returns the answer's status, headers
+// and body.
+func get(t *testing.T, url string, seq int, headers ...string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url+"/v1/items", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Vegeta-Attack", "att")
+	req.Header.Set("X-Vegeta-Seq", strconv.Itoa(seq))
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+// waitLog waits (bounded) until the file at path holds a line for which
+// ok is true, and returns it.
+func waitLog(t *testing.T, path string, ok func(line string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		for _, line := range strings.Split(string(b), "\n") {
+			if line != "" && ok(line) {
+				return line
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: got no line as wanted in 5s; it holds:\n%s", filepath.Base(path), b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// caddyLine is the part of a Caddy JSON log line the tests read.
+type caddyLine struct {
+	Logger  string  `json:"logger"`
+	Msg     string  `json:"msg"`
+	TS      float64 `json:"ts"`
+	Status  int     `json:"status"`
+	Request struct {
+		Headers map[string][]string `json:"headers"`
+	} `json:"request"`
+}
+
+// caddySeq reports whether line is a Caddy log line of logger about the
+// request of attack att and the seq, with the status.
+func caddySeq(line, logger string, seq, status int) bool {
+	var l caddyLine
+	if json.Unmarshal([]byte(line), &l) != nil {
+		return false
+	}
+	h := l.Request.Headers
+	return l.Logger == logger && l.TS > 0 && l.Status == status &&
+		len(h["X-Vegeta-Attack"]) == 1 && h["X-Vegeta-Attack"][0] == "att" &&
+		len(h["X-Vegeta-Seq"]) == 1 && h["X-Vegeta-Seq"][0] == strconv.Itoa(seq)
+}
+
+func TestManagedGateways(t *testing.T) {
+	for _, tc := range managedCases {
+		t.Run(tc.kind, func(t *testing.T) {
+			t.Parallel()
+			up, err := lab.Start(slowUpstream{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { up.Close() })
+			m, dir := startManaged(t, lab.ManagedConfig{
+				Kind:           tc.kind,
+				Upstream:       up.Addr(),
+				ConnectTimeout: 200 * time.Millisecond,
+				ReadTimeout:    500 * time.Millisecond,
+			})
+			if m.Kind() != tc.kind || !strings.HasPrefix(m.Version(), tc.version) {
+				t.Errorf("got kind %q version %q, want %s and %s...", m.Kind(), m.Version(), tc.kind, tc.version)
+			}
+			if host, _, _ := net.SplitHostPort(m.Addr()); host != "127.0.0.1" || m.URL() != "http://"+m.Addr() {
+				t.Errorf("got address %s, URL %s; want 127.0.0.1:PORT", m.Addr(), m.URL())
+			}
+			conf, err := os.ReadFile(filepath.Join(dir, lab.ConfigFile))
+			if err != nil || !strings.Contains(string(conf), up.Addr()) || !strings.Contains(string(conf), m.Addr()[len("127.0.0.1:"):]) {
+				t.Errorf("gateway.conf: got %v and\n%s\nwant the upstream %s and the listen port of %s in it", err, conf, up.Addr(), m.Addr())
+			}
+			access := filepath.Join(dir, lab.AccessLogFile)
+
+			// A request goes through, and the access log has its line.
+			if code, _, body := get(t, m.URL(), 7); code != 200 || body != `{"ok":true}` {
+				t.Errorf("got %d %q, want 200 from the upstream", code, body)
+			}
+			if tc.kind == lab.KindCaddy {
+				waitLog(t, access, func(l string) bool { return caddySeq(l, "http.log.access.log0", 7, 200) })
+			} else {
+				waitLog(t, access, tc.access.MatchString)
+			}
+
+			// No answer within the read timeout.
+			if code, _, _ := get(t, m.URL(), 9, "X-Delay", "3s"); code != tc.timeout {
+				t.Errorf("upstream slower than the read timeout: got %d, want %d", code, tc.timeout)
+			}
+		})
+	}
+}
+
+func TestManagedRefusedUpstream(t *testing.T) {
+	for _, tc := range managedCases {
+		t.Run(tc.kind, func(t *testing.T) {
+			t.Parallel()
+			m, dir := startManaged(t, lab.ManagedConfig{
+				Kind:           tc.kind,
+				Upstream:       refusingAddr(t),
+				ConnectTimeout: 200 * time.Millisecond,
+			})
+			code, _, body := get(t, m.URL(), 8)
+			if code != tc.refused {
+				t.Errorf("got %d %q, want the gateway's own %d", code, body, tc.refused)
+			}
+			t.Logf("%s answered %d to a refused upstream", tc.kind, code)
+			line := waitLog(t, filepath.Join(dir, lab.ErrorLogFile), func(l string) bool {
+				if tc.kind == lab.KindCaddy {
+					return strings.Contains(l, tc.refusedLog) && caddySeq(l, "http.log.error.log0", 8, 502)
+				}
+				return strings.Contains(l, tc.refusedLog)
+			})
+			t.Logf("error log: %s", line)
+		})
+	}
+}
+
+func TestManagedUserTemplate(t *testing.T) {
+	for _, tc := range managedCases {
+		t.Run(tc.kind, func(t *testing.T) {
+			t.Parallel()
+			up, err := lab.Start(slowUpstream{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { up.Close() })
+			m, dir := startManaged(t, lab.ManagedConfig{Kind: tc.kind, Template: tc.template, TemplateName: "mine.tmpl", Upstream: up.Addr()})
+			code, h, body := get(t, m.URL(), 1)
+			if code != 200 || body != `{"ok":true}` || h.Get("X-Template") != "mine" {
+				t.Errorf("got %d %q with X-Template %q, want 200 from the upstream with X-Template mine", code, body, h.Get("X-Template"))
+			}
+			conf, _ := os.ReadFile(filepath.Join(dir, lab.ConfigFile))
+			if !strings.Contains(string(conf), "X-Template mine") || strings.Contains(string(conf), "{{") {
+				t.Errorf("gateway.conf: got\n%s\nwant the user's template rendered", conf)
+			}
+		})
+	}
+}
+
+func TestManagedBadTemplates(t *testing.T) {
+	tests := []struct {
+		name     string
+		kind     string
+		template string
+		want     []string
+	}{
+		{"unknown placeholder", lab.KindNginx, "listen {{.Lisen}};",
+			[]string{"nginx template mine.tmpl:", `can't evaluate field Lisen`, "its placeholders are {{.Listen}}, {{.ListenHost}}"}},
+		{"broken template", lab.KindCaddy, "http://:{{.ListenPort} {",
+			[]string{"caddy template mine.tmpl:", "mine.tmpl:1", "its placeholders are"}},
+		{"no listen address", lab.KindHAProxy, "backend b\n    server s {{.Upstream}}\n",
+			[]string{"haproxy template mine.tmpl: it never uses {{.Listen}} or {{.ListenPort}}"}},
+		{"no upstream", lab.KindNginx, "events {}\nhttp { server { listen {{.Listen}}; return 200 ok; } }\n",
+			[]string{"it never uses {{.Upstream}} or {{.UpstreamPort}}, so the gateway would not forward through the fault proxy"}},
+		{"rejected by the gateway", lab.KindNginx, "events {}\nhttp { server { listen {{.Listen}}; location / { proxy_pass http://{{.Upstream}}; bogus_directive on; } } }\n",
+			[]string{"nginx template mine.tmpl: nginx rejected the configuration rendered from it", `unknown directive "bogus_directive"`}},
+		{"rejected by haproxy", lab.KindHAProxy, "frontend f\n    bind {{.Listen}}\n    mode http\n    bogus\n    default_backend b\nbackend b\n    mode http\n    server s {{.Upstream}}\n",
+			[]string{"haproxy template mine.tmpl: haproxy rejected the configuration", "bogus"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			m, err := lab.StartManaged(context.Background(), lab.ManagedConfig{
+				Kind: tt.kind, Template: tt.template, TemplateName: "mine.tmpl", Upstream: "127.0.0.1:9", Dir: dir,
+			})
+			if err == nil {
+				m.Close()
+				t.Fatal("got a running gateway, want an error")
+			}
+			var te *lab.TemplateError
+			if !errors.As(err, &te) || te.Kind != tt.kind {
+				t.Errorf("got %T %v, want a *lab.TemplateError for %s", err, err, tt.kind)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got %q, want it to say %q", err, w)
+				}
+			}
+			if strings.HasPrefix(tt.name, "rejected") {
+				// It did start, and stopped.
+				if _, err := os.Stat(filepath.Join(dir, lab.ConfigFile)); err != nil {
+					t.Errorf("gateway.conf: %v, want it kept for the user to read", err)
+				}
+			}
+			if te != nil && lab.CheckTemplate(tt.kind, "mine.tmpl", tt.template) == nil && !strings.HasPrefix(tt.name, "rejected") {
+				t.Errorf("CheckTemplate: got no error, want the same problem")
+			}
+		})
+	}
+	for _, kind := range lab.Kinds() {
+		text, err := lab.DefaultTemplate(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lab.CheckTemplate(kind, "default", text); err != nil {
+			t.Errorf("%s: the default template: %v", kind, err)
+		}
+	}
+}
+
+// TestManagedDefaultTemplates checks the fixed parts of the default
+// templates that the log parsers and the README rely on.
+func TestManagedDefaultTemplates(t *testing.T) {
+	tests := []struct {
+		kind string
+		want []string
+	}{
+		{lab.KindNginx, []string{
+			`log_format gatecrash 'gc1 $msec $connection $connection_requests "$http_x_vegeta_attack" "$http_x_vegeta_seq" $status "$upstream_status" "$upstream_response_time" $request_time';`,
+			`access_log {{.AccessLog}} gatecrash;`,
+			`error_log {{.ErrorLog}} info;`,
+			"keepalive 32;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`,
+			"proxy_connect_timeout {{.ConnectTimeoutMS}}ms;", "proxy_read_timeout {{.ReadTimeoutMS}}ms;",
+			"listen {{.Listen}};", "server {{.Upstream}};",
+		}},
+		{lab.KindHAProxy, []string{
+			"log stdout format raw local0 info",
+			`log-format "gc1 %Ts.%ms %[capture.req.hdr(0)] %[capture.req.hdr(1)] %ST %tsc %rc %Tw %Tc %Tr %Ta %b/%s"`,
+			"http-request capture req.hdr(X-Vegeta-Attack) len 64\n    http-request capture req.hdr(X-Vegeta-Seq) len 24",
+			"retries 3", "http-reuse safe",
+			"timeout connect {{.ConnectTimeoutMS}}ms", "timeout server {{.ReadTimeoutMS}}ms",
+			"bind {{.Listen}}", "server proxy {{.Upstream}}",
+		}},
+		{lab.KindCaddy, []string{
+			"admin off", "auto_https off",
+			"log {\n\t\toutput file {{.ErrorLog}}\n\t\tformat json\n\t\tlevel INFO\n\t}",
+			"log {\n\t\toutput file {{.AccessLog}}\n\t\tformat json\n\t}",
+			"bind {{.ListenHost}}", "reverse_proxy {{.Upstream}}",
+			"dial_timeout {{.ConnectTimeoutMS}}ms", "response_header_timeout {{.ReadTimeoutMS}}ms",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			text, err := lab.DefaultTemplate(tt.kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("the default template lacks %q", w)
+				}
+			}
+		})
+	}
+	if _, err := lab.DefaultTemplate("envoy"); err == nil {
+		t.Error("DefaultTemplate(envoy): got no error, want one")
+	}
+}
+
+func TestManagedStops(t *testing.T) {
+	up, err := lab.Start(slowUpstream{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	for _, kind := range lab.Kinds() {
+		t.Run(kind+" on ctx end", func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			m, err := lab.StartManaged(ctx, lab.ManagedConfig{Kind: kind, Upstream: up.Addr(), Dir: t.TempDir()})
+			if err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			cancel()
+			deadline := time.Now().Add(5 * time.Second)
+			for syscall.Kill(m.PID(), 0) == nil && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if err := syscall.Kill(m.PID(), 0); !errors.Is(err, syscall.ESRCH) {
+				t.Errorf("process %d: got %v 5s after ctx ended, want it stopped (ESRCH)", m.PID(), err)
+			}
+			if err := m.Close(); err != nil {
+				t.Errorf("Close after ctx ended: %v, want nil", err)
+			}
+			checkGone(t, m.PID())
+		})
+		t.Run(kind+" killed from outside", func(t *testing.T) {
+			m, err := lab.StartManaged(context.Background(), lab.ManagedConfig{Kind: kind, Upstream: up.Addr(), Dir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Kill(m.PID(), syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			// Gone, once gatecrash has reaped it; nginx's workers live on.
+			deadline := time.Now().Add(5 * time.Second)
+			for syscall.Kill(m.PID(), 0) == nil && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			err = m.Close()
+			if err == nil || !strings.Contains(err.Error(), kind+" exited before gatecrash stopped it") {
+				t.Errorf("Close: got %v, want it to say the gateway exited early", err)
+			}
+			if m.Close() == nil {
+				t.Error("a second Close: got nil, want the first one's error")
+			}
+			checkGone(t, m.PID())
+		})
+	}
+}
+
+func TestManagedNotInstalled(t *testing.T) {
+	// A PATH without any gateway: each is missing, and the error names the
+	// package to install.
+	t.Setenv("PATH", t.TempDir())
+	for _, kind := range lab.Kinds() {
+		t.Run(kind, func(t *testing.T) {
+			_, err := lab.StartManaged(context.Background(), lab.ManagedConfig{Kind: kind, Upstream: "127.0.0.1:9", Dir: t.TempDir()})
+			var ni *lab.NotInstalledError
+			if !errors.As(err, &ni) || ni.Kind != kind || ni.Package != kind {
+				t.Fatalf("got %T %v, want a *lab.NotInstalledError for %s", err, err, kind)
+			}
+			if want := kind + " is not installed: no " + kind + " executable on PATH"; !strings.Contains(err.Error(), want) {
+				t.Errorf("got %q, want it to say %q", err, want)
+			}
+			if want := "apt-get install " + kind; !strings.Contains(err.Error(), want) {
+				t.Errorf("got %q, want it to say %q", err, want)
+			}
+		})
+	}
+}
+
+func TestLookPathSbin(t *testing.T) {
+	// Debian puts nginx and haproxy in /usr/sbin, which a user's PATH may
+	// lack: the sbin folder beside a bin folder on PATH is searched too.
+	root := t.TempDir()
+	bin, sbin := filepath.Join(root, "bin"), filepath.Join(root, "sbin")
+	for _, d := range []string{bin, sbin} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(sbin, "nginx"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "caddy"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	tests := []struct {
+		kind, want string
+	}{
+		{lab.KindNginx, filepath.Join(sbin, "nginx")},
+		{lab.KindCaddy, filepath.Join(bin, "caddy")},
+		{lab.KindHAProxy, ""},
+	}
+	for _, tt := range tests {
+		got, err := lab.LookPath(tt.kind)
+		if got != tt.want || (err == nil) != (tt.want != "") {
+			t.Errorf("%s: got %q, %v; want %q", tt.kind, got, err, tt.want)
+		}
+		if tt.want == "" && !strings.Contains(fmtErr(err), "in "+sbin) {
+			t.Errorf("%s: got %v, want it to name %s as searched", tt.kind, err, sbin)
+		}
+	}
+}
+
+func fmtErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// TestPlaceholdersAgree checks that the placeholders a scenario's template
+// is checked with are those StartManaged renders it with.
+func TestPlaceholdersAgree(t *testing.T) {
+	var got []string
+	pt := reflect.TypeFor[lab.Placeholders]()
+	for i := range pt.NumField() {
+		got = append(got, pt.Field(i).Name)
+	}
+	slices.Sort(got)
+	if want := scenarios.TemplatePlaceholders(); !slices.Equal(got, want) {
+		t.Errorf("lab.Placeholders has %v, scenarios.TemplatePlaceholders %v; want the same", got, want)
+	}
+}
