@@ -136,8 +136,8 @@ gatecrash starts it) and whether it retried. Every cell is measured.`, stdout)
 	return nil
 }
 
-// matrixScenario is one row's scenario: the fault on every request for
-// the whole run, against the gateway.
+// matrixScenario is one row's scenario: the fault on every request of
+// its first phase, against the gateway, then a quiet phase.
 func matrixScenario(row matrixRow, gateway string, rate int, d time.Duration) (*scenarios.Scenario, error) {
 	src := fmt.Sprintf(`name: matrix
 seed: 1
@@ -152,6 +152,9 @@ phases:
     rate: %d/s
     faults:
       - %s
+  # Long enough for what the fault holds back to end (the read timeout is
+  # 1s) before everything stops; not measured.
+  - {name: settle, duration: 1500ms, rate: 2/s}
 `, gateway, d, rate, row.fault)
 	sc, err := scenarios.Decode("matrix.yaml", []byte(src))
 	if err != nil {
@@ -171,7 +174,7 @@ func measureRow(row matrixRow, dir string) (matrixCell, error) {
 	}
 	hit := map[key]bool{}
 	again := map[key]bool{}
-	kind := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(row.fault, ",", 2)[0], "{kind:"))
+	kind := strings.TrimSpace(strings.TrimPrefix(strings.FieldsFunc(row.fault, func(r rune) bool { return r == ',' || r == '}' })[0], "{kind:"))
 	f, err := os.Open(filepath.Join(dir, results.EventsFile))
 	if err != nil {
 		return cell, err
@@ -211,6 +214,11 @@ func measureRow(row matrixRow, dir string) (matrixCell, error) {
 			}
 		}
 	}
+	run, err := results.ReadRun(filepath.Join(dir, results.RunFile))
+	if err != nil {
+		return cell, err
+	}
+	faultEnd := run.Started.Add(time.Duration(run.Phases[0].EndS * float64(time.Second)))
 	rf, err := os.Open(filepath.Join(dir, results.RecordFile))
 	if err != nil {
 		return cell, err
@@ -219,7 +227,7 @@ func measureRow(row matrixRow, dir string) (matrixCell, error) {
 	said := map[string]int{}
 	err = results.Each(rf, func(r *vegeta.Result) {
 		k := key{r.Attack, r.Seq}
-		if !row.conn && !hit[k] {
+		if !r.Timestamp.Before(faultEnd) || (!row.conn && !hit[k]) {
 			return
 		}
 		cell.hit++
