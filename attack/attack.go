@@ -93,8 +93,11 @@ func Run(ctx context.Context, p *Pacer, opt Options, out func(*vegeta.Result) er
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
 	defer stop()
 	var outErr error
-	// The duration is a backstop: the pacer itself stops at its end.
-	for r := range atk.Attack(targeter, p, p.Duration()+time.Second, opt.Name) {
+	// The duration is a backstop: the pacer itself stops once every planned
+	// hit is out. An attacker that fell behind (a loaded machine) still
+	// sends its late hits, so the plan's count holds and the report's send
+	// lag shows how late they went, up to half the plan (at least 5s) late.
+	for r := range atk.Attack(targeter, p, p.Duration()+max(5*time.Second, p.Duration()/2), opt.Name) {
 		if outErr != nil {
 			continue // drain so the attacker's workers can finish
 		}
