@@ -51,6 +51,7 @@ func commands() []command {
 		{"list", "list the scenarios in the embedded catalog", cmdList},
 		{"report", "rebuild the report of a run folder from its records", cmdReport},
 		{"proxy", "run the fault proxy alone; change its faults at runtime through its admin API", cmdProxy},
+		{"compare", "compare two reports or run folders, metric by metric; exit 1 on a significant regression beyond its limits", cmdCompare},
 		{"matrix", "run every fault kind against a gateway and print what the client got, what the gateway logged, whether it retried", cmdMatrix},
 	}
 }
@@ -108,8 +109,9 @@ Commands:
 	b.WriteString(`
 Run gatecrash COMMAND --help for a command's flags.
 
-Exit codes: 0 all expectations held; 1 an expectation failed; 2 bad input
-(usage, scenario, unreadable file); 3 the run itself broke or was interrupted.
+Exit codes: 0 all expectations held; 1 an expectation failed, or compare
+(or run --baseline) found a regression; 2 bad input (usage, scenario,
+unreadable file); 3 the run itself broke or was interrupted.
 `)
 	io.WriteString(w, b.String())
 }

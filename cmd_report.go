@@ -2,16 +2,24 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/gatecrash/gatecrash/results"
 )
 
 func cmdReport(_ context.Context, args []string, stdout, _ io.Writer) error {
-	fs := flagSet("report", "DIR", `Rebuild the report of a run folder from its results, events.jsonl and
-run.json alone: it rewrites DIR/report.json and prints the report.`, stdout)
-	asJSON := fs.Bool("json", false, "print the report as JSON instead of text")
+	fs := flagSet("report", "DIR", `Rebuild the report of a run folder from its results, events.jsonl, run.json
+and expect.json alone: it rewrites DIR/report.json and prints the report.
+
+Exit codes, as gatecrash run's: 0 every expectation held; 1 an expectation
+failed, or the run was aborted by one; 2 bad input; 3 the run was
+interrupted.`, stdout)
+	asJSON := fs.Bool("json", false, "print the report as JSON instead of text (as --format json)")
+	formats := fs.StringSlice("format", nil, "what to print on stdout: "+formatNames()+"; repeat or separate with commas for several (default text); DIR always gets every one")
 	analysis := analysisFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -19,6 +27,12 @@ run.json alone: it rewrites DIR/report.json and prints the report.`, stdout)
 	opt, err := analysis()
 	if err != nil {
 		return err
+	}
+	if err := checkFormats(*formats); err != nil {
+		return err
+	}
+	if *asJSON {
+		*formats = append([]string{"json"}, *formats...)
 	}
 	if fs.NArg() != 1 {
 		return inputErrf("report takes one run folder, got %d", fs.NArg())
@@ -31,13 +45,33 @@ run.json alone: it rewrites DIR/report.json and prints the report.`, stdout)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		b, err := rep.MarshalIndent()
-		if err != nil {
-			return err
-		}
-		_, err = stdout.Write(b)
+	if err := writeOutputs(rep, *formats, dir, stdout); err != nil {
 		return err
 	}
-	return results.WriteText(stdout, rep)
+	return verdict(rep)
+}
+
+// verdict returns the error that gives a report's exit code, once
+// everything is written: 3 when the run was interrupted (which takes
+// precedence, the run being incomplete), 1 when it was aborted or an
+// expectation failed, nil when every expectation held.
+func verdict(rep *results.Report) error {
+	var why []string
+	if rep.Aborted != nil {
+		why = append(why, "aborted: "+*rep.Aborted)
+	}
+	if failed := rep.Expectations.Failed(); len(failed) > 0 {
+		exprs := make([]string, len(failed))
+		for i, v := range failed {
+			exprs[i] = v.Expr
+		}
+		why = append(why, fmt.Sprintf("%d of %d expectations failed: %s", len(failed), len(rep.Expectations), strings.Join(exprs, "; ")))
+	}
+	switch {
+	case rep.Interrupted && rep.Aborted == nil:
+		return &exitError{code: exitBroken, err: errors.New("interrupted; the report covers what ran")}
+	case len(why) > 0:
+		return &exitError{code: exitFailed, err: errors.New(strings.Join(why, "; "))}
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gatecrash/gatecrash/lab"
-	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
@@ -38,23 +36,44 @@ everything, prints the report and writes into the output folder:
   results       every request's vegeta result (vegeta report/plot read it)
   events.jsonl  one JSON line per fault the proxy applied or retry it saw
   run.json      the plan and clock of the run
+  expect.json   the scenario's expectations, and why the run was aborted
   report.json   the report (schema gatecrash/report/v1)
   gateway.log   the built-in gateway's error answers
   gateway-access.log, gateway-error.log, gateway.conf
                 nginx's, HAProxy's or Caddy's logs and configuration, when
-                gatecrash started one (target.gateway, or --gateway)`, stdout)
+                gatecrash started one (target.gateway, or --gateway)
+
+Exit codes: 0 every expectation held; 1 an expectation failed, or one with
+abort: true stopped the run; 2 bad input; 3 the run broke or was
+interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 	var opt runOptions
 	var err error
 	fs.StringVarP(&opt.out, "out", "o", "", "output folder (default ./gatecrash-out/NAME-UTCTIME)")
 	seed := fs.Uint64("seed", 0, "seed for every fault decision, overriding the scenario's (default: the scenario's, else random)")
 	gateway := fs.String("gateway", "", "the gateway gatecrash starts, overriding the scenario's target.gateway: builtin, nginx, haproxy or caddy (found on PATH)")
 	fs.StringVar(&opt.proxyListen, "proxy-listen", "127.0.0.1:0", "address of the fault proxy, overriding the scenario's proxy.listen; point your gateway's upstream here when target.gateway is none")
+	formats := fs.StringSlice("format", nil, "what to print on stdout: "+formatNames()+"; repeat or separate with commas for several (default text); the output folder always gets every one")
+	quiet := fs.BoolP("quiet", "q", false, "no live progress on stderr")
+	baseline := fs.String("baseline", "", "compare this run with a report.json or run folder at the end, as gatecrash compare does: exit 1 on a regression")
 	analysis := analysisFlags(fs)
+	compare := compareFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if opt.analysis, err = analysis(); err != nil {
 		return err
+	}
+	if err := checkFormats(*formats); err != nil {
+		return err
+	}
+	copt, err := compare()
+	if err != nil {
+		return err
+	}
+	if *baseline != "" {
+		if _, err := readCompared("baseline", *baseline); err != nil {
+			return err
+		}
 	}
 	if fs.NArg() != 1 {
 		return inputErrf("run takes one scenario (a catalog name or a file), got %d; see gatecrash list", fs.NArg())
@@ -84,18 +103,33 @@ everything, prints the report and writes into the output folder:
 		opt.out = filepath.Join("gatecrash-out", sc.Name+"-"+time.Now().UTC().Format("20060102T150405Z"))
 	}
 	opt.stderr = stderr
+	if !*quiet {
+		opt.progress, opt.progressTTY = stderr, isTerminal(stderr)
+	}
 	rep, err := execute(ctx, sc, opt)
 	if err != nil {
 		return err
 	}
-	if err := results.WriteText(stdout, rep); err != nil {
+	if err := writeOutputs(rep, *formats, opt.out, stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nwritten to %s\n", opt.out)
-	if rep.Interrupted {
-		return &exitError{code: exitBroken, err: errors.New("interrupted; the report covers what ran")}
+	if !*quiet {
+		fmt.Fprintf(stderr, "written to %s\n", opt.out)
 	}
-	return nil
+	if *baseline != "" {
+		regressed, err := compareBaseline(*baseline, rep, copt, stderr)
+		if err != nil {
+			return err
+		}
+		if err := verdict(rep); err != nil {
+			return err
+		}
+		if regressed {
+			return &exitError{code: exitFailed, err: fmt.Errorf("a regression against the baseline %s", *baseline)}
+		}
+		return nil
+	}
+	return verdict(rep)
 }
 
 // overrideGateway applies --gateway to the scenario.

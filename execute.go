@@ -28,14 +28,20 @@ type runOptions struct {
 	proxyListen string
 	analysis    results.Options
 	stderr      io.Writer
+	// progress receives the live progress line while the attack runs (nil:
+	// none), drawn in place when progressTTY is true.
+	progress    io.Writer
+	progressTTY bool
 }
 
 // execute runs one scenario: it starts the upstream, the fault proxy and
 // the gateway, attacks the gateway, stops everything, and writes the
-// results, events, plan and report into opt.out. When ctx ends early the
+// results, events, plan, expectations and report into opt.out. When ctx
+// ends early, or an expectation with abort: true fails for good, the
 // attack stops, the requests in flight are cancelled and the report is
-// marked interrupted. Every server it starts is stopped, and every record
-// flushed, before it returns, whatever happened.
+// marked interrupted (and aborted, with the reason). Every server it
+// starts is stopped, and every record flushed, before it returns,
+// whatever happened.
 func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (*results.Report, error) {
 	if err := os.MkdirAll(opt.out, 0o755); err != nil {
 		return nil, inputErrf("output folder: %w", err)
@@ -105,14 +111,53 @@ func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (*resu
 		fmt.Fprintf(opt.stderr, "fault proxy listening on %s; your gateway's upstream must point there\n", ln.Addr())
 	}
 
+	// The attack has a context of its own, so that an expectation with
+	// abort: true that fails for good stops it as Ctrl-C does: the
+	// requests in flight are cancelled, and everything recorded is kept.
 	pacer := attack.NewPacer(sc.Phases)
-	started, aerr := attack.Run(ctx, pacer, attack.Options{
+	atkCtx, stopAttack := context.WithCancel(ctx)
+	defer stopAttack()
+	clock := time.Now() // no later than the attack's start
+	watch := results.NewWatch(plan(sc, pacer), clock, sc.Expect)
+	aborted := ""
+	var prog *progress
+	if opt.progress != nil {
+		prog = newProgress(opt.progress, opt.progressTTY, pacer.Duration(), func(d time.Duration) (string, float64) {
+			if i := pacer.Phase(d); i >= 0 {
+				return sc.Phases[i].Name, pacer.Rate(d)
+			}
+			return "", 0
+		})
+		go prog.Run(atkCtx)
+	}
+	started, aerr := attack.Run(atkCtx, pacer, attack.Options{
 		Name:     sc.Name,
 		BaseURL:  target,
 		Requests: sc.Requests,
 		Timeout:  sc.Target.Timeout.D(),
-	}, func(r *vegeta.Result) error { return w.Write(r) })
-	interrupted := ctx.Err() != nil
+	}, func(r *vegeta.Result) error {
+		if prog != nil {
+			prog.Add(r.Code)
+		}
+		if err := w.Write(r); err != nil {
+			return err
+		}
+		// After Ctrl-C, cancelled requests are no reason to abort; after
+		// the plan's end, the run is not cut short: the report will say
+		// the expectation failed.
+		if why := watch.Add(r); why != "" && aborted == "" && ctx.Err() == nil && time.Since(clock) < pacer.Duration() {
+			aborted = why
+			if opt.stderr != nil {
+				fmt.Fprintf(opt.stderr, "aborting the run: %s\n", why)
+			}
+			stopAttack()
+		}
+		return nil
+	})
+	if prog != nil {
+		prog.Stop()
+	}
+	interrupted := ctx.Err() != nil || aborted != ""
 	stopped := time.Since(started)
 
 	// Stop everything and flush every record before writing the plan, so
@@ -133,7 +178,8 @@ func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (*resu
 	if interrupted {
 		run.StoppedS = stopped.Seconds()
 	}
-	werr := results.WriteRun(filepath.Join(opt.out, results.RunFile), run)
+	werr := errors.Join(results.WriteRun(filepath.Join(opt.out, results.RunFile), run),
+		results.WriteExpect(filepath.Join(opt.out, results.ExpectFile), sc.Expect, aborted))
 	terr := writeTestimony(opt.out, sc.Target.Gateway)
 	if aerr != nil {
 		aerr = fmt.Errorf("attack: %w", aerr)
@@ -144,11 +190,26 @@ func execute(ctx context.Context, sc *scenarios.Scenario, opt runOptions) (*resu
 	if err := errors.Join(aerr, stopErr, werr, terr); err != nil {
 		return nil, err
 	}
-	rep, err := results.AnalyzeDir(opt.out, opt.analysis)
+	rep, err := analyzeDir(opt.out, opt.analysis)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err) // what the run just wrote: broken, not bad input
 	}
 	return rep, writeReport(opt.out, rep)
+}
+
+// analyzeDir builds the report of a run folder, with the verdicts of the
+// expectations in its expect.json.
+func analyzeDir(dir string, opt results.Options) (*results.Report, error) {
+	rep, err := results.AnalyzeDir(dir, opt)
+	if err != nil {
+		return nil, err
+	}
+	exps, aborted, err := results.ReadExpect(filepath.Join(dir, results.ExpectFile))
+	if err != nil {
+		return nil, err
+	}
+	rep.SetExpectations(exps, aborted)
+	return rep, nil
 }
 
 // writeTestimony reads the logs of the gateway gatecrash started and
@@ -328,7 +389,7 @@ func plan(sc *scenarios.Scenario, p *attack.Pacer) []results.PhasePlan {
 
 // buildReport reads a run folder back and writes its report.json.
 func buildReport(dir string, opt results.Options) (*results.Report, error) {
-	rep, err := results.AnalyzeDir(dir, opt)
+	rep, err := analyzeDir(dir, opt)
 	if err != nil {
 		return nil, inputErr(err)
 	}

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -37,8 +38,12 @@ type Report struct {
 	// Seed is the seed of every fault decision; run again with it to get
 	// the same decisions.
 	Seed uint64 `json:"seed"`
-	// Interrupted is true when the run was stopped before its end.
+	// Interrupted is true when the run was stopped before its end:
+	// interrupted, or aborted.
 	Interrupted bool `json:"interrupted"`
+	// Aborted says why the run was stopped early when an expectation with
+	// abort: true failed for good; nil otherwise.
+	Aborted *string `json:"aborted"`
 	// Started is when the attack began: the zero of every time.
 	Started time.Time `json:"started"`
 	// DurationS runs from Started to the end of the last request.
@@ -47,6 +52,9 @@ type Report struct {
 	Analysis Options `json:"analysis"`
 	// Diagnosis says in one paragraph when 502s began and why.
 	Diagnosis string `json:"diagnosis"`
+	// Expectations are the verdicts of the scenario's expectations, in
+	// its order; see [Report.SetExpectations].
+	Expectations Verdicts `json:"expectations"`
 	// Gateway is the gateway kind and how it is known.
 	Gateway Gateway `json:"gateway"`
 	// Totals count the whole run.
@@ -340,10 +348,22 @@ func round(v float64) float64 {
 }
 
 // MarshalIndent renders the report as indented JSON with a final newline.
+// It leaves <, > and & as they are, so that expectations such as
+// "rate(status=502) < 1%" read as written; whoever puts the JSON into HTML
+// escapes it there.
 func (r *Report) MarshalIndent() ([]byte, error) {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode report: %w", err)
+	return marshalIndent(r, "report")
+}
+
+// marshalIndent renders v as indented JSON with a final newline, without
+// escaping <, > and &.
+func marshalIndent(v any, what string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode %s: %w", what, err)
 	}
-	return append(b, '\n'), nil
+	return b.Bytes(), nil
 }

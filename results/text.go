@@ -74,8 +74,11 @@ func were(n int) string {
 // the faults that did not end in one, and what else failed.
 func Diagnosis(r *Report) string {
 	var s []string
+	if w := expectWords(r); w != "" {
+		s = append(s, w)
+	}
 	if r.Totals.Requests == 0 {
-		return "No requests were recorded."
+		return strings.Join(append(s, "No requests were recorded."), " ")
 	}
 	if r.Onset.FirstS == nil {
 		s = append(s, fmt.Sprintf("No 502 Bad Gateway answers in %d requests.", r.Totals.Requests))
@@ -139,6 +142,75 @@ func Diagnosis(r *Report) string {
 	}
 	s = append(s, fmt.Sprintf("Gateway: %s (%s).", r.Gateway.Kind, r.Gateway.Evidence))
 	return strings.Join(s, " ")
+}
+
+// expectWords says whether the expectations held, and why the run was
+// aborted: "2 of 5 expectations failed: rate(status=502) < 0.5% in
+// baseline (1.2%), first(status=502) > 10s (1.5s)."; "" without any.
+func expectWords(r *Report) string {
+	var s []string
+	if r.Aborted != nil {
+		s = append(s, "The run was aborted: "+*r.Aborted+".")
+	}
+	n := len(r.Expectations)
+	failed := r.Expectations.Failed()
+	switch {
+	case n == 0:
+	case len(failed) == 0 && n == 1:
+		s = append(s, "The expectation held.")
+	case len(failed) == 0:
+		s = append(s, fmt.Sprintf("All %d expectations held.", n))
+	default:
+		parts := make([]string, len(failed))
+		for i, v := range failed {
+			parts[i] = fmt.Sprintf("%s (%s)", v.Expr, measured(v))
+		}
+		s = append(s, fmt.Sprintf("%d of %d expectations failed: %s.", len(failed), n, strings.Join(parts, ", ")))
+	}
+	return strings.Join(s, " ")
+}
+
+// measured says what a verdict measured: "1.2%", or why there is no
+// value.
+func measured(v Verdict) string {
+	switch {
+	case v.Value != nil:
+		return formatMeasure(*v.Value, v.Unit)
+	case v.Detail != "":
+		return v.Detail
+	}
+	return "undefined"
+}
+
+// writeExpectations lists the verdicts: FAIL or ok, the expression, the
+// value measured.
+func writeExpectations(b *strings.Builder, r *Report) {
+	if len(r.Expectations) == 0 {
+		return
+	}
+	failed := len(r.Expectations.Failed())
+	if failed == 0 {
+		fmt.Fprintf(b, "expectations: all %d held\n", len(r.Expectations))
+	} else {
+		fmt.Fprintf(b, "expectations: %d of %d failed\n", failed, len(r.Expectations))
+	}
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	for _, v := range r.Expectations {
+		verdict := "ok"
+		if !v.OK {
+			verdict = "FAIL"
+		}
+		m := measured(v)
+		if v.Value != nil && v.Detail != "" {
+			m += " (" + v.Detail + ")"
+		}
+		if v.Abort {
+			m += "  [abort]"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", verdict, v.Expr, m)
+	}
+	tw.Flush()
+	b.WriteString("\n")
 }
 
 // minCorrelated is how many 502s a run needs before the diagnosis says
@@ -245,18 +317,23 @@ func otherClasses(r *Report) []string {
 // full; beyond it, only buckets with a failure or a fault.
 const maxTimelineRows = 120
 
-// WriteText writes the report for a terminal: the diagnosis, then per
-// phase the requests, rates, status counts and latency; the timeline; the
-// causes of every failure class; masked faults, correlations and send lag.
+// WriteText writes the report for a terminal: the diagnosis; the
+// expectations and their verdicts; per phase the requests, rates, status
+// counts and latency; the timeline; the causes of every failure class;
+// masked faults, correlations and send lag.
 func WriteText(w io.Writer, r *Report) error {
 	var b strings.Builder
 	state := ""
-	if r.Interrupted {
+	switch {
+	case r.Aborted != nil:
+		state = " ABORTED"
+	case r.Interrupted:
 		state = " INTERRUPTED"
 	}
 	fmt.Fprintf(&b, "scenario %s, seed %d, started %s, %.1fs%s\n\n", r.Scenario, r.Seed, r.Started.UTC().Format("2006-01-02T15:04:05Z"), r.DurationS, state)
 	b.WriteString(wrap(r.Diagnosis, 100))
 	b.WriteString("\n\n")
+	writeExpectations(&b, r)
 
 	codes := statusCodes(r)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)

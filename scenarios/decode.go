@@ -441,7 +441,8 @@ func (c *checker) typeError(msg string) {
 		c.errs = append(c.errs, &Error{File: c.file, Line: line, Field: field, Msg: text, col: col})
 	}
 
-	// A bad duration or rate: the checks report it with its path.
+	// A bad duration, rate or expectation: the checks report it with its
+	// path.
 	for _, v := range c.x.values[line] {
 		var p string
 		switch v.typ {
@@ -449,6 +450,13 @@ func (c *checker) typeError(msg string) {
 			_, p = durationNode(v.node)
 		case rateType:
 			_, p = rateNode(v.node)
+		case expectationType:
+			_, ps := expectNode(v.node)
+			for _, ep := range ps {
+				if ep.msg == problem {
+					return
+				}
+			}
 		}
 		if p != "" && p == problem {
 			return
@@ -633,6 +641,8 @@ func typeHint(goType, path string) (want, fix string) {
 		return "a list of phases", "write one such as [{name: baseline, duration: 5s, rate: 50/s}]"
 	case "[]scenarios.Fault":
 		return "a list of faults", "write one such as [{kind: reset, probability: 0.1}]"
+	case "[]scenarios.Expectation":
+		return "a list of expectations", "write one per line under expect:, each after a -, such as - rate(status=502) < 1%"
 	}
 	if t, ok := structTypes[goType]; ok {
 		return "a mapping", "write a mapping with the fields " + strings.Join(fieldNames(yamlFields(t)), ", ")

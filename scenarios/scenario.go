@@ -28,6 +28,9 @@ type Scenario struct {
 	Proxy ProxySpec `yaml:"proxy,omitempty"`
 	// Phases run back to back as one attack; at least one.
 	Phases []Phase `yaml:"phases"`
+	// Expect lists what must hold for the run to pass, in the file's
+	// order; nil when the file has none. See [Expectation].
+	Expect []Expectation `yaml:"expect,omitempty"`
 
 	// File is the name the scenario was read from, for messages.
 	File string `yaml:"-"`

@@ -115,6 +115,7 @@ func (c *checker) scenario(s *Scenario) {
 	c.requests(s.Requests)
 	c.proxy(&s.Proxy)
 	c.phases(s.Phases)
+	c.expectations(s)
 }
 
 // nameProblem says what is wrong with a scenario name, which names a

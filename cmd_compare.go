@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/gatecrash/gatecrash/results"
+)
+
+func cmdCompare(_ context.Context, args []string, stdout, _ io.Writer) error {
+	fs := flagSet("compare", "[flags] BASE NEW", `Compare two reports: BASE and NEW are report.json files or run folders.
+Per phase and overall, every metric side by side with its change. A change
+is a regression when it is beyond its limit (the --max-* flags) and
+statistically significant: a one-sided Mann-Whitney U test on the per-second
+timeline buckets (stratified by phase overall), at --alpha. docs/compare.md
+says more. Exit 1 on a regression, 0 otherwise, 2 on bad input.`, stdout)
+	format := fs.String("format", "text", "output: text, markdown (a pull-request comment) or json")
+	options := compareFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	opt, err := options()
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "text", "markdown", "json":
+	default:
+		return inputErrf("--format %q: give text, markdown or json", *format)
+	}
+	if fs.NArg() != 2 {
+		return inputErrf("compare takes two reports, BASE and NEW (report.json files or run folders), got %d; for example gatecrash compare gatecrash-out/last-night gatecrash-out/tonight", fs.NArg())
+	}
+	base, err := readCompared("BASE", fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	cur, err := readCompared("NEW", fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	c := results.Compare(base, cur, opt)
+	c.Base.File, c.New.File = fs.Arg(0), fs.Arg(1)
+	if err := writeComparison(stdout, c, *format); err != nil {
+		return err
+	}
+	if c.Regression {
+		return &exitError{code: exitFailed, err: fmt.Errorf("compare: %s", c.Verdict)}
+	}
+	return nil
+}
+
+// readCompared reads a report for compare, or for run --baseline; its
+// error is bad input (exit 2) and says which side it is.
+func readCompared(role, path string) (*results.Report, error) {
+	r, err := results.ReadReport(path)
+	if err != nil {
+		return nil, inputErrf("compare: %s %w", role, err)
+	}
+	return r, nil
+}
+
+// compareBaseline compares rep, the report of the run that just ended,
+// with the baseline at basePath (a report.json or a run folder), prints
+// the comparison as text to w, and says whether it found a regression
+// (the caller exits 1 then). A baseline that cannot be read is bad input
+// (exit 2); to fail before the run starts, call readCompared("baseline",
+// path) first. opt comes from the flags compareFlags adds.
+func compareBaseline(basePath string, rep *results.Report, opt results.CompareOptions, w io.Writer) (regressed bool, err error) {
+	base, err := readCompared("baseline", basePath)
+	if err != nil {
+		return false, err
+	}
+	c := results.Compare(base, rep, opt)
+	c.Base.File = basePath
+	if err := writeComparison(w, c, "text"); err != nil {
+		return false, err
+	}
+	return c.Regression, nil
+}
+
+func writeComparison(w io.Writer, c *results.Comparison, format string) error {
+	switch format {
+	case "markdown":
+		return c.WriteMarkdown(w)
+	case "json":
+		b, err := c.MarshalIndent()
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	return c.WriteText(w)
+}
+
+// compareLimitFlag is one limit flag: its name, unit and what it limits.
+type compareLimitFlag struct {
+	name  string
+	unit  string // "%", "pp" or "s"
+	what  string
+	field func(*results.CompareLimits) *results.CompareLimit
+}
+
+var compareLimitFlags = []compareLimitFlag{
+	{"max-p50-increase", "%", "a p50 latency rise", func(l *results.CompareLimits) *results.CompareLimit { return &l.P50Increase }},
+	{"max-p99-increase", "%", "a p99 latency rise", func(l *results.CompareLimits) *results.CompareLimit { return &l.P99Increase }},
+	{"max-rate-decrease", "%", "an achieved rate fall", func(l *results.CompareLimits) *results.CompareLimit { return &l.RateDecrease }},
+	{"max-502-increase", "pp", "a 502 share rise", func(l *results.CompareLimits) *results.CompareLimit { return &l.Share502Increase }},
+	{"max-503-increase", "pp", "a 503 share rise", func(l *results.CompareLimits) *results.CompareLimit { return &l.Share503Increase }},
+	{"max-504-increase", "pp", "a 504 share rise", func(l *results.CompareLimits) *results.CompareLimit { return &l.Share504Increase }},
+	{"max-error-increase", "pp", "a rise in the share of requests without an answer", func(l *results.CompareLimits) *results.CompareLimit { return &l.ErrorIncrease }},
+	{"max-recovery-increase", "s", "a later recovery (502 share back under the threshold) after a phase with faults", func(l *results.CompareLimits) *results.CompareLimit { return &l.RecoveryIncrease }},
+}
+
+// compareUnitWords say how to write a limit of each unit.
+var compareUnitWords = map[string]string{
+	"%":  "a percentage of the base value",
+	"pp": "percentage points of the requests",
+	"s":  "a duration",
+}
+
+// compareFlags adds compare's limits and test settings to fs (compare
+// and run --baseline share them), and returns the function that reads
+// them once fs is parsed; its errors are bad input.
+func compareFlags(fs *pflag.FlagSet) func() (results.CompareOptions, error) {
+	def := results.DefaultCompareLimits()
+	values := make([]*string, len(compareLimitFlags))
+	for i, f := range compareLimitFlags {
+		values[i] = fs.String(f.name, results.FormatCompareLimit(*f.field(&def), f.unit),
+			fmt.Sprintf("a regression needs %s beyond this: %s, or off", f.what, compareUnitWords[f.unit]))
+	}
+	alpha := fs.Float64("alpha", 0.01, "significance level of each test")
+	minBuckets := fs.Int("min-buckets", 5, "fewest timeline buckets a side for a test; with fewer, a change beyond its limit is not enough data to test, not a regression")
+	noTest := fs.Bool("no-test", false, "no statistical test: every change beyond its limit is a regression (for runs too short to test)")
+	return func() (results.CompareOptions, error) {
+		opt := results.CompareOptions{Alpha: *alpha, MinBuckets: *minBuckets, NoTest: *noTest, Limits: results.DefaultCompareLimits()}
+		var errs []error
+		for i, f := range compareLimitFlags {
+			l, err := parseLimit(f.name, *values[i], f.unit)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			*f.field(&opt.Limits) = l
+		}
+		if !(*alpha > 0 && *alpha < 1) {
+			errs = append(errs, fmt.Errorf("--alpha %v: give a significance level above 0 and below 1, for example --alpha 0.01", *alpha))
+		}
+		if *minBuckets < 2 {
+			errs = append(errs, fmt.Errorf("--min-buckets %d: give 2 or more buckets, for example --min-buckets 5", *minBuckets))
+		}
+		if len(errs) > 0 {
+			return opt, inputErr(errors.Join(errs...))
+		}
+		return opt, nil
+	}
+}
+
+// parseLimit reads a limit flag's value: a number with its unit (%, pp,
+// or a Go duration for s), or off.
+func parseLimit(flag, s, unit string) (results.CompareLimit, error) {
+	v := strings.TrimSpace(s)
+	if strings.EqualFold(v, "off") {
+		return results.CompareLimit{Off: true}, nil
+	}
+	bad := func(why string) error {
+		example := map[string]string{"%": "10%", "pp": "0.5pp", "s": "1s"}[unit]
+		return fmt.Errorf("--%s %q: %s; give %s, or off, for example --%s %s", flag, s, why, compareUnitWords[unit], flag, example)
+	}
+	var n float64
+	switch unit {
+	case "s":
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			if _, nerr := strconv.ParseFloat(v, 64); nerr == nil {
+				return results.CompareLimit{}, bad("a number without its unit")
+			}
+			return results.CompareLimit{}, bad("not a duration")
+		}
+		n = d.Seconds()
+	default:
+		num, ok := strings.CutSuffix(v, unit)
+		if !ok {
+			switch {
+			case unit == "pp" && strings.HasSuffix(v, "%"):
+				return results.CompareLimit{}, bad("a share moves in percentage points (pp): 0.5pp is half a percent of the requests more")
+			case unit == "%" && strings.HasSuffix(v, "pp"):
+				return results.CompareLimit{}, bad("this limit is relative to the base value, in %")
+			}
+			if _, err := strconv.ParseFloat(v, 64); err == nil {
+				return results.CompareLimit{}, bad("a number without its unit")
+			}
+			return results.CompareLimit{}, bad("not a number")
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if err != nil {
+			return results.CompareLimit{}, bad("not a number")
+		}
+		n = f
+	}
+	switch {
+	case math.IsNaN(n) || math.IsInf(n, 0):
+		return results.CompareLimit{}, bad("not a number")
+	case n < 0:
+		return results.CompareLimit{}, bad("negative")
+	}
+	return results.CompareLimit{Value: n}, nil
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gatecrash/gatecrash/results"
+)
+
+// reportFormat is one way to write a report, and the file it goes to in
+// an output folder.
+type reportFormat struct {
+	name  string
+	file  string
+	write func(io.Writer, *results.Report) error
+}
+
+// reportFormats are the formats of --format, in the order the output
+// folder gets them.
+var reportFormats = []reportFormat{
+	{"text", "report.txt", results.WriteText},
+	{"json", results.ReportFile, writeJSON},
+	{"markdown", "report.md", results.WriteMarkdown},
+	{"html", "report.html", results.WriteHTML},
+	{"junit", "report.xml", results.WriteJUnit},
+}
+
+// stepSummaryEnv names the file GitHub Actions shows as a job's summary.
+const stepSummaryEnv = "GITHUB_STEP_SUMMARY"
+
+func writeJSON(w io.Writer, r *results.Report) error {
+	b, err := r.MarshalIndent()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// formatNames lists the formats, for help texts and errors.
+func formatNames() string {
+	names := make([]string, len(reportFormats))
+	for i, f := range reportFormats {
+		names[i] = f.name
+	}
+	return strings.Join(names, ", ")
+}
+
+// checkFormats checks the values of --format, so that a command can
+// reject a bad one before it starts anything; a bad one is bad input.
+func checkFormats(formats []string) error {
+	var errs []string
+	for _, f := range formats {
+		if !slices.ContainsFunc(reportFormats, func(rf reportFormat) bool { return rf.name == f }) {
+			errs = append(errs, fmt.Sprintf("%q", f))
+		}
+	}
+	if len(errs) > 0 {
+		return inputErrf("--format %s: not a report format; give one of %s (repeat --format for several)", strings.Join(errs, ", "), formatNames())
+	}
+	return nil
+}
+
+// writeOutputs writes a report out:
+//   - each format in formats goes to stdout, in the order given (a format
+//     named twice is written once); no format means text;
+//   - when dir is not empty, every format goes into it, as report.txt,
+//     report.json, report.md, report.html and report.xml (JUnit), whatever
+//     formats says, so a run folder always holds them all;
+//   - when GITHUB_STEP_SUMMARY names a file, the Markdown summary is
+//     appended to it, so a GitHub Actions job shows it.
+//
+// A bad format name is bad input (exit 2) and nothing is written.
+func writeOutputs(rep *results.Report, formats []string, dir string, stdout io.Writer) error {
+	if err := checkFormats(formats); err != nil {
+		return err
+	}
+	if len(formats) == 0 {
+		formats = []string{"text"}
+	}
+	var done []string
+	for _, name := range formats {
+		if slices.Contains(done, name) {
+			continue
+		}
+		done = append(done, name)
+		i := slices.IndexFunc(reportFormats, func(rf reportFormat) bool { return rf.name == name })
+		if err := reportFormats[i].write(stdout, rep); err != nil {
+			return fmt.Errorf("write the %s report: %w", name, err)
+		}
+	}
+	if dir != "" {
+		for _, f := range reportFormats {
+			var b bytes.Buffer
+			if err := f.write(&b, rep); err != nil {
+				return fmt.Errorf("write the %s report: %w", f.name, err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, f.file), b.Bytes(), 0o644); err != nil {
+				return fmt.Errorf("write the %s report: %w", f.name, err)
+			}
+		}
+	}
+	if path := os.Getenv(stepSummaryEnv); path != "" {
+		if err := appendStepSummary(path, rep); err != nil {
+			return fmt.Errorf("%s: %w", stepSummaryEnv, err)
+		}
+	}
+	return nil
+}
+
+// appendStepSummary appends the Markdown summary to path, after a blank
+// line when the file already holds something.
+func appendStepSummary(path string, rep *results.Report) error {
+	var b bytes.Buffer
+	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
+		b.WriteString("\n")
+	}
+	if err := results.WriteMarkdown(&b, rep); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatecrash/gatecrash/results"
+)
+
+// goldenReport reads the report of the recorded upstream-resets run.
+func goldenReport(t *testing.T) *results.Report {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "report-upstream-resets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r results.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+// formatStarts is how each format's output begins.
+var formatStarts = map[string]string{
+	"text":     "scenario upstream-resets, seed 7",
+	"json":     "{\n  \"schema\": \"gatecrash/report/v1\"",
+	"markdown": "## gatecrash: upstream-resets",
+	"html":     "<!DOCTYPE html>",
+	"junit":    xml.Header,
+}
+
+func TestOutputToStdout(t *testing.T) {
+	t.Setenv(stepSummaryEnv, "")
+	rep := goldenReport(t)
+	for _, tt := range []struct {
+		formats []string
+		want    []string // formats, in the order they must appear
+	}{
+		{nil, []string{"text"}},
+		{[]string{"text"}, []string{"text"}},
+		{[]string{"json"}, []string{"json"}},
+		{[]string{"markdown"}, []string{"markdown"}},
+		{[]string{"html"}, []string{"html"}},
+		{[]string{"junit"}, []string{"junit"}},
+		{[]string{"markdown", "text", "markdown"}, []string{"markdown", "text"}},
+	} {
+		t.Run(strings.Join(tt.formats, ","), func(t *testing.T) {
+			var out bytes.Buffer
+			if err := writeOutputs(rep, tt.formats, "", &out); err != nil {
+				t.Fatal(err)
+			}
+			rest := out.String()
+			for _, f := range tt.want {
+				var want bytes.Buffer
+				i := 0
+				for ; reportFormats[i].name != f; i++ {
+				}
+				if err := reportFormats[i].write(&want, rep); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasPrefix(want.String(), formatStarts[f]) {
+					t.Errorf("%s starts with %.60q, want %.60q", f, want.String(), formatStarts[f])
+				}
+				if !strings.HasPrefix(rest, want.String()) {
+					t.Fatalf("stdout does not hold the %s report next; it holds %.80q", f, rest)
+				}
+				rest = rest[want.Len():]
+			}
+			if rest != "" {
+				t.Errorf("stdout holds more than %v: %.80q", tt.want, rest)
+			}
+		})
+	}
+}
+
+func TestOutputFolder(t *testing.T) {
+	t.Setenv(stepSummaryEnv, "")
+	rep := goldenReport(t)
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := writeOutputs(rep, []string{"markdown"}, dir, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), formatStarts["markdown"]) {
+		t.Errorf("stdout: got %.60q, want the Markdown report", out.String())
+	}
+	for _, f := range reportFormats {
+		b, err := os.ReadFile(filepath.Join(dir, f.file))
+		if err != nil {
+			t.Errorf("%s: %v", f.name, err)
+			continue
+		}
+		if !strings.HasPrefix(string(b), formatStarts[f.name]) {
+			t.Errorf("%s starts with %.60q, want %.60q", f.file, b, formatStarts[f.name])
+		}
+	}
+	// report.json is the same bytes the run writes.
+	js, _ := os.ReadFile(filepath.Join(dir, "report.json"))
+	want, _ := os.ReadFile(filepath.Join("testdata", "report-upstream-resets.json"))
+	if !bytes.Equal(js, want) {
+		t.Errorf("report.json differs from the report it was written from")
+	}
+	var suites struct {
+		Tests int `xml:"tests,attr"`
+	}
+	x, _ := os.ReadFile(filepath.Join(dir, "report.xml"))
+	if err := xml.Unmarshal(x, &suites); err != nil || suites.Tests == 0 {
+		t.Errorf("report.xml: %v, %d tests", err, suites.Tests)
+	}
+}
+
+func TestOutputBadFormat(t *testing.T) {
+	t.Setenv(stepSummaryEnv, "")
+	dir := t.TempDir()
+	var out bytes.Buffer
+	err := writeOutputs(goldenReport(t), []string{"text", "pdf", "yaml"}, dir, &out)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitInput {
+		t.Fatalf("got %v, want a bad-input error (exit 2)", err)
+	}
+	for _, want := range []string{`"pdf"`, `"yaml"`, "text, json, markdown, html, junit"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %s", err, want)
+		}
+	}
+	if out.Len() > 0 {
+		t.Errorf("wrote %d bytes to stdout before failing", out.Len())
+	}
+	if files, _ := os.ReadDir(dir); len(files) > 0 {
+		t.Errorf("wrote %d files before failing", len(files))
+	}
+	if err := checkFormats([]string{"text", "json", "markdown", "html", "junit"}); err != nil {
+		t.Errorf("every format: %v", err)
+	}
+}
+
+func TestOutputStepSummary(t *testing.T) {
+	rep := goldenReport(t)
+	path := filepath.Join(t.TempDir(), "summary.md")
+	if err := os.WriteFile(path, []byte("# earlier step\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(stepSummaryEnv, path)
+	var out bytes.Buffer
+	for range 2 {
+		if err := writeOutputs(rep, []string{"json"}, "", &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var md bytes.Buffer
+	if err := results.WriteMarkdown(&md, rep); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	want := "# earlier step\n\n" + md.String() + "\n" + md.String()
+	if string(got) != want {
+		t.Errorf("the step summary:\ngot:\n%s\nwant:\n%s", got, want)
+	}
+	if strings.Contains(out.String(), "## gatecrash") {
+		t.Errorf("the summary went to stdout as well")
+	}
+
+	t.Setenv(stepSummaryEnv, filepath.Join(t.TempDir(), "missing-dir", "summary.md"))
+	if err := writeOutputs(rep, []string{"json"}, "", &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), stepSummaryEnv) {
+		t.Errorf("an unwritable summary: got %v, want an error naming %s", err, stepSummaryEnv)
+	}
+}

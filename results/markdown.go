@@ -1,0 +1,268 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// shownVerdict is one expectation as the Markdown, HTML and JUnit outputs
+// show it: the expression as written, whether it held, the measured value
+// (or why there is none), whether it aborts the run when it fails.
+type shownVerdict struct {
+	Expr  string
+	OK    bool
+	Value string
+	Abort bool
+}
+
+// shownVerdicts returns the report's expectations and their verdicts, in
+// the scenario's order, with the measured value as the text report words
+// it; nil when the scenario has none.
+func shownVerdicts(r *Report) []shownVerdict {
+	if len(r.Expectations) == 0 {
+		return nil
+	}
+	out := make([]shownVerdict, 0, len(r.Expectations))
+	for _, v := range r.Expectations {
+		m := measured(v)
+		if v.Value != nil && v.Detail != "" {
+			m += " (" + v.Detail + ")"
+		}
+		out = append(out, shownVerdict{Expr: v.Expr, OK: v.OK, Value: m, Abort: v.Abort})
+	}
+	return out
+}
+
+// failedShown counts the expectations that did not hold.
+func failedShown(vs []shownVerdict) int {
+	n := 0
+	for _, v := range vs {
+		if !v.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// WriteMarkdown writes a GitHub-flavoured Markdown summary of the report,
+// short enough for a CI job summary or a pull-request comment: the
+// verdict of the expectations, the diagnosis, a table of the phases, the
+// causes of every failure class with their evidence, the masked faults and
+// the expectations one by one. Every string that came from the scenario
+// or a target (phase names, the gateway's words) is escaped, so it shows
+// as written and cannot inject markup.
+func WriteMarkdown(w io.Writer, r *Report) error {
+	return writeMarkdown(w, r, shownVerdicts(r))
+}
+
+func writeMarkdown(w io.Writer, r *Report, vs []shownVerdict) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## gatecrash: %s\n\n", mdText(r.Scenario))
+	fmt.Fprintf(&b, "seed %d · started %s · %s · gateway %s\n\n", r.Seed, r.Started.UTC().Format("2006-01-02T15:04:05Z"), secs(r.DurationS), mdText(r.Gateway.Kind))
+	switch {
+	case r.Aborted != nil:
+		fmt.Fprintf(&b, "> **Aborted**: %s; the report covers what ran.\n\n", mdText(*r.Aborted))
+	case r.Interrupted:
+		b.WriteString("> **Interrupted**: the run was stopped before its end; the report covers what ran.\n\n")
+	}
+	if len(vs) > 0 {
+		if n := failedShown(vs); n > 0 {
+			fmt.Fprintf(&b, "**❌ %d of %d expectations failed.**\n\n", n, len(vs))
+		} else {
+			fmt.Fprintf(&b, "**✅ all %d expectations held.**\n\n", len(vs))
+		}
+	}
+	b.WriteString(mdText(r.Diagnosis))
+	b.WriteString("\n\n")
+
+	// Phases.
+	codes := statusCodes(r)
+	b.WriteString("### Phases\n\n")
+	head := []string{"phase", "start", "end", "faults", "offered/s", "achieved/s", "requests"}
+	head = append(head, codes...)
+	head = append(head, "errors", "p50 ms", "p99 ms", "recovery")
+	mdRow(&b, head)
+	align := make([]string, len(head))
+	for i := range align {
+		align[i] = "---:"
+	}
+	align[0], align[3] = "---", "---"
+	mdRow(&b, align)
+	for _, p := range r.Phases {
+		cells := []string{mdText(p.Name), secs(p.StartS), secs(p.EndS), mdText(strings.Join(p.Faults, ", ")), num(p.OfferedRate), num(p.AchievedRate), strconv.Itoa(p.Requests)}
+		for _, c := range codes {
+			cells = append(cells, strconv.Itoa(p.Status[c]))
+		}
+		cells = append(cells, strconv.Itoa(p.Errors), num(p.LatencyMS.P50), num(p.LatencyMS.P99), recoveryCell(p))
+		mdRow(&b, cells)
+	}
+	cells := []string{"**total**", secs(0), secs(r.DurationS), "", "", "", strconv.Itoa(r.Totals.Requests)}
+	for _, c := range codes {
+		cells = append(cells, strconv.Itoa(r.Totals.Status[c]))
+	}
+	cells = append(cells, strconv.Itoa(r.Totals.Errors), "", "", "")
+	mdRow(&b, cells)
+
+	// Causes, per failure class.
+	for _, cc := range causeSections(r) {
+		fmt.Fprintf(&b, "\n### Causes of %s\n\n", cc.what)
+		mdRow(&b, []string{"cause", "count", "share", "evidence", "the gateway said"})
+		mdRow(&b, []string{"---", "---:", "---:", "---", "---"})
+		for _, c := range cc.causes {
+			mdRow(&b, []string{mdCode(c.Cause), strconv.Itoa(c.Count), pct(c.Share), evidenceCell(c.Evidence), mdText(saidCell(c.GatewayWords))})
+		}
+	}
+
+	if m := r.Masked; m.Faults > 0 {
+		fmt.Fprintf(&b, "\n### Masked faults\n\n%d of %d faults that broke an attempt or a connection were masked", m.Count, m.Faults)
+		if m.Count > 0 {
+			fmt.Fprintf(&b, " (%s; by kind: %s)", mdText(countList(m.Reasons, maskedWords)), mdText(countList(m.ByKind, nil)))
+		}
+		b.WriteString(".")
+		if m.Repeated > 0 {
+			fmt.Fprintf(&b, " %d %s retried into another failure.", m.Repeated, were(m.Repeated))
+		}
+		if m.GatewayConfirmed > 0 {
+			fmt.Fprintf(&b, " The gateway's log confirms %d of the retries.", m.GatewayConfirmed)
+		}
+		b.WriteString("\n")
+	}
+
+	if len(vs) > 0 {
+		b.WriteString("\n### Expectations\n\n")
+		mdRow(&b, []string{"", "expectation", "measured"})
+		mdRow(&b, []string{":---:", "---", "---:"})
+		for _, v := range vs {
+			mark := "✅"
+			if !v.OK {
+				mark = "❌"
+			}
+			expr := mdCode(v.Expr)
+			if v.Abort {
+				expr += " (abort)"
+			}
+			mdRow(&b, []string{mark, expr, mdText(v.Value)})
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// causeSection is the causes of one failure class, as the reports list
+// them.
+type causeSection struct {
+	class  string
+	what   string // e.g. "502s", "requests without an answer"
+	causes []Cause
+}
+
+// causeSections lists the causes of 502s, then of every other failure
+// class seen, in order; classes without a cause are left out.
+func causeSections(r *Report) []causeSection {
+	var out []causeSection
+	for _, class := range append([]string{"502"}, otherClasses(r)...) {
+		cs := r.Causes
+		if class != "502" {
+			cs = r.OtherCauses[class]
+		}
+		if len(cs) == 0 {
+			continue
+		}
+		what := class + "s"
+		if class == ClassError {
+			what = "requests without an answer"
+		}
+		out = append(out, causeSection{class, what, cs})
+	}
+	return out
+}
+
+// recoveryCell says how a phase recovered, as the text report does.
+func recoveryCell(p PhaseReport) string {
+	switch {
+	case p.Recovery == "recovered" && p.RecoveryS != nil:
+		return secs(*p.RecoveryS)
+	case p.Recovery == "not-recovered":
+		return "never"
+	}
+	return ""
+}
+
+// evidenceCell says e.g. "4 exact, 1 temporal".
+func evidenceCell(e Evidence) string {
+	var out []string
+	for _, l := range []struct {
+		n    int
+		name string
+	}{{e.Exact, "exact"}, {e.Temporal, "temporal"}, {e.Signature, "signature"}, {e.None, "none"}} {
+		if l.n > 0 {
+			out = append(out, strconv.Itoa(l.n)+" "+l.name)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// saidCell says what the gateway logged, e.g. `"upstream prematurely
+// closed connection" (12)`.
+func saidCell(ws []Words) string {
+	var out []string
+	for _, w := range ws {
+		out = append(out, fmt.Sprintf("%q (%d)", w.Words, w.Count))
+	}
+	return strings.Join(out, "; ")
+}
+
+// mdEscaper escapes what Markdown (and the HTML GitHub allows in it)
+// would read as markup, and what would break a table row.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
+	"|", `\|`, "#", `\#`, "~", `\~`,
+	"&", "&amp;", "<", "&lt;", ">", "&gt;",
+	"\r\n", " ", "\n", " ", "\r", " ",
+)
+
+// mdText escapes s for Markdown text, table cells included; control
+// characters become spaces.
+func mdText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, mdEscaper.Replace(s))
+}
+
+// mdCode writes s as an inline code span, safe in a table cell: the fence
+// is longer than any run of backticks in s, and pipes are escaped (GitHub
+// reads `\|` as a pipe even inside a code span in a table).
+func mdCode(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.ReplaceAll(s, "|", `\|`))
+	run, longest := 0, 0
+	for _, c := range s {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if longest > 0 || strings.HasPrefix(s, " ") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
+
+// mdRow writes one table row.
+func mdRow(b *strings.Builder, cells []string) {
+	b.WriteString("| ")
+	b.WriteString(strings.Join(cells, " | "))
+	b.WriteString(" |\n")
+}
