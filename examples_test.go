@@ -1,0 +1,50 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// TestNightlyExample checks examples/nightly.yml: it is YAML with a job,
+// and every gatecrash command and flag its steps use exists.
+func TestNightlyExample(t *testing.T) {
+	b, err := os.ReadFile("examples/nightly.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				Run string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(b, &wf); err != nil {
+		t.Fatalf("examples/nightly.yml: %v", err)
+	}
+	var script strings.Builder
+	for _, j := range wf.Jobs {
+		for _, s := range j.Steps {
+			script.WriteString(s.Run + "\n")
+		}
+	}
+	if !strings.Contains(script.String(), "gatecrash list") || !strings.Contains(script.String(), "--baseline") {
+		t.Fatalf("the workflow does not run the catalog with a baseline:\n%s", script.String())
+	}
+	_, help, _ := gatecrash(t, "run", "--help")
+	flag := regexp.MustCompile(`\s(--[a-z][a-z-]*)`)
+	for _, line := range strings.Split(script.String(), "\n") {
+		if !strings.Contains(line, "args") && !strings.Contains(line, "gatecrash ") {
+			continue
+		}
+		for _, m := range flag.FindAllStringSubmatch(line, -1) {
+			if !strings.Contains(help, m[1]+" ") && !strings.Contains(help, m[1]+"=") {
+				t.Errorf("the workflow uses %s, which gatecrash run does not have: %q", m[1], line)
+			}
+		}
+	}
+}
