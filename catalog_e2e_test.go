@@ -49,6 +49,12 @@ func TestCatalogOnEveryGateway(t *testing.T) {
 					t.Errorf("gateway: got %+v, want %s", rep.Gateway, gw)
 				}
 				checkExactShare(t, out, rd)
+				if len(rep.Expectations) == 0 {
+					t.Errorf("%s has no expectations; the catalog's hold its baseline clean", e.Name)
+				}
+				for _, v := range rep.Expectations.Failed() {
+					t.Errorf("expectation %q failed on %s: measured %v", v.Expr, gw, v.Value)
+				}
 				t.Logf("%s on %s: %d requests, status %v, %d errors\n%s", e.Name, gw, rep.Totals.Requests, rep.Totals.Status, rep.Totals.Errors, rep.Diagnosis)
 			})
 		}

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -73,8 +76,11 @@ func readCompared(role, path string) (*results.Report, error) {
 // the comparison as text to w, and says whether it found a regression
 // (the caller exits 1 then). A baseline that cannot be read is bad input
 // (exit 2); to fail before the run starts, call readCompared("baseline",
-// path) first. opt comes from the flags compareFlags adds.
-func compareBaseline(basePath string, rep *results.Report, opt results.CompareOptions, w io.Writer) (regressed bool, err error) {
+// path) first. opt comes from the flags compareFlags adds. When dir is not
+// empty, the comparison also goes into it as compare.txt, compare.md and
+// compare.json, and its Markdown is appended to GITHUB_STEP_SUMMARY when
+// that is set.
+func compareBaseline(basePath string, rep *results.Report, opt results.CompareOptions, w io.Writer, dir string) (regressed bool, err error) {
 	base, err := readCompared("baseline", basePath)
 	if err != nil {
 		return false, err
@@ -83,6 +89,22 @@ func compareBaseline(basePath string, rep *results.Report, opt results.CompareOp
 	c.Base.File = basePath
 	if err := writeComparison(w, c, "text"); err != nil {
 		return false, err
+	}
+	if dir != "" {
+		for _, f := range []struct{ format, file string }{{"text", "compare.txt"}, {"markdown", "compare.md"}, {"json", "compare.json"}} {
+			var b bytes.Buffer
+			if err := writeComparison(&b, c, f.format); err != nil {
+				return false, err
+			}
+			if err := os.WriteFile(filepath.Join(dir, f.file), b.Bytes(), 0o644); err != nil {
+				return false, fmt.Errorf("write the comparison: %w", err)
+			}
+		}
+		if path := os.Getenv(stepSummaryEnv); path != "" {
+			if err := appendStepSummary(path, c.WriteMarkdown); err != nil {
+				fmt.Fprintf(w, "gatecrash: warning: %s: %v\n", stepSummaryEnv, err)
+			}
+		}
 	}
 	return c.Regression, nil
 }

@@ -204,17 +204,17 @@ func TestCompareBaseline(t *testing.T) {
 	}
 	opt := results.CompareOptions{Limits: results.DefaultCompareLimits()}
 	var out bytes.Buffer
-	regressed, err := compareBaseline(compareFixture("base"), rep, opt, &out)
+	regressed, err := compareBaseline(compareFixture("base"), rep, opt, &out, "")
 	if err != nil || !regressed {
 		t.Fatalf("got %v, %v; want a regression", regressed, err)
 	}
 	if s := out.String(); !strings.Contains(s, "new:  this run: scenario compare-fixture") || !strings.Contains(s, "REGRESSION") {
 		t.Errorf("output:\n%s", s)
 	}
-	if regressed, err := compareBaseline(compareFixture("base"), rep, results.CompareOptions{Limits: results.CompareLimits{P99Increase: results.CompareLimit{Off: true}, RecoveryIncrease: results.CompareLimit{Value: 1}, P50Increase: results.CompareLimit{Value: 10}, RateDecrease: results.CompareLimit{Value: 1}}}, &out); err != nil || regressed {
+	if regressed, err := compareBaseline(compareFixture("base"), rep, results.CompareOptions{Limits: results.CompareLimits{P99Increase: results.CompareLimit{Off: true}, RecoveryIncrease: results.CompareLimit{Value: 1}, P50Increase: results.CompareLimit{Value: 10}, RateDecrease: results.CompareLimit{Value: 1}}}, &out, ""); err != nil || regressed {
 		t.Errorf("p99 limit off: got %v, %v; want no regression", regressed, err)
 	}
-	_, err = compareBaseline(filepath.Join(t.TempDir(), "gone"), rep, opt, &out)
+	_, err = compareBaseline(filepath.Join(t.TempDir(), "gone"), rep, opt, &out, "")
 	if code := exitCode(err, &out); code != exitInput || !strings.Contains(err.Error(), "compare: baseline ") {
 		t.Errorf("a missing baseline: exit %d, %v; want 2 naming the baseline", code, err)
 	}

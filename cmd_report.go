@@ -11,7 +11,7 @@ import (
 	"github.com/gatecrash/gatecrash/results"
 )
 
-func cmdReport(_ context.Context, args []string, stdout, _ io.Writer) error {
+func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flagSet("report", "DIR", `Rebuild the report of a run folder from its results, events.jsonl, run.json
 and expect.json alone: it rewrites DIR/report.json and prints the report.
 
@@ -45,7 +45,7 @@ interrupted.`, stdout)
 	if err != nil {
 		return err
 	}
-	if err := writeOutputs(rep, *formats, dir, stdout); err != nil {
+	if err := warnOnly(writeOutputs(rep, *formats, dir, stdout), stderr); err != nil {
 		return err
 	}
 	return verdict(rep)

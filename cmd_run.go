@@ -110,14 +110,14 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 	if err != nil {
 		return err
 	}
-	if err := writeOutputs(rep, *formats, opt.out, stdout); err != nil {
+	if err := warnOnly(writeOutputs(rep, *formats, opt.out, stdout), stderr); err != nil {
 		return err
 	}
 	if !*quiet {
 		fmt.Fprintf(stderr, "written to %s\n", opt.out)
 	}
 	if *baseline != "" {
-		regressed, err := compareBaseline(*baseline, rep, copt, stderr)
+		regressed, err := compareBaseline(*baseline, rep, copt, stderr, opt.out)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"bytes"
 	"fmt"
 	"io"
@@ -106,21 +107,39 @@ func writeOutputs(rep *results.Report, formats []string, dir string, stdout io.W
 		}
 	}
 	if path := os.Getenv(stepSummaryEnv); path != "" {
-		if err := appendStepSummary(path, rep); err != nil {
-			return fmt.Errorf("%s: %w", stepSummaryEnv, err)
+		if err := appendStepSummary(path, func(w io.Writer) error { return results.WriteMarkdown(w, rep) }); err != nil {
+			return &stepSummaryError{fmt.Errorf("%s: %w", stepSummaryEnv, err)}
 		}
 	}
 	return nil
 }
 
+// stepSummaryError is a failure to append to GITHUB_STEP_SUMMARY: worth a
+// warning, not a reason to change the run's exit code.
+type stepSummaryError struct{ err error }
+
+func (e *stepSummaryError) Error() string { return e.err.Error() }
+func (e *stepSummaryError) Unwrap() error { return e.err }
+
+// warnOnly prints a step-summary failure as a warning and returns nil;
+// any other error it returns as is.
+func warnOnly(err error, stderr io.Writer) error {
+	var se *stepSummaryError
+	if errors.As(err, &se) {
+		fmt.Fprintf(stderr, "gatecrash: warning: %v\n", err)
+		return nil
+	}
+	return err
+}
+
 // appendStepSummary appends the Markdown summary to path, after a blank
 // line when the file already holds something.
-func appendStepSummary(path string, rep *results.Report) error {
+func appendStepSummary(path string, write func(io.Writer) error) error {
 	var b bytes.Buffer
 	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
 		b.WriteString("\n")
 	}
-	if err := results.WriteMarkdown(&b, rep); err != nil {
+	if err := write(&b); err != nil {
 		return err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)

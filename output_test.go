@@ -171,4 +171,9 @@ func TestOutputStepSummary(t *testing.T) {
 	if err := writeOutputs(rep, []string{"json"}, "", &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), stepSummaryEnv) {
 		t.Errorf("an unwritable summary: got %v, want an error naming %s", err, stepSummaryEnv)
 	}
+	// It is a warning for the commands, not a change of exit code.
+	var warned bytes.Buffer
+	if err := warnOnly(writeOutputs(rep, []string{"json"}, "", &bytes.Buffer{}), &warned); err != nil || !strings.Contains(warned.String(), "warning: "+stepSummaryEnv) {
+		t.Errorf("warnOnly: got %v and %q, want nil and a warning", err, warned.String())
+	}
 }

@@ -789,7 +789,7 @@ func (e *Expectation) failureClass(name, a string) string {
 		if err != nil || !allDigits(val) || code < 500 || code > 599 {
 			return fmt.Sprintf("%s: %s is not a failure class; write a 5xx code such as status=504, or error", name, shorten(a))
 		}
-		e.Class = val
+		e.Class = strconv.Itoa(code) // status=0502 is 502
 		return ""
 	}
 	first := "cause=reset-before-headers"

@@ -481,3 +481,14 @@ func FuzzParseExpect(f *testing.F) {
 		}
 	})
 }
+
+// TestExpectStatusNormalised holds status=0502 to the same class as 502 in
+// every metric that takes one.
+func TestExpectStatusNormalised(t *testing.T) {
+	for _, text := range []string{"share(cause=reset-before-headers, status=0502) >= 1%", "recovery(phase=p, status=0502) < 1s", "rate(status=0502) < 1%"} {
+		e, err := ParseExpect(text)
+		if err != nil || e.Class != "502" {
+			t.Errorf("%s: got class %q, %v; want 502", text, e.Class, err)
+		}
+	}
+}
