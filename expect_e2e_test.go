@@ -136,6 +136,22 @@ func TestExpectExitCodes(t *testing.T) {
 		return 0, "", ""
 	}
 
+	// compare's exit codes, from the same binary: no regression, a
+	// regression, bad input.
+	for _, tt := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"compare", compareFixture("base"), compareFixture("identical")}, exitOK},
+		{[]string{"compare", compareFixture("base"), compareFixture("p99x3")}, exitFailed},
+		{[]string{"compare", compareFixture("base"), compareFixture("noise")}, exitOK},
+		{[]string{"compare", compareFixture("base"), "/nonexistent/report.json"}, exitInput},
+	} {
+		if code, stdout, stderr := exe(t, tt.args...); code != tt.code {
+			t.Errorf("%v: exit %d, want %d\n%s%s", tt.args, code, tt.code, stdout, stderr)
+		}
+	}
+
 	t.Run("all held: 0", func(t *testing.T) {
 		t.Parallel()
 		out := filepath.Join(t.TempDir(), "out")

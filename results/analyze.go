@@ -75,6 +75,7 @@ type bucketAcc struct {
 	counts
 	segs   []segment
 	faults map[string]int
+	causes map[string]int // 502s by cause
 	masked int
 }
 
@@ -328,6 +329,12 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 		byName[name] = c
 	}
 	c.Count++
+	if class == "502" {
+		if b.causes == nil {
+			b.causes = map[string]int{}
+		}
+		b.causes[name]++
+	}
 	if w := a.ev.words(in); w != "" {
 		w = addrs.ReplaceAllString(w, "$1:PORT")
 		if a.words == nil {
@@ -440,6 +447,10 @@ func (a *Analyzer) Report() *Report {
 		}
 		if b.Faults == nil {
 			b.Faults = map[string]int{}
+		}
+		b.Causes = acc.causes
+		if b.Causes == nil {
+			b.Causes = map[string]int{}
 		}
 		if pi := phaseIndex(run, from); pi >= 0 {
 			b.Phase = run.Phases[pi].Name

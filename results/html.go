@@ -243,7 +243,7 @@ func chartTimeline(r *Report) chartBuckets {
 	tl := chartBuckets{width: w * float64(k), merged: k}
 	for i := 0; i < len(r.Timeline); i += k {
 		part := r.Timeline[i:min(i+k, len(r.Timeline))]
-		m := Bucket{TS: part[0].TS, Phase: part[0].Phase, Status: map[string]int{}, Faults: map[string]int{}}
+		m := Bucket{TS: part[0].TS, Phase: part[0].Phase, Status: map[string]int{}, Faults: map[string]int{}, Causes: map[string]int{}}
 		lat, n := 0.0, 0
 		for _, b := range part {
 			m.OfferedRate += b.OfferedRate / float64(len(part))
@@ -256,6 +256,9 @@ func chartTimeline(r *Report) chartBuckets {
 			}
 			for c, v := range b.Faults {
 				m.Faults[c] += v
+			}
+			for c, v := range b.Causes {
+				m.Causes[c] += v
 			}
 			if b.Requests > 0 {
 				lat += b.LatencyMS.P50
@@ -407,9 +410,16 @@ func htmlCharts(r *Report) ([]htmlChart, error) {
 	if r.Masked.Count > 0 {
 		faultPanel.lines = append(faultPanel.lines, chartSeries{name: "masked", color: colMasked, dashed: true, ys: tl.perSecond(func(b Bucket) int { return b.Masked })})
 	}
-	causeSVG, err := chartSVG(r, tl, []chartPanel{faultPanel, {ylabel: "502s/s", lines: []chartSeries{
-		{name: "502", color: col502, bars: true, ys: tl.perSecond(bucketClass(502, 502))},
-	}}})
+	// Below, the 502s per second by cause, the most frequent first.
+	causePanel := chartPanel{ylabel: "502s/s"}
+	for i, c := range r.Causes {
+		name := c.Cause
+		causePanel.lines = append(causePanel.lines, chartSeries{name: name, color: colFaults[i%len(colFaults)], ys: tl.perSecond(func(b Bucket) int { return b.Causes[name] })})
+	}
+	if len(causePanel.lines) == 0 {
+		causePanel.lines = []chartSeries{{name: "502", color: col502, bars: true, ys: tl.perSecond(bucketClass(502, 502))}}
+	}
+	causeSVG, err := chartSVG(r, tl, []chartPanel{causePanel, faultPanel})
 	if err != nil {
 		return nil, err
 	}
@@ -427,8 +437,8 @@ func htmlCharts(r *Report) ([]htmlChart, error) {
 			Caption: "Above, the offered rate and the answers per second by status class; below, the failures per second: 5xx codes and requests without an answer. Phases are shaded, those with faults in red." + merged},
 		{ID: "latency", Title: "Latency over time", SVG: latSVG,
 			Caption: "p50 and p99 of the latencies of the requests sent in each bucket, in milliseconds (buckets without a request are skipped)." + merged},
-		{ID: "causes", Title: "Faults and 502s over time", SVG: causeSVG,
-			Caption: "report.json does not split the 502s of a bucket by cause, so this chart shows, above, the faults the proxy applied per second by kind (with each kind's Pearson correlation with the 502 timeline) and the masked ones, and below, the 502s per second. " + causeCaption + merged},
+		{ID: "causes", Title: "502 causes over time", SVG: causeSVG,
+			Caption: "Above, the 502s per second by cause; below, the faults the proxy applied per second by kind (with each kind's Pearson correlation with the 502 timeline) and the masked ones. " + causeCaption + merged},
 	}, nil
 }
 

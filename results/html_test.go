@@ -60,7 +60,7 @@ func TestHTMLCharts(t *testing.T) {
 	for i, want := range [][]string{
 		{">offered<", ">2xx<", ">502<", ">503<", ">504<", ">no answer<", ">requests/s<", ">failures/s<", ">baseline<", ">resets<", ">recover<", ">seconds from the start<"},
 		{">p50<", ">p99<", ">latency ms<", ">resets<"},
-		{">reset (r 0.91)<", ">latency (r 0.42)<", ">masked<", ">502<", ">faults/s<", ">502s/s<"},
+		{">reset (r 0.91)<", ">latency (r 0.42)<", ">masked<", ">reset-before-headers<", ">gateway-local<", ">faults/s<", ">502s/s<"},
 	} {
 		c := charts[i]
 		if !strings.Contains(c, "<path") || !strings.Contains(c, `viewBox="0 0 `) {

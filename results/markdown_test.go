@@ -75,6 +75,8 @@ func outputFixture() *Report {
 			b.Faults["reset"] = []int{20, 25, 27, 18}[i-4]
 			b.Faults["latency"] = []int{10, 12, 15, 11}[i-4]
 			b.Masked = []int{15, 14, 16, 13}[i-4]
+			n502 = b.Status["502"]
+			b.Causes = map[string]int{"reset-before-headers": n502 - min(n502, []int{1, 0, 1, 0}[i-4]), CauseGatewayLocal: min(n502, []int{1, 0, 1, 0}[i-4])}
 			b.LatencyMS = BucketLatency{P50: 16 + float64(i), P99: 27 + float64(i)}
 		default:
 			b.Phase, b.OfferedRate = "recover", 125

@@ -227,6 +227,8 @@ type Bucket struct {
 	// them that ended in no failure.
 	Faults map[string]int `json:"faults"`
 	Masked int            `json:"masked"`
+	// Causes counts the bucket's 502s by cause.
+	Causes map[string]int `json:"causes"`
 	// LatencyMS are the exact percentiles of the bucket's latencies.
 	LatencyMS BucketLatency `json:"latency_ms"`
 }
