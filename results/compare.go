@@ -343,9 +343,10 @@ type BucketTest struct {
 	U *float64 `json:"u"`
 	Z *float64 `json:"z"`
 	P *float64 `json:"p"`
-	// PMin is the smallest p-value samples of these sizes can give (every
-	// NEW bucket worse than every BASE bucket, no ties); when it is not
-	// below alpha, there is not enough data to test. Null with fewer than
+	// PMin is the smallest p-value samples of these sizes give without
+	// ties (every NEW bucket worse than every BASE bucket); when neither it
+	// nor the tied samples' own p is below alpha, there is not enough data
+	// to test. Null with fewer than
 	// CompareTest.MinBuckets buckets on a side.
 	PMin *float64 `json:"p_min"`
 	// Strata is 1 for a phase; for overall, the number of phases whose
@@ -948,14 +949,17 @@ func cmpTest(bs, ns [][]float64, worse, minBuckets int, alpha float64) *BucketTe
 	cont := len(bs) == 1
 	pmin := normalUpper(mwScore(st.best, st.sdDistinct, cont))
 	t.PMin = cmpNum(cmpRoundSig(pmin, 4))
-	if pmin >= alpha {
-		return t
-	}
 	var p, z float64
 	if worse > 0 {
 		p, z = st.s.pGreater(cont), st.s.zGreater(cont)
 	} else {
 		p, z = st.s.pLess(cont), st.s.zLess(cont)
+	}
+	// Ties shrink the statistic's spread, so tied samples can reach a p
+	// below the tie-free best: only when neither does is there not enough
+	// data.
+	if pmin >= alpha && p >= alpha {
+		return t
 	}
 	t.U = cmpNum(cmpRound(st.sumU))
 	t.Z = cmpNum(cmpRound(z))

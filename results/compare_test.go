@@ -736,3 +736,17 @@ func TestCompareLimitIsStrict(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareTiesReachAlpha: tied samples can give a p below the tie-free
+// best; the test must then be run, not called short of data.
+func TestCompareTiesReachAlpha(t *testing.T) {
+	bs := [][]float64{{0, 0, 0, 0, 0}}
+	ns := [][]float64{{1, 2, 3, 4, 5}}
+	got := cmpTest(bs, ns, +1, 5, 0.005)
+	if got.PMin == nil || *got.PMin < 0.005 {
+		t.Fatalf("p_min: got %v, want at least 0.005 (5 against 5 without ties)", got.PMin)
+	}
+	if got.P == nil || *got.P >= 0.005 {
+		t.Errorf("p: got %v, want the tied samples' own p below 0.005", got.P)
+	}
+}
