@@ -265,19 +265,7 @@ func matched(status map[string]int, errs int, class string) int {
 // largest maximum, the mean weighted by requests, and percentiles of the
 // merged histograms.
 func latencyOf(rep *Report, ph *PhaseReport, stat string) (float64, string) {
-	pick := func(l Latency) float64 {
-		switch stat {
-		case "p50":
-			return l.P50
-		case "p90":
-			return l.P90
-		case "p99":
-			return l.P99
-		case "max":
-			return l.Max
-		}
-		return l.Mean
-	}
+	pick := func(l Latency) float64 { return l.stat(stat) }
 	if ph != nil {
 		if ph.Requests == 0 {
 			return math.NaN(), "no requests in phase " + ph.Name
@@ -636,18 +624,7 @@ func measurePhase(ph *watchPhase, e scenarios.Expectation) float64 {
 		if len(ph.lat) == 0 {
 			return math.NaN()
 		}
-		l := latency(ph.lat)
-		switch e.Stat {
-		case "p50":
-			return l.P50
-		case "p90":
-			return l.P90
-		case "p99":
-			return l.P99
-		case "max":
-			return l.Max
-		}
-		return l.Mean
+		return latency(ph.lat).stat(e.Stat)
 	}
 	return math.NaN()
 }
@@ -655,4 +632,20 @@ func measurePhase(ph *watchPhase, e scenarios.Expectation) float64 {
 // formatMeasure writes a value with its unit: 1.2%, 250ms, 12.
 func formatMeasure(v float64, unit string) string {
 	return strconv.FormatFloat(v, 'f', -1, 64) + unit
+}
+
+// stat returns the statistic an expectation names: p50, p90, p99, max, or
+// else the mean.
+func (l Latency) stat(name string) float64 {
+	switch name {
+	case "p50":
+		return l.P50
+	case "p90":
+		return l.P90
+	case "p99":
+		return l.P99
+	case "max":
+		return l.Max
+	}
+	return l.Mean
 }

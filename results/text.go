@@ -373,20 +373,9 @@ func WriteText(w io.Writer, r *Report) error {
 
 	writeTimeline(&b, r, codes)
 
-	classes := append([]string{"502"}, otherClasses(r)...)
-	for _, class := range classes {
-		cs := r.Causes
-		if class != "502" {
-			cs = r.OtherCauses[class]
-		}
-		if len(cs) == 0 {
-			continue
-		}
-		what := class + "s"
-		if class == ClassError {
-			what = "requests without an answer"
-		}
-		fmt.Fprintf(&b, "\ncauses of %s:\n", what)
+	for _, sec := range causeSections(r) {
+		cs := sec.causes
+		fmt.Fprintf(&b, "\ncauses of %s:\n", sec.what)
 		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  cause\tcount\tshare\texact\ttemporal\tsignature\tnone")
 		for _, c := range cs {
