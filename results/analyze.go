@@ -255,10 +255,7 @@ func classOf(code uint16) string {
 
 // Add counts one result. It does not keep r.
 func (a *Analyzer) Add(r *vegeta.Result) {
-	if !a.ready {
-		a.ev.finish()
-		a.ready = true
-	}
+	a.finishEvidence()
 	off := r.Timestamp.Sub(a.run.Started)
 	a.end = max(a.end, off+r.Latency)
 	ms := float64(r.Latency) / float64(time.Millisecond)
@@ -302,15 +299,7 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 	if f, ok := a.first[class]; !ok || off < f.off || (off == f.off && r.Seq < f.seq) {
 		a.first[class] = first{off: off, seq: r.Seq, phase: pi}
 	}
-	var sig Signature
-	if r.Code != 0 {
-		sig = Sign(r.Code, r.Headers, r.Body)
-	}
-	phase := ""
-	if pi >= 0 {
-		phase = a.run.Phases[pi].Name
-	}
-	x := a.ev.explain(r, in, class, phase, sig)
+	x, sig := a.explain(r, in, class, pi)
 	name, level := x.cause, x.level
 	if sig.Gateway != "" && !x.answered {
 		a.gws[[2]string{sig.Gateway, sig.Evidence}]++
@@ -363,33 +352,41 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 // testimony is in. It counts nothing, but a connection-level fault it ties
 // the result to is no longer masked.
 func (a *Analyzer) Explain(r *vegeta.Result) (cause, evidence string) {
-	if !a.ready {
-		a.ev.finish()
-		a.ready = true
-	}
+	a.finishEvidence()
 	class := classOf(r.Code)
 	if class == "" {
 		return "", ""
 	}
+	x, _ := a.explain(r, a.ev.lookup(r.Attack, r.Seq), class, phaseIndex(a.run, r.Timestamp.Sub(a.run.Started)))
+	return x.cause, [...]string{"exact", "temporal", "signature", "none"}[x.level]
+}
+
+// finishEvidence readies the evidence once every event is in.
+func (a *Analyzer) finishEvidence() {
+	if !a.ready {
+		a.ev.finish()
+		a.ready = true
+	}
+}
+
+// explain finds the cause of a failed result of class, sent in phase pi
+// (-1 for none), and returns the answer's signature with it.
+func (a *Analyzer) explain(r *vegeta.Result, in *reqInfo, class string, pi int) (explanation, Signature) {
 	var sig Signature
 	if r.Code != 0 {
 		sig = Sign(r.Code, r.Headers, r.Body)
 	}
 	phase := ""
-	if pi := phaseIndex(a.run, r.Timestamp.Sub(a.run.Started)); pi >= 0 {
+	if pi >= 0 {
 		phase = a.run.Phases[pi].Name
 	}
-	x := a.ev.explain(r, a.ev.lookup(r.Attack, r.Seq), class, phase, sig)
-	return x.cause, [...]string{"exact", "temporal", "signature", "none"}[x.level]
+	return a.ev.explain(r, in, class, phase, sig), sig
 }
 
 // Report returns the report of the results added so far. It may be called
 // again after more results.
 func (a *Analyzer) Report() *Report {
-	if !a.ready {
-		a.ev.finish()
-		a.ready = true
-	}
+	a.finishEvidence()
 	run, opt := a.run, a.opt
 	rep := &Report{
 		Schema:       Schema,
