@@ -112,11 +112,7 @@ func TestExpectExitCodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs scenarios")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "gatecrash")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := gatecrashBinary(t)
 	exe := func(t *testing.T, args ...string) (int, string, string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
