@@ -500,3 +500,7 @@ func (f Fault) MarshalYAML() (any, error) {
 	}
 	return &n, nil
 }
+
+// Kinds returns the fault kinds this version knows, in the order messages
+// list them.
+func Kinds() []string { return slices.Clone(kinds) }
