@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/run"
 )
 
 // TestAttributionEndToEnd runs scenarios whose injected fault is known
@@ -96,14 +97,14 @@ phases:
 				t.Errorf("gateway %+v, diagnosis %q: want builtin, and the diagnosis to speak of %s", rep.Gateway, rep.Diagnosis, say)
 			}
 			// report DIR rebuilds the same report from the folder alone.
-			before, err := os.ReadFile(filepath.Join(out, results.ReportFile))
+			before, err := os.ReadFile(filepath.Join(out, run.ReportFile))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if code, _, stderr := gatecrash(t, "report", out); code != exitOK {
 				t.Fatalf("report: exit %d: %s", code, stderr)
 			}
-			after, _ := os.ReadFile(filepath.Join(out, results.ReportFile))
+			after, _ := os.ReadFile(filepath.Join(out, run.ReportFile))
 			if string(before) != string(after) {
 				t.Errorf("report DIR wrote another report.json")
 			}

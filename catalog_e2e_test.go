@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/run"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
@@ -40,7 +41,7 @@ func TestCatalogOnEveryGateway(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "out")
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 				defer cancel()
-				rep, err := execute(ctx, sc, runOptions{out: out, proxyListen: "127.0.0.1:0"})
+				rep, err := run.Run(ctx, sc, run.Options{Dir: out})
 				if err != nil {
 					t.Fatalf("%s on %s: %v", e.Name, gw, err)
 				}
@@ -78,11 +79,11 @@ func shorten(sc *scenarios.Scenario, budget time.Duration) {
 // met a per-request fault are tied to a cause with exact evidence.
 func checkExactShare(t *testing.T, out string, rd runDir) {
 	t.Helper()
-	run, err := results.ReadRun(filepath.Join(out, results.RunFile))
+	plan, err := run.Folder(out).Plan()
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := results.NewAnalyzer(run, results.Options{})
+	a := results.NewAnalyzer(plan, results.Options{})
 	type key struct {
 		attack string
 		seq    uint64
@@ -95,7 +96,7 @@ func checkExactShare(t *testing.T, out string, rd runDir) {
 			faulted[key{e.Attack, *e.Seq}] = true
 		}
 	}
-	if f, err := os.Open(filepath.Join(out, results.TestimonyFile)); err == nil {
+	if f, err := os.Open(filepath.Join(out, run.TestimonyFile)); err == nil {
 		ts, err := results.ReadTestimony(f)
 		f.Close()
 		if err != nil {

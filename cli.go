@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/run"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
@@ -56,8 +57,8 @@ func commands() []command {
 	}
 }
 
-// run is the whole CLI; it returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// cli is the whole CLI; it returns the exit code.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return exitInput
@@ -87,7 +88,8 @@ func exitCode(err error, stderr io.Writer) int {
 		return ee.code
 	}
 	var se *scenarios.Error
-	if errors.As(err, &se) {
+	var ie *run.InputError
+	if errors.As(err, &se) || errors.As(err, &ie) {
 		return exitInput
 	}
 	return exitBroken

@@ -138,7 +138,7 @@ phases:
 	}()
 	var stdout, stderr bytes.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"run", file, "--out", out}, &stdout, &stderr) }()
+	go func() { done <- cli(ctx, []string{"run", file, "--out", out}, &stdout, &stderr) }()
 	var code int
 	select {
 	case code = <-done:

@@ -61,7 +61,7 @@ faults:
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"proxy", "--listen", "127.0.0.1:0", "--upstream", up.URL,
+		done <- cli(ctx, []string{"proxy", "--listen", "127.0.0.1:0", "--upstream", up.URL,
 			"--faults", faultsFile, "--events", eventsFile, "--seed", "5"}, &stdout, &stderr)
 	}()
 	var a addrs
@@ -228,7 +228,7 @@ func TestProxyBadInvocations(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			var stdout, stderr bytes.Buffer
-			code := run(ctx, append([]string{"proxy"}, tt.args...), &stdout, &stderr)
+			code := cli(ctx, append([]string{"proxy"}, tt.args...), &stdout, &stderr)
 			if code != exitInput {
 				t.Errorf("exit %d, want 2; stdout: %s stderr: %s", code, stdout.String(), stderr.String())
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/run"
 )
 
 func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -41,8 +42,11 @@ interrupted.`, stdout)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return inputErrf("report: %s is not a run folder; give the folder gatecrash run wrote", dir)
 	}
-	rep, err := buildReport(dir, opt)
+	rep, err := run.Folder(dir).Analyze(opt)
 	if err != nil {
+		return inputErr(err)
+	}
+	if err := run.Folder(dir).WriteReport(rep); err != nil {
 		return err
 	}
 	if err := warnOnly(writeOutputs(rep, *formats, dir, stdout), stderr); err != nil {

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/gatecrash/gatecrash/lab"
+	"github.com/gatecrash/gatecrash/run"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
@@ -46,12 +45,12 @@ everything, prints the report and writes into the output folder:
 Exit codes: 0 every expectation held; 1 an expectation failed, or one with
 abort: true stopped the run; 2 bad input; 3 the run broke or was
 interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
-	var opt runOptions
+	var opt run.Options
 	var err error
-	fs.StringVarP(&opt.out, "out", "o", "", "output folder (default ./gatecrash-out/NAME-UTCTIME)")
+	fs.StringVarP(&opt.Dir, "out", "o", "", "output folder (default ./gatecrash-out/NAME-UTCTIME)")
 	seed := fs.Uint64("seed", 0, "seed for every fault decision, overriding the scenario's (default: the scenario's, else random)")
 	gateway := fs.String("gateway", "", "the gateway gatecrash starts, overriding the scenario's target.gateway: builtin, nginx, haproxy or caddy (found on PATH)")
-	fs.StringVar(&opt.proxyListen, "proxy-listen", "127.0.0.1:0", "address of the fault proxy, overriding the scenario's proxy.listen; point your gateway's upstream here when target.gateway is none")
+	fs.StringVar(&opt.ProxyListen, "proxy-listen", "127.0.0.1:0", "address of the fault proxy, overriding the scenario's proxy.listen; point your gateway's upstream here when target.gateway is none")
 	formats := fs.StringSlice("format", nil, "what to print on stdout: "+formatNames()+"; repeat or separate with commas for several (default text); the output folder always gets every one")
 	quiet := fs.BoolP("quiet", "q", false, "no live progress on stderr")
 	baseline := fs.String("baseline", "", "compare this run with a report.json or run folder at the end, as gatecrash compare does: exit 1 on a regression")
@@ -60,7 +59,7 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if opt.analysis, err = analysis(); err != nil {
+	if opt.Analysis, err = analysis(); err != nil {
 		return err
 	}
 	if err := checkFormats(*formats); err != nil {
@@ -87,37 +86,37 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 			return err
 		}
 	}
-	if err := checkManaged(sc); err != nil {
+	if err := run.Check(sc); err != nil {
 		return err
 	}
 	if !fs.Changed("proxy-listen") && sc.Proxy.Listen != "" {
-		opt.proxyListen = sc.Proxy.Listen
+		opt.ProxyListen = sc.Proxy.Listen
 	}
-	if err := loopback(opt.proxyListen); err != nil {
+	if err := loopback(opt.ProxyListen); err != nil {
 		return inputErrf("--proxy-listen: %v", err)
 	}
 	if fs.Changed("seed") {
 		sc.Seed = seed
 	}
-	if opt.out == "" {
-		opt.out = filepath.Join("gatecrash-out", sc.Name+"-"+time.Now().UTC().Format("20060102T150405Z"))
+	if opt.Dir == "" {
+		opt.Dir = filepath.Join("gatecrash-out", sc.Name+"-"+time.Now().UTC().Format("20060102T150405Z"))
 	}
-	opt.stderr = stderr
+	opt.Log = stderr
 	if !*quiet {
-		opt.progress, opt.progressTTY = stderr, isTerminal(stderr)
+		opt.Progress = progressOn(stderr)
 	}
-	rep, err := execute(ctx, sc, opt)
+	rep, err := run.Run(ctx, sc, opt)
 	if err != nil {
 		return err
 	}
-	if err := warnOnly(writeOutputs(rep, *formats, opt.out, stdout), stderr); err != nil {
+	if err := warnOnly(writeOutputs(rep, *formats, opt.Dir, stdout), stderr); err != nil {
 		return err
 	}
 	if !*quiet {
-		fmt.Fprintf(stderr, "written to %s\n", opt.out)
+		fmt.Fprintf(stderr, "written to %s\n", opt.Dir)
 	}
 	if *baseline != "" {
-		regressed, err := compareBaseline(*baseline, rep, copt, stderr, opt.out)
+		regressed, err := compareBaseline(*baseline, rep, copt, stderr, opt.Dir)
 		if err != nil {
 			return err
 		}
@@ -145,29 +144,5 @@ func overrideGateway(sc *scenarios.Scenario, gateway string) error {
 		return inputErrf("--gateway %s: the scenario's target.config (%s) is a template for %s; remove --gateway, or target.config to use gatecrash's own %s template", gateway, sc.Target.Config, sc.Target.Gateway, gateway)
 	}
 	sc.Target.Gateway = gateway
-	return nil
-}
-
-// checkManaged checks, before anything starts, that the managed gateway
-// the scenario names is installed and that its template renders.
-func checkManaged(sc *scenarios.Scenario) error {
-	kind := sc.Target.Gateway
-	if !scenarios.Managed(kind) {
-		return nil
-	}
-	if _, err := lab.LookPath(kind); err != nil {
-		return inputErr(err)
-	}
-	path := sc.ConfigPath()
-	if path == "" {
-		return nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return inputErrf("target.config: cannot read the %s template: %w", kind, err)
-	}
-	if err := lab.CheckTemplate(kind, path, string(b)); err != nil {
-		return inputErr(err)
-	}
 	return nil
 }

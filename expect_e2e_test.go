@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/run"
 )
 
 // expectHead is a valid scenario up to its expect: list.
@@ -205,18 +206,18 @@ func TestExpectExitCodes(t *testing.T) {
 		}
 
 		// report DIR: the same verdicts, the same report.json, the same exit.
-		before, _ := os.ReadFile(filepath.Join(out, results.ReportFile))
+		before, _ := os.ReadFile(filepath.Join(out, run.ReportFile))
 		code, _, stderr = exe(t, "report", out)
-		after, _ := os.ReadFile(filepath.Join(out, results.ReportFile))
+		after, _ := os.ReadFile(filepath.Join(out, run.ReportFile))
 		if code != exitFailed || !bytes.Equal(before, after) {
 			t.Errorf("report DIR: exit %d (%s), report.json the same: %v; want 1 and the same", code, stderr, bytes.Equal(before, after))
 		}
 		// With only the expectations that held, report DIR exits 0.
-		exps, _, err := results.ReadExpect(filepath.Join(out, results.ExpectFile))
+		exps, _, err := results.ReadExpect(filepath.Join(out, run.ExpectFile))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := results.WriteExpect(filepath.Join(out, results.ExpectFile), exps[:holding], ""); err != nil {
+		if err := results.WriteExpect(filepath.Join(out, run.ExpectFile), exps[:holding], ""); err != nil {
 			t.Fatal(err)
 		}
 		if code, stdout, stderr := exe(t, "report", "--json", out); code != exitOK || !strings.Contains(stdout, `"expectations": [`) {
@@ -308,9 +309,9 @@ phases:
 				t.Errorf("the text report does not say the run was aborted:\n%s", stdout)
 			}
 			// report DIR rebuilds the same report, aborted, and exits 1.
-			before, _ := os.ReadFile(filepath.Join(out, results.ReportFile))
+			before, _ := os.ReadFile(filepath.Join(out, run.ReportFile))
 			code, _, stderr = gatecrash(t, "report", out)
-			after, _ := os.ReadFile(filepath.Join(out, results.ReportFile))
+			after, _ := os.ReadFile(filepath.Join(out, run.ReportFile))
 			if code != exitFailed || !bytes.Equal(before, after) {
 				t.Errorf("report DIR: exit %d (%s), same report.json %v; want 1 and the same", code, stderr, bytes.Equal(before, after))
 			}

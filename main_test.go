@@ -67,7 +67,7 @@ func gatecrash(t *testing.T, args ...string) (int, string, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, args, &stdout, &stderr)
+	code := cli(ctx, args, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatecrash/gatecrash/lab"
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/run"
 )
 
 // managedScenario is a clean second, then a second in which the upstream
@@ -71,12 +72,12 @@ func TestManagedGatewaysEndToEnd(t *testing.T) {
 			if rep.Gateway.Kind != tt.kind || !strings.HasPrefix(rep.Gateway.Evidence, "started by gatecrash") {
 				t.Errorf("report gateway: got %+v, want kind %s, started by gatecrash", rep.Gateway, tt.kind)
 			}
-			run, err := results.ReadRun(filepath.Join(out, results.RunFile))
+			plan, err := run.Folder(out).Plan()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if run.Gateway != tt.kind || !strings.HasPrefix(run.GatewayVersion, tt.version) {
-				t.Errorf("run.json: got gateway %q version %q, want %s and %s...", run.Gateway, run.GatewayVersion, tt.kind, tt.version)
+			if plan.Gateway != tt.kind || !strings.HasPrefix(plan.GatewayVersion, tt.version) {
+				t.Errorf("run.json: got gateway %q version %q, want %s and %s...", plan.Gateway, plan.GatewayVersion, tt.kind, tt.version)
 			}
 			if rep.Totals.Requests != 100 || len(rd.results) != 100 {
 				t.Errorf("got %d requests in the report, %d results; want 100 (2s at 50/s)", rep.Totals.Requests, len(rd.results))
@@ -119,15 +120,15 @@ func TestManagedGatewaysEndToEnd(t *testing.T) {
 				said = append(said, fmt.Sprintf("%s x%d: %s", class, n, strings.Join(names, "; ")))
 			}
 			t.Logf("%s (%s) answered %v to 100 requests, %d client errors, in %.1fs; %d faults, %d masked (%v); causes: %s",
-				tt.kind, run.GatewayVersion, rep.Totals.Status, rep.Totals.Errors, took.Seconds(), rep.Masked.Faults, rep.Masked.Count, rep.Masked.Reasons, strings.Join(said, " | "))
+				tt.kind, plan.GatewayVersion, rep.Totals.Status, rep.Totals.Errors, took.Seconds(), rep.Masked.Faults, rep.Masked.Count, rep.Masked.Reasons, strings.Join(said, " | "))
 
 			// The gateway's access log has one line per request of the
 			// attack, in the documented format.
-			lines := accessLines(t, tt.kind, filepath.Join(out, lab.AccessLogFile), "managed-e2e")
+			lines := accessLines(t, tt.kind, filepath.Join(out, run.AccessLogFile), "managed-e2e")
 			if lines != rep.Totals.Requests {
-				t.Errorf("%s: got %d lines of the attack, want one per request (%d)", lab.AccessLogFile, lines, rep.Totals.Requests)
+				t.Errorf("%s: got %d lines of the attack, want one per request (%d)", run.AccessLogFile, lines, rep.Totals.Requests)
 			}
-			for _, name := range []string{lab.ErrorLogFile, lab.ConfigFile} {
+			for _, name := range []string{run.ErrorLogFile, run.GatewayConfigFile} {
 				if fi, err := os.Stat(filepath.Join(out, name)); err != nil || fi.Size() == 0 {
 					t.Errorf("%s: got %v, want it written", name, err)
 				}

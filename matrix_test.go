@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/gatecrash/gatecrash/run"
 )
 
 // TestMatrix runs the gateway matrix, short, against the built-in gateway
@@ -21,8 +23,8 @@ func TestMatrix(t *testing.T) {
 			rows[strings.TrimSpace(name)] = rest
 		}
 	}
-	if len(rows) < len(matrixRows) {
-		t.Fatalf("got %d rows, want %d:\n%s", len(rows), len(matrixRows), stdout)
+	if len(rows) < len(run.MatrixRows) {
+		t.Fatalf("got %d rows, want %d:\n%s", len(rows), len(run.MatrixRows), stdout)
 	}
 	for _, tt := range []struct{ row, want string }{
 		{"reset before headers", "502 ×"},

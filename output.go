@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/run"
 )
 
 // reportFormat is one way to write a report, and the file it goes to in
@@ -24,11 +25,11 @@ type reportFormat struct {
 // reportFormats are the formats of --format, in the order the output
 // folder gets them.
 var reportFormats = []reportFormat{
-	{"text", "report.txt", results.WriteText},
-	{"json", results.ReportFile, writeJSON},
-	{"markdown", "report.md", results.WriteMarkdown},
-	{"html", "report.html", results.WriteHTML},
-	{"junit", "report.xml", results.WriteJUnit},
+	{"text", run.TextFile, results.WriteText},
+	{"json", run.ReportFile, writeJSON},
+	{"markdown", run.MarkdownFile, results.WriteMarkdown},
+	{"html", run.HTMLFile, results.WriteHTML},
+	{"junit", run.JUnitFile, results.WriteJUnit},
 }
 
 // stepSummaryEnv names the file GitHub Actions shows as a job's summary.

@@ -12,6 +12,8 @@ import (
 	"unicode"
 
 	"golang.org/x/term"
+
+	"github.com/gatecrash/gatecrash/run"
 )
 
 // How often the progress line is drawn, and over how long the achieved
@@ -70,6 +72,15 @@ func newProgress(w io.Writer, tty bool, total time.Duration, phaseAt func(time.D
 		}
 	}
 	return p
+}
+
+// progressOn returns the run's progress on w: drawn in place on a
+// terminal, a line every few seconds elsewhere.
+func progressOn(w io.Writer) func(time.Duration, func(time.Duration) (string, float64)) run.Progress {
+	tty := isTerminal(w)
+	return func(total time.Duration, phaseAt func(time.Duration) (string, float64)) run.Progress {
+		return newProgress(w, tty, total, phaseAt)
+	}
 }
 
 // isTerminal reports whether w is a terminal.

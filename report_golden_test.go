@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/run"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -46,7 +46,7 @@ func TestReportGolden(t *testing.T) {
 	} {
 		t.Run(tt.golden, func(t *testing.T) {
 			dir := t.TempDir()
-			for _, f := range []string{results.RunFile, results.RecordFile, results.EventsFile} {
+			for _, f := range []string{run.PlanFile, run.ResultsFile, run.EventsFile} {
 				b, err := os.ReadFile(filepath.Join("testdata", "runs", "upstream-resets", f))
 				if err != nil {
 					t.Fatal(err)
@@ -60,7 +60,7 @@ func TestReportGolden(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
 			golden(t, tt.golden+".txt", []byte(stdout))
-			js, err := os.ReadFile(filepath.Join(dir, results.ReportFile))
+			js, err := os.ReadFile(filepath.Join(dir, run.ReportFile))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,155 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/results"
+)
+
+// The files of a run folder: this list is the folder's layout, and the
+// only place that names them.
+const (
+	// ResultsFile holds every request's vegeta Result in vegeta's own gob
+	// encoding, so that vegeta report and vegeta plot read it.
+	ResultsFile = "results"
+	// EventsFile holds one JSON line (faults.Event) per fault the proxy
+	// applied and per thing it saw.
+	EventsFile = "events.jsonl"
+	// PlanFile holds the plan and the clock of the run (results.Run).
+	PlanFile = "run.json"
+	// ExpectFile holds the scenario's expectations, and why the run was
+	// aborted.
+	ExpectFile = "expect.json"
+	// TestimonyFile holds what the gateway's own logs said of each
+	// request (results.Testimony), when gatecrash started the gateway.
+	TestimonyFile = "testimony.jsonl"
+	// ReportFile is the report, schema gatecrash/report/v1.
+	ReportFile = "report.json"
+	// TextFile, MarkdownFile, HTMLFile and JUnitFile are the report in
+	// its other formats.
+	TextFile     = "report.txt"
+	MarkdownFile = "report.md"
+	HTMLFile     = "report.html"
+	JUnitFile    = "report.xml"
+	// CompareTextFile, CompareMarkdownFile and CompareJSONFile are the
+	// comparison with a baseline (run --baseline).
+	CompareTextFile     = "compare.txt"
+	CompareMarkdownFile = "compare.md"
+	CompareJSONFile     = "compare.json"
+	// GatewayLogFile is the built-in gateway's log of its error answers.
+	GatewayLogFile = "gateway.log"
+	// AccessLogFile, ErrorLogFile and GatewayConfigFile are the access
+	// log, the error log and the rendered configuration of the nginx,
+	// HAProxy or Caddy gatecrash started.
+	AccessLogFile     = "gateway-access.log"
+	ErrorLogFile      = "gateway-error.log"
+	GatewayConfigFile = "gateway.conf"
+)
+
+// Folder is a run folder, by its path: what one run wrote, and the one
+// way to read it back.
+type Folder string
+
+// Path returns the path of one of the folder's files.
+func (f Folder) Path(name string) string { return filepath.Join(string(f), name) }
+
+// Plan reads the folder's run.json.
+func (f Folder) Plan() (*results.Run, error) { return results.ReadRun(f.Path(PlanFile)) }
+
+// EachResult calls fn with every result of the folder, in the order
+// recorded; fn must not keep the Result.
+func (f Folder) EachResult(fn func(*vegeta.Result)) error {
+	rf, err := os.Open(f.Path(ResultsFile))
+	if err != nil {
+		return err
+	}
+	defer rf.Close()
+	if err := results.Each(rf, fn); err != nil {
+		return fmt.Errorf("%s: %w", rf.Name(), err)
+	}
+	return nil
+}
+
+// EachEvent calls fn with every event of the folder, in the order
+// recorded; fn must not keep the Event.
+func (f Folder) EachEvent(fn func(*faults.Event)) error {
+	ef, err := os.Open(f.Path(EventsFile))
+	if err != nil {
+		return err
+	}
+	defer ef.Close()
+	if err := faults.EachEvent(ef, fn); err != nil {
+		return fmt.Errorf("%s: %w", ef.Name(), err)
+	}
+	return nil
+}
+
+// Testimony reads what the gateway's logs said; a folder without
+// testimony (a gateway gatecrash did not start) has none.
+func (f Folder) Testimony() ([]results.Testimony, error) {
+	tf, err := os.Open(f.Path(TestimonyFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer tf.Close()
+	ts, err := results.ReadTestimony(tf)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", tf.Name(), err)
+	}
+	return ts, nil
+}
+
+// Analyze builds the folder's report from its records alone, with the
+// verdicts of the expectations in its expect.json.
+func (f Folder) Analyze(opt results.Options) (*results.Report, error) {
+	plan, err := f.Plan()
+	if err != nil {
+		return nil, err
+	}
+	a := results.NewAnalyzer(plan, opt)
+	if err := f.EachEvent(a.AddEvent); err != nil {
+		return nil, err
+	}
+	rf, err := os.Open(f.Path(ResultsFile))
+	if err != nil {
+		return nil, err
+	}
+	defer rf.Close()
+	told, err := f.Testimony()
+	if err != nil {
+		return nil, err
+	}
+	a.AddTestimony(told)
+	if err := results.Each(rf, a.Add); err != nil {
+		return nil, fmt.Errorf("%s: %w", rf.Name(), err)
+	}
+	rep := a.Report()
+	exps, aborted, err := results.ReadExpect(f.Path(ExpectFile))
+	if err != nil {
+		return nil, err
+	}
+	rep.SetExpectations(exps, aborted)
+	return rep, nil
+}
+
+// WriteReport writes report.json into the folder.
+func (f Folder) WriteReport(rep *results.Report) error {
+	b, err := rep.MarshalIndent()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(f.Path(ReportFile), b, 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/gatecrash/gatecrash/lab"
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+// startGateway starts the gateway under test in front of the fault proxy
+// at proxyAddr: the built-in one, or nginx, HAProxy or Caddy from their
+// template. It returns the URL the attack goes to and, for a managed
+// gateway, its version. With gateway none it starts nothing and returns
+// the scenario's URL. What it starts stops with the session.
+func (s *session) startGateway(proxyAddr string) (target, version string, err error) {
+	kind := s.sc.Target.Gateway
+	switch {
+	case kind == scenarios.GatewayNone:
+		return s.sc.Target.URL, "", nil
+	case scenarios.Managed(kind):
+		m, err := s.startManaged(proxyAddr)
+		if err != nil {
+			return "", "", err
+		}
+		s.onStop(m.Close)
+		fmt.Fprintf(s.opt.Log, "%s started on %s (pid %d), forwarding to the fault proxy on %s; its logs: %s, %s\n",
+			m.Version(), m.Addr(), m.PID(), proxyAddr, s.dir.Path(AccessLogFile), s.dir.Path(ErrorLogFile))
+		return m.URL(), m.Version(), nil
+	}
+	logFile, err := os.Create(s.dir.Path(GatewayLogFile))
+	if err != nil {
+		return "", "", fmt.Errorf("create gateway log: %w", err)
+	}
+	s.onStop(logFile.Close)
+	gw, err := lab.NewGateway("http://"+proxyAddr, s.sc.Target.UpstreamTimeout.D(), logFile)
+	if err != nil {
+		return "", "", err
+	}
+	srv, err := lab.Start(gw)
+	if err != nil {
+		return "", "", fmt.Errorf("built-in gateway: %w", err)
+	}
+	s.onStop(srv.Close)
+	return srv.URL(), "", nil
+}
+
+// startManaged starts the scenario's nginx, HAProxy or Caddy, rendered
+// from target.config or from gatecrash's own template. A gateway that is
+// not installed, and a template of the user's that does not render or
+// that the gateway rejects, are bad input.
+func (s *session) startManaged(proxyAddr string) (*lab.Managed, error) {
+	sc := s.sc
+	cfg := lab.ManagedConfig{
+		Kind:           sc.Target.Gateway,
+		Upstream:       proxyAddr,
+		ConnectTimeout: sc.Target.ConnectTimeout.D(),
+		ReadTimeout:    sc.Target.UpstreamTimeout.D(),
+		Dir:            string(s.dir),
+	}
+	if path := sc.ConfigPath(); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, inputErrf("target.config: cannot read the %s template: %w", cfg.Kind, err)
+		}
+		cfg.Template, cfg.TemplateName = string(b), path
+	}
+	m, err := lab.StartManaged(s.srvCtx, cfg)
+	if err != nil {
+		var missing *lab.NotInstalledError
+		var bad *lab.TemplateError
+		if errors.As(err, &missing) || errors.As(err, &bad) {
+			return nil, &InputError{err}
+		}
+		return nil, fmt.Errorf("start %s: %w", cfg.Kind, err)
+	}
+	return m, nil
+}
+
+// Check checks, before anything starts, that the managed gateway the
+// scenario names is installed and that its template renders. Its errors
+// are *InputError.
+func Check(sc *scenarios.Scenario) error {
+	kind := sc.Target.Gateway
+	if !scenarios.Managed(kind) {
+		return nil
+	}
+	if _, err := lab.LookPath(kind); err != nil {
+		return &InputError{err}
+	}
+	path := sc.ConfigPath()
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return inputErrf("target.config: cannot read the %s template: %w", kind, err)
+	}
+	if err := lab.CheckTemplate(kind, path, string(b)); err != nil {
+		return &InputError{err}
+	}
+	return nil
+}

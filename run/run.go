@@ -1,0 +1,190 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/gatecrash/gatecrash/attack"
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+// Options are a run's settings beyond its scenario.
+type Options struct {
+	// Dir is the run folder; it is created when missing.
+	Dir string
+	// ProxyListen is the fault proxy's address; empty means a free port on
+	// 127.0.0.1. The caller checks that it is on loopback.
+	ProxyListen string
+	// Analysis are the report's settings.
+	Analysis results.Options
+	// Log receives what the run says while it goes (what it started and
+	// where, why it aborted); nil discards it.
+	Log io.Writer
+	// Progress, when not nil, is called once as the attack starts, with
+	// the plan's length and what runs when; what it returns is told of
+	// every result, and stopped when the attack ends.
+	Progress func(total time.Duration, phaseAt func(time.Duration) (phase string, offered float64)) Progress
+}
+
+// Progress shows an attack while it goes.
+type Progress interface {
+	// Run draws until ctx ends or Stop is called; it runs in a goroutine
+	// of its own.
+	Run(ctx context.Context)
+	// Add counts one result by its status code (0: no answer); it is
+	// called from the attack's goroutine.
+	Add(code uint16)
+	// Stop ends Run and draws the last state.
+	Stop()
+}
+
+// Run runs one scenario: it starts the upstream, the fault proxy and the
+// gateway, attacks the gateway, stops everything, and writes the results,
+// events, plan, expectations, testimony and report into opt.Dir. When ctx
+// ends early, or an expectation with abort: true fails for good, the
+// attack stops, the requests in flight are cancelled and the report is
+// marked interrupted (and aborted, with the reason). Every server it
+// starts is stopped, and every record flushed, before it returns,
+// whatever happened. An error the user can fix (a folder that cannot be
+// made, a port taken, a gateway not installed or rejecting its template)
+// is an *InputError.
+func Run(ctx context.Context, sc *scenarios.Scenario, opt Options) (*results.Report, error) {
+	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		return nil, inputErrf("output folder: %w", err)
+	}
+	if opt.ProxyListen == "" {
+		opt.ProxyListen = "127.0.0.1:0"
+	}
+	if opt.Log == nil {
+		opt.Log = io.Discard
+	}
+	seed := rand.Uint64()
+	if sc.Seed != nil {
+		seed = *sc.Seed
+	}
+	s := newSession(ctx, sc, opt, seed)
+	defer s.stopAll()
+	target, version, err := s.start()
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.attack(ctx, target)
+	stopErr := s.stopAll()
+	return s.finish(out, version, err, stopErr)
+}
+
+// attackOutcome is what the attack step leaves for the folder.
+type attackOutcome struct {
+	started     time.Time
+	stopped     time.Duration
+	interrupted bool
+	aborted     string // why an expectation stopped the run, or ""
+	pacer       *attack.Pacer
+}
+
+// attack runs the scenario's one attack against target, recording every
+// result, watching the expectations that may abort it, and feeding the
+// progress.
+func (s *session) attack(ctx context.Context, target string) (attackOutcome, error) {
+	sc, opt := s.sc, s.opt
+	// The attack has a context of its own, so that an expectation with
+	// abort: true that fails for good stops it as Ctrl-C does: the
+	// requests in flight are cancelled, and everything recorded is kept.
+	out := attackOutcome{pacer: attack.NewPacer(sc.Phases)}
+	atkCtx, stopAttack := context.WithCancel(ctx)
+	defer stopAttack()
+	clock := time.Now() // no later than the attack's start
+	watch := results.NewWatch(planOf(sc, out.pacer), clock, sc.Expect)
+	prog := s.startProgress(atkCtx, out.pacer)
+	started, err := attack.Run(atkCtx, out.pacer, attack.Options{
+		Name:     sc.Name,
+		BaseURL:  target,
+		Requests: sc.Requests,
+		Timeout:  sc.Target.Timeout.D(),
+	}, func(r *vegeta.Result) error {
+		if prog != nil {
+			prog.Add(r.Code)
+		}
+		if err := s.records.Write(r); err != nil {
+			return err
+		}
+		// After Ctrl-C, cancelled requests are no reason to abort; after
+		// the plan's end, the run is not cut short: the report will say
+		// the expectation failed.
+		if why := watch.Add(r); why != "" && out.aborted == "" && ctx.Err() == nil && time.Since(clock) < out.pacer.Duration() {
+			out.aborted = why
+			fmt.Fprintf(opt.Log, "aborting the run: %s\n", why)
+			stopAttack()
+		}
+		return nil
+	})
+	if prog != nil {
+		prog.Stop()
+	}
+	out.started, out.stopped = started, time.Since(started)
+	out.interrupted = ctx.Err() != nil || out.aborted != ""
+	if err != nil {
+		err = fmt.Errorf("attack: %w", err)
+	}
+	return out, err
+}
+
+// startProgress starts the caller's progress, if any, for the pacer's plan.
+func (s *session) startProgress(ctx context.Context, pacer *attack.Pacer) Progress {
+	if s.opt.Progress == nil {
+		return nil
+	}
+	phases := s.sc.Phases
+	prog := s.opt.Progress(pacer.Duration(), func(d time.Duration) (string, float64) {
+		if i := pacer.Phase(d); i >= 0 {
+			return phases[i].Name, pacer.Rate(d)
+		}
+		return "", 0
+	})
+	go prog.Run(ctx)
+	return prog
+}
+
+// finish completes the folder once everything has stopped and every
+// record is flushed: the plan, the expectations and the testimony, even
+// when something broke, so that what was recorded can still be reported;
+// then the report, when nothing did.
+func (s *session) finish(out attackOutcome, version string, attackErr, stopErr error) (*results.Report, error) {
+	sc := s.sc
+	plan := &results.Run{
+		Schema:         results.RunSchema,
+		Scenario:       sc.Name,
+		Attack:         sc.Name,
+		Seed:           s.seed,
+		Started:        out.started.UTC(),
+		Interrupted:    out.interrupted,
+		Gateway:        sc.Target.Gateway,
+		GatewayVersion: version,
+		Phases:         planOf(sc, out.pacer),
+	}
+	if out.interrupted {
+		plan.StoppedS = out.stopped.Seconds()
+	}
+	werr := errors.Join(results.WriteRun(s.dir.Path(PlanFile), plan),
+		results.WriteExpect(s.dir.Path(ExpectFile), sc.Expect, out.aborted))
+	terr := writeTestimony(s.dir, sc.Target.Gateway)
+	if stopErr != nil {
+		stopErr = fmt.Errorf("stop: %w", stopErr)
+	}
+	if err := errors.Join(attackErr, stopErr, werr, terr); err != nil {
+		return nil, err
+	}
+	rep, err := s.dir.Analyze(s.opt.Analysis)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err) // what the run just wrote: broken, not bad input
+	}
+	return rep, s.dir.WriteReport(rep)
+}

@@ -1,0 +1,145 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+
+	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/lab"
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+// session is one run while it goes: what it started, and how to stop it.
+type session struct {
+	sc   *scenarios.Scenario
+	opt  Options
+	dir  Folder
+	seed uint64
+
+	// Servers live on their own context, so that they outlast an
+	// interrupt until the results are in.
+	srvCtx      context.Context
+	stopServers context.CancelFunc
+	cleanups    []func() error // run last in first out
+
+	records *results.Writer
+}
+
+func newSession(ctx context.Context, sc *scenarios.Scenario, opt Options, seed uint64) *session {
+	srvCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	return &session{sc: sc, opt: opt, dir: Folder(opt.Dir), seed: seed, srvCtx: srvCtx, stopServers: stop}
+}
+
+// onStop adds a cleanup; stopAll runs them in reverse order.
+func (s *session) onStop(f func() error) { s.cleanups = append(s.cleanups, f) }
+
+// stopAll stops every server and closes every file the session opened,
+// once; later calls do nothing.
+func (s *session) stopAll() error {
+	s.stopServers()
+	var err error
+	for i := len(s.cleanups) - 1; i >= 0; i-- {
+		err = errors.Join(err, s.cleanups[i]())
+	}
+	s.cleanups = nil
+	return err
+}
+
+// start starts everything the attack needs, in order: the upstream, the
+// record files, the fault proxy and the gateway. It returns the URL the
+// attack goes to and, for a managed gateway, its version.
+func (s *session) start() (target, version string, err error) {
+	upstream, err := s.startUpstream()
+	if err != nil {
+		return "", "", err
+	}
+	events, err := s.openRecords()
+	if err != nil {
+		return "", "", err
+	}
+	proxyAddr, err := s.startProxy(upstream, events)
+	if err != nil {
+		return "", "", err
+	}
+	target, version, err = s.startGateway(proxyAddr)
+	if err != nil {
+		return "", "", err
+	}
+	if s.sc.Target.Gateway == scenarios.GatewayNone {
+		fmt.Fprintf(s.opt.Log, "fault proxy listening on %s; your gateway's upstream must point there\n", proxyAddr)
+	}
+	return target, version, nil
+}
+
+// startUpstream starts the built-in upstream, or returns the host:port of
+// the scenario's own.
+func (s *session) startUpstream() (string, error) {
+	if raw := s.sc.Upstream.URL; raw != "" {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "", inputErrf("upstream.url: %w", err)
+		}
+		if u.Port() == "" {
+			return net.JoinHostPort(u.Hostname(), "80"), nil
+		}
+		return u.Host, nil
+	}
+	b := s.sc.Upstream.Builtin
+	if b == nil {
+		b = &scenarios.BuiltinUpstream{BodyBytes: 512}
+	}
+	srv, err := lab.Start(lab.Upstream{Latency: b.Latency.D(), BodyBytes: b.BodyBytes})
+	if err != nil {
+		return "", fmt.Errorf("built-in upstream: %w", err)
+	}
+	s.onStop(srv.Close)
+	return srv.Addr(), nil
+}
+
+// openRecords creates the results and events files; both are flushed and
+// closed by stopAll.
+func (s *session) openRecords() (*faults.EventLog, error) {
+	resultsFile, err := os.Create(s.dir.Path(ResultsFile))
+	if err != nil {
+		return nil, fmt.Errorf("create results: %w", err)
+	}
+	s.onStop(resultsFile.Close)
+	s.records = results.NewWriter(resultsFile)
+	s.onStop(s.records.Flush)
+	eventsFile, err := os.Create(s.dir.Path(EventsFile))
+	if err != nil {
+		return nil, fmt.Errorf("create events: %w", err)
+	}
+	s.onStop(eventsFile.Close)
+	return faults.NewEventLog(eventsFile), nil
+}
+
+// startProxy starts the fault proxy in front of upstream, with the
+// scenario's faults, and returns its address. It stops, and the events
+// are flushed, when the session stops.
+func (s *session) startProxy(upstream string, events *faults.EventLog) (string, error) {
+	phases, err := faults.PhasesFrom(s.sc)
+	if err != nil {
+		return "", err
+	}
+	proxy, err := faults.New(faults.Config{Upstream: upstream, Seed: s.seed, Phases: phases, Events: events, Mode: s.sc.Proxy.Mode})
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", s.opt.ProxyListen)
+	if err != nil {
+		return "", inputErrf("fault proxy: listen on %s: %w; pick a free loopback address with --proxy-listen", s.opt.ProxyListen, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- proxy.Serve(s.srvCtx, ln) }()
+	s.onStop(func() error {
+		s.stopServers()
+		return errors.Join(<-done, events.Close())
+	})
+	return ln.Addr().String(), nil
+}
