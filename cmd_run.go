@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/gatecrash/gatecrash/run"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
@@ -74,32 +76,9 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 			return err
 		}
 	}
-	if fs.NArg() != 1 {
-		return inputErrf("run takes one scenario (a catalog name or a file), got %d; see gatecrash list", fs.NArg())
-	}
-	sc, err := scenarios.Resolve(fs.Arg(0))
+	sc, err := runScenario(fs, *gateway, *seed, &opt)
 	if err != nil {
-		return inputErr(err)
-	}
-	if fs.Changed("gateway") {
-		if err := overrideGateway(sc, *gateway); err != nil {
-			return err
-		}
-	}
-	if err := run.Check(sc); err != nil {
 		return err
-	}
-	if !fs.Changed("proxy-listen") && sc.Proxy.Listen != "" {
-		opt.ProxyListen = sc.Proxy.Listen
-	}
-	if err := loopback(opt.ProxyListen); err != nil {
-		return inputErrf("--proxy-listen: %v", err)
-	}
-	if fs.Changed("seed") {
-		sc.Seed = seed
-	}
-	if opt.Dir == "" {
-		opt.Dir = filepath.Join("gatecrash-out", sc.Name+"-"+time.Now().UTC().Format("20060102T150405Z"))
 	}
 	opt.Log = stderr
 	if !*quiet {
@@ -115,20 +94,54 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 	if !*quiet {
 		fmt.Fprintf(stderr, "written to %s\n", opt.Dir)
 	}
-	if *baseline != "" {
-		regressed, err := compareBaseline(*baseline, rep, copt, stderr, opt.Dir)
-		if err != nil {
-			return err
-		}
-		if err := verdict(rep); err != nil {
-			return err
-		}
-		if regressed {
-			return &exitError{code: exitFailed, err: fmt.Errorf("a regression against the baseline %s", *baseline)}
-		}
-		return nil
+	if *baseline == "" {
+		return verdict(rep)
 	}
-	return verdict(rep)
+	regressed, err := compareBaseline(*baseline, rep, copt, stderr, opt.Dir)
+	if err != nil {
+		return err
+	}
+	if err := verdict(rep); err != nil {
+		return err
+	}
+	if regressed {
+		return &exitError{code: exitFailed, err: fmt.Errorf("a regression against the baseline %s", *baseline)}
+	}
+	return nil
+}
+
+// runScenario resolves run's one argument into the scenario to run, with
+// the flags that override it applied, checks that what it needs is there,
+// and completes opt from it.
+func runScenario(fs *pflag.FlagSet, gateway string, seed uint64, opt *run.Options) (*scenarios.Scenario, error) {
+	if fs.NArg() != 1 {
+		return nil, inputErrf("run takes one scenario (a catalog name or a file), got %d; see gatecrash list", fs.NArg())
+	}
+	sc, err := scenarios.Resolve(fs.Arg(0))
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	if fs.Changed("gateway") {
+		if err := overrideGateway(sc, gateway); err != nil {
+			return nil, err
+		}
+	}
+	if err := run.Check(sc); err != nil {
+		return nil, err
+	}
+	if !fs.Changed("proxy-listen") && sc.Proxy.Listen != "" {
+		opt.ProxyListen = sc.Proxy.Listen
+	}
+	if err := loopback(opt.ProxyListen); err != nil {
+		return nil, inputErrf("--proxy-listen: %v", err)
+	}
+	if fs.Changed("seed") {
+		sc.Seed = &seed
+	}
+	if opt.Dir == "" {
+		opt.Dir = filepath.Join("gatecrash-out", sc.Name+"-"+time.Now().UTC().Format("20060102T150405Z"))
+	}
+	return sc, nil
 }
 
 // overrideGateway applies --gateway to the scenario.
