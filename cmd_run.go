@@ -87,7 +87,7 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 			return err
 		}
 	}
-	if err := checkManaged(sc); err != nil {
+	if opt.gateway, err = checkManaged(sc); err != nil {
 		return err
 	}
 	if !fs.Changed("proxy-listen") && sc.Proxy.Listen != "" {
@@ -149,25 +149,28 @@ func overrideGateway(sc *scenarios.Scenario, gateway string) error {
 }
 
 // checkManaged checks, before anything starts, that the managed gateway
-// the scenario names is installed and that its template renders.
-func checkManaged(sc *scenarios.Scenario) error {
+// the scenario names is installed, and renders and checks its template
+// (target.config, or gatecrash's own) once: the run starts the gateway
+// from what it returns, nil for a gateway gatecrash does not manage.
+func checkManaged(sc *scenarios.Scenario) (*lab.Template, error) {
 	kind := sc.Target.Gateway
 	if !scenarios.Managed(kind) {
-		return nil
+		return nil, nil
 	}
 	if _, err := lab.LookPath(kind); err != nil {
-		return inputErr(err)
+		return nil, inputErr(err)
 	}
 	path := sc.ConfigPath()
 	if path == "" {
-		return nil
+		return lab.RenderDefault(kind)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return inputErrf("target.config: cannot read the %s template: %w", kind, err)
+		return nil, inputErrf("target.config: cannot read the %s template: %w", kind, err)
 	}
-	if err := lab.CheckTemplate(kind, path, string(b)); err != nil {
-		return inputErr(err)
+	tmpl, err := lab.Render(kind, path, string(b))
+	if err != nil {
+		return nil, inputErr(err)
 	}
-	return nil
+	return tmpl, nil
 }

@@ -32,6 +32,9 @@ type runOptions struct {
 	// none), drawn in place when progressTTY is true.
 	progress    io.Writer
 	progressTTY bool
+	// gateway is the managed gateway's template as checkManaged rendered
+	// and checked it; nil: startManaged checks it.
+	gateway *lab.Template
 }
 
 // execute runs one scenario: it starts the upstream, the fault proxy and
@@ -304,7 +307,7 @@ func startGateway(ctx context.Context, sc *scenarios.Scenario, proxyAddr string,
 	case kind == scenarios.GatewayNone:
 		return sc.Target.URL, "", nil
 	case scenarios.Managed(kind):
-		m, err := startManaged(ctx, sc, proxyAddr, opt.out)
+		m, err := startManaged(ctx, sc, opt.gateway, proxyAddr, opt.out)
 		if err != nil {
 			return "", "", err
 		}
@@ -333,33 +336,31 @@ func startGateway(ctx context.Context, sc *scenarios.Scenario, proxyAddr string,
 	return srv.URL(), "", nil
 }
 
-// startManaged starts the scenario's nginx, HAProxy or Caddy, rendered
-// from target.config or from gatecrash's own template. A gateway that is
-// not installed, and a template of the user's that does not render or
-// that the gateway rejects, are bad input.
-func startManaged(ctx context.Context, sc *scenarios.Scenario, proxyAddr, out string) (*lab.Managed, error) {
-	cfg := lab.ManagedConfig{
-		Kind:           sc.Target.Gateway,
+// startManaged starts the scenario's nginx, HAProxy or Caddy from tmpl,
+// its template as checkManaged rendered and checked it (nil: checked
+// here). A gateway that is not installed, and a template of the user's
+// that does not render or that the gateway rejects, are bad input.
+func startManaged(ctx context.Context, sc *scenarios.Scenario, tmpl *lab.Template, proxyAddr, out string) (*lab.Managed, error) {
+	if tmpl == nil {
+		var err error
+		if tmpl, err = checkManaged(sc); err != nil {
+			return nil, err
+		}
+	}
+	m, err := lab.StartManaged(ctx, lab.ManagedConfig{
+		Template:       tmpl,
 		Upstream:       proxyAddr,
 		ConnectTimeout: sc.Target.ConnectTimeout.D(),
 		ReadTimeout:    sc.Target.UpstreamTimeout.D(),
 		Dir:            out,
-	}
-	if path := sc.ConfigPath(); path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, inputErrf("target.config: cannot read the %s template: %w", cfg.Kind, err)
-		}
-		cfg.Template, cfg.TemplateName = string(b), path
-	}
-	m, err := lab.StartManaged(ctx, cfg)
+	})
 	if err != nil {
 		var missing *lab.NotInstalledError
 		var bad *lab.TemplateError
 		if errors.As(err, &missing) || errors.As(err, &bad) {
 			return nil, inputErr(err)
 		}
-		return nil, fmt.Errorf("start %s: %w", cfg.Kind, err)
+		return nil, fmt.Errorf("start %s: %w", tmpl.Kind(), err)
 	}
 	return m, nil
 }

@@ -150,15 +150,25 @@ func startManaged(t *testing.T, cfg lab.ManagedConfig) (*lab.Managed, string) {
 	}
 	m, err := lab.StartManaged(context.Background(), cfg)
 	if err != nil {
-		t.Fatalf("start %s: %v", cfg.Kind, err)
+		t.Fatalf("start %s: %v", cfg.Template.Kind(), err)
 	}
 	t.Cleanup(func() {
 		if err := m.Close(); err != nil {
-			t.Errorf("close %s: %v", cfg.Kind, err)
+			t.Errorf("close %s: %v", cfg.Template.Kind(), err)
 		}
 		checkGone(t, m.PID())
 	})
 	return m, cfg.Dir
+}
+
+// defaultTemplate returns gatecrash's own template for a kind gateway.
+func defaultTemplate(t *testing.T, kind string) *lab.Template {
+	t.Helper()
+	tmpl, err := lab.RenderDefault(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
 }
 
 // checkGone checks that neither the process pid nor any process of its
@@ -264,7 +274,7 @@ func TestManagedGateways(t *testing.T) {
 			}
 			t.Cleanup(func() { up.Close() })
 			m, dir := startManaged(t, lab.ManagedConfig{
-				Kind:           tc.kind,
+				Template:       defaultTemplate(t, tc.kind),
 				Upstream:       up.Addr(),
 				ConnectTimeout: 200 * time.Millisecond,
 				ReadTimeout:    500 * time.Millisecond,
@@ -304,7 +314,7 @@ func TestManagedRefusedUpstream(t *testing.T) {
 		t.Run(tc.kind, func(t *testing.T) {
 			t.Parallel()
 			m, dir := startManaged(t, lab.ManagedConfig{
-				Kind:           tc.kind,
+				Template:       defaultTemplate(t, tc.kind),
 				Upstream:       refusingAddr(t),
 				ConnectTimeout: 200 * time.Millisecond,
 			})
@@ -333,7 +343,11 @@ func TestManagedUserTemplate(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { up.Close() })
-			m, dir := startManaged(t, lab.ManagedConfig{Kind: tc.kind, Template: tc.template, TemplateName: "mine.tmpl", Upstream: up.Addr()})
+			tmpl, err := lab.Render(tc.kind, "mine.tmpl", tc.template)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, dir := startManaged(t, lab.ManagedConfig{Template: tmpl, Upstream: up.Addr()})
 			code, h, body := get(t, m.URL(), 1)
 			if code != 200 || body != `{"ok":true}` || h.Get("X-Template") != "mine" {
 				t.Errorf("got %d %q with X-Template %q, want 200 from the upstream with X-Template mine", code, body, h.Get("X-Template"))
@@ -369,9 +383,14 @@ func TestManagedBadTemplates(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			m, err := lab.StartManaged(context.Background(), lab.ManagedConfig{
-				Kind: tt.kind, Template: tt.template, TemplateName: "mine.tmpl", Upstream: "127.0.0.1:9", Dir: dir,
-			})
+			// Render finds what is wrong with the template itself;
+			// StartManaged what the gateway rejects.
+			tmpl, renderErr := lab.Render(tt.kind, "mine.tmpl", tt.template)
+			err := renderErr
+			var m *lab.Managed
+			if err == nil {
+				m, err = lab.StartManaged(context.Background(), lab.ManagedConfig{Template: tmpl, Upstream: "127.0.0.1:9", Dir: dir})
+			}
 			if err == nil {
 				m.Close()
 				t.Fatal("got a running gateway, want an error")
@@ -391,8 +410,8 @@ func TestManagedBadTemplates(t *testing.T) {
 					t.Errorf("gateway.conf: %v, want it kept for the user to read", err)
 				}
 			}
-			if te != nil && lab.CheckTemplate(tt.kind, "mine.tmpl", tt.template) == nil && !strings.HasPrefix(tt.name, "rejected") {
-				t.Errorf("CheckTemplate: got no error, want the same problem")
+			if te != nil && renderErr == nil && !strings.HasPrefix(tt.name, "rejected") {
+				t.Errorf("Render: got no error, want the same problem")
 			}
 		})
 	}
@@ -401,8 +420,11 @@ func TestManagedBadTemplates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := lab.CheckTemplate(kind, "default", text); err != nil {
+		if _, err := lab.Render(kind, "default", text); err != nil {
 			t.Errorf("%s: the default template: %v", kind, err)
+		}
+		if tmpl, err := lab.RenderDefault(kind); err != nil || tmpl.Kind() != kind || tmpl.Name() != "default" {
+			t.Errorf("%s: RenderDefault: got %v, want the default template", kind, err)
 		}
 	}
 }
@@ -465,7 +487,7 @@ func TestManagedStops(t *testing.T) {
 	for _, kind := range lab.Kinds() {
 		t.Run(kind+" on ctx end", func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
-			m, err := lab.StartManaged(ctx, lab.ManagedConfig{Kind: kind, Upstream: up.Addr(), Dir: t.TempDir()})
+			m, err := lab.StartManaged(ctx, lab.ManagedConfig{Template: defaultTemplate(t, kind), Upstream: up.Addr(), Dir: t.TempDir()})
 			if err != nil {
 				cancel()
 				t.Fatal(err)
@@ -484,7 +506,7 @@ func TestManagedStops(t *testing.T) {
 			checkGone(t, m.PID())
 		})
 		t.Run(kind+" killed from outside", func(t *testing.T) {
-			m, err := lab.StartManaged(context.Background(), lab.ManagedConfig{Kind: kind, Upstream: up.Addr(), Dir: t.TempDir()})
+			m, err := lab.StartManaged(context.Background(), lab.ManagedConfig{Template: defaultTemplate(t, kind), Upstream: up.Addr(), Dir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -514,7 +536,7 @@ func TestManagedNotInstalled(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	for _, kind := range lab.Kinds() {
 		t.Run(kind, func(t *testing.T) {
-			_, err := lab.StartManaged(context.Background(), lab.ManagedConfig{Kind: kind, Upstream: "127.0.0.1:9", Dir: t.TempDir()})
+			_, err := lab.StartManaged(context.Background(), lab.ManagedConfig{Template: defaultTemplate(t, kind), Upstream: "127.0.0.1:9", Dir: t.TempDir()})
 			var ni *lab.NotInstalledError
 			if !errors.As(err, &ni) || ni.Kind != kind || ni.Package != kind {
 				t.Fatalf("got %T %v, want a *lab.NotInstalledError for %s", err, err, kind)
@@ -582,5 +604,37 @@ func TestPlaceholdersAgree(t *testing.T) {
 	slices.Sort(got)
 	if want := scenarios.TemplatePlaceholders(); !slices.Equal(got, want) {
 		t.Errorf("lab.Placeholders has %v, scenarios.TemplatePlaceholders %v; want the same", got, want)
+	}
+}
+
+// TestManagedConfigErrors checks what StartManaged refuses before it
+// starts anything: no template, an upstream off loopback or without a
+// port.
+func TestManagedConfigErrors(t *testing.T) {
+	if _, err := lab.LookPath(lab.KindNginx); err != nil {
+		t.Skip(err)
+	}
+	tmpl := defaultTemplate(t, lab.KindNginx)
+	for _, tt := range []struct {
+		name string
+		cfg  lab.ManagedConfig
+		want string
+	}{
+		{"no template", lab.ManagedConfig{Upstream: "127.0.0.1:9"}, "no template"},
+		{"upstream off loopback", lab.ManagedConfig{Template: tmpl, Upstream: "10.1.2.3:80"}, `nginx upstream: "10.1.2.3:80" is not on loopback`},
+		{"upstream named off loopback", lab.ManagedConfig{Template: tmpl, Upstream: "example.com:80"}, "is not on loopback"},
+		{"upstream port out of range", lab.ManagedConfig{Template: tmpl, Upstream: "127.0.0.1:70000"}, `port "70000" is not 1 to 65535`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.Dir = t.TempDir()
+			m, err := lab.StartManaged(context.Background(), tt.cfg)
+			if err == nil {
+				m.Close()
+				t.Fatal("got a running gateway, want an error")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %q, want it to say %q", err, tt.want)
+			}
+		})
 	}
 }
