@@ -129,6 +129,18 @@ func (slowUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, `{"ok":true}`)
 }
 
+// startSlowUpstream starts a slowUpstream on loopback, stopped when the
+// test ends.
+func startSlowUpstream(t *testing.T) *lab.Server {
+	t.Helper()
+	up, err := lab.Start(slowUpstream{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Close() })
+	return up
+}
+
 // refusingAddr returns a loopback address where nothing listens.
 func refusingAddr(t *testing.T) string {
 	t.Helper()
@@ -268,11 +280,7 @@ func TestManagedGateways(t *testing.T) {
 	for _, tc := range managedCases {
 		t.Run(tc.kind, func(t *testing.T) {
 			t.Parallel()
-			up, err := lab.Start(slowUpstream{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { up.Close() })
+			up := startSlowUpstream(t)
 			m, dir := startManaged(t, lab.ManagedConfig{
 				Template:       defaultTemplate(t, tc.kind),
 				Upstream:       up.Addr(),
@@ -338,11 +346,7 @@ func TestManagedUserTemplate(t *testing.T) {
 	for _, tc := range managedCases {
 		t.Run(tc.kind, func(t *testing.T) {
 			t.Parallel()
-			up, err := lab.Start(slowUpstream{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { up.Close() })
+			up := startSlowUpstream(t)
 			tmpl, err := lab.Render(tc.kind, "mine.tmpl", tc.template)
 			if err != nil {
 				t.Fatal(err)
@@ -479,11 +483,7 @@ func TestManagedDefaultTemplates(t *testing.T) {
 }
 
 func TestManagedStops(t *testing.T) {
-	up, err := lab.Start(slowUpstream{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
+	up := startSlowUpstream(t)
 	for _, kind := range lab.Kinds() {
 		t.Run(kind+" on ctx end", func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())

@@ -27,7 +27,7 @@ func (c *toldLog) readBuiltin(log io.Reader) error {
 			tally.fail(no, line, want)
 			return
 		}
-		if msg, ok := strings.CutPrefix(rest, "proxy-error="); ok {
+		if msg, ok := strings.CutPrefix(rest, builtinProxyPrefix); ok {
 			w, err := strconv.Unquote(msg)
 			if err != nil {
 				tally.fail(no, line, want)
@@ -39,7 +39,7 @@ func (c *toldLog) readBuiltin(log io.Reader) error {
 		}
 		var status int
 		var attack, seq, words string
-		if _, err := fmt.Sscanf(rest, "status=%d attack=%q seq=%s error=%q", &status, &attack, &seq, &words); err != nil {
+		if _, err := fmt.Sscanf(rest, builtinFailFormat, &status, &attack, &seq, &words); err != nil {
 			tally.fail(no, line, want)
 			return
 		}
