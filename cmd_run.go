@@ -126,7 +126,7 @@ func runScenario(fs *pflag.FlagSet, gateway string, seed uint64, opt *run.Option
 			return nil, err
 		}
 	}
-	if err := run.Check(sc); err != nil {
+	if opt.Gateway, err = run.Check(sc); err != nil {
 		return nil, err
 	}
 	if !fs.Changed("proxy-listen") && sc.Proxy.Listen != "" {

@@ -72,13 +72,30 @@ func (g *Gateway) Close() error {
 type lineWriter struct{ g *Gateway }
 
 func (w lineWriter) Write(b []byte) (int, error) {
-	if w.g.log == nil {
-		return len(b), nil
-	}
-	w.g.mu.Lock()
-	defer w.g.mu.Unlock()
-	fmt.Fprintf(w.g.log, "%s proxy-error=%q\n", time.Now().UTC().Format(time.RFC3339Nano), strings.TrimSpace(string(b)))
+	w.g.logLine(builtinProxyPrefix+"%q", strings.TrimSpace(string(b)))
 	return len(b), nil
+}
+
+// The built-in gateway's log lines, each after its time (RFC 3339, UTC)
+// and a space; ReadTestimony reads them back (readBuiltin).
+const (
+	// builtinFailFormat is a failed round trip: its answer's status, the
+	// request's X-Vegeta-Attack and X-Vegeta-Seq, and the error.
+	builtinFailFormat = "status=%d attack=%q seq=%s error=%q"
+	// builtinProxyPrefix begins a message of the ReverseProxy's own, the
+	// message quoted after it.
+	builtinProxyPrefix = "proxy-error="
+)
+
+// logLine writes one line into the gateway log, if there is one: the
+// time, then format with args.
+func (g *Gateway) logLine(format string, args ...any) {
+	if g.log == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	fmt.Fprintf(g.log, "%s "+format+"\n", append([]any{time.Now().UTC().Format(time.RFC3339Nano)}, args...)...)
 }
 
 // StatusClientClosed is what the gateway logs when the client gave up
@@ -96,11 +113,6 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		code = http.StatusGatewayTimeout
 	}
-	if g.log != nil {
-		g.mu.Lock()
-		fmt.Fprintf(g.log, "%s status=%d attack=%q seq=%s error=%q\n",
-			time.Now().UTC().Format(time.RFC3339Nano), code, r.Header.Get("X-Vegeta-Attack"), r.Header.Get("X-Vegeta-Seq"), err.Error())
-		g.mu.Unlock()
-	}
+	g.logLine(builtinFailFormat, code, r.Header.Get("X-Vegeta-Attack"), r.Header.Get("X-Vegeta-Seq"), err.Error())
 	w.WriteHeader(code)
 }

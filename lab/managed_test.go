@@ -9,9 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,7 +17,6 @@ import (
 	"time"
 
 	"github.com/gatecrash/gatecrash/lab"
-	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // managedCase is what one managed gateway must do in front of a real
@@ -129,6 +126,18 @@ func (slowUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, `{"ok":true}`)
 }
 
+// startSlowUpstream starts a slowUpstream on loopback, stopped when the
+// test ends.
+func startSlowUpstream(t *testing.T) *lab.Server {
+	t.Helper()
+	up, err := lab.Start(slowUpstream{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { up.Close() })
+	return up
+}
+
 // refusingAddr returns a loopback address where nothing listens.
 func refusingAddr(t *testing.T) string {
 	t.Helper()
@@ -145,20 +154,44 @@ func refusingAddr(t *testing.T) string {
 // fresh folder, and stops it when the test ends.
 func startManaged(t *testing.T, cfg lab.ManagedConfig) (*lab.Managed, string) {
 	t.Helper()
-	if cfg.Dir == "" {
-		cfg.Dir = t.TempDir()
-	}
+	dir := t.TempDir()
+	cfg = inDir(cfg, dir)
 	m, err := lab.StartManaged(context.Background(), cfg)
 	if err != nil {
-		t.Fatalf("start %s: %v", cfg.Kind, err)
+		t.Fatalf("start %s: %v", cfg.Template.Kind(), err)
 	}
 	t.Cleanup(func() {
 		if err := m.Close(); err != nil {
-			t.Errorf("close %s: %v", cfg.Kind, err)
+			t.Errorf("close %s: %v", cfg.Template.Kind(), err)
 		}
 		checkGone(t, m.PID())
 	})
-	return m, cfg.Dir
+	return m, dir
+}
+
+// The files the tests have a gateway write, as a run folder names them.
+const (
+	configFile    = "gateway.conf"
+	accessLogFile = "gateway-access.log"
+	errorLogFile  = "gateway-error.log"
+)
+
+// inDir returns cfg with the gateway's configuration and logs in dir.
+func inDir(cfg lab.ManagedConfig, dir string) lab.ManagedConfig {
+	cfg.Config = filepath.Join(dir, configFile)
+	cfg.AccessLog = filepath.Join(dir, accessLogFile)
+	cfg.ErrorLog = filepath.Join(dir, errorLogFile)
+	return cfg
+}
+
+// defaultTemplate returns gatecrash's own template for a kind gateway.
+func defaultTemplate(t *testing.T, kind string) *lab.Template {
+	t.Helper()
+	tmpl, err := lab.RenderDefault(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl
 }
 
 // checkGone checks that neither the process pid nor any process of its
@@ -258,13 +291,9 @@ func TestManagedGateways(t *testing.T) {
 	for _, tc := range managedCases {
 		t.Run(tc.kind, func(t *testing.T) {
 			t.Parallel()
-			up, err := lab.Start(slowUpstream{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { up.Close() })
+			up := startSlowUpstream(t)
 			m, dir := startManaged(t, lab.ManagedConfig{
-				Kind:           tc.kind,
+				Template:       defaultTemplate(t, tc.kind),
 				Upstream:       up.Addr(),
 				ConnectTimeout: 200 * time.Millisecond,
 				ReadTimeout:    500 * time.Millisecond,
@@ -275,11 +304,11 @@ func TestManagedGateways(t *testing.T) {
 			if host, _, _ := net.SplitHostPort(m.Addr()); host != "127.0.0.1" || m.URL() != "http://"+m.Addr() {
 				t.Errorf("got address %s, URL %s; want 127.0.0.1:PORT", m.Addr(), m.URL())
 			}
-			conf, err := os.ReadFile(filepath.Join(dir, lab.ConfigFile))
+			conf, err := os.ReadFile(filepath.Join(dir, configFile))
 			if err != nil || !strings.Contains(string(conf), up.Addr()) || !strings.Contains(string(conf), m.Addr()[len("127.0.0.1:"):]) {
 				t.Errorf("gateway.conf: got %v and\n%s\nwant the upstream %s and the listen port of %s in it", err, conf, up.Addr(), m.Addr())
 			}
-			access := filepath.Join(dir, lab.AccessLogFile)
+			access := filepath.Join(dir, accessLogFile)
 
 			// A request goes through, and the access log has its line.
 			if code, _, body := get(t, m.URL(), 7); code != 200 || body != `{"ok":true}` {
@@ -304,7 +333,7 @@ func TestManagedRefusedUpstream(t *testing.T) {
 		t.Run(tc.kind, func(t *testing.T) {
 			t.Parallel()
 			m, dir := startManaged(t, lab.ManagedConfig{
-				Kind:           tc.kind,
+				Template:       defaultTemplate(t, tc.kind),
 				Upstream:       refusingAddr(t),
 				ConnectTimeout: 200 * time.Millisecond,
 			})
@@ -313,7 +342,7 @@ func TestManagedRefusedUpstream(t *testing.T) {
 				t.Errorf("got %d %q, want the gateway's own %d", code, body, tc.refused)
 			}
 			t.Logf("%s answered %d to a refused upstream", tc.kind, code)
-			line := waitLog(t, filepath.Join(dir, lab.ErrorLogFile), func(l string) bool {
+			line := waitLog(t, filepath.Join(dir, errorLogFile), func(l string) bool {
 				if tc.kind == lab.KindCaddy {
 					return strings.Contains(l, tc.refusedLog) && caddySeq(l, "http.log.error.log0", 8, 502)
 				}
@@ -328,17 +357,17 @@ func TestManagedUserTemplate(t *testing.T) {
 	for _, tc := range managedCases {
 		t.Run(tc.kind, func(t *testing.T) {
 			t.Parallel()
-			up, err := lab.Start(slowUpstream{})
+			up := startSlowUpstream(t)
+			tmpl, err := lab.Render(tc.kind, "mine.tmpl", tc.template)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { up.Close() })
-			m, dir := startManaged(t, lab.ManagedConfig{Kind: tc.kind, Template: tc.template, TemplateName: "mine.tmpl", Upstream: up.Addr()})
+			m, dir := startManaged(t, lab.ManagedConfig{Template: tmpl, Upstream: up.Addr()})
 			code, h, body := get(t, m.URL(), 1)
 			if code != 200 || body != `{"ok":true}` || h.Get("X-Template") != "mine" {
 				t.Errorf("got %d %q with X-Template %q, want 200 from the upstream with X-Template mine", code, body, h.Get("X-Template"))
 			}
-			conf, _ := os.ReadFile(filepath.Join(dir, lab.ConfigFile))
+			conf, _ := os.ReadFile(filepath.Join(dir, configFile))
 			if !strings.Contains(string(conf), "X-Template mine") || strings.Contains(string(conf), "{{") {
 				t.Errorf("gateway.conf: got\n%s\nwant the user's template rendered", conf)
 			}
@@ -346,126 +375,12 @@ func TestManagedUserTemplate(t *testing.T) {
 	}
 }
 
-func TestManagedBadTemplates(t *testing.T) {
-	tests := []struct {
-		name     string
-		kind     string
-		template string
-		want     []string
-	}{
-		{"unknown placeholder", lab.KindNginx, "listen {{.Lisen}};",
-			[]string{"nginx template mine.tmpl:", `can't evaluate field Lisen`, "its placeholders are {{.Listen}}, {{.ListenHost}}"}},
-		{"broken template", lab.KindCaddy, "http://:{{.ListenPort} {",
-			[]string{"caddy template mine.tmpl:", "mine.tmpl:1", "its placeholders are"}},
-		{"no listen address", lab.KindHAProxy, "backend b\n    server s {{.Upstream}}\n",
-			[]string{"haproxy template mine.tmpl: it never uses {{.Listen}} or {{.ListenPort}}"}},
-		{"no upstream", lab.KindNginx, "events {}\nhttp { server { listen {{.Listen}}; return 200 ok; } }\n",
-			[]string{"it never uses {{.Upstream}} or {{.UpstreamPort}}, so the gateway would not forward through the fault proxy"}},
-		{"rejected by the gateway", lab.KindNginx, "events {}\nhttp { server { listen {{.Listen}}; location / { proxy_pass http://{{.Upstream}}; bogus_directive on; } } }\n",
-			[]string{"nginx template mine.tmpl: nginx rejected the configuration rendered from it", `unknown directive "bogus_directive"`}},
-		{"rejected by haproxy", lab.KindHAProxy, "frontend f\n    bind {{.Listen}}\n    mode http\n    bogus\n    default_backend b\nbackend b\n    mode http\n    server s {{.Upstream}}\n",
-			[]string{"haproxy template mine.tmpl: haproxy rejected the configuration", "bogus"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			m, err := lab.StartManaged(context.Background(), lab.ManagedConfig{
-				Kind: tt.kind, Template: tt.template, TemplateName: "mine.tmpl", Upstream: "127.0.0.1:9", Dir: dir,
-			})
-			if err == nil {
-				m.Close()
-				t.Fatal("got a running gateway, want an error")
-			}
-			var te *lab.TemplateError
-			if !errors.As(err, &te) || te.Kind != tt.kind {
-				t.Errorf("got %T %v, want a *lab.TemplateError for %s", err, err, tt.kind)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("got %q, want it to say %q", err, w)
-				}
-			}
-			if strings.HasPrefix(tt.name, "rejected") {
-				// It did start, and stopped.
-				if _, err := os.Stat(filepath.Join(dir, lab.ConfigFile)); err != nil {
-					t.Errorf("gateway.conf: %v, want it kept for the user to read", err)
-				}
-			}
-			if te != nil && lab.CheckTemplate(tt.kind, "mine.tmpl", tt.template) == nil && !strings.HasPrefix(tt.name, "rejected") {
-				t.Errorf("CheckTemplate: got no error, want the same problem")
-			}
-		})
-	}
-	for _, kind := range lab.Kinds() {
-		text, err := lab.DefaultTemplate(kind)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := lab.CheckTemplate(kind, "default", text); err != nil {
-			t.Errorf("%s: the default template: %v", kind, err)
-		}
-	}
-}
-
-// TestManagedDefaultTemplates checks the fixed parts of the default
-// templates that the log parsers and the README rely on.
-func TestManagedDefaultTemplates(t *testing.T) {
-	tests := []struct {
-		kind string
-		want []string
-	}{
-		{lab.KindNginx, []string{
-			`log_format gatecrash 'gc1 $msec $connection $connection_requests "$http_x_vegeta_attack" "$http_x_vegeta_seq" $status "$upstream_status" "$upstream_response_time" $request_time';`,
-			`access_log {{.AccessLog}} gatecrash;`,
-			`error_log {{.ErrorLog}} info;`,
-			"keepalive 32;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`,
-			"proxy_connect_timeout {{.ConnectTimeoutMS}}ms;", "proxy_read_timeout {{.ReadTimeoutMS}}ms;",
-			"listen {{.Listen}};", "server {{.Upstream}};",
-		}},
-		{lab.KindHAProxy, []string{
-			"log stdout format raw local0 info",
-			`log-format "gc1 %Ts.%ms %[capture.req.hdr(0)] %[capture.req.hdr(1)] %ST %tsc %rc %Tw %Tc %Tr %Ta %b/%s"`,
-			"http-request capture req.hdr(X-Vegeta-Attack) len 64\n    http-request capture req.hdr(X-Vegeta-Seq) len 24",
-			"retries 3", "http-reuse safe",
-			"timeout connect {{.ConnectTimeoutMS}}ms", "timeout server {{.ReadTimeoutMS}}ms",
-			"bind {{.Listen}}", "server proxy {{.Upstream}}",
-		}},
-		{lab.KindCaddy, []string{
-			"admin off", "auto_https off",
-			"log {\n\t\toutput file {{.ErrorLog}}\n\t\tformat json\n\t\tlevel INFO\n\t}",
-			"log {\n\t\toutput file {{.AccessLog}}\n\t\tformat json\n\t}",
-			"bind {{.ListenHost}}", "reverse_proxy {{.Upstream}}",
-			"dial_timeout {{.ConnectTimeoutMS}}ms", "response_header_timeout {{.ReadTimeoutMS}}ms",
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.kind, func(t *testing.T) {
-			text, err := lab.DefaultTemplate(tt.kind)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(text, w) {
-					t.Errorf("the default template lacks %q", w)
-				}
-			}
-		})
-	}
-	if _, err := lab.DefaultTemplate("envoy"); err == nil {
-		t.Error("DefaultTemplate(envoy): got no error, want one")
-	}
-}
-
 func TestManagedStops(t *testing.T) {
-	up, err := lab.Start(slowUpstream{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer up.Close()
+	up := startSlowUpstream(t)
 	for _, kind := range lab.Kinds() {
 		t.Run(kind+" on ctx end", func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
-			m, err := lab.StartManaged(ctx, lab.ManagedConfig{Kind: kind, Upstream: up.Addr(), Dir: t.TempDir()})
+			m, err := lab.StartManaged(ctx, inDir(lab.ManagedConfig{Template: defaultTemplate(t, kind), Upstream: up.Addr()}, t.TempDir()))
 			if err != nil {
 				cancel()
 				t.Fatal(err)
@@ -484,7 +399,7 @@ func TestManagedStops(t *testing.T) {
 			checkGone(t, m.PID())
 		})
 		t.Run(kind+" killed from outside", func(t *testing.T) {
-			m, err := lab.StartManaged(context.Background(), lab.ManagedConfig{Kind: kind, Upstream: up.Addr(), Dir: t.TempDir()})
+			m, err := lab.StartManaged(context.Background(), inDir(lab.ManagedConfig{Template: defaultTemplate(t, kind), Upstream: up.Addr()}, t.TempDir()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -508,79 +423,38 @@ func TestManagedStops(t *testing.T) {
 	}
 }
 
-func TestManagedNotInstalled(t *testing.T) {
-	// A PATH without any gateway: each is missing, and the error names the
-	// package to install.
-	t.Setenv("PATH", t.TempDir())
-	for _, kind := range lab.Kinds() {
-		t.Run(kind, func(t *testing.T) {
-			_, err := lab.StartManaged(context.Background(), lab.ManagedConfig{Kind: kind, Upstream: "127.0.0.1:9", Dir: t.TempDir()})
-			var ni *lab.NotInstalledError
-			if !errors.As(err, &ni) || ni.Kind != kind || ni.Package != kind {
-				t.Fatalf("got %T %v, want a *lab.NotInstalledError for %s", err, err, kind)
+// TestManagedConfigErrors checks what StartManaged refuses before it
+// starts anything: no template, an upstream off loopback or without a
+// port.
+func TestManagedConfigErrors(t *testing.T) {
+	if _, err := lab.LookPath(lab.KindNginx); err != nil {
+		t.Skip(err)
+	}
+	tmpl := defaultTemplate(t, lab.KindNginx)
+	for _, tt := range []struct {
+		name string
+		cfg  lab.ManagedConfig
+		want string
+	}{
+		{"no template", lab.ManagedConfig{Upstream: "127.0.0.1:9"}, "no template"},
+		{"upstream off loopback", lab.ManagedConfig{Template: tmpl, Upstream: "10.1.2.3:80"}, `nginx upstream: "10.1.2.3:80" is not on loopback`},
+		{"upstream named off loopback", lab.ManagedConfig{Template: tmpl, Upstream: "example.com:80"}, "is not on loopback"},
+		{"upstream port out of range", lab.ManagedConfig{Template: tmpl, Upstream: "127.0.0.1:70000"}, `port "70000" is not 1 to 65535`},
+		{"no files", lab.ManagedConfig{Template: tmpl, Upstream: "127.0.0.1:9"}, "names no file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			if tt.name != "no files" {
+				cfg = inDir(cfg, t.TempDir())
 			}
-			if want := kind + " is not installed: no " + kind + " executable on PATH"; !strings.Contains(err.Error(), want) {
-				t.Errorf("got %q, want it to say %q", err, want)
+			m, err := lab.StartManaged(context.Background(), cfg)
+			if err == nil {
+				m.Close()
+				t.Fatal("got a running gateway, want an error")
 			}
-			if want := "apt-get install " + kind; !strings.Contains(err.Error(), want) {
-				t.Errorf("got %q, want it to say %q", err, want)
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %q, want it to say %q", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestLookPathSbin(t *testing.T) {
-	// Debian puts nginx and haproxy in /usr/sbin, which a user's PATH may
-	// lack: the sbin folder beside a bin folder on PATH is searched too.
-	root := t.TempDir()
-	bin, sbin := filepath.Join(root, "bin"), filepath.Join(root, "sbin")
-	for _, d := range []string{bin, sbin} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(sbin, "nginx"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(bin, "caddy"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin)
-	tests := []struct {
-		kind, want string
-	}{
-		{lab.KindNginx, filepath.Join(sbin, "nginx")},
-		{lab.KindCaddy, filepath.Join(bin, "caddy")},
-		{lab.KindHAProxy, ""},
-	}
-	for _, tt := range tests {
-		got, err := lab.LookPath(tt.kind)
-		if got != tt.want || (err == nil) != (tt.want != "") {
-			t.Errorf("%s: got %q, %v; want %q", tt.kind, got, err, tt.want)
-		}
-		if tt.want == "" && !strings.Contains(fmtErr(err), "in "+sbin) {
-			t.Errorf("%s: got %v, want it to name %s as searched", tt.kind, err, sbin)
-		}
-	}
-}
-
-func fmtErr(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
-// TestPlaceholdersAgree checks that the placeholders a scenario's template
-// is checked with are those StartManaged renders it with.
-func TestPlaceholdersAgree(t *testing.T) {
-	var got []string
-	pt := reflect.TypeFor[lab.Placeholders]()
-	for i := range pt.NumField() {
-		got = append(got, pt.Field(i).Name)
-	}
-	slices.Sort(got)
-	if want := scenarios.TemplatePlaceholders(); !slices.Equal(got, want) {
-		t.Errorf("lab.Placeholders has %v, scenarios.TemplatePlaceholders %v; want the same", got, want)
 	}
 }

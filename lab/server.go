@@ -1,5 +1,3 @@
-// Package lab holds the things under test that gatecrash can start by
-// itself: the built-in stub upstream and the built-in gateway.
 package lab
 
 import (

@@ -46,59 +46,62 @@ func (s *session) startGateway(proxyAddr string) (target, version string, err er
 	return srv.URL(), "", nil
 }
 
-// startManaged starts the scenario's nginx, HAProxy or Caddy, rendered
-// from target.config or from gatecrash's own template. A gateway that is
-// not installed, and a template of the user's that does not render or
-// that the gateway rejects, are bad input.
+// startManaged starts the scenario's nginx, HAProxy or Caddy from its
+// template as Check rendered and checked it (opt.Gateway; nil: checked
+// here). A gateway that is not installed, and a template of the user's
+// that does not render or that the gateway rejects, are bad input.
 func (s *session) startManaged(proxyAddr string) (*lab.Managed, error) {
-	sc := s.sc
-	cfg := lab.ManagedConfig{
-		Kind:           sc.Target.Gateway,
+	sc, tmpl := s.sc, s.opt.Gateway
+	if tmpl == nil {
+		var err error
+		if tmpl, err = Check(sc); err != nil {
+			return nil, err
+		}
+	}
+	m, err := lab.StartManaged(s.srvCtx, lab.ManagedConfig{
+		Template:       tmpl,
 		Upstream:       proxyAddr,
 		ConnectTimeout: sc.Target.ConnectTimeout.D(),
 		ReadTimeout:    sc.Target.UpstreamTimeout.D(),
-		Dir:            string(s.dir),
-	}
-	if path := sc.ConfigPath(); path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, inputErrf("target.config: cannot read the %s template: %w", cfg.Kind, err)
-		}
-		cfg.Template, cfg.TemplateName = string(b), path
-	}
-	m, err := lab.StartManaged(s.srvCtx, cfg)
+		Config:         s.dir.Path(GatewayConfigFile),
+		AccessLog:      s.dir.Path(AccessLogFile),
+		ErrorLog:       s.dir.Path(ErrorLogFile),
+	})
 	if err != nil {
 		var missing *lab.NotInstalledError
 		var bad *lab.TemplateError
 		if errors.As(err, &missing) || errors.As(err, &bad) {
 			return nil, &InputError{err}
 		}
-		return nil, fmt.Errorf("start %s: %w", cfg.Kind, err)
+		return nil, fmt.Errorf("start %s: %w", tmpl.Kind(), err)
 	}
 	return m, nil
 }
 
 // Check checks, before anything starts, that the managed gateway the
-// scenario names is installed and that its template renders. Its errors
-// are *InputError.
-func Check(sc *scenarios.Scenario) error {
+// scenario names is installed, and renders and checks its template
+// (target.config, or gatecrash's own) once: Run starts the gateway from
+// what it returns (Options.Gateway). It returns nil for a gateway
+// gatecrash does not manage. Its errors are *InputError.
+func Check(sc *scenarios.Scenario) (*lab.Template, error) {
 	kind := sc.Target.Gateway
 	if !scenarios.Managed(kind) {
-		return nil
+		return nil, nil
 	}
 	if _, err := lab.LookPath(kind); err != nil {
-		return &InputError{err}
+		return nil, &InputError{err}
 	}
 	path := sc.ConfigPath()
 	if path == "" {
-		return nil
+		return lab.RenderDefault(kind)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return inputErrf("target.config: cannot read the %s template: %w", kind, err)
+		return nil, inputErrf("target.config: cannot read the %s template: %w", kind, err)
 	}
-	if err := lab.CheckTemplate(kind, path, string(b)); err != nil {
-		return &InputError{err}
+	tmpl, err := lab.Render(kind, path, string(b))
+	if err != nil {
+		return nil, &InputError{err}
 	}
-	return nil
+	return tmpl, nil
 }

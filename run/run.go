@@ -12,6 +12,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatecrash/gatecrash/attack"
+	"github.com/gatecrash/gatecrash/lab"
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
@@ -23,6 +24,9 @@ type Options struct {
 	// ProxyListen is the fault proxy's address; empty means a free port on
 	// 127.0.0.1. The caller checks that it is on loopback.
 	ProxyListen string
+	// Gateway is the managed gateway's template as Check rendered and
+	// checked it; nil: Run checks it.
+	Gateway *lab.Template
 	// Analysis are the report's settings.
 	Analysis results.Options
 	// Log receives what the run says while it goes (what it started and

@@ -162,7 +162,7 @@ func TestRunInputErrors(t *testing.T) {
 	sc.Target.Config = filepath.Join(t.TempDir(), "missing.conf.tmpl")
 	t.Setenv("PATH", t.TempDir()) // no gateway on PATH
 	var ie *InputError
-	if err := Check(sc); !errors.As(err, &ie) {
+	if _, err := Check(sc); !errors.As(err, &ie) {
 		t.Errorf("Check with nginx missing: got %v, want an *InputError", err)
 	}
 }

@@ -1,0 +1,147 @@
+package lab_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gatecrash/gatecrash/lab"
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+func TestManagedBadTemplates(t *testing.T) {
+	tests := []struct {
+		name     string
+		kind     string
+		template string
+		want     []string
+	}{
+		{"unknown placeholder", lab.KindNginx, "listen {{.Lisen}};",
+			[]string{"nginx template mine.tmpl:", `can't evaluate field Lisen`, "its placeholders are {{.Listen}}, {{.ListenHost}}"}},
+		{"broken template", lab.KindCaddy, "http://:{{.ListenPort} {",
+			[]string{"caddy template mine.tmpl:", "mine.tmpl:1", "its placeholders are"}},
+		{"no listen address", lab.KindHAProxy, "backend b\n    server s {{.Upstream}}\n",
+			[]string{"haproxy template mine.tmpl: it never uses {{.Listen}} or {{.ListenPort}}"}},
+		{"no upstream", lab.KindNginx, "events {}\nhttp { server { listen {{.Listen}}; return 200 ok; } }\n",
+			[]string{"it never uses {{.Upstream}} or {{.UpstreamPort}}, so the gateway would not forward through the fault proxy"}},
+		{"rejected by the gateway", lab.KindNginx, "events {}\nhttp { server { listen {{.Listen}}; location / { proxy_pass http://{{.Upstream}}; bogus_directive on; } } }\n",
+			[]string{"nginx template mine.tmpl: nginx rejected the configuration rendered from it", `unknown directive "bogus_directive"`}},
+		{"rejected by haproxy", lab.KindHAProxy, "frontend f\n    bind {{.Listen}}\n    mode http\n    bogus\n    default_backend b\nbackend b\n    mode http\n    server s {{.Upstream}}\n",
+			[]string{"haproxy template mine.tmpl: haproxy rejected the configuration", "bogus"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// Render finds what is wrong with the template itself;
+			// StartManaged what the gateway rejects.
+			tmpl, renderErr := lab.Render(tt.kind, "mine.tmpl", tt.template)
+			err := renderErr
+			var m *lab.Managed
+			if err == nil {
+				m, err = lab.StartManaged(context.Background(), inDir(lab.ManagedConfig{Template: tmpl, Upstream: "127.0.0.1:9"}, dir))
+			}
+			if err == nil {
+				m.Close()
+				t.Fatal("got a running gateway, want an error")
+			}
+			var te *lab.TemplateError
+			if !errors.As(err, &te) || te.Kind != tt.kind {
+				t.Errorf("got %T %v, want a *lab.TemplateError for %s", err, err, tt.kind)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got %q, want it to say %q", err, w)
+				}
+			}
+			if strings.HasPrefix(tt.name, "rejected") {
+				// It did start, and stopped.
+				if _, err := os.Stat(filepath.Join(dir, configFile)); err != nil {
+					t.Errorf("gateway.conf: %v, want it kept for the user to read", err)
+				}
+			}
+			if te != nil && renderErr == nil && !strings.HasPrefix(tt.name, "rejected") {
+				t.Errorf("Render: got no error, want the same problem")
+			}
+		})
+	}
+	for _, kind := range lab.Kinds() {
+		text, err := lab.DefaultTemplate(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lab.Render(kind, "default", text); err != nil {
+			t.Errorf("%s: the default template: %v", kind, err)
+		}
+		if tmpl, err := lab.RenderDefault(kind); err != nil || tmpl.Kind() != kind || tmpl.Name() != "default" {
+			t.Errorf("%s: RenderDefault: got %v, want the default template", kind, err)
+		}
+	}
+}
+
+// TestManagedDefaultTemplates checks the fixed parts of the default
+// templates that the log parsers and the README rely on.
+func TestManagedDefaultTemplates(t *testing.T) {
+	tests := []struct {
+		kind string
+		want []string
+	}{
+		{lab.KindNginx, []string{
+			`log_format gatecrash 'gc1 $msec $connection $connection_requests "$http_x_vegeta_attack" "$http_x_vegeta_seq" $status "$upstream_status" "$upstream_response_time" $request_time';`,
+			`access_log {{.AccessLog}} gatecrash;`,
+			`error_log {{.ErrorLog}} info;`,
+			"keepalive 32;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`,
+			"proxy_connect_timeout {{.ConnectTimeoutMS}}ms;", "proxy_read_timeout {{.ReadTimeoutMS}}ms;",
+			"listen {{.Listen}};", "server {{.Upstream}};",
+		}},
+		{lab.KindHAProxy, []string{
+			"log stdout format raw local0 info",
+			`log-format "gc1 %Ts.%ms %[capture.req.hdr(0)] %[capture.req.hdr(1)] %ST %tsc %rc %Tw %Tc %Tr %Ta %b/%s"`,
+			"http-request capture req.hdr(X-Vegeta-Attack) len 64\n    http-request capture req.hdr(X-Vegeta-Seq) len 24",
+			"retries 3", "http-reuse safe",
+			"timeout connect {{.ConnectTimeoutMS}}ms", "timeout server {{.ReadTimeoutMS}}ms",
+			"bind {{.Listen}}", "server proxy {{.Upstream}}",
+		}},
+		{lab.KindCaddy, []string{
+			"admin off", "auto_https off",
+			"log {\n\t\toutput file {{.ErrorLog}}\n\t\tformat json\n\t\tlevel INFO\n\t}",
+			"log {\n\t\toutput file {{.AccessLog}}\n\t\tformat json\n\t}",
+			"bind {{.ListenHost}}", "reverse_proxy {{.Upstream}}",
+			"dial_timeout {{.ConnectTimeoutMS}}ms", "response_header_timeout {{.ReadTimeoutMS}}ms",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			text, err := lab.DefaultTemplate(tt.kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("the default template lacks %q", w)
+				}
+			}
+		})
+	}
+	if _, err := lab.DefaultTemplate("envoy"); err == nil {
+		t.Error("DefaultTemplate(envoy): got no error, want one")
+	}
+}
+
+// TestPlaceholdersAgree checks that the placeholders a scenario's template
+// is checked with are those StartManaged renders it with.
+func TestPlaceholdersAgree(t *testing.T) {
+	var got []string
+	pt := reflect.TypeFor[lab.Placeholders]()
+	for i := range pt.NumField() {
+		got = append(got, pt.Field(i).Name)
+	}
+	slices.Sort(got)
+	if want := scenarios.TemplatePlaceholders(); !slices.Equal(got, want) {
+		t.Errorf("lab.Placeholders has %v, scenarios.TemplatePlaceholders %v; want the same", got, want)
+	}
+}
