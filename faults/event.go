@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/gatecrash/gatecrash/results/causes"
 )
 
 // Event types: a fault the proxy applied, or something it saw without
@@ -23,7 +25,9 @@ const (
 	ObservedRetry = "retry"
 	// ObservedUpstreamError: the proxy could not reach the upstream or the
 	// upstream broke the exchange.
-	ObservedUpstreamError = "upstream-error"
+	// It is spelled as the cause of the same name (causes.UpstreamError),
+	// the cause such a failure gets when nothing more precise is known.
+	ObservedUpstreamError = causes.UpstreamError
 	// ObservedRefuseEnded: a refuse fault's phase ended and the listener
 	// opened again.
 	ObservedRefuseEnded = "refuse-ended"

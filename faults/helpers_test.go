@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -48,6 +49,16 @@ func startProxyLog(t *testing.T, upstream http.Handler, specs ...scenarios.Fault
 	t.Helper()
 	up := httptest.NewServer(upstream)
 	t.Cleanup(up.Close)
+	addr, log, events := runProxy(t, Config{Upstream: up.Listener.Addr().String(), Seed: 1, Phases: []Phase{onlyPhase(t, specs...)}})
+	return addr, log, func() []Event {
+		// The seen observations (TestSeen*) would be in every test's way.
+		return slices.DeleteFunc(events(), func(e Event) bool { return e.Kind == ObservedSeen })
+	}
+}
+
+// onlyPhase is a phase "only", an hour long, of the given faults.
+func onlyPhase(t *testing.T, specs ...scenarios.Fault) Phase {
+	t.Helper()
 	phase := Phase{Name: "only", Duration: time.Hour}
 	for i, s := range specs {
 		r, err := NewRule(i, s)
@@ -56,9 +67,18 @@ func startProxyLog(t *testing.T, upstream http.Handler, specs ...scenarios.Fault
 		}
 		phase.Rules = append(phase.Rules, r)
 	}
+	return phase
+}
+
+// runProxy serves a proxy of cfg with an event log of its own, on a free
+// loopback port, until the test ends. It returns the proxy's address, the
+// live log, and a function that stops the proxy and returns its events.
+func runProxy(t *testing.T, cfg Config) (string, *EventLog, func() []Event) {
+	t.Helper()
 	var buf bytes.Buffer
 	log := NewEventLog(&buf)
-	p, err := New(Config{Upstream: up.Listener.Addr().String(), Seed: 1, Phases: []Phase{phase}, Events: log})
+	cfg.Events = log
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +95,7 @@ func startProxyLog(t *testing.T, upstream http.Handler, specs ...scenarios.Fault
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The seen observations (TestSeen*) would be in every test's way.
-		return slices.DeleteFunc(evs, func(e Event) bool { return e.Kind == ObservedSeen })
+		return evs
 	}
 }
 
@@ -96,12 +115,8 @@ func hello(w http.ResponseWriter, r *http.Request) {
 // read error that ended it.
 func rawRequest(t *testing.T, addr string, seq int) ([]byte, error) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialProxy(t, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	fmt.Fprintf(c, "GET /v1/items HTTP/1.1\r\nHost: x\r\nX-Vegeta-Attack: a\r\nX-Vegeta-Seq: %d\r\nConnection: close\r\n\r\n", seq)
 	b, err := io.ReadAll(c)
 	return b, err
@@ -207,4 +222,30 @@ func onTheWire(t *testing.T, tests []wireCase) {
 			}
 		})
 	}
+}
+
+// dialProxy connects to addr, failing the test when it cannot, with a
+// deadline of 10s on the connection. The caller closes it.
+func dialProxy(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c
+}
+
+// keptAlive sends one GET on c and reads its whole answer, which leaves
+// the connection idle and kept alive; it returns the connection's reader.
+func keptAlive(t *testing.T, c net.Conn) *bufio.Reader {
+	t.Helper()
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	return br
 }

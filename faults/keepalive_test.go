@@ -1,9 +1,7 @@
 package faults
 
 import (
-	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -13,19 +11,9 @@ import (
 
 func TestKeepaliveClosesIdleConnection(t *testing.T) {
 	addr, events := startProxy(t, http.HandlerFunc(body100), scenarios.Fault{Kind: "keepalive", Idle: scenarios.Duration(50 * time.Millisecond)})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialProxy(t, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(c)
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
+	br := keptAlive(t, c)
 	start := time.Now()
 	// The answer was complete and keep-alive; now the proxy must close.
 	if n, err := br.ReadByte(); err != io.EOF {

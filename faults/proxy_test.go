@@ -72,12 +72,8 @@ func TestStreamsChunkedBody(t *testing.T) {
 		fmt.Fprint(w, "data: two\n\n")
 	}))
 	defer close(release)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialProxy(t, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	fmt.Fprint(c, "GET /s HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
@@ -277,12 +273,8 @@ func TestPassThroughIsExact(t *testing.T) {
 		<-upDone
 	}()
 
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialProxy(t, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	// Two pipelined requests, written at once.
 	reqs := "GET /a HTTP/1.1\r\nhost: x\r\nUser-agent: odd\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
 	io.WriteString(c, reqs)
@@ -359,12 +351,8 @@ func testUpstreamClose(t *testing.T, closeOnNext bool) {
 	addr, stop := serve(t, p)
 	defer func() { stop(); up.Close(); <-upDone }()
 
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialProxy(t, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(c)
 	for i := range 20 {
 		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Vegeta-Seq: %d\r\n\r\n", i)

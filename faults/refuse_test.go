@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -70,19 +69,9 @@ func TestRefuseEndsOpenConnections(t *testing.T) {
 	addr, stop := serve(t, p)
 	defer stop()
 
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialProxy(t, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(c)
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
+	br := keptAlive(t, c)
 	// The connection is idle and kept alive; now the upstream "dies".
 	refuse, _ := NewRule(0, scenarios.Fault{Kind: "refuse"})
 	p.SetPhases([]Phase{{Name: "refusing", Rules: []Rule{refuse}}})

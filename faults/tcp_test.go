@@ -2,7 +2,6 @@ package faults
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -102,48 +101,7 @@ func answer(b []byte) func(c *net.TCPConn) {
 // a function that stops it and returns its events.
 func startTCPProxy(t *testing.T, upstream string, specs ...scenarios.Fault) (string, *EventLog, func() []Event) {
 	t.Helper()
-	phase := Phase{Name: "only", Duration: time.Hour}
-	for i, s := range specs {
-		r, err := NewRule(i, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		phase.Rules = append(phase.Rules, r)
-	}
-	var buf bytes.Buffer
-	log := NewEventLog(&buf)
-	p, err := New(Config{Upstream: upstream, Seed: 1, Phases: []Phase{phase}, Events: log, Mode: scenarios.ModeTCP})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return ln.Addr().String(), log, func() []Event {
-		stop()
-		if err := log.Close(); err != nil {
-			t.Fatal(err)
-		}
-		evs, err := ReadEvents(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return evs
-	}
+	return runProxy(t, Config{Upstream: upstream, Seed: 1, Phases: []Phase{onlyPhase(t, specs...)}, Mode: scenarios.ModeTCP})
 }
 
 func dialTCP(t *testing.T, addr string) *net.TCPConn {
