@@ -36,3 +36,31 @@ func TestCloseOnTheWire(t *testing.T) {
 			}, cause: "closed-mid-body", ended: true},
 	})
 }
+
+// TestCloseInModeTCP: a close at connect, before headers and mid-body, on raw bytes.
+func TestCloseInModeTCP(t *testing.T) {
+	inModeTCP(t, []tcpCase{
+		{
+			name:     "close at connect",
+			faults:   []scenarios.Fault{{Kind: "close", At: scenarios.AtConnect}},
+			upstream: sendThenWait(tcpPayload),
+			kind:     "close", cause: "closed-before-headers", ended: true, detail: "as soon as the connection was accepted",
+		},
+		{
+			name:     "close before headers",
+			faults:   []scenarios.Fault{{Kind: "close", At: scenarios.AtBeforeHeaders}},
+			upstream: sendThenWait(tcpPayload),
+			send:     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+			kind:     "close", cause: "closed-before-headers", ended: true, detail: "first bytes of the request",
+		},
+		{
+			name:     "close mid-body",
+			faults:   []scenarios.Fault{{Kind: "close", At: scenarios.AtMidBody, AfterBytes: 54_321}},
+			upstream: answer(tcpPayload),
+			send:     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+			want:     tcpPayload[:54_321],
+			dialled:  true,
+			kind:     "close", cause: "closed-mid-body", ended: true, detail: "after 54321 bytes",
+		},
+	})
+}

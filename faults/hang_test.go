@@ -30,3 +30,21 @@ func TestHangEndsWhenPeerCloses(t *testing.T) {
 		t.Fatalf("got %+v, want one hang event ended by the peer closing", evs)
 	}
 }
+
+// TestHangInModeTCP: a hang with for swallows the request and ends on its timer.
+func TestHangInModeTCP(t *testing.T) {
+	inModeTCP(t, []tcpCase{
+		{
+			name:     "hang for",
+			faults:   []scenarios.Fault{{Kind: "hang", For: scenarios.Duration(300 * time.Millisecond)}},
+			upstream: sendThenWait(tcpPayload),
+			send:     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+			minTime:  300 * time.Millisecond,
+			kind:     "hang", cause: "upstream-timeout", ended: true, detail: "timer",
+		},
+	})
+}
+
+// TestHangInModeTCPUntilTheEnd: hang swallows a connection until the peer closes or the proxy
+// stops.
+func TestHangInModeTCPUntilTheEnd(t *testing.T) { swallowsInModeTCP(t, "hang") }

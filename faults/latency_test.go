@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"net"
 	"sort"
 	"testing"
 	"time"
@@ -28,4 +29,19 @@ func quantile(v []float64, q float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
 	return s[int(q*float64(len(s)-1))]
+}
+
+// TestLatencyInModeTCP: the upstream's first bytes are held.
+func TestLatencyInModeTCP(t *testing.T) {
+	inModeTCP(t, []tcpCase{
+		{
+			name:     "latency",
+			faults:   []scenarios.Fault{{Kind: "latency", Delay: scenarios.Duration(300 * time.Millisecond), Jitter: scenarios.Duration(50 * time.Millisecond)}},
+			upstream: func(c *net.TCPConn) { _, _ = c.Write([]byte("hi")); _ = c.CloseWrite() },
+			want:     []byte("hi"),
+			dialled:  true,
+			minTime:  250 * time.Millisecond,
+			kind:     "latency", detail: "before the upstream's first bytes",
+		},
+	})
 }

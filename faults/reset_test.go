@@ -56,3 +56,34 @@ func TestResetAtConnectIsAnRST(t *testing.T) {
 		t.Errorf("got %v, want ECONNRESET", err)
 	}
 }
+
+// TestResetInModeTCP: a reset at connect, before headers and mid-body, on raw bytes.
+func TestResetInModeTCP(t *testing.T) {
+	inModeTCP(t, []tcpCase{
+		{
+			name:     "reset at connect",
+			faults:   []scenarios.Fault{{Kind: "reset", At: scenarios.AtConnect}},
+			upstream: sendThenWait(tcpPayload),
+			wantErr:  syscall.ECONNRESET,
+			kind:     "reset", cause: "reset-before-headers", ended: true, detail: "as soon as the connection was accepted",
+		},
+		{
+			name:     "reset before headers",
+			faults:   []scenarios.Fault{{Kind: "reset"}},
+			upstream: sendThenWait(tcpPayload),
+			send:     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+			wantErr:  syscall.ECONNRESET,
+			kind:     "reset", cause: "reset-before-headers", ended: true, detail: "first bytes of the request",
+		},
+		{
+			name:     "reset mid-body",
+			faults:   []scenarios.Fault{{Kind: "reset", At: scenarios.AtMidBody, AfterBytes: 12_345}},
+			upstream: answer(tcpPayload),
+			send:     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+			want:     tcpPayload[:12_345],
+			wantErr:  syscall.ECONNRESET,
+			dialled:  true,
+			kind:     "reset", cause: "reset-mid-body", ended: true, detail: "after 12345 bytes",
+		},
+	})
+}
