@@ -35,15 +35,15 @@ func (x *Exchange) DribbleHead(d time.Duration) {
 	x.pending()
 }
 
-// CutAfterHead ends the connection (how: causes.HowReset or HowClose) right after
-// the answer's head went down.
+// CutAfterHead ends the connection (how: causes.HowReset or HowClose)
+// right after the answer's head went down.
 func (x *Exchange) CutAfterHead(how string) {
 	x.plan.cutHead, x.plan.cutHeadRule = how, x.rule
 	x.pending()
 }
 
-// CutAfterBytes ends the connection (how: "reset" or "close") after n
-// bytes of the answer's body, as framed on the wire.
+// CutAfterBytes ends the connection (how: causes.HowReset or HowClose)
+// after n bytes of the answer's body, as framed on the wire.
 func (x *Exchange) CutAfterBytes(n int64, how string) {
 	x.plan.cutBytes, x.plan.cutBytesHow, x.plan.cutBytesRule = n, how, x.rule
 	x.pending()
@@ -55,8 +55,8 @@ func (x *Exchange) ThrottleBody(bps int) {
 	x.pending()
 }
 
-// CutStream ends a text/event-stream answer (how: "reset" or "close")
-// after events events.
+// CutStream ends a text/event-stream answer (how: causes.HowReset or
+// HowClose) after events events.
 func (x *Exchange) CutStream(events int, how string) {
 	x.plan.sseCut, x.plan.sseCutHow, x.plan.sseCutRule = events, how, x.rule
 	x.pending()

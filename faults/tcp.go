@@ -13,7 +13,8 @@ import (
 
 // In mode tcp the proxy forwards bytes without reading them, so only the
 // kinds that are Streamers apply, decided once per connection (and
-// refuse, which acts on the listener in both modes). Today's kinds:
+// refuse, which acts on the listener in both modes). Each kind's Stream
+// method says what it does there; for example:
 //
 //   - latency holds the upstream's first bytes for the fault's wait;
 //   - slow-body paces everything the upstream sends;
