@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -44,24 +43,13 @@ func startAdmin(t *testing.T, initial ...scenarios.Fault) *adminRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	addr, stop := serve(t, p)
+	t.Cleanup(stop)
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
-	rig.proxy, rig.admin = ln.Addr().String(), srv.URL
+	rig.proxy, rig.admin = addr, srv.URL
 	rig.client = &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	return rig
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/gatecrash/gatecrash/results/causes"
 )
 
 // Event types: a fault the proxy applied, or something it saw without
@@ -23,7 +25,9 @@ const (
 	ObservedRetry = "retry"
 	// ObservedUpstreamError: the proxy could not reach the upstream or the
 	// upstream broke the exchange.
-	ObservedUpstreamError = "upstream-error"
+	// It is spelled as the cause of the same name (causes.UpstreamError),
+	// the cause such a failure gets when nothing more precise is known.
+	ObservedUpstreamError = causes.UpstreamError
 	// ObservedRefuseEnded: a refuse fault's phase ended and the listener
 	// opened again.
 	ObservedRefuseEnded = "refuse-ended"
@@ -77,6 +81,9 @@ type Event struct {
 	// Ended is true when the fault answered or broke the exchange, so it
 	// decided how the attempt ended.
 	Ended bool `json:"ended,omitempty"`
+	// Status is the HTTP status code the fault itself answered with: a
+	// status fault's code, an overload fault's 503; zero otherwise.
+	Status int `json:"status,omitempty"`
 	// Detail says what exactly was done or seen.
 	Detail string `json:"detail"`
 	// Ranges, for a seen observation, are the seqs of Attack the proxy

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// Exchange is one request on a downstream connection, as a Fault sees it.
+// Exchange is one request on a downstream connection, as an Exchanger
+// sees it.
 type Exchange struct {
 	// Conn is the downstream connection (the gateway's side).
 	Conn net.Conn
@@ -34,15 +35,15 @@ func (x *Exchange) DribbleHead(d time.Duration) {
 	x.pending()
 }
 
-// CutAfterHead ends the connection (how: "reset" or "close") right after
-// the answer's head went down.
+// CutAfterHead ends the connection (how: causes.HowReset or HowClose)
+// right after the answer's head went down.
 func (x *Exchange) CutAfterHead(how string) {
 	x.plan.cutHead, x.plan.cutHeadRule = how, x.rule
 	x.pending()
 }
 
-// CutAfterBytes ends the connection (how: "reset" or "close") after n
-// bytes of the answer's body, as framed on the wire.
+// CutAfterBytes ends the connection (how: causes.HowReset or HowClose)
+// after n bytes of the answer's body, as framed on the wire.
 func (x *Exchange) CutAfterBytes(n int64, how string) {
 	x.plan.cutBytes, x.plan.cutBytesHow, x.plan.cutBytesRule = n, how, x.rule
 	x.pending()
@@ -54,8 +55,8 @@ func (x *Exchange) ThrottleBody(bps int) {
 	x.pending()
 }
 
-// CutStream ends a text/event-stream answer (how: "reset" or "close")
-// after events events.
+// CutStream ends a text/event-stream answer (how: causes.HowReset or
+// HowClose) after events events.
 func (x *Exchange) CutStream(events int, how string) {
 	x.plan.sseCut, x.plan.sseCutHow, x.plan.sseCutRule = events, how, x.rule
 	x.pending()
@@ -69,6 +70,13 @@ func (x *Exchange) StallStream(events int, d time.Duration) {
 
 // OnDone runs f once the exchange is over, whatever happened.
 func (x *Exchange) OnDone(f func()) { x.plan.done = append(x.plan.done, f) }
+
+// finish runs the OnDone functions, once the exchange is over.
+func (x *Exchange) finish() {
+	for _, f := range x.plan.done {
+		f()
+	}
+}
 
 func (x *Exchange) pending() { x.plan.pending = append(x.plan.pending, x.rule) }
 

@@ -21,7 +21,10 @@ type Latency struct {
 	Distribution *scenarios.Distribution
 }
 
-var _ Fault = Latency{}
+var (
+	_ Exchanger = Latency{}
+	_ Streamer  = Latency{}
+)
 
 func newLatency(s scenarios.Fault) Fault {
 	return Latency{Delay: s.Delay.D(), Jitter: s.Jitter.D(), Distribution: s.Distribution}
@@ -64,3 +67,6 @@ func (l Latency) Apply(ctx context.Context, x *Exchange) (Outcome, error) {
 	}
 	return out, nil
 }
+
+// Stream holds the upstream's first bytes for the wait, in mode tcp.
+func (l Latency) Stream() (Stream, bool) { return Stream{Delay: l.Wait}, true }

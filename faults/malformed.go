@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gatecrash/gatecrash/results/causes"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
@@ -21,7 +22,7 @@ type Malformed struct {
 	Bytes int
 }
 
-var _ Fault = Malformed{}
+var _ Exchanger = Malformed{}
 
 // Apply reads the request, sends the malformed answer and closes.
 func (m Malformed) Apply(_ context.Context, x *Exchange) (Outcome, error) {
@@ -47,9 +48,9 @@ func (m Malformed) describe(b []byte) string {
 func (m Malformed) bytes(d *Draw) ([]byte, string, error) {
 	switch m.Variant {
 	case "", scenarios.MalformedStatusLine:
-		return []byte("HTTP/1.1 abc Broken\r\nContent-Length: 0\r\n\r\n"), "malformed-status-line", nil
+		return []byte("HTTP/1.1 abc Broken\r\nContent-Length: 0\r\n\r\n"), causes.MalformedStatusLine, nil
 	case scenarios.MalformedHeader:
-		return []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nthis header line has no colon\r\n\r\nok"), "malformed-header", nil
+		return []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nthis header line has no colon\r\n\r\nok"), causes.MalformedHeader, nil
 	case scenarios.MalformedOversizedHeaders:
 		size := m.Size
 		if size <= 0 {
@@ -63,11 +64,11 @@ func (m Malformed) bytes(d *Draw) ([]byte, string, error) {
 			b.WriteString(line + strings.Repeat("p", pad) + "\r\n")
 		}
 		b.WriteString("\r\nok")
-		return b.Bytes(), "oversized-headers", nil
+		return b.Bytes(), causes.OversizedHeaders, nil
 	case scenarios.MalformedLengthMismatch:
-		return []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nonly these 24 bytes come"), "length-mismatch", nil
+		return []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nonly these 24 bytes come"), causes.LengthMismatch, nil
 	case scenarios.MalformedBadChunked:
-		return []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nnot hex\r\n"), "truncated-chunked", nil
+		return []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nnot hex\r\n"), causes.TruncatedChunked, nil
 	case scenarios.MalformedGarbage:
 		n := m.Bytes
 		if n <= 0 {
@@ -77,7 +78,7 @@ func (m Malformed) bytes(d *Draw) ([]byte, string, error) {
 		for i := range b {
 			b[i] = byte(d.next())
 		}
-		return b, "malformed-status-line", nil
+		return b, causes.MalformedStatusLine, nil
 	}
 	return nil, "", fmt.Errorf("unknown malformed variant %q", m.Variant)
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // Overload caps the requests in flight through the proxy at MaxInflight;
@@ -21,12 +24,12 @@ type Overload struct {
 	slots, waiting chan struct{}
 }
 
-var _ Fault = (*Overload)(nil)
+var _ Exchanger = (*Overload)(nil)
 
-// newOverload returns an Overload with its slots.
-func newOverload(inflight, queue int, timeout time.Duration, reject string) *Overload {
-	return &Overload{MaxInflight: inflight, Queue: queue, QueueTimeout: timeout, Reject: reject,
-		slots: make(chan struct{}, inflight), waiting: make(chan struct{}, max(queue, 0))}
+// newOverload returns the Overload of a spec, with its slots.
+func newOverload(s scenarios.Fault) Fault {
+	return &Overload{MaxInflight: s.MaxInflight, Queue: s.Queue, QueueTimeout: s.QueueTimeout.D(), Reject: s.Reject,
+		slots: make(chan struct{}, s.MaxInflight), waiting: make(chan struct{}, max(s.Queue, 0))}
 }
 
 // Apply takes a slot (releasing it when the exchange ends), waits in the
@@ -63,14 +66,15 @@ func (o *Overload) Apply(ctx context.Context, x *Exchange) (Outcome, error) {
 	return o.reject(x, fmt.Sprintf("%d in flight and the queue of %d full", o.MaxInflight, o.Queue))
 }
 
+// reject turns the request away, with a reset or a 503 as Reject says.
 func (o *Overload) reject(x *Exchange, why string) (Outcome, error) {
-	if o.Reject == howReset {
-		out := Outcome{Detail: "rejected with RST: " + why, Cause: "overload-rejected", Ended: true, Close: true}
+	if o.Reject == causes.HowReset {
+		out := Outcome{Detail: "rejected with RST: " + why, Cause: causes.OverloadRejected, Ended: true, Close: true}
 		_ = x.DrainRequest()
-		endConn(x.Conn, howReset)
+		endConn(x.Conn, causes.HowReset)
 		return out, nil
 	}
 	out, err := Status{Code: 503, Body: "overloaded\n", Headers: map[string]string{"Retry-After": "1"}}.Apply(context.Background(), x)
-	out.Detail, out.Cause = "rejected with 503: "+why, "overload-rejected"
+	out.Detail, out.Cause = "rejected with 503: "+why, causes.OverloadRejected
 	return out, err
 }

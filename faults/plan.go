@@ -7,12 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
-)
 
-// Ways to end a connection.
-const (
-	howReset = "reset" // RST: SO_LINGER 0, then close
-	howClose = "close" // FIN
+	"github.com/gatecrash/gatecrash/results/causes"
 )
 
 // errCut stops a body copy where a fault ends the exchange.
@@ -176,10 +172,7 @@ func (c *cutter) Write(b []byte) (int, error) {
 	if err != nil {
 		return m, err
 	}
-	cause := "closed-mid-body"
-	if c.plan.cutBytesHow == howReset {
-		cause = "reset-mid-body"
-	}
+	cause := causes.Ended(c.plan.cutBytesHow, causes.MidBody)
 	c.plan.note(c.plan.cutBytesRule, fmt.Sprintf("%s after %d body bytes", c.plan.cutBytesHow, c.sent), cause, true)
 	c.plan.cutNow = c.plan.cutBytesHow
 	return m, errCut
@@ -237,10 +230,7 @@ func (s *sse) Write(b []byte) (int, error) {
 		b = b[end:]
 		p := s.plan
 		if p.sseCut >= 0 && s.events >= p.sseCut {
-			cause := "closed-mid-body"
-			if p.sseCutHow == howReset {
-				cause = "reset-mid-body"
-			}
+			cause := causes.Ended(p.sseCutHow, causes.MidBody)
 			p.note(p.sseCutRule, fmt.Sprintf("stream %s after %d events", p.sseCutHow, s.events), cause, true)
 			p.cutNow = p.sseCutHow
 			return written, errCut

@@ -3,113 +3,18 @@ package faults
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gatecrash/gatecrash/scenarios"
 )
-
-// serve runs p on a free loopback port and returns its address and a
-// function that stops it and waits until Serve has returned.
-func serve(t *testing.T, p *Proxy) (string, func()) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	return ln.Addr().String(), func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}
-}
-
-// startProxy runs a proxy in front of a real upstream with one phase of
-// the given faults, and returns its address and the event log's buffer.
-// Everything stops when the test ends.
-func startProxy(t *testing.T, upstream http.Handler, specs ...scenarios.Fault) (string, func() []Event) {
-	addr, _, events := startProxyLog(t, upstream, specs...)
-	return addr, events
-}
-
-// startProxyLog is startProxy that also returns the live event log.
-func startProxyLog(t *testing.T, upstream http.Handler, specs ...scenarios.Fault) (string, *EventLog, func() []Event) {
-	t.Helper()
-	up := httptest.NewServer(upstream)
-	t.Cleanup(up.Close)
-	phase := Phase{Name: "only", Duration: time.Hour}
-	for i, s := range specs {
-		r, err := NewRule(i, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		phase.Rules = append(phase.Rules, r)
-	}
-	var buf bytes.Buffer
-	log := NewEventLog(&buf)
-	p, err := New(Config{Upstream: up.Listener.Addr().String(), Seed: 1, Phases: []Phase{phase}, Events: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, stopServe := serve(t, p)
-	var once sync.Once
-	stop := func() { once.Do(stopServe) }
-	t.Cleanup(stop)
-	return addr, log, func() []Event {
-		stop()
-		if err := log.Close(); err != nil {
-			t.Fatal(err)
-		}
-		evs, err := ReadEvents(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The seen observations (TestSeen*) would be in every test's way.
-		return slices.DeleteFunc(evs, func(e Event) bool { return e.Kind == ObservedSeen })
-	}
-}
-
-// hello answers "hello from upstream", or echoes the request body.
-func hello(w http.ResponseWriter, r *http.Request) {
-	b, _ := io.ReadAll(r.Body)
-	w.Header().Set("X-Upstream", "yes")
-	if len(b) > 0 {
-		fmt.Fprintf(w, "echo %s", b)
-		return
-	}
-	fmt.Fprint(w, "hello from upstream")
-}
-
-// rawRequest sends one GET with a seq on a new raw TCP connection and
-// returns everything that came back until the connection ended, and the
-// read error that ended it.
-func rawRequest(t *testing.T, addr string, seq int) ([]byte, error) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(c, "GET /v1/items HTTP/1.1\r\nHost: x\r\nX-Vegeta-Attack: a\r\nX-Vegeta-Seq: %d\r\nConnection: close\r\n\r\n", seq)
-	b, err := io.ReadAll(c)
-	return b, err
-}
 
 func TestPassThrough(t *testing.T) {
 	addr, events := startProxy(t, http.HandlerFunc(hello))
@@ -167,12 +72,8 @@ func TestStreamsChunkedBody(t *testing.T) {
 		fmt.Fprint(w, "data: two\n\n")
 	}))
 	defer close(release)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialProxy(t, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	fmt.Fprint(c, "GET /s HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
@@ -321,26 +222,6 @@ func TestRetryIsObservedAndDrawsAfresh(t *testing.T) {
 	}
 }
 
-func TestHangEndsWhenPeerCloses(t *testing.T) {
-	addr, log, events := startProxyLog(t, http.HandlerFunc(hello), scenarios.Fault{Kind: "hang"})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Vegeta-Seq: 1\r\n\r\n")
-	// Closing our side must end the hang while the proxy runs on: the
-	// event is written once the hang ends.
-	c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for log.Count() == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	evs := events()
-	if len(evs) != 1 || !strings.Contains(evs[0].Detail, "peer closed") {
-		t.Fatalf("got %+v, want one hang event ended by the peer closing", evs)
-	}
-}
-
 // TestPassThroughIsExact checks that heads and bodies pass byte for byte,
 // and that pipelined requests, 100 Continue and Connection: close work.
 func TestPassThroughIsExact(t *testing.T) {
@@ -392,12 +273,8 @@ func TestPassThroughIsExact(t *testing.T) {
 		<-upDone
 	}()
 
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialProxy(t, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	// Two pipelined requests, written at once.
 	reqs := "GET /a HTTP/1.1\r\nhost: x\r\nUser-agent: odd\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
 	io.WriteString(c, reqs)
@@ -474,12 +351,8 @@ func testUpstreamClose(t *testing.T, closeOnNext bool) {
 	addr, stop := serve(t, p)
 	defer func() { stop(); up.Close(); <-upDone }()
 
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialProxy(t, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(c)
 	for i := range 20 {
 		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Vegeta-Seq: %d\r\n\r\n", i)
@@ -544,5 +417,21 @@ func TestGatewayClosingMidRequestIsObserved(t *testing.T) {
 	evs := events()
 	if len(evs) != 1 || evs[0].Kind != ObservedGatewayClosed || evs[0].Type != TypeObservation || *evs[0].Seq != 4 {
 		t.Fatalf("got %+v, want one gateway-closed observation for seq 4", evs)
+	}
+}
+
+// TestPlannedFaultLoggedWhenALaterOneEnds: slow-body planned, then a
+// status answers: both log an event.
+func TestPlannedFaultLoggedWhenALaterOneEnds(t *testing.T) {
+	addr, events := startProxy(t, http.HandlerFunc(body100),
+		scenarios.Fault{Kind: "slow-body", BytesPerSecond: 1000},
+		scenarios.Fault{Kind: "status", Code: 500})
+	exchangeRaw(t, addr)
+	var kinds []string
+	for _, e := range events() {
+		kinds = append(kinds, e.Kind)
+	}
+	if strings.Join(kinds, ",") != "status,slow-body" && strings.Join(kinds, ",") != "slow-body,status" {
+		t.Errorf("got events %v, want one for slow-body and one for status", kinds)
 	}
 }

@@ -10,32 +10,6 @@ import (
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
-// Fault is one kind of upstream misbehaviour, applied to one exchange after
-// the proxy has decided that it happens. It returns what it did.
-type Fault interface {
-	Apply(ctx context.Context, x *Exchange) (Outcome, error)
-}
-
-// Outcome is what a Fault did to an exchange.
-type Outcome struct {
-	// Detail says what was done, for the event log.
-	Detail string
-	// Cause is the stable cause name of a gateway error this fault leads
-	// to, such as reset-before-headers.
-	Cause string
-	// Ended means the fault answered or broke the exchange: the request is
-	// not forwarded and no later fault applies.
-	Ended bool
-	// Close means the downstream connection must not be used again.
-	Close bool
-	// Pending means the fault planned something on the answer (see the
-	// Exchange methods); its event is logged once that took effect.
-	Pending bool
-	// Skip means the fault did nothing to this exchange after all: no
-	// event, and it does not count as applied.
-	Skip bool
-}
-
 // Rule is the envelope every fault shares: which requests it may hit, how
 // likely, and the fault itself.
 type Rule struct {
@@ -109,25 +83,23 @@ func NewRule(i int, spec scenarios.Fault) (Rule, error) {
 	return Rule{Index: i, Kind: spec.Kind, Probability: spec.P(), Match: spec.Match, Fault: build(spec), counts: &counts{}}, nil
 }
 
-// kinds maps each fault kind's name to its constructor. It is never
-// changed after initialisation.
+// kinds maps each fault kind's name to its constructor: adding a kind is
+// its file and one line here. It is never changed after initialisation.
 var kinds = map[string]func(scenarios.Fault) Fault{
 	scenarios.KindLatency:     newLatency,
 	scenarios.KindSlowBody:    func(s scenarios.Fault) Fault { return SlowBody{BytesPerSecond: s.BytesPerSecond} },
 	scenarios.KindSlowHeaders: func(s scenarios.Fault) Fault { return SlowHeaders{Duration: s.Duration.D()} },
 	scenarios.KindHang:        func(s scenarios.Fault) Fault { return Hang{For: s.For.D()} },
-	scenarios.KindReset:       func(s scenarios.Fault) Fault { return Reset{At: s.At, AfterBytes: s.AfterBytes} },
-	scenarios.KindClose:       func(s scenarios.Fault) Fault { return Close{At: s.At, AfterBytes: s.AfterBytes} },
+	scenarios.KindReset:       func(s scenarios.Fault) Fault { return Reset{Point{At: s.At, AfterBytes: s.AfterBytes}} },
+	scenarios.KindClose:       func(s scenarios.Fault) Fault { return Close{Point{At: s.At, AfterBytes: s.AfterBytes}} },
 	scenarios.KindStatus:      func(s scenarios.Fault) Fault { return Status{Code: s.Code, Body: s.Body, Headers: s.Headers} },
 	scenarios.KindMalformed:   func(s scenarios.Fault) Fault { return Malformed{Variant: s.Variant, Size: s.Size, Bytes: s.Bytes} },
 	scenarios.KindRefuse:      func(scenarios.Fault) Fault { return Refuse{} },
 	scenarios.KindBlackhole:   func(scenarios.Fault) Fault { return Blackhole{} },
 	scenarios.KindKeepalive:   func(s scenarios.Fault) Fault { return Keepalive{Idle: s.Idle.D()} },
-	scenarios.KindOverload: func(s scenarios.Fault) Fault {
-		return newOverload(s.MaxInflight, s.Queue, s.QueueTimeout.D(), s.Reject)
-	},
-	scenarios.KindSSECut:   func(s scenarios.Fault) Fault { return SSECut{Events: s.Events, Cut: s.Cut} },
-	scenarios.KindSSEStall: func(s scenarios.Fault) Fault { return SSEStall{Events: s.Events, For: s.For.D()} },
+	scenarios.KindOverload:    newOverload,
+	scenarios.KindSSECut:      func(s scenarios.Fault) Fault { return SSECut{Events: s.Events, Cut: s.Cut} },
+	scenarios.KindSSEStall:    func(s scenarios.Fault) Fault { return SSEStall{Events: s.Events, For: s.For.D()} },
 }
 
 // Matches reports whether the rule may hit the exchange's request.

@@ -7,26 +7,20 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // getWith sends one GET with the given extra header lines on a new
 // connection and fails the test unless the upstream's 200 comes back.
 func getWith(t *testing.T, addr string, headers ...string) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialProxy(t, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
 	var b strings.Builder
 	b.WriteString("GET /v1/items HTTP/1.1\r\nHost: x\r\nConnection: close\r\n")
 	for _, h := range headers {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+
+	"github.com/gatecrash/gatecrash/results/causes"
 )
 
 // Status answers with Code, Body and Headers instead of asking the
@@ -22,11 +24,11 @@ type Status struct {
 	Headers map[string]string
 }
 
-var _ Fault = Status{}
+var _ Exchanger = Status{}
 
 // Apply sends the answer.
 func (s Status) Apply(_ context.Context, x *Exchange) (Outcome, error) {
-	out := Outcome{Detail: fmt.Sprintf("answered %d without asking the upstream", s.Code), Cause: statusCause(s.Code), Ended: true, Close: x.WantsClose()}
+	out := Outcome{Detail: fmt.Sprintf("answered %d without asking the upstream", s.Code), Cause: causes.Passthrough(s.Code), Status: s.Code, Ended: true, Close: x.WantsClose()}
 	if err := x.DrainRequest(); err != nil {
 		out.Close = true
 		return out, err
@@ -59,13 +61,4 @@ func (s Status) Apply(_ context.Context, x *Exchange) (Outcome, error) {
 		return out, err
 	}
 	return out, nil
-}
-
-// statusCause names the cause of a gateway error that passes an injected
-// status on.
-func statusCause(code int) string {
-	if code >= 500 {
-		return "upstream-5xx-passthrough"
-	}
-	return "upstream-status"
 }

@@ -6,17 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"runtime"
-	"syscall"
 	"time"
-	"unsafe"
 
-	"github.com/gatecrash/gatecrash/scenarios"
+	"github.com/gatecrash/gatecrash/results/causes"
 )
 
 // In mode tcp the proxy forwards bytes without reading them, so only the
-// connection-level kinds apply, decided once per connection:
+// kinds that are Streamers apply, decided once per connection (and
+// refuse, which acts on the listener in both modes). Each kind's Stream
+// method says what it does there; for example:
 //
 //   - latency holds the upstream's first bytes for the fault's wait;
 //   - slow-body paces everything the upstream sends;
@@ -29,10 +27,6 @@ import (
 //
 // Other kinds, and reset or close after-headers, have no meaning without
 // reading heads: mode tcp ignores them.
-
-// lingerFIN is how long a connection closed with a FIN before forwarding
-// waits for the peer to close its side too.
-const lingerFIN = time.Second
 
 // tcpAttack is the Attack of mode tcp's events: a connection has no seq.
 const tcpAttack = "tcp"
@@ -59,7 +53,7 @@ func (p *Proxy) serveTCP(ctx context.Context, c net.Conn) {
 				Kind: ObservedUpstreamError, Fault: -1, Cause: upstreamCause(err), Ended: true,
 				Detail: fmt.Sprintf("connect to upstream: %v", err)})
 			// The nearest a proxy that accepted can come to a refusal.
-			endConn(c, howReset)
+			endConn(c, causes.HowReset)
 		}
 		return
 	}
@@ -94,8 +88,8 @@ func finish(dst, src net.Conn, err error) {
 			}
 		}
 	}
-	endConn(dst, howReset)
-	endConn(src, howReset)
+	endConn(dst, causes.HowReset)
+	endConn(src, causes.HowReset)
 }
 
 // tcpConn is one mode-tcp connection and the faults decided for it.
@@ -105,13 +99,13 @@ type tcpConn struct {
 	phase string
 
 	// end is the fault that ends the connection before the upstream is
-	// dialled: reset or close at connect or before-headers, hang or
-	// blackhole.
+	// dialled (a Stream with End: reset or close at connect or
+	// before-headers, hang or blackhole).
 	end *tcpHit
 
-	delays []*tcpHit // latency: hold the upstream's first bytes
-	rate   *tcpHit   // slow-body
-	cut    *tcpHit   // reset or close mid-body, the earliest
+	delays []*tcpHit // Delay: hold the upstream's first bytes (latency)
+	rate   *tcpHit   // Pace, the slowest (slow-body)
+	cut    *tcpHit   // Cut, the earliest (reset or close mid-body)
 	others []*tcpHit // hits that another fault made moot
 
 	sent  int64  // bytes forwarded upstream to downstream
@@ -121,18 +115,14 @@ type tcpConn struct {
 // tcpHit is one fault that hit a connection.
 type tcpHit struct {
 	rule   Rule
-	how    string // reset or close, for reset and close
-	at     string // for reset and close
-	after  int64  // mid-body: bytes forwarded before the cut
-	wait   time.Duration
-	rate   int
-	hang   time.Duration // hang's For
+	s      Stream        // what the fault does to the connection's bytes
+	wait   time.Duration // Delay's, once drawn
 	logged bool
 }
 
 // decideTCP draws the faults of phase for connection id, in the phase's
 // order; a fault that ends the connection before forwarding stops the
-// decisions, as in mode http.
+// decisions, as in mode http. Only Streamers are drawn.
 func (p *Proxy) decideTCP(id uint64, phase *Phase) *tcpConn {
 	cn := &tcpConn{p: p, id: id}
 	if phase == nil {
@@ -140,32 +130,12 @@ func (p *Proxy) decideTCP(id uint64, phase *Phase) *tcpConn {
 	}
 	cn.phase = phase.Name
 	for _, r := range phase.Rules {
-		h := &tcpHit{rule: r}
-		ends := false
-		latency, isLatency := r.Fault.(Latency)
-		switch f := r.Fault.(type) {
-		case Latency:
-		case SlowBody:
-			if f.BytesPerSecond <= 0 {
-				continue
-			}
-			h.rate = f.BytesPerSecond
-		case Reset:
-			h.how, h.at, h.after = howReset, f.At, int64(f.AfterBytes)
-		case Close:
-			h.how, h.at, h.after = howClose, f.At, int64(f.AfterBytes)
-		case Hang:
-			h.hang, ends = f.For, true
-		case Blackhole:
-			ends = true
-		default:
-			continue // refuse acts on the listener; the rest need heads
+		st, ok := r.Fault.(Streamer)
+		if !ok {
+			continue
 		}
-		switch h.at {
-		case "", scenarios.AtConnect, scenarios.AtBeforeHeaders:
-			ends = ends || h.how != ""
-		case scenarios.AtMidBody:
-		default:
+		s, ok := st.Stream()
+		if !ok {
 			continue
 		}
 		draw := NewDraw(p.cfg.Seed, tcpAttack, id, 0, r.Index)
@@ -174,28 +144,36 @@ func (p *Proxy) decideTCP(id uint64, phase *Phase) *tcpConn {
 		if !hit {
 			continue
 		}
-		switch {
-		case ends:
+		h := &tcpHit{rule: r, s: s}
+		if s.End != nil {
 			cn.end = h
 			return cn
-		case isLatency:
-			h.wait = latency.Wait(draw)
-			cn.delays = append(cn.delays, h)
-			h = nil
-		case h.rate > 0:
-			if cn.rate == nil || h.rate < cn.rate.rate {
-				cn.rate, h = h, cn.rate
-			}
-		default: // mid-body
-			if cn.cut == nil || h.after < cn.cut.after {
-				cn.cut, h = h, cn.cut
-			}
 		}
-		if h != nil {
-			cn.others = append(cn.others, h)
-		}
+		cn.add(h, draw)
 	}
 	return cn
+}
+
+// add takes a fault that acts while bytes are forwarded: every delay, the
+// slowest pace, the earliest cut; a hit another made moot goes to others.
+func (cn *tcpConn) add(h *tcpHit, draw *Draw) {
+	switch {
+	case h.s.Delay != nil:
+		h.wait = h.s.Delay(draw)
+		cn.delays = append(cn.delays, h)
+		return
+	case h.s.Pace > 0:
+		if cn.rate == nil || h.s.Pace < cn.rate.s.Pace {
+			cn.rate, h = h, cn.rate
+		}
+	case h.s.CutHow != "":
+		if cn.cut == nil || h.s.Cut < cn.cut.s.Cut {
+			cn.cut, h = h, cn.cut
+		}
+	}
+	if h != nil {
+		cn.others = append(cn.others, h)
+	}
 }
 
 // slow reports whether the upstream's bytes need more than a plain copy.
@@ -221,82 +199,22 @@ func (cn *tcpConn) noEffect() {
 			continue
 		}
 		detail := "no effect: " + why
-		if h.how != "" && h.at == scenarios.AtMidBody && cn.cut != h {
-			detail = fmt.Sprintf("no effect: an earlier cut (after %d bytes) came first", cn.cut.after)
+		if h.s.CutHow != "" && cn.cut != h {
+			detail = fmt.Sprintf("no effect: an earlier cut (after %d bytes) came first", cn.cut.s.Cut)
 		}
-		if h.rate > 0 && cn.rate != h {
-			detail = fmt.Sprintf("no effect: a slower pace (%d B/s) applied", cn.rate.rate)
+		if h.s.Pace > 0 && cn.rate != h {
+			detail = fmt.Sprintf("no effect: a slower pace (%d B/s) applied", cn.rate.s.Pace)
 		}
 		cn.log(h, time.Now(), "", false, detail)
 	}
 }
 
-// endEarly applies a fault that ends the connection without dialling the
-// upstream.
+// endEarly lets the fault that ends the connection without dialling the
+// upstream take it over.
 func (cn *tcpConn) endEarly(ctx context.Context, c net.Conn) {
 	h := cn.end
 	start := time.Now()
-	if h.how != "" {
-		cause := "closed-before-headers"
-		if h.how == howReset {
-			cause = "reset-before-headers"
-		}
-		detail := h.how + " as soon as the connection was accepted, upstream not dialled"
-		if h.at != scenarios.AtConnect {
-			// Whatever came at once: closing with unread bytes would send
-			// a RST instead of a FIN.
-			b := make([]byte, 64<<10)
-			n, err := c.Read(b)
-			switch {
-			case ctx.Err() != nil:
-				cn.log(h, start, "", false, "no effect: the proxy stopped first")
-				return
-			case n == 0:
-				cn.log(h, start, "", false, fmt.Sprintf("no effect: the peer ended the connection before sending (%v)", err))
-				return
-			}
-			detail = h.how + " once the first bytes of the request came, upstream not dialled"
-		}
-		if h.how == howReset {
-			endConn(c, howReset)
-			cn.log(h, start, cause, true, detail)
-			return
-		}
-		// A FIN, then read until the peer closes too: closing with unread
-		// bytes would send a RST instead.
-		if cw, ok := c.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-			cn.log(h, start, cause, true, detail)
-			_ = c.SetReadDeadline(time.Now().Add(lingerFIN))
-			_, _ = io.Copy(io.Discard, c)
-			return
-		}
-		c.Close()
-		cn.log(h, start, cause, true, detail)
-		return
-	}
-	// hang, blackhole
-	if h.hang > 0 {
-		_ = c.SetReadDeadline(start.Add(h.hang))
-	}
-	_, err := io.Copy(io.Discard, c)
-	var why string
-	switch {
-	case ctx.Err() != nil:
-		why = "stopped"
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		why = "timer"
-	case err == nil:
-		why = "peer closed"
-	case errors.Is(err, syscall.ECONNRESET):
-		why = "peer reset"
-	default:
-		why = err.Error()
-	}
-	what := "no answer"
-	if h.rule.Kind == scenarios.KindBlackhole {
-		what = "blackhole: no answer"
-	}
-	cn.log(h, start, "upstream-timeout", true, fmt.Sprintf("%s; ended after %s: %s", what, time.Since(start).Round(time.Millisecond), why))
+	h.s.End(ctx, c, func(o Outcome) { cn.log(h, start, o.Cause, o.Ended, o.Detail) })
 }
 
 // copyDown forwards the upstream's bytes to the downstream under the
@@ -306,7 +224,7 @@ func (cn *tcpConn) copyDown(ctx context.Context, down, up net.Conn) error {
 	buf := make([]byte, 32<<10)
 	if cn.rate != nil {
 		// At most a tenth of a second's worth at a time.
-		buf = buf[:min(len(buf), max(cn.rate.rate/10, 1))]
+		buf = buf[:min(len(buf), max(cn.rate.s.Pace/10, 1))]
 	}
 	var paced time.Time // when pacing started
 	var pacedBytes int64
@@ -318,13 +236,13 @@ func (cn *tcpConn) copyDown(ctx context.Context, down, up net.Conn) error {
 			}
 			b := buf[:n]
 			var cutNow bool
-			if h := cn.cut; h != nil && cn.sent+int64(n) >= h.after {
-				b, cutNow = b[:h.after-cn.sent], true
+			if h := cn.cut; h != nil && cn.sent+int64(n) >= h.s.Cut {
+				b, cutNow = b[:h.s.Cut-cn.sent], true
 			}
 			if h := cn.rate; h != nil && len(b) > 0 {
 				if paced.IsZero() {
 					paced = time.Now()
-					cn.log(h, paced, "", false, fmt.Sprintf("upstream bytes paced to %d B/s", h.rate))
+					cn.log(h, paced, "", false, fmt.Sprintf("upstream bytes paced to %d B/s", h.s.Pace))
 				}
 				pacedBytes += int64(len(b))
 			}
@@ -334,21 +252,11 @@ func (cn *tcpConn) copyDown(ctx context.Context, down, up net.Conn) error {
 				return werr
 			}
 			if cutNow {
-				h := cn.cut
-				cause := "closed-mid-body"
-				if h.how == howReset {
-					cause = "reset-mid-body"
-					// A RST drops whatever the kernel has not sent yet:
-					// let the bytes counted as forwarded arrive first.
-					waitSent(ctx, down, time.Second)
-				}
-				endConn(down, h.how)
-				endConn(up, h.how)
-				cn.log(h, time.Now(), cause, true, fmt.Sprintf("%s both sides after %d bytes from the upstream", h.how, cn.sent))
+				cn.cutBoth(ctx, down, up)
 				return errCut
 			}
 			if !paced.IsZero() {
-				due := paced.Add(time.Duration(float64(pacedBytes) / float64(cn.rate.rate) * float64(time.Second)))
+				due := paced.Add(time.Duration(float64(pacedBytes) / float64(cn.rate.s.Pace) * float64(time.Second)))
 				if !sleep(ctx, time.Until(due)) {
 					return ctx.Err()
 				}
@@ -361,6 +269,20 @@ func (cn *tcpConn) copyDown(ctx context.Context, down, up net.Conn) error {
 			return rerr
 		}
 	}
+}
+
+// cutBoth ends both sides where the cut fault says, once its bytes went.
+func (cn *tcpConn) cutBoth(ctx context.Context, down, up net.Conn) {
+	h := cn.cut
+	if h.s.CutHow == causes.HowReset {
+		// A RST drops whatever the kernel has not sent yet: let the bytes
+		// counted as forwarded arrive first.
+		waitSent(ctx, down, time.Second)
+	}
+	endConn(down, h.s.CutHow)
+	endConn(up, h.s.CutHow)
+	cn.log(h, time.Now(), causes.Ended(h.s.CutHow, causes.MidBody), true,
+		fmt.Sprintf("%s both sides after %d bytes from the upstream", h.s.CutHow, cn.sent))
 }
 
 // hold applies the latency faults once, before the upstream's first bytes
@@ -382,35 +304,4 @@ func (cn *tcpConn) hold(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// siocoutq is Linux's SIOCOUTQ ioctl: the bytes of a TCP socket's send
-// queue that the peer has not acknowledged yet.
-const siocoutq = 0x5411
-
-// waitSent waits, up to limit, until the peer has acknowledged every byte
-// written to c, so that a RST sent next does not drop them. Where the
-// kernel cannot tell (not Linux, not a socket), it returns at once.
-func waitSent(ctx context.Context, c net.Conn, limit time.Duration) {
-	sc, ok := c.(syscall.Conn)
-	if !ok || runtime.GOOS != "linux" {
-		return
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return
-	}
-	deadline := time.Now().Add(limit)
-	for {
-		var n int32
-		var errno syscall.Errno
-		if err := rc.Control(func(fd uintptr) {
-			_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, fd, siocoutq, uintptr(unsafe.Pointer(&n)))
-		}); err != nil || errno != 0 || n <= 0 || time.Now().After(deadline) {
-			return
-		}
-		if !sleep(ctx, time.Millisecond) {
-			return
-		}
-	}
 }

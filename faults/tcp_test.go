@@ -2,7 +2,6 @@ package faults
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -102,48 +101,7 @@ func answer(b []byte) func(c *net.TCPConn) {
 // a function that stops it and returns its events.
 func startTCPProxy(t *testing.T, upstream string, specs ...scenarios.Fault) (string, *EventLog, func() []Event) {
 	t.Helper()
-	phase := Phase{Name: "only", Duration: time.Hour}
-	for i, s := range specs {
-		r, err := NewRule(i, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		phase.Rules = append(phase.Rules, r)
-	}
-	var buf bytes.Buffer
-	log := NewEventLog(&buf)
-	p, err := New(Config{Upstream: upstream, Seed: 1, Phases: []Phase{phase}, Events: log, Mode: scenarios.ModeTCP})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, ln) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return ln.Addr().String(), log, func() []Event {
-		stop()
-		if err := log.Close(); err != nil {
-			t.Fatal(err)
-		}
-		evs, err := ReadEvents(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return evs
-	}
+	return runProxy(t, Config{Upstream: upstream, Seed: 1, Phases: []Phase{onlyPhase(t, specs...)}, Mode: scenarios.ModeTCP})
 }
 
 func dialTCP(t *testing.T, addr string) *net.TCPConn {
@@ -274,130 +232,31 @@ func TestTCPUpstreamDown(t *testing.T) {
 	checkEvent(t, evs[1], 1, "latency", 0, "", false, "no effect: the upstream could not be reached")
 }
 
-func TestTCPFaults(t *testing.T) {
-	payload := bytes.Repeat([]byte("0123456789"), 10_000)
-	// Each row: the faults, what the upstream does, what the client sends,
-	// what it must get back, how that ends, and the one event.
-	tests := []struct {
-		name     string
-		faults   []scenarios.Fault
-		upstream func(*net.TCPConn)
-		send     string
-		want     []byte
-		wantErr  error // nil: EOF
-		dialled  bool
-		minTime  time.Duration
-		kind     string
-		fault    int
-		cause    string
-		ended    bool
-		detail   string
-	}{
-		{
-			name:     "reset at connect",
-			faults:   []scenarios.Fault{{Kind: "reset", At: scenarios.AtConnect}},
-			upstream: sendThenWait(payload),
-			wantErr:  syscall.ECONNRESET,
-			kind:     "reset", cause: "reset-before-headers", ended: true, detail: "as soon as the connection was accepted",
-		},
-		{
-			name:     "close at connect",
-			faults:   []scenarios.Fault{{Kind: "close", At: scenarios.AtConnect}},
-			upstream: sendThenWait(payload),
-			kind:     "close", cause: "closed-before-headers", ended: true, detail: "as soon as the connection was accepted",
-		},
-		{
-			name:     "reset before headers",
-			faults:   []scenarios.Fault{{Kind: "reset"}},
-			upstream: sendThenWait(payload),
-			send:     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-			wantErr:  syscall.ECONNRESET,
-			kind:     "reset", cause: "reset-before-headers", ended: true, detail: "first bytes of the request",
-		},
-		{
-			name:     "close before headers",
-			faults:   []scenarios.Fault{{Kind: "close", At: scenarios.AtBeforeHeaders}},
-			upstream: sendThenWait(payload),
-			send:     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-			kind:     "close", cause: "closed-before-headers", ended: true, detail: "first bytes of the request",
-		},
-		{
-			name:     "reset mid-body",
-			faults:   []scenarios.Fault{{Kind: "reset", At: scenarios.AtMidBody, AfterBytes: 12_345}},
-			upstream: answer(payload),
-			send:     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-			want:     payload[:12_345],
-			wantErr:  syscall.ECONNRESET,
-			dialled:  true,
-			kind:     "reset", cause: "reset-mid-body", ended: true, detail: "after 12345 bytes",
-		},
-		{
-			name:     "close mid-body",
-			faults:   []scenarios.Fault{{Kind: "close", At: scenarios.AtMidBody, AfterBytes: 54_321}},
-			upstream: answer(payload),
-			send:     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-			want:     payload[:54_321],
-			dialled:  true,
-			kind:     "close", cause: "closed-mid-body", ended: true, detail: "after 54321 bytes",
-		},
-		{
-			name: "the earliest cut wins",
-			faults: []scenarios.Fault{
-				{Kind: "close", At: scenarios.AtMidBody, AfterBytes: 500},
-				{Kind: "reset", At: scenarios.AtMidBody, AfterBytes: 100},
-			},
-			upstream: answer(payload),
-			send:     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-			want:     payload[:100],
-			wantErr:  syscall.ECONNRESET,
-			dialled:  true,
-			kind:     "reset", fault: 1, cause: "reset-mid-body", ended: true, detail: "after 100 bytes",
-		},
-		{
-			name:     "latency",
-			faults:   []scenarios.Fault{{Kind: "latency", Delay: scenarios.Duration(300 * time.Millisecond), Jitter: scenarios.Duration(50 * time.Millisecond)}},
-			upstream: func(c *net.TCPConn) { _, _ = c.Write([]byte("hi")); _ = c.CloseWrite() },
-			want:     []byte("hi"),
-			dialled:  true,
-			minTime:  250 * time.Millisecond,
-			kind:     "latency", detail: "before the upstream's first bytes",
-		},
-		{
-			// 15,000 bytes at 10,000 B/s take 1.5 s, less a burst of up
-			// to one second's worth.
-			name:     "slow body",
-			faults:   []scenarios.Fault{{Kind: "slow-body", BytesPerSecond: 10_000}},
-			upstream: func(c *net.TCPConn) { _, _ = c.Write(payload[:15_000]); _ = c.CloseWrite() },
-			want:     payload[:15_000],
-			dialled:  true,
-			minTime:  1500*time.Millisecond - time.Second,
-			kind:     "slow-body", detail: "paced to 10000 B/s",
-		},
-		{
-			name:     "hang for",
-			faults:   []scenarios.Fault{{Kind: "hang", For: scenarios.Duration(300 * time.Millisecond)}},
-			upstream: sendThenWait(payload),
-			send:     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-			minTime:  300 * time.Millisecond,
-			kind:     "hang", cause: "upstream-timeout", ended: true, detail: "timer",
-		},
-		{
-			name:     "a probability 0 fault does nothing",
-			faults:   []scenarios.Fault{{Kind: "reset", At: scenarios.AtConnect, Probability: new(0.0)}},
-			upstream: func(c *net.TCPConn) { _, _ = c.Write([]byte("ok")); _ = c.CloseWrite() },
-			want:     []byte("ok"),
-			dialled:  true,
-			kind:     "",
-		},
-		{
-			name:     "kinds that need heads are ignored",
-			faults:   []scenarios.Fault{{Kind: "status", Code: 503}, {Kind: "reset", At: scenarios.AtAfterHeaders}},
-			upstream: func(c *net.TCPConn) { _, _ = c.Write([]byte("ok")); _ = c.CloseWrite() },
-			want:     []byte("ok"),
-			dialled:  true,
-			kind:     "",
-		},
-	}
+// tcpPayload is what the upstreams of the mode-tcp cases send.
+var tcpPayload = bytes.Repeat([]byte("0123456789"), 10_000)
+
+// tcpCase is one mode-tcp case: the faults, what the upstream does, what
+// the client sends, what it must get back, how that ends, and the one
+// event.
+type tcpCase struct {
+	name     string
+	faults   []scenarios.Fault
+	upstream func(*net.TCPConn)
+	send     string
+	want     []byte
+	wantErr  error // nil: EOF
+	dialled  bool
+	minTime  time.Duration
+	kind     string
+	fault    int
+	cause    string
+	ended    bool
+	detail   string
+}
+
+// inModeTCP runs each case through a mode-tcp proxy of its own.
+func inModeTCP(t *testing.T, tests []tcpCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			up := startTCPUpstream(t, tt.upstream)
@@ -438,44 +297,80 @@ func TestTCPFaults(t *testing.T) {
 	}
 }
 
-func TestTCPHangAndBlackhole(t *testing.T) {
-	for _, kind := range []string{"hang", "blackhole"} {
-		for _, how := range []string{"peer closed", "stopped"} {
-			t.Run(kind+" until "+how, func(t *testing.T) {
-				up := startTCPUpstream(t, echo)
-				addr, log, events := startTCPProxy(t, up.addr, scenarios.Fault{Kind: kind})
-				sub, unsubscribe := log.Subscribe()
-				defer unsubscribe()
-				c := dialTCP(t, addr)
-				if _, err := c.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
-					t.Fatal(err)
+// TestTCPFaults: what the proxy of mode tcp does with faults together, and with those it ignores.
+func TestTCPFaults(t *testing.T) {
+	inModeTCP(t, []tcpCase{
+		{
+			name: "the earliest cut wins",
+			faults: []scenarios.Fault{
+				{Kind: "close", At: scenarios.AtMidBody, AfterBytes: 500},
+				{Kind: "reset", At: scenarios.AtMidBody, AfterBytes: 100},
+			},
+			upstream: answer(tcpPayload),
+			send:     "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+			want:     tcpPayload[:100],
+			wantErr:  syscall.ECONNRESET,
+			dialled:  true,
+			kind:     "reset", fault: 1, cause: "reset-mid-body", ended: true, detail: "after 100 bytes",
+		},
+		{
+			name:     "a probability 0 fault does nothing",
+			faults:   []scenarios.Fault{{Kind: "reset", At: scenarios.AtConnect, Probability: new(0.0)}},
+			upstream: func(c *net.TCPConn) { _, _ = c.Write([]byte("ok")); _ = c.CloseWrite() },
+			want:     []byte("ok"),
+			dialled:  true,
+			kind:     "",
+		},
+		{
+			name:     "kinds that need heads are ignored",
+			faults:   []scenarios.Fault{{Kind: "status", Code: 503}, {Kind: "reset", At: scenarios.AtAfterHeaders}},
+			upstream: func(c *net.TCPConn) { _, _ = c.Write([]byte("ok")); _ = c.CloseWrite() },
+			want:     []byte("ok"),
+			dialled:  true,
+			kind:     "",
+		},
+	})
+}
+
+// swallowsInModeTCP checks that a fault of kind (hang or blackhole)
+// swallows a mode-tcp connection without dialling the upstream, until
+// the peer closes or the proxy stops.
+func swallowsInModeTCP(t *testing.T, kind string) {
+	for _, how := range []string{"peer closed", "stopped"} {
+		t.Run(kind+" until "+how, func(t *testing.T) {
+			up := startTCPUpstream(t, echo)
+			addr, log, events := startTCPProxy(t, up.addr, scenarios.Fault{Kind: kind})
+			sub, unsubscribe := log.Subscribe()
+			defer unsubscribe()
+			c := dialTCP(t, addr)
+			if _, err := c.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			var b [1]byte
+			if n, err := c.Read(b[:]); n != 0 || !isTimeout(err) {
+				t.Fatalf("got %d bytes, %v; want nothing until the deadline", n, err)
+			}
+			if how == "peer closed" {
+				c.Close()
+				select {
+				case <-sub:
+				case <-time.After(5 * time.Second):
+					t.Fatal("no event 5s after the peer closed")
 				}
-				_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-				var b [1]byte
-				if n, err := c.Read(b[:]); n != 0 || !isTimeout(err) {
-					t.Fatalf("got %d bytes, %v; want nothing until the deadline", n, err)
-				}
-				if how == "peer closed" {
-					c.Close()
-					select {
-					case <-sub:
-					case <-time.After(5 * time.Second):
-						t.Fatal("no event 5s after the peer closed")
-					}
-				}
-				evs := events()
-				if n, err := c.Read(b[:]); n != 0 || err == nil {
-					t.Errorf("got %d bytes, %v after the proxy stopped; want the connection ended", n, err)
-				}
-				if n := up.accepted.Load(); n != 0 {
-					t.Errorf("upstream accepted %d connections, want none", n)
-				}
-				if len(evs) != 1 {
-					t.Fatalf("got %d events, want 1: %+v", len(evs), evs)
-				}
-				checkEvent(t, evs[0], 1, kind, 0, "upstream-timeout", true, how)
-			})
-		}
+			}
+			evs := events()
+			if n, err := c.Read(b[:]); n != 0 || err == nil {
+				t.Errorf("got %d bytes, %v after the proxy stopped; want the connection ended", n, err)
+			}
+			if n := up.accepted.Load(); n != 0 {
+				t.Errorf("upstream accepted %d connections, want none", n)
+			}
+			if len(evs) != 1 {
+				t.Fatalf("got %d events, want 1: %+v", len(evs), evs)
+			}
+			checkEvent(t, evs[0], 1, kind, 0, "upstream-timeout", true, how)
+		})
 	}
 }
 

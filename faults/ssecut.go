@@ -2,7 +2,8 @@ package faults
 
 import (
 	"context"
-	"time"
+
+	"github.com/gatecrash/gatecrash/results/causes"
 )
 
 // SSECut ends a server-sent-events answer (text/event-stream) after Events
@@ -14,30 +15,14 @@ type SSECut struct {
 	Cut string
 }
 
-var _ Fault = SSECut{}
+var _ Exchanger = SSECut{}
 
 // Apply plans the cut.
 func (s SSECut) Apply(_ context.Context, x *Exchange) (Outcome, error) {
-	how := howClose
-	if s.Cut == howReset {
-		how = howReset
+	how := causes.HowClose
+	if s.Cut == causes.HowReset {
+		how = causes.HowReset
 	}
 	x.CutStream(s.Events, how)
-	return Outcome{Pending: true}, nil
-}
-
-// SSEStall pauses a server-sent-events answer for For after Events events.
-type SSEStall struct {
-	// Events go down before the pause.
-	Events int
-	// For is the pause.
-	For time.Duration
-}
-
-var _ Fault = SSEStall{}
-
-// Apply plans the stall.
-func (s SSEStall) Apply(_ context.Context, x *Exchange) (Outcome, error) {
-	x.StallStream(s.Events, s.For)
 	return Outcome{Pending: true}, nil
 }

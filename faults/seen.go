@@ -1,0 +1,185 @@
+package faults
+
+import (
+	"fmt"
+	"maps"
+	"math/bits"
+	"slices"
+	"time"
+)
+
+// attempts counts how often each (attack, seq) reached the proxy. It keeps
+// two generations of at most attemptsGeneration requests each, so that a
+// long-running proxy's memory stays bounded while a retry, which comes
+// within seconds, still finds its first attempt.
+type attempts struct {
+	cur, old map[seqID]int
+}
+
+// seqID identifies a request; it holds no pointer but the attack name's.
+type seqID struct {
+	attack string
+	seq    uint64
+}
+
+const attemptsGeneration = 1 << 20
+
+// next returns how often id was seen before, and counts this time.
+func (a *attempts) next(id seqID) int {
+	if a.cur == nil {
+		a.cur = make(map[seqID]int)
+	}
+	n, ok := a.cur[id]
+	if !ok {
+		n = a.old[id]
+		if len(a.cur) >= attemptsGeneration {
+			a.old, a.cur = a.cur, make(map[seqID]int)
+		}
+	}
+	a.cur[id] = n + 1
+	return n
+}
+
+// seenSet is the set of seqs of one attack that reached the proxy: one bit
+// per seq, grown on demand. Seqs at or above limit are only counted, so
+// that its memory stays bounded (limit/8 bytes at most).
+type seenSet struct {
+	words  []uint64 // bit i of words[w] is seq 64*w+i
+	limit  uint64   // SeenLimit, except in tests
+	n      uint64   // distinct seqs tracked
+	capped uint64   // requests with a seq at or above limit
+}
+
+// add puts seq in the set.
+func (s *seenSet) add(seq uint64) {
+	if seq >= s.limit {
+		s.capped++
+		return
+	}
+	w, bit := seq/64, uint64(1)<<(seq%64)
+	if w >= uint64(len(s.words)) {
+		// Amortized growth: append doubles the capacity as needed.
+		s.words = append(s.words, make([]uint64, w+1-uint64(len(s.words)))...)
+	}
+	if s.words[w]&bit == 0 {
+		s.words[w] |= bit
+		s.n++
+	}
+}
+
+// ranges returns the set as sorted, non-overlapping, non-adjacent
+// half-open intervals [lo, hi); nil when it is empty.
+func (s *seenSet) ranges() [][2]uint64 {
+	var out [][2]uint64
+	var lo uint64
+	open := false // a run of set bits started at lo and goes on
+	for i, w := range s.words {
+		base := uint64(i) * 64
+		for pos := uint(0); pos < 64; {
+			if !open {
+				rest := w >> pos // the bits from pos up; 0: no set bit left
+				if rest == 0 {
+					break
+				}
+				pos += uint(bits.TrailingZeros64(rest))
+				lo, open = base+uint64(pos), true
+				continue
+			}
+			rest := ^w >> pos // the clear bits from pos up; 0: the run goes past this word
+			if rest == 0 {
+				break
+			}
+			pos += uint(bits.TrailingZeros64(rest))
+			out = append(out, [2]uint64{lo, base + uint64(pos)})
+			open = false
+		}
+	}
+	if open {
+		out = append(out, [2]uint64{lo, uint64(len(s.words)) * 64})
+	}
+	return out
+}
+
+// seenRangesPerEvent bounds the ranges of one seen observation, so that a
+// line of events.jsonl stays far below what ReadEvents accepts (about 1.5
+// MB at 24 bytes a range); a longer list is split over several events.
+const seenRangesPerEvent = 1 << 16
+
+// recordSeen records the seqs that reached the proxy: one seen observation
+// per attack, attacks in sorted order (more than one for an attack whose
+// ranges exceed seenRangesPerEvent). It then forgets them, so that a
+// proxy served again reports each request once, in the seen events of
+// the Serve that received it. The proxy of mode tcp reads no requests and
+// records nothing.
+func (p *Proxy) recordSeen() {
+	p.mu.Lock()
+	sets := p.seen
+	p.seen = nil
+	p.mu.Unlock()
+	now := time.Now()
+	for _, attack := range slices.Sorted(maps.Keys(sets)) {
+		s := sets[attack]
+		detail := fmt.Sprintf("received %d distinct seqs", s.n)
+		if s.capped > 0 {
+			detail += fmt.Sprintf("; capped: seqs above %d not tracked (untracked requests: %d)", s.limit-1, s.capped)
+		}
+		rs := s.ranges()
+		parts := max(1, (len(rs)+seenRangesPerEvent-1)/seenRangesPerEvent)
+		for i := range parts {
+			e := Event{Time: now, Type: TypeObservation, Attack: attack, Kind: ObservedSeen, Fault: -1, Detail: detail}
+			e.Ranges = rs[min(i*seenRangesPerEvent, len(rs)):min((i+1)*seenRangesPerEvent, len(rs))]
+			if parts > 1 {
+				e.Detail += fmt.Sprintf("; ranges part %d of %d", i+1, parts)
+			}
+			p.record(e)
+		}
+	}
+}
+
+// identify reads the request's attack and seq, counts its attempt and, for
+// a seq from the request, marks it seen.
+func (p *Proxy) identify(l *link, h *head) Event {
+	// The attack name is the same on every request of a run: keep the
+	// link's last one rather than allocate it anew.
+	if string(h.attack) != l.attack {
+		l.attack = string(h.attack)
+	}
+	e := Event{Attack: l.attack, Conn: l.id}
+	seq, ok := parseSeq(h.seq)
+	if !ok {
+		// No usable seq: number the request ourselves, in a space apart.
+		e.Attack = "gatecrash-proxy-counter"
+		seq = p.counter.Add(1) - 1
+	}
+	e.Seq = &seq
+	p.mu.Lock()
+	e.Attempt = p.attempts.next(seqID{e.Attack, seq})
+	if ok { // the seen events tell of vegeta's seqs, not of the counter's
+		s := p.seen[e.Attack]
+		if s == nil {
+			if p.seen == nil {
+				p.seen = make(map[string]*seenSet)
+			}
+			s = &seenSet{limit: SeenLimit}
+			p.seen[e.Attack] = s
+		}
+		s.add(seq)
+	}
+	p.mu.Unlock()
+	return e
+}
+
+// parseSeq parses a decimal seq without allocating.
+func parseSeq(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
+}
