@@ -77,6 +77,9 @@ type Event struct {
 	// Ended is true when the fault answered or broke the exchange, so it
 	// decided how the attempt ended.
 	Ended bool `json:"ended,omitempty"`
+	// Status is the HTTP status code the fault itself answered with: a
+	// status fault's code, an overload fault's 503; zero otherwise.
+	Status int `json:"status,omitempty"`
 	// Detail says what exactly was done or seen.
 	Detail string `json:"detail"`
 	// Ranges, for a seen observation, are the seqs of Attack the proxy

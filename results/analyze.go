@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatecrash/gatecrash/attack"
 	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // behind is the send-lag p99 above which the attacker is said to have
@@ -51,7 +52,7 @@ func (c *counts) add(code uint16) {
 
 // of returns how many requests of a failure class c holds.
 func (c *counts) of(class string) int {
-	if class == ClassError {
+	if class == scenarios.ClassError {
 		return c.errors
 	}
 	code, _ := strconv.Atoi(class)
@@ -246,7 +247,7 @@ func (b *bucketAcc) segment(pi int) *segment {
 func classOf(code uint16) string {
 	switch {
 	case code == 0:
-		return ClassError
+		return scenarios.ClassError
 	case code >= 500:
 		return strconv.Itoa(int(code))
 	}
@@ -463,7 +464,7 @@ func (a *Analyzer) Report() *Report {
 		rep.Timeline[i] = b
 	}
 
-	classes := []string{"502", "503", "504", ClassError}
+	classes := []string{"502", "503", "504", scenarios.ClassError}
 	for c := range a.causes {
 		if !slices.Contains(classes, c) {
 			classes = append(classes, c)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gatecrash/gatecrash/scenarios"
 	"io"
 	"io/fs"
 	"math"
@@ -422,7 +423,7 @@ var cmpMetrics = []cmpMetric{
 	cmpShareMetric("502", "502 share", 1, "max-502-increase", func(l *CompareLimits) CompareLimit { return l.Share502Increase }),
 	cmpShareMetric("503", "503 share", 1, "max-503-increase", func(l *CompareLimits) CompareLimit { return l.Share503Increase }),
 	cmpShareMetric("504", "504 share", 1, "max-504-increase", func(l *CompareLimits) CompareLimit { return l.Share504Increase }),
-	cmpShareMetric(ClassError, "error share", 1, "max-error-increase", func(l *CompareLimits) CompareLimit { return l.ErrorIncrease }),
+	cmpShareMetric(scenarios.ClassError, "error share", 1, "max-error-increase", func(l *CompareLimits) CompareLimit { return l.ErrorIncrease }),
 }
 
 // cmpRecoveryFlag is the flag of the recovery limit.
@@ -450,7 +451,7 @@ func cmpShare(status map[string]int, errs, requests int, class string) (float64,
 				n += c
 			}
 		}
-	case ClassError:
+	case scenarios.ClassError:
 		n = errs
 	default:
 		n = status[class]

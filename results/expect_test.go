@@ -13,6 +13,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/gatecrash/gatecrash/results/causes"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
@@ -216,7 +217,7 @@ func TestExpectFile(t *testing.T) {
 // TestExpectNames checks that the names expectations accept are those the
 // report uses.
 func TestExpectNames(t *testing.T) {
-	for cause := range causeWords {
+	for _, cause := range causes.Names() {
 		if !slices.Contains(scenarios.Causes(), cause) {
 			t.Errorf("share(cause=%s) is not accepted, but reports use that cause", cause)
 		}

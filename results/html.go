@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatecrash/gatecrash/results/causes"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -110,7 +111,7 @@ func htmlPage(r *Report, vs []shownVerdict) (*htmlData, error) {
 		hc := htmlCauses{What: cc.what}
 		for _, c := range cc.causes {
 			hc.Rows = append(hc.Rows, htmlCauseRow{
-				Cause: c.Cause, Meaning: words(c.Cause), Count: strconv.Itoa(c.Count), Share: pct(c.Share),
+				Cause: c.Cause, Meaning: causes.Meaning(c.Cause), Count: strconv.Itoa(c.Count), Share: pct(c.Share),
 				Gateway: saidCell(c.GatewayWords),
 				Exact:   c.Evidence.Exact, Temporal: c.Evidence.Temporal, Signature: c.Evidence.Signature, None: c.Evidence.None,
 			})

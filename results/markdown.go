@@ -2,6 +2,7 @@ package results
 
 import (
 	"fmt"
+	"github.com/gatecrash/gatecrash/scenarios"
 	"io"
 	"strconv"
 	"strings"
@@ -171,7 +172,7 @@ func causeSections(r *Report) []causeSection {
 			continue
 		}
 		what := class + "s"
-		if class == ClassError {
+		if class == scenarios.ClassError {
 			what = "requests without an answer"
 		}
 		out = append(out, causeSection{class, what, cs})

@@ -2,6 +2,7 @@ package results
 
 import (
 	"bytes"
+	"github.com/gatecrash/gatecrash/results/causes"
 	"strings"
 	"testing"
 	"time"
@@ -44,12 +45,12 @@ func outputFixture() *Report {
 		Causes: []Cause{
 			{Cause: "reset-before-headers", Count: 30, Share: 0.938, Evidence: Evidence{Exact: 29, Temporal: 1},
 				GatewayWords: []Words{{Words: "upstream prematurely closed connection while reading response header from upstream", Count: 28}, {Words: "recv() failed (104: Connection reset by peer)", Count: 2}}},
-			{Cause: CauseGatewayLocal, Count: 2, Share: 0.063, Evidence: Evidence{None: 2}, GatewayWords: []Words{}},
+			{Cause: causes.GatewayLocal, Count: 2, Share: 0.063, Evidence: Evidence{None: 2}, GatewayWords: []Words{}},
 		},
 		OtherCauses: map[string][]Cause{
 			"503":   {{Cause: "overload-rejected", Count: 3, Share: 1, Evidence: Evidence{Exact: 3}, GatewayWords: []Words{}}},
-			"504":   {{Cause: CauseUpstreamLatency, Count: 5, Share: 1, Evidence: Evidence{Exact: 4, Signature: 1}, GatewayWords: []Words{{Words: "upstream timed out (110: Connection timed out)", Count: 5}}}},
-			"error": {{Cause: CauseUnattributed, Count: 1, Share: 1, Evidence: Evidence{None: 1}, GatewayWords: []Words{}}},
+			"504":   {{Cause: causes.UpstreamLatency, Count: 5, Share: 1, Evidence: Evidence{Exact: 4, Signature: 1}, GatewayWords: []Words{{Words: "upstream timed out (110: Connection timed out)", Count: 5}}}},
+			"error": {{Cause: causes.Unattributed, Count: 1, Share: 1, Evidence: Evidence{None: 1}, GatewayWords: []Words{}}},
 		},
 		Masked: Masked{Faults: 90, Count: 58, Reasons: map[string]int{"gateway-retried": 52, "absorbed": 6}, ByKind: map[string]int{"reset": 58},
 			Repeated: 2, GatewayConfirmed: 50},
@@ -76,7 +77,7 @@ func outputFixture() *Report {
 			b.Faults["latency"] = []int{10, 12, 15, 11}[i-4]
 			b.Masked = []int{15, 14, 16, 13}[i-4]
 			n502 = b.Status["502"]
-			b.Causes = map[string]int{"reset-before-headers": n502 - min(n502, []int{1, 0, 1, 0}[i-4]), CauseGatewayLocal: min(n502, []int{1, 0, 1, 0}[i-4])}
+			b.Causes = map[string]int{"reset-before-headers": n502 - min(n502, []int{1, 0, 1, 0}[i-4]), causes.GatewayLocal: min(n502, []int{1, 0, 1, 0}[i-4])}
 			b.LatencyMS = BucketLatency{P50: 16 + float64(i), P99: 27 + float64(i)}
 		default:
 			b.Phase, b.OfferedRate = "recover", 125

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/results/causes"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -190,7 +191,7 @@ func TestAnalyze(t *testing.T) {
 	want := []Cause{
 		{Cause: "malformed-status-line", Count: 1, Share: 0.333, Evidence: Evidence{Exact: 1}},
 		{Cause: "reset-before-headers", Count: 1, Share: 0.333, Evidence: Evidence{Exact: 1}},
-		{Cause: CauseUnattributed, Count: 1, Share: 0.333, Evidence: Evidence{None: 1}},
+		{Cause: causes.Unattributed, Count: 1, Share: 0.333, Evidence: Evidence{None: 1}},
 	}
 	if len(rep.Causes) != len(want) {
 		t.Fatalf("causes: got %+v, want %+v", rep.Causes, want)

@@ -11,6 +11,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/results/causes"
 )
 
 func TestTestimonyInTheReport(t *testing.T) {
@@ -175,7 +176,7 @@ func TestWordsCause(t *testing.T) {
 		{"something else", ""},
 		{"", ""},
 	} {
-		if got := wordsCause(tt.words); got != tt.cause {
+		if got := causes.Word(tt.words); got != tt.cause {
 			t.Errorf("%q: got %q, want %q", tt.words, got, tt.cause)
 		}
 	}

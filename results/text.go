@@ -2,6 +2,8 @@ package results
 
 import (
 	"fmt"
+	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/scenarios"
 	"io"
 	"math"
 	"sort"
@@ -10,43 +12,9 @@ import (
 	"text/tabwriter"
 )
 
-// causeWords says what each known cause means, in plain words.
-var causeWords = map[string]string{
-	"reset-before-headers":     "upstream resets before headers",
-	"closed-before-headers":    "upstream closes before headers",
-	"reset-after-headers":      "upstream resets after headers",
-	"closed-after-headers":     "upstream closes after headers",
-	"reset-mid-body":           "upstream resets mid-body",
-	"closed-mid-body":          "upstream closes mid-body",
-	"malformed-status-line":    "malformed status lines",
-	"malformed-header":         "malformed headers",
-	"malformed-response":       "malformed upstream answers",
-	"oversized-headers":        "oversized headers",
-	"length-mismatch":          "wrong Content-Length",
-	"truncated-chunked":        "broken chunked bodies",
-	"connection-refused":       "refused connections",
-	"upstream-timeout":         "upstream timeouts",
-	"upstream-latency":         "upstream latency",
-	"keepalive-race":           "keep-alive connections closed under the gateway",
-	"overload-rejected":        "overload rejections",
-	"upstream-5xx-passthrough": "upstream 5xx answers passed on",
-	"upstream-status":          "upstream statuses passed on",
-	"upstream-error":           "upstream failures the proxy saw",
-	CauseGatewayLocal:          "gateway-local (never reached the upstream side)",
-	CauseUnattributed:          "unattributed",
-}
-
-// words returns a cause in plain words.
-func words(cause string) string {
-	if w, ok := causeWords[cause]; ok {
-		return w
-	}
-	return cause
-}
-
 // className names one of a failure class in a sentence.
 func className(class string) string {
-	if class == ClassError {
+	if class == scenarios.ClassError {
 		return "request without an answer"
 	}
 	return class
@@ -253,9 +221,9 @@ func onsetWords(what string, o Onset, opt Options) string {
 func causeList(cs []Cause) string {
 	var parts []string
 	for i, c := range cs {
-		p := fmt.Sprintf("%s %s", pct(c.Share), words(c.Cause))
-		if i == 0 && c.Cause != CauseUnattributed && c.Cause != CauseGatewayLocal {
-			p = fmt.Sprintf("%s follow %s", pct(c.Share), words(c.Cause))
+		p := fmt.Sprintf("%s %s", pct(c.Share), causes.Meaning(c.Cause))
+		if i == 0 && c.Cause != causes.Unattributed && c.Cause != causes.GatewayLocal {
+			p = fmt.Sprintf("%s follow %s", pct(c.Share), causes.Meaning(c.Cause))
 		}
 		if l := level(c.Evidence); l != "" {
 			p += " (" + l + ")"
