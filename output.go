@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/report"
 )
 
 // reportFormat is one way to write a report, and the file it goes to in
@@ -24,11 +25,11 @@ type reportFormat struct {
 // reportFormats are the formats of --format, in the order the output
 // folder gets them.
 var reportFormats = []reportFormat{
-	{"text", "report.txt", results.WriteText},
+	{"text", "report.txt", report.Text},
 	{"json", results.ReportFile, writeJSON},
-	{"markdown", "report.md", results.WriteMarkdown},
-	{"html", "report.html", results.WriteHTML},
-	{"junit", "report.xml", results.WriteJUnit},
+	{"markdown", "report.md", report.Markdown},
+	{"html", "report.html", report.HTML},
+	{"junit", "report.xml", report.JUnit},
 }
 
 // stepSummaryEnv names the file GitHub Actions shows as a job's summary.
@@ -107,7 +108,7 @@ func writeOutputs(rep *results.Report, formats []string, dir string, stdout io.W
 		}
 	}
 	if path := os.Getenv(stepSummaryEnv); path != "" {
-		if err := appendStepSummary(path, func(w io.Writer) error { return results.WriteMarkdown(w, rep) }); err != nil {
+		if err := appendStepSummary(path, func(w io.Writer) error { return report.Markdown(w, rep) }); err != nil {
 			return &stepSummaryError{fmt.Errorf("%s: %w", stepSummaryEnv, err)}
 		}
 	}

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gatecrash/gatecrash/results"
 )
 
 func TestJUnitGolden(t *testing.T) {
@@ -13,7 +15,7 @@ func TestJUnitGolden(t *testing.T) {
 	interrupted.Interrupted = true
 	for _, tt := range []struct {
 		name string
-		r    *Report
+		r    *results.Report
 		vs   []shownVerdict
 	}{
 		{"junit-phases.xml", outputFixture(), nil},
@@ -37,7 +39,7 @@ func TestJUnitGolden(t *testing.T) {
 func TestJUnitRoundTrip(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
-		r         *Report
+		r         *results.Report
 		vs        []shownVerdict
 		cases     int
 		failures  int

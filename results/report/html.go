@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gatecrash/gatecrash/results/causes"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -19,6 +18,9 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/causes"
 )
 
 // maxChartBuckets is how many timeline buckets a chart draws at most: a
@@ -27,7 +29,7 @@ import (
 // whole).
 const maxChartBuckets = 600
 
-// WriteHTML writes the report as one self-contained HTML page: inline CSS
+// HTML writes the report as one self-contained HTML page: inline CSS
 // and inline SVG charts (drawn by gonum.org/v1/plot), no script, and a
 // Content-Security-Policy that forbids loading anything, so it shows the
 // same offline and can be kept as a CI artifact. The charts: status
@@ -37,11 +39,11 @@ const maxChartBuckets = 600
 // string that came from the scenario or a target is escaped: the page is
 // made with html/template, and the charts' text with gonum's SVG canvas,
 // which escapes what it writes.
-func WriteHTML(w io.Writer, r *Report) error {
+func HTML(w io.Writer, r *results.Report) error {
 	return writeHTML(w, r, shownVerdicts(r))
 }
 
-func writeHTML(w io.Writer, r *Report, vs []shownVerdict) error {
+func writeHTML(w io.Writer, r *results.Report, vs []shownVerdict) error {
 	d, err := htmlPage(r, vs)
 	if err != nil {
 		return err
@@ -56,7 +58,7 @@ func writeHTML(w io.Writer, r *Report, vs []shownVerdict) error {
 
 // htmlData is what the page template reads.
 type htmlData struct {
-	R         *Report
+	R         *results.Report
 	Started   string
 	Duration  string
 	Verdicts  []shownVerdict
@@ -93,11 +95,11 @@ type htmlCell struct {
 	Num, Bad bool
 }
 
-func htmlPage(r *Report, vs []shownVerdict) (*htmlData, error) {
+func htmlPage(r *results.Report, vs []shownVerdict) (*htmlData, error) {
 	d := &htmlData{
 		R:        r,
 		Started:  r.Started.UTC().Format("2006-01-02T15:04:05Z"),
-		Duration: secs(r.DurationS),
+		Duration: results.Secs(r.DurationS),
 		Verdicts: vs,
 		Failed:   failedShown(vs),
 	}
@@ -111,7 +113,7 @@ func htmlPage(r *Report, vs []shownVerdict) (*htmlData, error) {
 		hc := htmlCauses{What: cc.what}
 		for _, c := range cc.causes {
 			hc.Rows = append(hc.Rows, htmlCauseRow{
-				Cause: c.Cause, Meaning: causes.Meaning(c.Cause), Count: strconv.Itoa(c.Count), Share: pct(c.Share),
+				Cause: c.Cause, Meaning: causes.Meaning(c.Cause), Count: strconv.Itoa(c.Count), Share: results.Percent(c.Share),
 				Gateway: saidCell(c.GatewayWords),
 				Exact:   c.Evidence.Exact, Temporal: c.Evidence.Temporal, Signature: c.Evidence.Signature, None: c.Evidence.None,
 			})
@@ -127,7 +129,7 @@ func htmlPage(r *Report, vs []shownVerdict) (*htmlData, error) {
 		d.PhaseHead = append(d.PhaseHead, htmlCell{Text: h, Num: i != 0 && i != 3})
 	}
 	row := func(name, faults string, start, end float64, rates []string, requests int, status map[string]int, errs int, lat []string, rec string) []htmlCell {
-		cells := []htmlCell{{Text: name}, {Text: secs(start), Num: true}, {Text: secs(end), Num: true}, {Text: faults}}
+		cells := []htmlCell{{Text: name}, {Text: results.Secs(start), Num: true}, {Text: results.Secs(end), Num: true}, {Text: faults}}
 		for _, s := range rates {
 			cells = append(cells, htmlCell{Text: s, Num: true})
 		}
@@ -145,19 +147,19 @@ func htmlPage(r *Report, vs []shownVerdict) (*htmlData, error) {
 	for _, p := range r.Phases {
 		l := p.LatencyMS
 		d.Phases = append(d.Phases, row(p.Name, strings.Join(p.Faults, ", "), p.StartS, p.EndS,
-			[]string{num(p.OfferedRate), num(p.AchievedRate)}, p.Requests, p.Status, p.Errors,
-			[]string{num(l.P50), num(l.P90), num(l.P99), num(l.Max)}, recoveryCell(p)))
+			[]string{results.Decimal(p.OfferedRate), results.Decimal(p.AchievedRate)}, p.Requests, p.Status, p.Errors,
+			[]string{results.Decimal(l.P50), results.Decimal(l.P90), results.Decimal(l.P99), results.Decimal(l.Max)}, recoveryCell(p)))
 	}
 	d.Total = row("total", "", 0, r.DurationS, []string{"", ""}, r.Totals.Requests, r.Totals.Status, r.Totals.Errors, []string{"", "", "", ""}, "")
 
 	if m := r.Masked; m.Faults > 0 {
 		d.Masked = fmt.Sprintf("%d of %d faults that broke an attempt or a connection were masked", m.Count, m.Faults)
 		if m.Count > 0 {
-			d.Masked += fmt.Sprintf(" (%s; by kind: %s)", countList(m.Reasons, maskedWords), countList(m.ByKind, nil))
+			d.Masked += fmt.Sprintf(" (%s; by kind: %s)", m.ReasonList(), m.KindList())
 		}
 		d.Masked += "."
 		if m.Repeated > 0 {
-			d.Masked += fmt.Sprintf(" %d %s retried into another failure.", m.Repeated, were(m.Repeated))
+			d.Masked += " " + m.RepeatedWords() + "."
 		}
 		if m.GatewayConfirmed > 0 {
 			d.Masked += fmt.Sprintf(" The gateway's log confirms %d of the retries.", m.GatewayConfirmed)
@@ -173,7 +175,7 @@ func htmlPage(r *Report, vs []shownVerdict) (*htmlData, error) {
 	}
 	d.Correl = strings.Join(cs, ", ")
 	l := r.SendLagMS
-	d.SendLag = fmt.Sprintf("p50 %s, p99 %s, max %s", num(l.P50), num(l.P99), num(l.Max))
+	d.SendLag = fmt.Sprintf("p50 %s, p99 %s, max %s", results.Decimal(l.P50), results.Decimal(l.P99), results.Decimal(l.Max))
 	if l.Behind {
 		d.SendLag += ": the attacker fell behind its schedule, so plain latencies understate (report.json has the corrected ones)"
 	}
@@ -225,17 +227,17 @@ type chartPanel struct {
 // chartBuckets is the report's timeline as the charts draw it: at most
 // maxChartBuckets buckets, merged when there are more.
 type chartBuckets struct {
-	ts     []float64 // bucket starts
-	width  float64   // bucket width in seconds
-	merged int       // buckets of the report per bucket here
-	end    float64   // the end of the time axis
-	b      []Bucket  // the merged buckets
+	ts     []float64        // bucket starts
+	width  float64          // bucket width in seconds
+	merged int              // buckets of the report per bucket here
+	end    float64          // the end of the time axis
+	b      []results.Bucket // the merged buckets
 }
 
 // chartTimeline merges the report's buckets k at a time so that at most
 // maxChartBuckets remain: counts add up, rates and p50 average, p99 is the
 // largest.
-func chartTimeline(r *Report) chartBuckets {
+func chartTimeline(r *results.Report) chartBuckets {
 	w := r.Analysis.Bucket.Seconds()
 	if w <= 0 {
 		w = 1
@@ -244,7 +246,7 @@ func chartTimeline(r *Report) chartBuckets {
 	tl := chartBuckets{width: w * float64(k), merged: k}
 	for i := 0; i < len(r.Timeline); i += k {
 		part := r.Timeline[i:min(i+k, len(r.Timeline))]
-		m := Bucket{TS: part[0].TS, Phase: part[0].Phase, Status: map[string]int{}, Faults: map[string]int{}, Causes: map[string]int{}}
+		m := results.Bucket{TS: part[0].TS, Phase: part[0].Phase, Status: map[string]int{}, Faults: map[string]int{}, Causes: map[string]int{}}
 		lat, n := 0.0, 0
 		for _, b := range part {
 			m.OfferedRate += b.OfferedRate / float64(len(part))
@@ -286,7 +288,7 @@ func chartTimeline(r *Report) chartBuckets {
 }
 
 // perSecond returns a series of a count per bucket, as a rate.
-func (tl chartBuckets) perSecond(count func(Bucket) int) []float64 {
+func (tl chartBuckets) perSecond(count func(results.Bucket) int) []float64 {
 	ys := make([]float64, len(tl.b))
 	for i, b := range tl.b {
 		ys[i] = float64(count(b)) / tl.width
@@ -295,8 +297,8 @@ func (tl chartBuckets) perSecond(count func(Bucket) int) []float64 {
 }
 
 // bucketClass counts a bucket's answers whose code is within [lo, hi].
-func bucketClass(lo, hi int) func(Bucket) int {
-	return func(b Bucket) int {
+func bucketClass(lo, hi int) func(results.Bucket) int {
+	return func(b results.Bucket) int {
 		n := 0
 		for c, v := range b.Status {
 			if code, err := strconv.Atoi(c); err == nil && code >= lo && code <= hi {
@@ -307,7 +309,7 @@ func bucketClass(lo, hi int) func(Bucket) int {
 	}
 }
 
-func htmlCharts(r *Report) ([]htmlChart, error) {
+func htmlCharts(r *results.Report) ([]htmlChart, error) {
 	tl := chartTimeline(r)
 	merged := ""
 	if tl.merged > 1 {
@@ -350,14 +352,14 @@ func htmlCharts(r *Report) ([]htmlChart, error) {
 			bottom.lines = append(bottom.lines, chartSeries{name: c.name, color: c.col, ys: tl.perSecond(bucketClass(c.lo, c.hi))})
 		}
 	}
-	other5xx := func(b Bucket) int {
+	other5xx := func(b results.Bucket) int {
 		return bucketClass(500, 599)(b) - bucketClass(502, 504)(b)
 	}
 	if total(500, 599)-total(502, 504) > 0 {
 		bottom.lines = append(bottom.lines, chartSeries{name: "other 5xx", color: col5xx, ys: tl.perSecond(other5xx)})
 	}
 	if r.Totals.Errors > 0 {
-		bottom.lines = append(bottom.lines, chartSeries{name: "no answer", color: colError, ys: tl.perSecond(func(b Bucket) int { return b.Errors })})
+		bottom.lines = append(bottom.lines, chartSeries{name: "no answer", color: colError, ys: tl.perSecond(func(b results.Bucket) int { return b.Errors })})
 	}
 	statusSVG, err := chartSVG(r, tl, []chartPanel{top, bottom})
 	if err != nil {
@@ -406,16 +408,16 @@ func htmlCharts(r *Report) ([]htmlChart, error) {
 	}
 	faultPanel := chartPanel{ylabel: "faults/s"}
 	for i, k := range names {
-		faultPanel.lines = append(faultPanel.lines, chartSeries{name: k + pearson[k], color: colFaults[i%len(colFaults)], ys: tl.perSecond(func(b Bucket) int { return b.Faults[k] })})
+		faultPanel.lines = append(faultPanel.lines, chartSeries{name: k + pearson[k], color: colFaults[i%len(colFaults)], ys: tl.perSecond(func(b results.Bucket) int { return b.Faults[k] })})
 	}
 	if r.Masked.Count > 0 {
-		faultPanel.lines = append(faultPanel.lines, chartSeries{name: "masked", color: colMasked, dashed: true, ys: tl.perSecond(func(b Bucket) int { return b.Masked })})
+		faultPanel.lines = append(faultPanel.lines, chartSeries{name: "masked", color: colMasked, dashed: true, ys: tl.perSecond(func(b results.Bucket) int { return b.Masked })})
 	}
 	// Below, the 502s per second by cause, the most frequent first.
 	causePanel := chartPanel{ylabel: "502s/s"}
 	for i, c := range r.Causes {
 		name := c.Cause
-		causePanel.lines = append(causePanel.lines, chartSeries{name: name, color: colFaults[i%len(colFaults)], ys: tl.perSecond(func(b Bucket) int { return b.Causes[name] })})
+		causePanel.lines = append(causePanel.lines, chartSeries{name: name, color: colFaults[i%len(colFaults)], ys: tl.perSecond(func(b results.Bucket) int { return b.Causes[name] })})
 	}
 	if len(causePanel.lines) == 0 {
 		causePanel.lines = []chartSeries{{name: "502", color: col502, bars: true, ys: tl.perSecond(bucketClass(502, 502))}}
@@ -426,7 +428,7 @@ func htmlCharts(r *Report) ([]htmlChart, error) {
 	}
 	var shares []string
 	for _, c := range r.Causes {
-		shares = append(shares, fmt.Sprintf("%s %s", pct(c.Share), c.Cause))
+		shares = append(shares, fmt.Sprintf("%s %s", results.Percent(c.Share), c.Cause))
 	}
 	causeCaption := "No 502s."
 	if len(shares) > 0 {
@@ -459,7 +461,7 @@ func chartFont(size vg.Length) font.Font {
 // chartSVG draws panels, one above the other, over the run's time axis
 // with the phases shaded and named, each with its legend on the right,
 // and returns the SVG element.
-func chartSVG(r *Report, tl chartBuckets, panels []chartPanel) (template.HTML, error) {
+func chartSVG(r *results.Report, tl chartBuckets, panels []chartPanel) (template.HTML, error) {
 	height := panelHeight*vg.Length(len(panels)) + 0.4*vg.Inch
 	c := vgsvg.New(chartWidth, height)
 	dc := draw.New(c)
@@ -555,7 +557,7 @@ func styleFonts(p *plot.Plot) {
 
 // shadePhases shades each phase, red for those with faults, and names it
 // at the top when named is true, cut to the width the phase has.
-func shadePhases(p *plot.Plot, phases []PhaseReport, ymax float64, named bool) error {
+func shadePhases(p *plot.Plot, phases []results.PhaseReport, ymax float64, named bool) error {
 	quiet := 0
 	var xys plotter.XYs
 	var labels []string
