@@ -131,7 +131,7 @@ type Analyzer struct {
 // their defaults. Give it every fault event (AddEvent) and the gateway's
 // testimony (AddTestimony), if any, before the first result (Add).
 func NewAnalyzer(run *Run, opt Options) *Analyzer {
-	opt = opt.withDefaults()
+	opt = opt.WithDefaults()
 	a := &Analyzer{
 		run:    run,
 		opt:    opt,

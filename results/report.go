@@ -98,7 +98,9 @@ func (o *Options) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (o Options) withDefaults() Options {
+// WithDefaults returns the options with every zero setting at its default:
+// 1s buckets, a 1% threshold, 3 buckets to sustain.
+func (o Options) WithDefaults() Options {
 	if o.Bucket <= 0 {
 		o.Bucket = time.Second
 	}

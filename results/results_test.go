@@ -2,10 +2,7 @@ package results
 
 import (
 	"bytes"
-	"flag"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,32 +14,10 @@ import (
 
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; run go test -update if the change is right\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
-}
 
 func TestRecordsReadByVegeta(t *testing.T) {
 	var buf bytes.Buffer
@@ -206,7 +181,7 @@ func TestAnalyze(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "analyze.json", js)
+	golden.Check(t, "analyze.json", js)
 	// report.TestTextGolden renders analyze.json for a terminal.
 	if want := "502s began at 1.5s (phase faulty, 2.0/s offered)"; !strings.Contains(rep.Diagnosis, want) {
 		t.Errorf("diagnosis lacks %q:\n%s", want, rep.Diagnosis)

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
 
 // chartRE matches one inline SVG chart.
@@ -46,7 +47,7 @@ func TestHTMLGolden(t *testing.T) {
 			if n != 3 {
 				t.Errorf("got %d charts, want 3", n)
 			}
-			golden(t, tt.name, []byte(page))
+			golden.Check(t, tt.name, []byte(page))
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
 
 func TestJUnitGolden(t *testing.T) {
@@ -27,7 +28,7 @@ func TestJUnitGolden(t *testing.T) {
 			if err := writeJUnit(&b, tt.r, tt.vs); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name, b.Bytes())
+			golden.Check(t, tt.name, b.Bytes())
 		})
 	}
 }

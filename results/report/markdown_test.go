@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
 
 // outputFixture is a report with every part the Markdown, HTML and JUnit
@@ -145,7 +146,7 @@ func TestMarkdownGolden(t *testing.T) {
 			if err := writeMarkdown(&b, tt.r, tt.vs); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name, b.Bytes())
+			golden.Check(t, tt.name, b.Bytes())
 		})
 	}
 }

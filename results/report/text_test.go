@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatecrash/gatecrash/results/internal/golden"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
@@ -15,7 +16,7 @@ func TestTextGolden(t *testing.T) {
 	if err := Text(&text, rep); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "analyze.txt", text.Bytes())
+	golden.Check(t, "analyze.txt", text.Bytes())
 	for _, s := range []string{"faulty", "502s began at 1.5s (phase faulty, 2.0/s offered)", "reset-before-headers", "33.3%"} {
 		if !strings.Contains(text.String(), s) {
 			t.Errorf("text report lacks %q:\n%s", s, text.String())
@@ -46,7 +47,7 @@ func TestTextExpectations(t *testing.T) {
 	if err := Text(&text, rep); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "expect.txt", text.Bytes())
+	golden.Check(t, "expect.txt", text.Bytes())
 
 	rep = analyzed(t)
 	rep.SetExpectations(nil, "")

@@ -1,192 +1,71 @@
-package results
+package compare
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"github.com/gatecrash/gatecrash/scenarios"
 	"io"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
-// CompareSchema identifies the JSON form of a Comparison; docs/compare.md
+// Schema identifies the JSON form of a Comparison; docs/compare.md
 // describes every field.
-const CompareSchema = "gatecrash/compare/v1"
+const Schema = "gatecrash/compare/v1"
 
 // The test compare runs, as every output names it.
 const (
-	compareTestName = "mann-whitney-u"
-	compareTestText = "one-sided Mann-Whitney U on per-second buckets, normal approximation with tie and continuity corrections (overall: stratified by phase, van Elteren)"
+	testName  = "mann-whitney-u"
+	testWords = "one-sided Mann-Whitney U on per-second buckets, normal approximation with tie and continuity corrections (overall: stratified by phase, van Elteren)"
 )
 
-// ReadReport reads a report.json, or DIR/report.json when path is a
-// folder. Its errors name the file and say what to give instead. Fields
-// it does not know are ignored: fields are only ever added within a
-// schema version.
-func ReadReport(path string) (*Report, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: no such file or folder; give a report.json or the run folder gatecrash run wrote", path)
-		}
-		return nil, fmt.Errorf("%s: %w", path, cmpUnwrapPath(err))
-	}
-	file := path
-	if st.IsDir() {
-		file = filepath.Join(path, ReportFile)
-		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: no %s in this folder; rebuild it with gatecrash report %s, or give a report.json", path, ReportFile, path)
-		}
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, cmpUnwrapPath(err))
-	}
-	return decodeReport(file, b)
-}
-
-// cmpUnwrapPath drops the *fs.PathError around err: the caller names the
-// file already.
-func cmpUnwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
-	}
-	return err
-}
-
-// decodeReport decodes the report.json b read from name, and checks what
-// a comparison relies on.
-func decodeReport(name string, b []byte) (*Report, error) {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, fmt.Errorf("%s: empty; give a report.json that gatecrash run or gatecrash report wrote", name)
-	}
-	var probe struct {
-		Schema *string `json:"schema"`
-	}
-	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, cmpJSONError(name, b, err)
-	}
-	switch {
-	case probe.Schema == nil:
-		return nil, fmt.Errorf("%s: no schema field: not a gatecrash report; give a report.json (schema %s) that gatecrash run or gatecrash report wrote", name, Schema)
-	case *probe.Schema == RunSchema:
-		return nil, fmt.Errorf("%s: this is a run.json (schema %s), not a report; give the report.json next to it, or the run folder", name, RunSchema)
-	case *probe.Schema != Schema:
-		return nil, fmt.Errorf("%s: schema %q is not %q; give a report.json that gatecrash run or gatecrash report wrote", name, *probe.Schema, Schema)
-	}
-	var r Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, cmpJSONError(name, b, err)
-	}
-	if err := r.checkForCompare(); err != nil {
-		return nil, fmt.Errorf("%s: %w; it is not a report.json gatecrash wrote", name, err)
-	}
-	return &r, nil
-}
-
-// cmpJSONError says where in b a JSON error is, as file:line:column.
-func cmpJSONError(name string, b []byte, err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		line, col := cmpLineCol(b, se.Offset-1) // the offset is past the bad byte
-		return fmt.Errorf("%s:%d:%d: not valid JSON: %v; give a report.json that gatecrash run or gatecrash report wrote", name, line, col, se)
-	case errors.As(err, &te):
-		line, col := cmpLineCol(b, te.Offset-1) // the offset is past the value's first byte
-		if te.Field == "" {
-			return fmt.Errorf("%s:%d:%d: a JSON %s, not an object; give a report.json that gatecrash run or gatecrash report wrote", name, line, col, te.Value)
-		}
-		return fmt.Errorf("%s:%d:%d: %s: a JSON %s where report.json has %s; give a report.json that gatecrash run or gatecrash report wrote", name, line, col, te.Field, te.Value, te.Type)
-	}
-	return fmt.Errorf("%s: %w", name, err)
-}
-
-// cmpLineCol turns a byte offset into a line and a column, from 1.
-func cmpLineCol(b []byte, off int64) (line, col int) {
-	off = min(max(off, 0), int64(len(b)))
-	before := b[:off]
-	line = bytes.Count(before, []byte("\n")) + 1
-	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
-	return line, col
-}
-
-// checkForCompare rejects the numbers no report has.
-func (r *Report) checkForCompare() error {
-	var errs []error
-	if r.Analysis.Bucket < 0 || r.Analysis.Threshold < 0 || r.Analysis.Sustain < 0 {
-		errs = append(errs, fmt.Errorf("analysis: bucket_s %v, threshold %v, sustain %d: must not be negative", r.Analysis.Bucket.Seconds(), r.Analysis.Threshold, r.Analysis.Sustain))
-	}
-	if r.Totals.Requests < 0 || r.Totals.Errors < 0 {
-		errs = append(errs, fmt.Errorf("totals: requests %d, errors %d: must not be negative", r.Totals.Requests, r.Totals.Errors))
-	}
-	for i, p := range r.Phases {
-		switch {
-		case p.EndS < p.StartS:
-			errs = append(errs, fmt.Errorf("phases[%d] (%s): end_s %v is before start_s %v", i, p.Name, p.EndS, p.StartS))
-		case p.Requests < 0 || p.Errors < 0 || p.AchievedRate < 0 || p.OfferedRate < 0:
-			errs = append(errs, fmt.Errorf("phases[%d] (%s): requests %d, errors %d, offered_rate %v, achieved_rate %v: must not be negative", i, p.Name, p.Requests, p.Errors, p.OfferedRate, p.AchievedRate))
-		}
-	}
-	for i, b := range r.Timeline {
-		if b.Requests < 0 || b.Errors < 0 || b.AchievedRate < 0 {
-			errs = append(errs, fmt.Errorf("timeline[%d]: requests %d, errors %d, achieved_rate %v: must not be negative", i, b.Requests, b.Errors, b.AchievedRate))
-			break
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// CompareLimit is how far a metric may move in its bad direction before
+// Limit is how far a metric may move in its bad direction before
 // the move counts: in percent of the base value for latencies and the
 // rate, in percentage points for shares, in seconds for recovery. A move
 // must be beyond (greater than) Value. Off turns the check off; the
-// metric is still shown. The zero CompareLimit allows no move at all.
-type CompareLimit struct {
+// metric is still shown. The zero Limit allows no move at all.
+type Limit struct {
 	Value float64
 	Off   bool
 }
 
-// CompareLimits holds the limit of every metric compare checks. Start from
-// DefaultCompareLimits: the zero CompareLimits allows no move at all.
-type CompareLimits struct {
-	P50Increase      CompareLimit // percent
-	P99Increase      CompareLimit // percent
-	RateDecrease     CompareLimit // percent
-	Share502Increase CompareLimit // percentage points
-	Share503Increase CompareLimit // percentage points
-	Share504Increase CompareLimit // percentage points
-	ErrorIncrease    CompareLimit // percentage points
-	RecoveryIncrease CompareLimit // seconds
+// Limits holds the limit of every metric compare checks. Start from
+// DefaultLimits: the zero Limits allows no move at all.
+type Limits struct {
+	P50Increase      Limit // percent
+	P99Increase      Limit // percent
+	RateDecrease     Limit // percent
+	Share502Increase Limit // percentage points
+	Share503Increase Limit // percentage points
+	Share504Increase Limit // percentage points
+	ErrorIncrease    Limit // percentage points
+	RecoveryIncrease Limit // seconds
 }
 
-// DefaultCompareLimits returns compare's default limits, as docs/compare.md
+// DefaultLimits returns compare's default limits, as docs/compare.md
 // lists them.
-func DefaultCompareLimits() CompareLimits {
-	return CompareLimits{
-		P50Increase:      CompareLimit{Value: 10},
-		P99Increase:      CompareLimit{Value: 10},
-		RateDecrease:     CompareLimit{Value: 1},
-		Share502Increase: CompareLimit{Value: 0.5},
-		Share503Increase: CompareLimit{Value: 0.5},
-		Share504Increase: CompareLimit{Value: 0.5},
-		ErrorIncrease:    CompareLimit{Value: 0.5},
-		RecoveryIncrease: CompareLimit{Value: 1},
+func DefaultLimits() Limits {
+	return Limits{
+		P50Increase:      Limit{Value: 10},
+		P99Increase:      Limit{Value: 10},
+		RateDecrease:     Limit{Value: 1},
+		Share502Increase: Limit{Value: 0.5},
+		Share503Increase: Limit{Value: 0.5},
+		Share504Increase: Limit{Value: 0.5},
+		ErrorIncrease:    Limit{Value: 0.5},
+		RecoveryIncrease: Limit{Value: 1},
 	}
 }
 
-// CompareOptions are the settings of a comparison.
-type CompareOptions struct {
+// Options are the settings of a comparison.
+type Options struct {
 	// Alpha is the significance level of each test; zero means 0.01.
 	Alpha float64
 	// MinBuckets is the fewest buckets each side needs for a test; with
@@ -197,10 +76,10 @@ type CompareOptions struct {
 	// regression.
 	NoTest bool
 	// Limits are the limits of the checks.
-	Limits CompareLimits
+	Limits Limits
 }
 
-func (o CompareOptions) withDefaults() CompareOptions {
+func (o Options) withDefaults() Options {
 	if !(o.Alpha > 0) {
 		o.Alpha = 0.01
 	}
@@ -217,10 +96,10 @@ type Comparison struct {
 	// Schema is always "gatecrash/compare/v1".
 	Schema string `json:"schema"`
 	// Base and New say which reports were compared.
-	Base ComparedReport `json:"base"`
-	New  ComparedReport `json:"new"`
+	Base Side `json:"base"`
+	New  Side `json:"new"`
 	// Test names the test and its settings.
-	Test CompareTest `json:"test"`
+	Test Test `json:"test"`
 	// Limits are the limits used, by flag, as the flags write them.
 	Limits map[string]string `json:"limits"`
 	// Regression is true when any check found one; Regressions says each
@@ -244,8 +123,8 @@ type Comparison struct {
 	Notes []string `json:"notes"`
 }
 
-// ComparedReport says which report one side of a comparison is.
-type ComparedReport struct {
+// Side says which report one side of a comparison is.
+type Side struct {
 	// File is the report.json read; empty when the report was not read
 	// from a file (the run that just ended).
 	File        string    `json:"file"`
@@ -257,8 +136,8 @@ type ComparedReport struct {
 	BucketS float64 `json:"bucket_s"`
 }
 
-// CompareTest names the test a comparison used.
-type CompareTest struct {
+// Test names the test a comparison used.
+type Test struct {
 	// Name is "mann-whitney-u", or "none" with NoTest.
 	Name string `json:"name"`
 	// Description says the test in words.
@@ -340,7 +219,7 @@ type BucketTest struct {
 	// higher, a tie counting half, out of NBase·NNew. Z is its standard
 	// score with the continuity correction, positive when NEW is worse. P
 	// is the one-sided p-value that NEW is worse. All three are null with
-	// fewer than CompareTest.MinBuckets buckets on a side.
+	// fewer than Test.MinBuckets buckets on a side.
 	U *float64 `json:"u"`
 	Z *float64 `json:"z"`
 	P *float64 `json:"p"`
@@ -348,7 +227,7 @@ type BucketTest struct {
 	// ties (every NEW bucket worse than every BASE bucket); when neither it
 	// nor the tied samples' own p is below alpha, there is not enough data
 	// to test. Null with fewer than
-	// CompareTest.MinBuckets buckets on a side.
+	// Test.MinBuckets buckets on a side.
 	PMin *float64 `json:"p_min"`
 	// Strata is 1 for a phase; for overall, the number of phases whose
 	// buckets were tested (van Elteren's stratified form of the test), and
@@ -367,23 +246,23 @@ type CauseChange struct {
 	ChangePP float64 `json:"change_pp"`
 }
 
-// cmpView is what compare reads of a phase, or of several together.
-type cmpView struct {
+// view is what compare reads of a phase, or of several together.
+type view struct {
 	requests int
 	status   map[string]int
 	errors   int
 	rate     float64
 	lat      [3]float64 // p50, p90, p99
 	hasLat   bool
-	strata   [][]Bucket // the buckets of each phase: the samples
+	strata   [][]results.Bucket // the buckets of each phase: the samples
 
 	// Phases only.
 	recovery  string
 	recoveryS *float64
-	window    []Bucket // from the phase's end to the next phase with faults
+	window    []results.Bucket // from the phase's end to the next phase with faults
 }
 
-func (v *cmpView) nBuckets() int {
+func (v *view) nBuckets() int {
 	n := 0
 	for _, s := range v.strata {
 		n += len(s)
@@ -391,55 +270,55 @@ func (v *cmpView) nBuckets() int {
 	return n
 }
 
-// cmpMetric is one metric compare shows.
-type cmpMetric struct {
+// metricDef is one metric compare shows.
+type metricDef struct {
 	key, label string
 	unit       string // of the values
 	changeUnit string // of the change and the limit
 	worse      int    // +1: higher is worse, -1: lower is worse
 	flag       string // the limit's flag; empty: no limit
-	limit      func(*CompareLimits) CompareLimit
-	value      func(*cmpView) (float64, bool)
-	sample     func(*Bucket) (float64, bool) // nil: no per-bucket sample
+	limit      func(*Limits) Limit
+	value      func(*view) (float64, bool)
+	sample     func(*results.Bucket) (float64, bool) // nil: no per-bucket sample
 }
 
-// cmpMetrics are the metrics of a phase, in their order.
-var cmpMetrics = []cmpMetric{
+// metricDefs are the metrics of a phase, in their order.
+var metricDefs = []metricDef{
 	{key: "p50_ms", label: "p50 latency", unit: "ms", changeUnit: "%", worse: 1, flag: "max-p50-increase",
-		limit:  func(l *CompareLimits) CompareLimit { return l.P50Increase },
-		value:  func(v *cmpView) (float64, bool) { return v.lat[0], v.hasLat },
-		sample: func(b *Bucket) (float64, bool) { return b.LatencyMS.P50, b.Requests > 0 }},
+		limit:  func(l *Limits) Limit { return l.P50Increase },
+		value:  func(v *view) (float64, bool) { return v.lat[0], v.hasLat },
+		sample: func(b *results.Bucket) (float64, bool) { return b.LatencyMS.P50, b.Requests > 0 }},
 	{key: "p90_ms", label: "p90 latency", unit: "ms", changeUnit: "%", worse: 1,
-		value: func(v *cmpView) (float64, bool) { return v.lat[1], v.hasLat }},
+		value: func(v *view) (float64, bool) { return v.lat[1], v.hasLat }},
 	{key: "p99_ms", label: "p99 latency", unit: "ms", changeUnit: "%", worse: 1, flag: "max-p99-increase",
-		limit:  func(l *CompareLimits) CompareLimit { return l.P99Increase },
-		value:  func(v *cmpView) (float64, bool) { return v.lat[2], v.hasLat },
-		sample: func(b *Bucket) (float64, bool) { return b.LatencyMS.P99, b.Requests > 0 }},
+		limit:  func(l *Limits) Limit { return l.P99Increase },
+		value:  func(v *view) (float64, bool) { return v.lat[2], v.hasLat },
+		sample: func(b *results.Bucket) (float64, bool) { return b.LatencyMS.P99, b.Requests > 0 }},
 	{key: "achieved_rate", label: "achieved rate", unit: "/s", changeUnit: "%", worse: -1, flag: "max-rate-decrease",
-		limit:  func(l *CompareLimits) CompareLimit { return l.RateDecrease },
-		value:  func(v *cmpView) (float64, bool) { return v.rate, true },
-		sample: func(b *Bucket) (float64, bool) { return b.AchievedRate, true }},
-	cmpShareMetric("2xx", "2xx share", -1, "", nil),
-	cmpShareMetric("502", "502 share", 1, "max-502-increase", func(l *CompareLimits) CompareLimit { return l.Share502Increase }),
-	cmpShareMetric("503", "503 share", 1, "max-503-increase", func(l *CompareLimits) CompareLimit { return l.Share503Increase }),
-	cmpShareMetric("504", "504 share", 1, "max-504-increase", func(l *CompareLimits) CompareLimit { return l.Share504Increase }),
-	cmpShareMetric(scenarios.ClassError, "error share", 1, "max-error-increase", func(l *CompareLimits) CompareLimit { return l.ErrorIncrease }),
+		limit:  func(l *Limits) Limit { return l.RateDecrease },
+		value:  func(v *view) (float64, bool) { return v.rate, true },
+		sample: func(b *results.Bucket) (float64, bool) { return b.AchievedRate, true }},
+	shareMetric("2xx", "2xx share", -1, "", nil),
+	shareMetric("502", "502 share", 1, "max-502-increase", func(l *Limits) Limit { return l.Share502Increase }),
+	shareMetric("503", "503 share", 1, "max-503-increase", func(l *Limits) Limit { return l.Share503Increase }),
+	shareMetric("504", "504 share", 1, "max-504-increase", func(l *Limits) Limit { return l.Share504Increase }),
+	shareMetric(scenarios.ClassError, "error share", 1, "max-error-increase", func(l *Limits) Limit { return l.ErrorIncrease }),
 }
 
-// cmpRecoveryFlag is the flag of the recovery limit.
-const cmpRecoveryFlag = "max-recovery-increase"
+// recoveryFlag is the flag of the recovery limit.
+const recoveryFlag = "max-recovery-increase"
 
-func cmpShareMetric(class, label string, worse int, flag string, limit func(*CompareLimits) CompareLimit) cmpMetric {
-	return cmpMetric{key: "share_" + class, label: label, unit: "share", changeUnit: "pp", worse: worse, flag: flag, limit: limit,
-		value: func(v *cmpView) (float64, bool) { return cmpShare(v.status, v.errors, v.requests, class) },
-		sample: func(b *Bucket) (float64, bool) {
-			return cmpShare(b.Status, b.Errors, b.Requests, class)
+func shareMetric(class, label string, worse int, flag string, limit func(*Limits) Limit) metricDef {
+	return metricDef{key: "share_" + class, label: label, unit: "share", changeUnit: "pp", worse: worse, flag: flag, limit: limit,
+		value: func(v *view) (float64, bool) { return shareOf(v.status, v.errors, v.requests, class) },
+		sample: func(b *results.Bucket) (float64, bool) {
+			return shareOf(b.Status, b.Errors, b.Requests, class)
 		}}
 }
 
-// cmpShare returns the share of requests of a class: "2xx", a status
+// shareOf returns the share of requests of a class: "2xx", a status
 // code, or "error"; false without requests.
-func cmpShare(status map[string]int, errs, requests int, class string) (float64, bool) {
+func shareOf(status map[string]int, errs, requests int, class string) (float64, bool) {
 	if requests <= 0 {
 		return 0, false
 	}
@@ -459,18 +338,18 @@ func cmpShare(status map[string]int, errs, requests int, class string) (float64,
 	return float64(n) / float64(requests), true
 }
 
-// cmpBucketWidth is a report's bucket width in seconds.
-func cmpBucketWidth(r *Report) float64 {
+// bucketWidth is a report's bucket width in seconds.
+func bucketWidth(r *results.Report) float64 {
 	if w := r.Analysis.Bucket.Seconds(); w > 0 {
 		return w
 	}
 	return 1
 }
 
-// cmpBuckets returns the timeline buckets of r wholly within [lo, hi).
-func cmpBuckets(r *Report, lo, hi float64) []Bucket {
-	w, eps := cmpBucketWidth(r), 1e-6
-	var out []Bucket
+// bucketsIn returns the timeline buckets of r wholly within [lo, hi).
+func bucketsIn(r *results.Report, lo, hi float64) []results.Bucket {
+	w, eps := bucketWidth(r), 1e-6
+	var out []results.Bucket
 	for _, b := range r.Timeline {
 		if b.TS >= lo-eps && b.TS+w <= hi+eps {
 			out = append(out, b)
@@ -479,15 +358,15 @@ func cmpBuckets(r *Report, lo, hi float64) []Bucket {
 	return out
 }
 
-// cmpPhaseView reads phase i of r.
-func cmpPhaseView(r *Report, i int) *cmpView {
+// phaseView reads phase i of r.
+func phaseView(r *results.Report, i int) *view {
 	p := &r.Phases[i]
-	v := &cmpView{
+	v := &view{
 		requests: p.Requests, status: p.Status, errors: p.Errors,
 		rate:     p.AchievedRate,
 		lat:      [3]float64{p.LatencyMS.P50, p.LatencyMS.P90, p.LatencyMS.P99},
 		hasLat:   p.Requests > 0,
-		strata:   [][]Bucket{cmpBuckets(r, p.StartS, p.EndS)},
+		strata:   [][]results.Bucket{bucketsIn(r, p.StartS, p.EndS)},
 		recovery: p.Recovery, recoveryS: p.RecoveryS,
 	}
 	end := p.EndS
@@ -500,15 +379,15 @@ func cmpPhaseView(r *Report, i int) *cmpView {
 			break
 		}
 	}
-	v.window = cmpBuckets(r, p.EndS, end)
+	v.window = bucketsIn(r, p.EndS, end)
 	return v
 }
 
-// cmpOverallView reads the phases idx of r together: the counts add up,
+// overallView reads the phases idx of r together: the counts add up,
 // the latencies come from their merged histograms.
-func cmpOverallView(r *Report, idx []int) *cmpView {
-	v := &cmpView{status: map[string]int{}, hasLat: true}
-	var h Histogram
+func overallView(r *results.Report, idx []int) *view {
+	v := &view{status: map[string]int{}, hasLat: true}
+	var h results.Histogram
 	var length, achieved float64
 	for _, i := range idx {
 		p := &r.Phases[i]
@@ -526,7 +405,7 @@ func cmpOverallView(r *Report, idx []int) *cmpView {
 		case p.Requests > 0:
 			v.hasLat = false // no histogram: no overall latency
 		}
-		v.strata = append(v.strata, cmpBuckets(r, p.StartS, p.EndS))
+		v.strata = append(v.strata, bucketsIn(r, p.StartS, p.EndS))
 	}
 	if length > 0 {
 		v.rate = achieved / length
@@ -536,23 +415,23 @@ func cmpOverallView(r *Report, idx []int) *cmpView {
 	}
 	if v.hasLat {
 		for k, q := range []float64{0.5, 0.9, 0.99} {
-			v.lat[k] = cmpRound(float64(h.Quantile(q)) / float64(time.Millisecond))
+			v.lat[k] = roundNum(float64(h.Quantile(q)) / float64(time.Millisecond))
 		}
 	}
 	return v
 }
 
-// Compare compares the report newRep with the report base. It sets no
+// Reports compares the report newRep with the report base. It sets no
 // File: the caller knows where each came from.
-func Compare(base, newRep *Report, opt CompareOptions) *Comparison {
+func Reports(base, newRep *results.Report, opt Options) *Comparison {
 	opt = opt.withDefaults()
 	c := &Comparison{
-		Schema: CompareSchema,
-		Base:   cmpSide(base),
-		New:    cmpSide(newRep),
-		Test: CompareTest{Name: compareTestName, Description: compareTestText,
+		Schema: Schema,
+		Base:   sideOf(base),
+		New:    sideOf(newRep),
+		Test: Test{Name: testName, Description: testWords,
 			Alpha: opt.Alpha, MinBuckets: opt.MinBuckets, NoTest: opt.NoTest},
-		Limits:      cmpLimitFlags(opt.Limits),
+		Limits:      limitFlags(opt.Limits),
 		Regressions: []string{},
 		Phases:      []PhaseChange{},
 		OnlyInBase:  []string{},
@@ -585,14 +464,14 @@ func Compare(base, newRep *Report, opt CompareOptions) *Comparison {
 		}
 		matched[j] = true
 		bi, ni = append(bi, i), append(ni, j)
-		bv, nv := cmpPhaseView(base, i), cmpPhaseView(newRep, j)
+		bv, nv := phaseView(base, i), phaseView(newRep, j)
 		pc := PhaseChange{Name: p.Name, StartS: p.StartS, EndS: p.EndS, BaseBuckets: bv.nBuckets(), NewBuckets: nv.nBuckets()}
-		for k := range cmpMetrics {
-			pc.Metrics = append(pc.Metrics, cmpCompare(&cmpMetrics[k], bv, nv, opt))
+		for k := range metricDefs {
+			pc.Metrics = append(pc.Metrics, compareMetric(&metricDefs[k], bv, nv, opt))
 		}
-		pc.Metrics = append(pc.Metrics, cmpRecovery(bv, nv, opt))
+		pc.Metrics = append(pc.Metrics, compareRecovery(bv, nv, opt))
 		c.Phases = append(c.Phases, pc)
-		c.Notes = append(c.Notes, cmpPhaseNotes(&p, &newRep.Phases[j])...)
+		c.Notes = append(c.Notes, phaseNotes(&p, &newRep.Phases[j])...)
 	}
 	for j, p := range newRep.Phases {
 		if !matched[j] {
@@ -600,84 +479,84 @@ func Compare(base, newRep *Report, opt CompareOptions) *Comparison {
 		}
 	}
 
-	bv, nv := cmpOverallView(base, bi), cmpOverallView(newRep, ni)
+	bv, nv := overallView(base, bi), overallView(newRep, ni)
 	c.Overall = PhaseChange{Name: "overall", BaseBuckets: bv.nBuckets(), NewBuckets: nv.nBuckets()}
 	if len(bi) > 0 {
 		c.Overall.StartS, c.Overall.EndS = base.Phases[bi[0]].StartS, base.Phases[bi[len(bi)-1]].EndS
 	}
-	for k := range cmpMetrics {
-		c.Overall.Metrics = append(c.Overall.Metrics, cmpCompare(&cmpMetrics[k], bv, nv, opt))
+	for k := range metricDefs {
+		c.Overall.Metrics = append(c.Overall.Metrics, compareMetric(&metricDefs[k], bv, nv, opt))
 	}
 	c.Overall.Metrics = append(c.Overall.Metrics,
-		cmpOnset("onset_first_s", base.Onset.FirstS, newRep.Onset.FirstS),
-		cmpOnset("onset_sustained_s", base.Onset.SustainedS, newRep.Onset.SustainedS))
-	c.Causes = cmpCauses(base.Causes, newRep.Causes)
-	c.Notes = append(cmpNotes(base, newRep), c.Notes...)
+		compareOnset("onset_first_s", base.Onset.FirstS, newRep.Onset.FirstS),
+		compareOnset("onset_sustained_s", base.Onset.SustainedS, newRep.Onset.SustainedS))
+	c.Causes = compareCauses(base.Causes, newRep.Causes)
+	c.Notes = append(compareNotes(base, newRep), c.Notes...)
 	c.verdict()
 	return c
 }
 
-func cmpSide(r *Report) ComparedReport {
-	return ComparedReport{Scenario: r.Scenario, Started: r.Started, Seed: r.Seed, Interrupted: r.Interrupted, BucketS: cmpBucketWidth(r)}
+func sideOf(r *results.Report) Side {
+	return Side{Scenario: r.Scenario, Started: r.Started, Seed: r.Seed, Interrupted: r.Interrupted, BucketS: bucketWidth(r)}
 }
 
-// cmpLimitFlags writes the limits as their flags take them.
-func cmpLimitFlags(l CompareLimits) map[string]string {
+// limitFlags writes the limits as their flags take them.
+func limitFlags(l Limits) map[string]string {
 	m := map[string]string{}
-	for k := range cmpMetrics {
-		if mt := &cmpMetrics[k]; mt.flag != "" {
-			m[mt.flag] = FormatCompareLimit(mt.limit(&l), mt.changeUnit)
+	for k := range metricDefs {
+		if mt := &metricDefs[k]; mt.flag != "" {
+			m[mt.flag] = FormatLimit(mt.limit(&l), mt.changeUnit)
 		}
 	}
-	m[cmpRecoveryFlag] = FormatCompareLimit(l.RecoveryIncrease, "s")
+	m[recoveryFlag] = FormatLimit(l.RecoveryIncrease, "s")
 	return m
 }
 
-// FormatCompareLimit writes a limit as its flag takes it: 10%, 0.5pp, 1s, off.
-func FormatCompareLimit(l CompareLimit, unit string) string {
+// FormatLimit writes a limit as its flag takes it: 10%, 0.5pp, 1s, off.
+func FormatLimit(l Limit, unit string) string {
 	if l.Off {
 		return "off"
 	}
 	return strconv.FormatFloat(l.Value, 'f', -1, 64) + unit
 }
 
-// cmpCompare compares one metric of two views.
-func cmpCompare(m *cmpMetric, bv, nv *cmpView, opt CompareOptions) MetricChange {
-	mc := MetricChange{Metric: m.key, Unit: m.unit, Worse: cmpWorse(m.worse), ChangeUnit: m.changeUnit}
+// compareMetric compares one metric of two views.
+func compareMetric(m *metricDef, bv, nv *view, opt Options) MetricChange {
+	mc := MetricChange{Metric: m.key, Unit: m.unit, Worse: worseWord(m.worse), ChangeUnit: m.changeUnit}
 	b, bok := m.value(bv)
 	n, nok := m.value(nv)
 	if bok {
-		mc.Base = cmpNum(cmpRoundUnit(b, m.unit))
+		mc.Base = num(roundUnit(b, m.unit))
 	}
 	if nok {
-		mc.New = cmpNum(cmpRoundUnit(n, m.unit))
+		mc.New = num(roundUnit(n, m.unit))
 	}
 	have := mc.Base != nil && mc.New != nil
 	movedBad := false
 	if have {
-		mc.Change = cmpChange(*mc.Base, *mc.New, m.changeUnit)
+		mc.Change = changeOf(*mc.Base, *mc.New, m.changeUnit)
 		movedBad = float64(m.worse)*(*mc.New-*mc.Base) > 0
 	}
-	var lim *CompareLimit
+	var lim *Limit
 	if m.limit != nil {
 		l := m.limit(&opt.Limits)
 		lim = &l
 	}
 	var bs, ns [][]float64
 	if m.sample != nil {
-		bs, ns = cmpSamples(bv.strata, m.sample), cmpSamples(nv.strata, m.sample)
+		bs, ns = samplesOf(bv.strata, m.sample), samplesOf(nv.strata, m.sample)
 	}
-	cmpJudge(&mc, m.worse, lim, have, movedBad, m.sample != nil, bs, ns, opt)
+	judge(&mc, m.worse, lim, have, movedBad, m.sample != nil, bs, ns, opt)
 	return mc
 }
 
-// cmpJudge sets the limit, the test and the verdict of mc, whose values
+// judge sets the limit, the test and the verdict of mc, whose values
 // and change are set: have says both sides have a value, movedBad that it
 // moved the bad way (what counts when the change has no number), testable
 // that bs and ns are its per-bucket samples.
-func cmpJudge(mc *MetricChange, worse int, lim *CompareLimit, have, movedBad, testable bool, bs, ns [][]float64, opt CompareOptions) {
+func judge(mc *MetricChange, worse int, lim *Limit, have, movedBad, testable bool, bs, ns [][]float64, opt Options) {
 	if lim != nil && !lim.Off && have {
-		mc.Limit = cmpPtr(lim.Value)
+		mc.Limit = ptr(lim.Value)
 		if mc.Change != nil {
 			mc.BeyondLimit = float64(worse)**mc.Change > lim.Value
 		} else {
@@ -685,7 +564,7 @@ func cmpJudge(mc *MetricChange, worse int, lim *CompareLimit, have, movedBad, te
 		}
 	}
 	if testable && have && !opt.NoTest {
-		mc.Test = cmpTest(bs, ns, worse, opt.MinBuckets, opt.Alpha)
+		mc.Test = testBuckets(bs, ns, worse, opt.MinBuckets, opt.Alpha)
 	}
 	switch {
 	case lim == nil:
@@ -707,57 +586,57 @@ func cmpJudge(mc *MetricChange, worse int, lim *CompareLimit, have, movedBad, te
 	}
 }
 
-// cmpRecovery compares the recovery after a phase: recovery_s, tested on
+// compareRecovery compares the recovery after a phase: recovery_s, tested on
 // the 502 share of the buckets from the phase's end to the next phase
 // with faults (or the end of the run).
-func cmpRecovery(bv, nv *cmpView, opt CompareOptions) MetricChange {
+func compareRecovery(bv, nv *view, opt Options) MetricChange {
 	mc := MetricChange{Metric: "recovery_s", Unit: "s", Worse: "higher", ChangeUnit: "s",
-		BaseState: cmpOr(bv.recovery, "not-measured"), NewState: cmpOr(nv.recovery, "not-measured"),
-		Base: cmpRecoveryValue(bv), New: cmpRecoveryValue(nv)}
+		BaseState: orDefault(bv.recovery, "not-measured"), NewState: orDefault(nv.recovery, "not-measured"),
+		Base: recoveryValue(bv), New: recoveryValue(nv)}
 	measured := func(s string) bool { return s == "recovered" || s == "not-recovered" }
 	have := measured(mc.BaseState) && measured(mc.NewState)
 	movedBad := false
 	switch {
 	case mc.Base != nil && mc.New != nil:
-		mc.Change = cmpNum(cmpRound(*mc.New - *mc.Base))
+		mc.Change = num(roundNum(*mc.New - *mc.Base))
 	default:
 		// Recovered on one side only, or on neither: no number; worse
 		// when NEW never recovered and BASE did.
 		movedBad = mc.Base != nil && mc.NewState == "not-recovered"
 	}
-	sample := func(b *Bucket) (float64, bool) { return cmpShare(b.Status, b.Errors, b.Requests, "502") }
-	bs, ns := cmpSamples([][]Bucket{bv.window}, sample), cmpSamples([][]Bucket{nv.window}, sample)
+	sample := func(b *results.Bucket) (float64, bool) { return shareOf(b.Status, b.Errors, b.Requests, "502") }
+	bs, ns := samplesOf([][]results.Bucket{bv.window}, sample), samplesOf([][]results.Bucket{nv.window}, sample)
 	lim := opt.Limits.RecoveryIncrease
-	cmpJudge(&mc, 1, &lim, have, movedBad, true, bs, ns, opt)
+	judge(&mc, 1, &lim, have, movedBad, true, bs, ns, opt)
 	return mc
 }
 
-func cmpRecoveryValue(v *cmpView) *float64 {
+func recoveryValue(v *view) *float64 {
 	if v.recovery != "recovered" || v.recoveryS == nil {
 		return nil
 	}
-	return cmpNum(cmpRound(*v.recoveryS))
+	return num(roundNum(*v.recoveryS))
 }
 
-func cmpOr(s, def string) string {
+func orDefault(s, def string) string {
 	if s == "" {
 		return def
 	}
 	return s
 }
 
-// cmpOnset compares an onset time; earlier is worse; no limit.
-func cmpOnset(key string, b, n *float64) MetricChange {
+// compareOnset compares an onset time; earlier is worse; no limit.
+func compareOnset(key string, b, n *float64) MetricChange {
 	mc := MetricChange{Metric: key, Unit: "s", Worse: "lower", ChangeUnit: "s", Base: b, New: n, Verdict: MetricNoLimit}
 	if b != nil && n != nil {
-		mc.Change = cmpNum(cmpRound(*n - *b))
+		mc.Change = num(roundNum(*n - *b))
 	}
 	return mc
 }
 
-// cmpCauses lines up the causes of 502s of both reports, by the larger
+// compareCauses lines up the causes of 502s of both reports, by the larger
 // share first.
-func cmpCauses(base, cur []Cause) []CauseChange {
+func compareCauses(base, cur []results.Cause) []CauseChange {
 	byName := map[string]*CauseChange{}
 	var out []*CauseChange
 	get := func(name string) *CauseChange {
@@ -772,16 +651,16 @@ func cmpCauses(base, cur []Cause) []CauseChange {
 	for _, c := range base {
 		cc := get(c.Cause)
 		cc.BaseCount += c.Count
-		cc.Base = cmpFinite(cmpRound(cc.Base + c.Share))
+		cc.Base = finiteValue(roundNum(cc.Base + c.Share))
 	}
 	for _, c := range cur {
 		cc := get(c.Cause)
 		cc.NewCount += c.Count
-		cc.New = cmpFinite(cmpRound(cc.New + c.Share))
+		cc.New = finiteValue(roundNum(cc.New + c.Share))
 	}
 	res := make([]CauseChange, len(out))
 	for i, c := range out {
-		c.ChangePP = cmpFinite(cmpRound(100 * (c.New - c.Base)))
+		c.ChangePP = finiteValue(roundNum(100 * (c.New - c.Base)))
 		res[i] = *c
 	}
 	sort.SliceStable(res, func(i, j int) bool {
@@ -794,21 +673,21 @@ func cmpCauses(base, cur []Cause) []CauseChange {
 	return res
 }
 
-// cmpNotes says what makes the reports less alike than they should be.
-func cmpNotes(base, cur *Report) []string {
+// compareNotes says what makes the reports less alike than they should be.
+func compareNotes(base, cur *results.Report) []string {
 	var notes []string
 	if base.Scenario != cur.Scenario {
 		notes = append(notes, fmt.Sprintf("BASE ran scenario %q, NEW ran %q: these are different scenarios", base.Scenario, cur.Scenario))
 	}
-	if bw, nw := cmpBucketWidth(base), cmpBucketWidth(cur); bw != nw {
+	if bw, nw := bucketWidth(base), bucketWidth(cur); bw != nw {
 		notes = append(notes, fmt.Sprintf("the timeline buckets are %gs wide in BASE and %gs in NEW: the per-bucket samples (and the onsets and recoveries) are not alike; rebuild one with gatecrash report --bucket", bw, nw))
 	}
-	if a, b := base.Analysis.withDefaults(), cur.Analysis.withDefaults(); a.Threshold != b.Threshold || a.Sustain != b.Sustain {
+	if a, b := base.Analysis.WithDefaults(), cur.Analysis.WithDefaults(); a.Threshold != b.Threshold || a.Sustain != b.Sustain {
 		notes = append(notes, fmt.Sprintf("the reports were made with other settings (threshold %g, sustain %d in BASE; %g, %d in NEW): onsets and recoveries are not alike", a.Threshold, a.Sustain, b.Threshold, b.Sustain))
 	}
 	for _, side := range []struct {
 		name string
-		r    *Report
+		r    *results.Report
 	}{{"BASE", base}, {"NEW", cur}} {
 		if side.r.Interrupted {
 			notes = append(notes, side.name+" was interrupted: it covers only what ran")
@@ -817,9 +696,9 @@ func cmpNotes(base, cur *Report) []string {
 	return notes
 }
 
-// cmpPhaseNotes says when a phase did not offer the same load on both
+// phaseNotes says when a phase did not offer the same load on both
 // sides.
-func cmpPhaseNotes(b, n *PhaseReport) []string {
+func phaseNotes(b, n *results.PhaseReport) []string {
 	var notes []string
 	if bl, nl := b.EndS-b.StartS, n.EndS-n.StartS; math.Abs(bl-nl) > 1e-6 {
 		notes = append(notes, fmt.Sprintf("phase %s lasts %gs in BASE and %gs in NEW", b.Name, bl, nl))
@@ -836,7 +715,7 @@ func (c *Comparison) verdict() {
 	c.Checks = sc.checks
 	c.Regressions = c.Regressions[:0]
 	for _, r := range sc.regressions {
-		c.Regressions = append(c.Regressions, cmpDescribe(r.where, r.m, "->"))
+		c.Regressions = append(c.Regressions, describe(r.where, r.m, "->"))
 	}
 	c.Regression = len(c.Regressions) > 0
 	var s string
@@ -854,30 +733,30 @@ func (c *Comparison) verdict() {
 	c.Verdict = s
 }
 
-// cmpWhere is one metric and where it is.
-type cmpWhere struct {
+// place is one metric and where it is.
+type place struct {
 	where string // "in phase NAME" or "overall"
 	m     *MetricChange
 }
 
-// cmpScan is what the checks of a comparison found.
-type cmpScan struct {
+// scanned is what the checks of a comparison found.
+type scanned struct {
 	checks                      int
-	regressions, notSig, noData []cmpWhere
+	regressions, notSig, noData []place
 }
 
-func (c *Comparison) scan() cmpScan {
-	var sc cmpScan
+func (c *Comparison) scan() scanned {
+	var sc scanned
 	each := func(where string, ms []MetricChange) {
 		for i := range ms {
 			m := &ms[i]
 			switch m.Verdict {
 			case MetricRegression:
-				sc.regressions = append(sc.regressions, cmpWhere{where, m})
+				sc.regressions = append(sc.regressions, place{where, m})
 			case MetricNotSignificant:
-				sc.notSig = append(sc.notSig, cmpWhere{where, m})
+				sc.notSig = append(sc.notSig, place{where, m})
 			case MetricNotEnoughData:
-				sc.noData = append(sc.noData, cmpWhere{where, m})
+				sc.noData = append(sc.noData, place{where, m})
 			case MetricOK:
 			default:
 				continue
@@ -896,10 +775,10 @@ func (c *Comparison) scan() cmpScan {
 // beyond their limits that are not regressions, the phases not compared.
 func (c *Comparison) asides() []string {
 	sc := c.scan()
-	names := func(ws []cmpWhere) string {
+	names := func(ws []place) string {
 		s := make([]string, len(ws))
 		for i, w := range ws {
-			s[i] = cmpLabel(w.m.Metric) + " " + w.where
+			s[i] = labelOf(w.m.Metric) + " " + w.where
 		}
 		return strings.Join(s, ", ")
 	}
@@ -923,21 +802,21 @@ func (c *Comparison) asides() []string {
 	return out
 }
 
-// cmpDescribe says one regression in a line.
-func cmpDescribe(where string, m *MetricChange, arrow string) string {
-	s := fmt.Sprintf("%s %s: %s %s %s (%s, limit %s", cmpLabel(m.Metric), where,
-		cmpValue(m.Base, m.Unit, m.BaseState), arrow, cmpValue(m.New, m.Unit, m.NewState), cmpChangeText(m), cmpLimitText(m))
+// describe says one regression in a line.
+func describe(where string, m *MetricChange, arrow string) string {
+	s := fmt.Sprintf("%s %s: %s %s %s (%s, limit %s", labelOf(m.Metric), where,
+		valueText(m.Base, m.Unit, m.BaseState), arrow, valueText(m.New, m.Unit, m.NewState), changeText(m), limitText(m))
 	if m.Test != nil && m.Test.P != nil {
-		s += ", p " + cmpPText(*m.Test.P, true)
+		s += ", p " + pText(*m.Test.P, true)
 	}
 	return s + ")"
 }
 
-// cmpTest runs the test on the per-bucket samples of each stratum (one
+// testBuckets runs the test on the per-bucket samples of each stratum (one
 // per phase), worse +1 when higher is worse. It leaves U, Z and P unset
 // with fewer than minBuckets buckets a side, or when samples of these
 // sizes could not reach alpha.
-func cmpTest(bs, ns [][]float64, worse, minBuckets int, alpha float64) *BucketTest {
+func testBuckets(bs, ns [][]float64, worse, minBuckets int, alpha float64) *BucketTest {
 	t := &BucketTest{Strata: len(bs)}
 	for k := range bs {
 		t.NBase += len(bs[k])
@@ -949,7 +828,7 @@ func cmpTest(bs, ns [][]float64, worse, minBuckets int, alpha float64) *BucketTe
 	}
 	cont := len(bs) == 1
 	pmin := normalUpper(mwScore(st.best, st.sdDistinct, cont))
-	t.PMin = cmpNum(cmpRoundSig(pmin, 4))
+	t.PMin = num(roundSig(pmin, 4))
 	var p, z float64
 	if worse > 0 {
 		p, z = st.s.pGreater(cont), st.s.zGreater(cont)
@@ -962,13 +841,13 @@ func cmpTest(bs, ns [][]float64, worse, minBuckets int, alpha float64) *BucketTe
 	if pmin >= alpha && p >= alpha {
 		return t
 	}
-	t.U = cmpNum(cmpRound(st.sumU))
-	t.Z = cmpNum(cmpRound(z))
-	t.P = cmpNum(cmpRoundSig(p, 4))
+	t.U = num(roundNum(st.sumU))
+	t.Z = num(roundNum(z))
+	t.P = num(roundSig(p, 4))
 	return t
 }
 
-func cmpSamples(strata [][]Bucket, f func(*Bucket) (float64, bool)) [][]float64 {
+func samplesOf(strata [][]results.Bucket, f func(*results.Bucket) (float64, bool)) [][]float64 {
 	out := make([][]float64, len(strata))
 	for k, bs := range strata {
 		out[k] = make([]float64, 0, len(bs))
@@ -981,15 +860,15 @@ func cmpSamples(strata [][]Bucket, f func(*Bucket) (float64, bool)) [][]float64 
 	return out
 }
 
-// cmpChange is n against b in unit: % of b, pp, or s; nil when it has no
+// changeOf is n against b in unit: % of b, pp, or s; nil when it has no
 // number.
-func cmpChange(b, n float64, unit string) *float64 {
+func changeOf(b, n float64, unit string) *float64 {
 	var v float64
 	switch unit {
 	case "%":
 		if b == 0 {
 			if n == 0 {
-				return cmpPtr(0)
+				return ptr(0)
 			}
 			return nil
 		}
@@ -1002,19 +881,19 @@ func cmpChange(b, n float64, unit string) *float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil
 	}
-	return cmpNum(cmpRound(v))
+	return num(roundNum(v))
 }
 
-func cmpRoundUnit(v float64, unit string) float64 {
+func roundUnit(v float64, unit string) float64 {
 	if unit == "share" {
-		return cmpRoundSig(v, 0) // shares keep five decimals
+		return roundSig(v, 0) // shares keep five decimals
 	}
-	return cmpRound(v)
+	return roundNum(v)
 }
 
-// cmpRoundSig rounds v to sig significant digits; with sig 0, to five
+// roundSig rounds v to sig significant digits; with sig 0, to five
 // decimals. Non-finite values become 0.
-func cmpRoundSig(v float64, sig int) float64 {
+func roundSig(v float64, sig int) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0
 	}
@@ -1025,35 +904,35 @@ func cmpRoundSig(v float64, sig int) float64 {
 	return r
 }
 
-func cmpPtr(v float64) *float64 { return &v }
+func ptr(v float64) *float64 { return &v }
 
-// cmpNum is a pointer to v, or nil when v is not a finite number, which
+// num is a pointer to v, or nil when v is not a finite number, which
 // JSON cannot hold.
-func cmpNum(v float64) *float64 {
+func num(v float64) *float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil
 	}
 	return &v
 }
 
-// cmpFinite is v, or 0 when v is not a finite number.
-func cmpFinite(v float64) float64 {
+// finiteValue is v, or 0 when v is not a finite number.
+func finiteValue(v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0
 	}
 	return v
 }
 
-// cmpRound keeps three decimals; it leaves alone what is too large to
+// roundNum keeps three decimals; it leaves alone what is too large to
 // need rounding, or not a number.
-func cmpRound(v float64) float64 {
+func roundNum(v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) >= 1e12 {
 		return v
 	}
 	return math.Round(v*1000) / 1000
 }
 
-func cmpWorse(w int) string {
+func worseWord(w int) string {
 	if w > 0 {
 		return "higher"
 	}
@@ -1225,27 +1104,27 @@ func normalUpper(z float64) float64 { return 0.5 * math.Erfc(z/math.Sqrt2) }
 
 // Text and Markdown.
 
-// cmpLabels name the metrics in words.
-var cmpLabels = map[string]string{
+// labels name the metrics in words.
+var labels = map[string]string{
 	"recovery_s":        "recovery",
 	"onset_first_s":     "first 502",
 	"onset_sustained_s": "sustained 502s",
 }
 
-func cmpLabel(key string) string {
-	for i := range cmpMetrics {
-		if cmpMetrics[i].key == key {
-			return cmpMetrics[i].label
+func labelOf(key string) string {
+	for i := range metricDefs {
+		if metricDefs[i].key == key {
+			return metricDefs[i].label
 		}
 	}
-	if l, ok := cmpLabels[key]; ok {
+	if l, ok := labels[key]; ok {
 		return l
 	}
 	return key
 }
 
-// cmpValue writes a value in its unit.
-func cmpValue(v *float64, unit, state string) string {
+// valueText writes a value in its unit.
+func valueText(v *float64, unit, state string) string {
 	if v == nil {
 		switch state {
 		case "not-recovered":
@@ -1266,7 +1145,7 @@ func cmpValue(v *float64, unit, state string) string {
 	return strconv.FormatFloat(*v, 'f', -1, 64) + "s"
 }
 
-func cmpChangeText(m *MetricChange) string {
+func changeText(m *MetricChange) string {
 	if m.Change == nil {
 		switch {
 		case m.Base == nil && m.New == nil:
@@ -1283,14 +1162,14 @@ func cmpChangeText(m *MetricChange) string {
 	v := *m.Change
 	switch m.ChangeUnit {
 	case "%":
-		return cmpSigned(v, 1) + "%"
+		return signed(v, 1) + "%"
 	case "pp":
-		return cmpSigned(v, 2) + "pp"
+		return signed(v, 2) + "pp"
 	}
-	return cmpSigned(v, -1) + "s"
+	return signed(v, -1) + "s"
 }
 
-func cmpSigned(v float64, prec int) string {
+func signed(v float64, prec int) string {
 	s := strconv.FormatFloat(v, 'f', prec, 64)
 	if !strings.HasPrefix(s, "-") {
 		s = "+" + s
@@ -1298,7 +1177,7 @@ func cmpSigned(v float64, prec int) string {
 	return s
 }
 
-func cmpLimitText(m *MetricChange) string {
+func limitText(m *MetricChange) string {
 	switch {
 	case m.Verdict == MetricOff:
 		return "off"
@@ -1312,8 +1191,8 @@ func cmpLimitText(m *MetricChange) string {
 	return sign + strconv.FormatFloat(*m.Limit, 'f', -1, 64) + m.ChangeUnit
 }
 
-// cmpPText writes a p-value; words puts "= " before a number.
-func cmpPText(p float64, words bool) string {
+// pText writes a p-value; words puts "= " before a number.
+func pText(p float64, words bool) string {
 	if p < 0.0001 {
 		if words {
 			return "< 0.0001"
@@ -1327,35 +1206,35 @@ func cmpPText(p float64, words bool) string {
 	return s
 }
 
-// cmpNotEnough says why a metric could not be tested.
-func cmpNotEnough(m *MetricChange, t CompareTest) string {
+// notEnough says why a metric could not be tested.
+func notEnough(m *MetricChange, t Test) string {
 	switch {
 	case m.Test == nil:
 		return "not enough data to test"
 	case m.Test.PMin != nil:
-		return fmt.Sprintf("not enough data to test (%d and %d buckets cannot give p below alpha %g: at best %s)", m.Test.NBase, m.Test.NNew, t.Alpha, cmpPText(*m.Test.PMin, false))
+		return fmt.Sprintf("not enough data to test (%d and %d buckets cannot give p below alpha %g: at best %s)", m.Test.NBase, m.Test.NNew, t.Alpha, pText(*m.Test.PMin, false))
 	}
 	return fmt.Sprintf("not enough data to test (%d and %d buckets, %d needed a side)", m.Test.NBase, m.Test.NNew, t.MinBuckets)
 }
 
-func cmpTestText(m *MetricChange) string {
+func testText(m *MetricChange) string {
 	switch {
 	case m.Test == nil:
 		return "-"
 	case m.Test.P == nil:
 		return fmt.Sprintf("n=%d+%d", m.Test.NBase, m.Test.NNew)
 	}
-	return cmpPText(*m.Test.P, false)
+	return pText(*m.Test.P, false)
 }
 
-func cmpVerdictText(m *MetricChange, t CompareTest) string {
+func verdictText(m *MetricChange, t Test) string {
 	switch m.Verdict {
 	case MetricRegression:
 		return "REGRESSION"
 	case MetricNotSignificant:
 		return fmt.Sprintf("ok: beyond the limit, not significant (p >= %g)", t.Alpha)
 	case MetricNotEnoughData:
-		return "ok: beyond the limit, " + cmpNotEnough(m, t)
+		return "ok: beyond the limit, " + notEnough(m, t)
 	case MetricNoLimit:
 		return "no limit"
 	case MetricOff:
@@ -1364,16 +1243,16 @@ func cmpVerdictText(m *MetricChange, t CompareTest) string {
 	return m.Verdict
 }
 
-// cmpTestLines say which test and alpha decided, and the rule.
-func (c *Comparison) cmpTestLines() (test, rule string) {
+// testLines say which test and alpha decided, and the rule.
+func (c *Comparison) testLines() (test, rule string) {
 	if c.Test.NoTest {
 		return "none (--no-test)", "a change beyond its limit is a regression"
 	}
-	return fmt.Sprintf("%s, alpha %g", compareTestText, c.Test.Alpha),
+	return fmt.Sprintf("%s, alpha %g", testWords, c.Test.Alpha),
 		fmt.Sprintf("a regression is a change beyond its limit and significant at alpha %g; fewer than %d buckets a side, or too few to reach alpha: not enough data to test, no regression", c.Test.Alpha, c.Test.MinBuckets)
 }
 
-func cmpSideText(s ComparedReport) string {
+func sideText(s Side) string {
 	name := s.File
 	if name == "" {
 		name = "this run"
@@ -1385,7 +1264,7 @@ func cmpSideText(s ComparedReport) string {
 	return t
 }
 
-func cmpPhaseHead(p *PhaseChange) string {
+func phaseHead(p *PhaseChange) string {
 	if p.Name == "overall" {
 		return fmt.Sprintf("overall (the phases both have; %d and %d buckets)", p.BaseBuckets, p.NewBuckets)
 	}
@@ -1400,7 +1279,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	if c.Regression {
 		fmt.Fprintf(&b, "gatecrash compare: REGRESSION in %d of %d checks\n", len(sc.regressions), sc.checks)
 		for _, r := range sc.regressions {
-			fmt.Fprintf(&b, "  %s\n", cmpDescribe(r.where, r.m, "->"))
+			fmt.Fprintf(&b, "  %s\n", describe(r.where, r.m, "->"))
 		}
 	} else {
 		fmt.Fprintf(&b, "gatecrash compare: no regression in %d checks\n", sc.checks)
@@ -1408,19 +1287,19 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	for _, a := range c.asides() {
 		fmt.Fprintf(&b, "  %s\n", a)
 	}
-	test, rule := c.cmpTestLines()
-	fmt.Fprintf(&b, "base: %s\nnew:  %s\ntest: %s\nrule: %s\n", cmpSideText(c.Base), cmpSideText(c.New), test, rule)
+	test, rule := c.testLines()
+	fmt.Fprintf(&b, "base: %s\nnew:  %s\ntest: %s\nrule: %s\n", sideText(c.Base), sideText(c.New), test, rule)
 	phases := append(append([]PhaseChange{}, c.Phases...), c.Overall)
 	for i := range phases {
 		p := &phases[i]
-		fmt.Fprintf(&b, "\n%s\n", cmpPhaseHead(p))
+		fmt.Fprintf(&b, "\n%s\n", phaseHead(p))
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  metric\tbase\tnew\tchange\tlimit\tp\tverdict")
 		for k := range p.Metrics {
 			m := &p.Metrics[k]
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", cmpLabel(m.Metric),
-				cmpValue(m.Base, m.Unit, m.BaseState), cmpValue(m.New, m.Unit, m.NewState),
-				cmpChangeText(m), cmpLimitText(m), cmpTestText(m), cmpVerdictText(m, c.Test))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", labelOf(m.Metric),
+				valueText(m.Base, m.Unit, m.BaseState), valueText(m.New, m.Unit, m.NewState),
+				changeText(m), limitText(m), testText(m), verdictText(m, c.Test))
 		}
 		tw.Flush()
 	}
@@ -1429,8 +1308,8 @@ func (c *Comparison) WriteText(w io.Writer) error {
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  cause\tbase\tnew\tchange")
 		for _, cc := range c.Causes {
-			fmt.Fprintf(tw, "  %s\t%s (%d)\t%s (%d)\t%spp\n", cc.Cause, cmpValue(&cc.Base, "share", ""), cc.BaseCount,
-				cmpValue(&cc.New, "share", ""), cc.NewCount, cmpSigned(cc.ChangePP, 2))
+			fmt.Fprintf(tw, "  %s\t%s (%d)\t%s (%d)\t%spp\n", cc.Cause, valueText(&cc.Base, "share", ""), cc.BaseCount,
+				valueText(&cc.New, "share", ""), cc.NewCount, signed(cc.ChangePP, 2))
 		}
 		tw.Flush()
 	}
@@ -1450,9 +1329,9 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	return err
 }
 
-// cmpMD escapes text for Markdown, inside a table cell too; it keeps
+// mdEscape escapes text for Markdown, inside a table cell too; it keeps
 // HTML out.
-func cmpMD(s string) string {
+func mdEscape(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
@@ -1474,7 +1353,7 @@ func cmpMD(s string) string {
 	return b.String()
 }
 
-func cmpMark(m *MetricChange) string {
+func markOf(m *MetricChange) string {
 	switch m.Verdict {
 	case MetricRegression:
 		return "❌"
@@ -1498,35 +1377,35 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	if c.Regression {
 		fmt.Fprintf(&b, "### ❌ gatecrash compare: regression in %d of %d checks\n\n", len(sc.regressions), sc.checks)
 		for _, r := range sc.regressions {
-			fmt.Fprintf(&b, "- %s\n", cmpMD(cmpDescribe(r.where, r.m, "→")))
+			fmt.Fprintf(&b, "- %s\n", mdEscape(describe(r.where, r.m, "→")))
 		}
 		b.WriteString("\n")
 	} else {
 		fmt.Fprintf(&b, "### ✅ gatecrash compare: no regression in %d checks\n\n", sc.checks)
 	}
 	if as := c.asides(); len(as) > 0 {
-		fmt.Fprintf(&b, "%s.\n\n", cmpMD(strings.ToUpper(as[0][:1])+strings.Join(as, "; ")[1:]))
+		fmt.Fprintf(&b, "%s.\n\n", mdEscape(strings.ToUpper(as[0][:1])+strings.Join(as, "; ")[1:]))
 	}
 	b.WriteString("| phase | metric | base | new | change | limit | p | |\n|---|---|---|---|---|---|---|---|\n")
 	phases := append(append([]PhaseChange{}, c.Phases...), c.Overall)
 	for i := range phases {
 		p := &phases[i]
-		name := cmpMD(p.Name)
+		name := mdEscape(p.Name)
 		if p.Name == "overall" {
 			name = "**overall**"
 		}
 		for k := range p.Metrics {
 			m := &p.Metrics[k]
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", name, cmpLabel(m.Metric),
-				cmpValue(m.Base, m.Unit, m.BaseState), cmpValue(m.New, m.Unit, m.NewState),
-				cmpChangeText(m), cmpLimitText(m), strings.ReplaceAll(cmpTestText(m), "<", "&lt;"), cmpMark(m))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", name, labelOf(m.Metric),
+				valueText(m.Base, m.Unit, m.BaseState), valueText(m.New, m.Unit, m.NewState),
+				changeText(m), limitText(m), strings.ReplaceAll(testText(m), "<", "&lt;"), markOf(m))
 		}
 	}
 	if len(c.Causes) > 0 {
 		b.WriteString("\n<details><summary>causes of 502s</summary>\n\n| cause | base | new | change |\n|---|---|---|---|\n")
 		for _, cc := range c.Causes {
-			fmt.Fprintf(&b, "| %s | %s (%d) | %s (%d) | %spp |\n", cmpMD(cc.Cause), cmpValue(&cc.Base, "share", ""), cc.BaseCount,
-				cmpValue(&cc.New, "share", ""), cc.NewCount, cmpSigned(cc.ChangePP, 2))
+			fmt.Fprintf(&b, "| %s | %s (%d) | %s (%d) | %spp |\n", mdEscape(cc.Cause), valueText(&cc.Base, "share", ""), cc.BaseCount,
+				valueText(&cc.New, "share", ""), cc.NewCount, signed(cc.ChangePP, 2))
 		}
 		b.WriteString("\n</details>\n")
 	}
@@ -1534,16 +1413,16 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 		b.WriteString("\n")
 	}
 	if len(c.OnlyInBase) > 0 {
-		fmt.Fprintf(&b, "- only in BASE, not compared: %s\n", cmpMD(strings.Join(c.OnlyInBase, ", ")))
+		fmt.Fprintf(&b, "- only in BASE, not compared: %s\n", mdEscape(strings.Join(c.OnlyInBase, ", ")))
 	}
 	if len(c.OnlyInNew) > 0 {
-		fmt.Fprintf(&b, "- only in NEW, not compared: %s\n", cmpMD(strings.Join(c.OnlyInNew, ", ")))
+		fmt.Fprintf(&b, "- only in NEW, not compared: %s\n", mdEscape(strings.Join(c.OnlyInNew, ", ")))
 	}
 	for _, n := range c.Notes {
-		fmt.Fprintf(&b, "- %s\n", cmpMD(n))
+		fmt.Fprintf(&b, "- %s\n", mdEscape(n))
 	}
-	test, rule := c.cmpTestLines()
-	fmt.Fprintf(&b, "\n<sub>test: %s; %s. base: %s. new: %s.</sub>\n", cmpMD(test), cmpMD(rule), cmpMD(cmpSideText(c.Base)), cmpMD(cmpSideText(c.New)))
+	test, rule := c.testLines()
+	fmt.Fprintf(&b, "\n<sub>test: %s; %s. base: %s. new: %s.</sub>\n", mdEscape(test), mdEscape(rule), mdEscape(sideText(c.Base)), mdEscape(sideText(c.New)))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
