@@ -93,7 +93,9 @@ func htmlPage(r *results.Report, vs []shownVerdict) (*htmlData, error) {
 	d.Charts = charts
 	d.Causes = htmlCauseTables(r)
 	d.PhaseHead, d.Phases, d.Total = htmlPhaseTable(r)
-	d.Masked = htmlMasked(r.Masked)
+	if r.Masked.Faults > 0 {
+		d.Masked = maskedSentence(r.Masked, func(s string) string { return s })
+	}
 	var cs []string
 	for _, c := range r.Correlations {
 		v := "n/a"
@@ -162,26 +164,6 @@ func htmlPhaseTable(r *results.Report) (head []htmlCell, phases [][]htmlCell, to
 	}
 	total = row("total", "", 0, r.DurationS, []string{"", ""}, r.Totals.Requests, r.Totals.Status, r.Totals.Errors, []string{"", "", "", ""}, "")
 	return head, phases, total
-}
-
-// htmlMasked says what became of the faults that broke an attempt or a
-// connection; "" when none did.
-func htmlMasked(m results.Masked) string {
-	if m.Faults == 0 {
-		return ""
-	}
-	s := fmt.Sprintf("%d of %d faults that broke an attempt or a connection were masked", m.Count, m.Faults)
-	if m.Count > 0 {
-		s += fmt.Sprintf(" (%s; by kind: %s)", m.ReasonList(), m.KindList())
-	}
-	s += "."
-	if m.Repeated > 0 {
-		s += " " + m.RepeatedWords() + "."
-	}
-	if m.GatewayConfirmed > 0 {
-		s += fmt.Sprintf(" The gateway's log confirms %d of the retries.", m.GatewayConfirmed)
-	}
-	return s
 }
 
 var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>

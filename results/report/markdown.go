@@ -62,53 +62,8 @@ func Markdown(w io.Writer, r *results.Report) error {
 
 func writeMarkdown(w io.Writer, r *results.Report, vs []shownVerdict) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## gatecrash: %s\n\n", mdText(r.Scenario))
-	fmt.Fprintf(&b, "seed %d · started %s · %s · gateway %s\n\n", r.Seed, r.Started.UTC().Format("2006-01-02T15:04:05Z"), results.Secs(r.DurationS), mdText(r.Gateway.Kind))
-	switch {
-	case r.Aborted != nil:
-		fmt.Fprintf(&b, "> **Aborted**: %s; the report covers what ran.\n\n", mdText(*r.Aborted))
-	case r.Interrupted:
-		b.WriteString("> **Interrupted**: the run was stopped before its end; the report covers what ran.\n\n")
-	}
-	if len(vs) > 0 {
-		if n := failedShown(vs); n > 0 {
-			fmt.Fprintf(&b, "**❌ %d of %d expectations failed.**\n\n", n, len(vs))
-		} else {
-			fmt.Fprintf(&b, "**✅ all %d expectations held.**\n\n", len(vs))
-		}
-	}
-	b.WriteString(mdText(r.Diagnosis))
-	b.WriteString("\n\n")
-
-	// Phases.
-	codes := statusCodes(r)
-	b.WriteString("### Phases\n\n")
-	head := []string{"phase", "start", "end", "faults", "offered/s", "achieved/s", "requests"}
-	head = append(head, codes...)
-	head = append(head, "errors", "p50 ms", "p99 ms", "recovery")
-	mdRow(&b, head)
-	align := make([]string, len(head))
-	for i := range align {
-		align[i] = "---:"
-	}
-	align[0], align[3] = "---", "---"
-	mdRow(&b, align)
-	for _, p := range r.Phases {
-		cells := []string{mdText(p.Name), results.Secs(p.StartS), results.Secs(p.EndS), mdText(strings.Join(p.Faults, ", ")), results.Decimal(p.OfferedRate), results.Decimal(p.AchievedRate), strconv.Itoa(p.Requests)}
-		for _, c := range codes {
-			cells = append(cells, strconv.Itoa(p.Status[c]))
-		}
-		cells = append(cells, strconv.Itoa(p.Errors), results.Decimal(p.LatencyMS.P50), results.Decimal(p.LatencyMS.P99), recoveryCell(p))
-		mdRow(&b, cells)
-	}
-	cells := []string{"**total**", results.Secs(0), results.Secs(r.DurationS), "", "", "", strconv.Itoa(r.Totals.Requests)}
-	for _, c := range codes {
-		cells = append(cells, strconv.Itoa(r.Totals.Status[c]))
-	}
-	cells = append(cells, strconv.Itoa(r.Totals.Errors), "", "", "")
-	mdRow(&b, cells)
-
-	// Causes, per failure class.
+	mdHead(&b, r, vs)
+	mdPhases(&b, r)
 	for _, cc := range causeSections(r) {
 		fmt.Fprintf(&b, "\n### Causes of %s\n\n", cc.what)
 		mdRow(&b, []string{"cause", "count", "share", "evidence", "the gateway said"})
@@ -117,40 +72,103 @@ func writeMarkdown(w io.Writer, r *results.Report, vs []shownVerdict) error {
 			mdRow(&b, []string{mdCode(c.Cause), strconv.Itoa(c.Count), results.Percent(c.Share), evidenceCell(c.Evidence), mdText(saidCell(c.GatewayWords))})
 		}
 	}
-
 	if m := r.Masked; m.Faults > 0 {
-		fmt.Fprintf(&b, "\n### Masked faults\n\n%d of %d faults that broke an attempt or a connection were masked", m.Count, m.Faults)
-		if m.Count > 0 {
-			fmt.Fprintf(&b, " (%s; by kind: %s)", mdText(m.ReasonList()), mdText(m.KindList()))
-		}
-		b.WriteString(".")
-		if m.Repeated > 0 {
-			b.WriteString(" " + m.RepeatedWords() + ".")
-		}
-		if m.GatewayConfirmed > 0 {
-			fmt.Fprintf(&b, " The gateway's log confirms %d of the retries.", m.GatewayConfirmed)
-		}
-		b.WriteString("\n")
+		b.WriteString("\n### Masked faults\n\n" + maskedSentence(m, mdText) + "\n")
 	}
-
-	if len(vs) > 0 {
-		b.WriteString("\n### Expectations\n\n")
-		mdRow(&b, []string{"", "expectation", "measured"})
-		mdRow(&b, []string{":---:", "---", "---:"})
-		for _, v := range vs {
-			mark := "✅"
-			if !v.OK {
-				mark = "❌"
-			}
-			expr := mdCode(v.Expr)
-			if v.Abort {
-				expr += " (abort)"
-			}
-			mdRow(&b, []string{mark, expr, mdText(v.Value)})
-		}
-	}
+	mdExpectations(&b, vs)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// mdHead writes the title, the run's facts, its state, the verdict of the
+// expectations and the diagnosis.
+func mdHead(b *strings.Builder, r *results.Report, vs []shownVerdict) {
+	fmt.Fprintf(b, "## gatecrash: %s\n\n", mdText(r.Scenario))
+	fmt.Fprintf(b, "seed %d · started %s · %s · gateway %s\n\n", r.Seed, r.Started.UTC().Format("2006-01-02T15:04:05Z"), results.Secs(r.DurationS), mdText(r.Gateway.Kind))
+	switch {
+	case r.Aborted != nil:
+		fmt.Fprintf(b, "> **Aborted**: %s; the report covers what ran.\n\n", mdText(*r.Aborted))
+	case r.Interrupted:
+		b.WriteString("> **Interrupted**: the run was stopped before its end; the report covers what ran.\n\n")
+	}
+	if len(vs) > 0 {
+		if n := failedShown(vs); n > 0 {
+			fmt.Fprintf(b, "**❌ %d of %d expectations failed.**\n\n", n, len(vs))
+		} else {
+			fmt.Fprintf(b, "**✅ all %d expectations held.**\n\n", len(vs))
+		}
+	}
+	b.WriteString(mdText(r.Diagnosis))
+	b.WriteString("\n\n")
+}
+
+// mdPhases writes the table of phases and the total.
+func mdPhases(b *strings.Builder, r *results.Report) {
+	codes := statusCodes(r)
+	b.WriteString("### Phases\n\n")
+	head := []string{"phase", "start", "end", "faults", "offered/s", "achieved/s", "requests"}
+	head = append(head, codes...)
+	head = append(head, "errors", "p50 ms", "p99 ms", "recovery")
+	mdRow(b, head)
+	align := make([]string, len(head))
+	for i := range align {
+		align[i] = "---:"
+	}
+	align[0], align[3] = "---", "---"
+	mdRow(b, align)
+	for _, p := range r.Phases {
+		cells := []string{mdText(p.Name), results.Secs(p.StartS), results.Secs(p.EndS), mdText(strings.Join(p.Faults, ", ")), results.Decimal(p.OfferedRate), results.Decimal(p.AchievedRate), strconv.Itoa(p.Requests)}
+		for _, c := range codes {
+			cells = append(cells, strconv.Itoa(p.Status[c]))
+		}
+		cells = append(cells, strconv.Itoa(p.Errors), results.Decimal(p.LatencyMS.P50), results.Decimal(p.LatencyMS.P99), recoveryCell(p))
+		mdRow(b, cells)
+	}
+	cells := []string{"**total**", results.Secs(0), results.Secs(r.DurationS), "", "", "", strconv.Itoa(r.Totals.Requests)}
+	for _, c := range codes {
+		cells = append(cells, strconv.Itoa(r.Totals.Status[c]))
+	}
+	cells = append(cells, strconv.Itoa(r.Totals.Errors), "", "", "")
+	mdRow(b, cells)
+}
+
+// mdExpectations writes the table of expectations, if any.
+func mdExpectations(b *strings.Builder, vs []shownVerdict) {
+	if len(vs) == 0 {
+		return
+	}
+	b.WriteString("\n### Expectations\n\n")
+	mdRow(b, []string{"", "expectation", "measured"})
+	mdRow(b, []string{":---:", "---", "---:"})
+	for _, v := range vs {
+		mark := "✅"
+		if !v.OK {
+			mark = "❌"
+		}
+		expr := mdCode(v.Expr)
+		if v.Abort {
+			expr += " (abort)"
+		}
+		mdRow(b, []string{mark, expr, mdText(v.Value)})
+	}
+}
+
+// maskedSentence says what became of the faults that broke an attempt or
+// a connection, as the Markdown and HTML reports write it; esc escapes the
+// lists of reasons and kinds for the output.
+func maskedSentence(m results.Masked, esc func(string) string) string {
+	s := fmt.Sprintf("%d of %d faults that broke an attempt or a connection were masked", m.Count, m.Faults)
+	if m.Count > 0 {
+		s += fmt.Sprintf(" (%s; by kind: %s)", esc(m.ReasonList()), esc(m.KindList()))
+	}
+	s += "."
+	if m.Repeated > 0 {
+		s += " " + m.RepeatedWords() + "."
+	}
+	if m.GatewayConfirmed > 0 {
+		s += fmt.Sprintf(" The gateway's log confirms %d of the retries.", m.GatewayConfirmed)
+	}
+	return s
 }
 
 // causeSection is the causes of one failure class, as the reports list

@@ -65,7 +65,17 @@ func Text(w io.Writer, r *results.Report) error {
 	writeExpectations(&b, r)
 
 	codes := statusCodes(r)
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	textPhases(&b, r, codes)
+	writeTimeline(&b, r, codes)
+	textCauses(&b, r)
+	textAsides(&b, r)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// textPhases writes the table of phases and the total.
+func textPhases(b *strings.Builder, r *results.Report, codes []string) {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := []string{"phase", "start", "end", "offered/s", "achieved/s", "requests"}
 	head = append(head, codes...)
 	head = append(head, "errors", "p50 ms", "p90 ms", "p99 ms", "max ms", "recovery")
@@ -100,12 +110,15 @@ func Text(w io.Writer, r *results.Report) error {
 	row("total", 0, r.DurationS, 0, 0, r.Totals.Requests, r.Totals.Status, r.Totals.Errors, nil, "")
 	tw.Flush()
 
-	writeTimeline(&b, r, codes)
+}
 
+// textCauses writes the causes of every failure class, and what the
+// gateway logged of each.
+func textCauses(b *strings.Builder, r *results.Report) {
 	for _, sec := range causeSections(r) {
 		cs := sec.causes
-		fmt.Fprintf(&b, "\ncauses of %s:\n", sec.what)
-		tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(b, "\ncauses of %s:\n", sec.what)
+		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  cause\tcount\tshare\texact\ttemporal\tsignature\tnone")
 		for _, c := range cs {
 			fmt.Fprintf(tw, "  %s\t%d\t%.1f%%\t%d\t%d\t%d\t%d\n", c.Cause, c.Count, 100*c.Share, c.Evidence.Exact, c.Evidence.Temporal, c.Evidence.Signature, c.Evidence.None)
@@ -113,17 +126,21 @@ func Text(w io.Writer, r *results.Report) error {
 		tw.Flush()
 		for _, c := range cs {
 			for _, w := range c.GatewayWords {
-				fmt.Fprintf(&b, "  %s: the gateway logged %q (%d)\n", c.Cause, w.Words, w.Count)
+				fmt.Fprintf(b, "  %s: the gateway logged %q (%d)\n", c.Cause, w.Words, w.Count)
 			}
 		}
 	}
+}
+
+// textAsides writes the masked faults, the correlations and the send lag.
+func textAsides(b *strings.Builder, r *results.Report) {
 	if m := r.Masked; m.Faults > 0 {
-		fmt.Fprintf(&b, "\nmasked faults: %d of %d", m.Count, m.Faults)
+		fmt.Fprintf(b, "\nmasked faults: %d of %d", m.Count, m.Faults)
 		if m.Count > 0 {
-			fmt.Fprintf(&b, " (%s; by kind: %s)", m.ReasonList(), m.KindList())
+			fmt.Fprintf(b, " (%s; by kind: %s)", m.ReasonList(), m.KindList())
 		}
 		if m.Repeated > 0 {
-			fmt.Fprintf(&b, "; %d repeated", m.Repeated)
+			fmt.Fprintf(b, "; %d repeated", m.Repeated)
 		}
 		b.WriteString("\n")
 	}
@@ -134,21 +151,19 @@ func Text(w io.Writer, r *results.Report) error {
 			if c.Pearson != nil {
 				v = strconv.FormatFloat(*c.Pearson, 'f', 2, 64)
 			}
-			fmt.Fprintf(&b, " %s %s", c.Kind, v)
+			fmt.Fprintf(b, " %s %s", c.Kind, v)
 		}
 		b.WriteString("\n")
 	}
 	l := r.SendLagMS
-	fmt.Fprintf(&b, "\nsend lag ms: p50 %s, p99 %s, max %s\n", results.Decimal(l.P50), results.Decimal(l.P99), results.Decimal(l.Max))
+	fmt.Fprintf(b, "\nsend lag ms: p50 %s, p99 %s, max %s\n", results.Decimal(l.P50), results.Decimal(l.P99), results.Decimal(l.Max))
 	if l.Behind {
 		b.WriteString("WARNING: the attacker fell behind its schedule; latencies understate. Corrected (wrk2-style) latency ms:\n")
 		for _, p := range r.Phases {
 			c := p.CorrectedLatencyMS
-			fmt.Fprintf(&b, "  %s: p50 %s, p90 %s, p99 %s, max %s\n", p.Name, results.Decimal(c.P50), results.Decimal(c.P90), results.Decimal(c.P99), results.Decimal(c.Max))
+			fmt.Fprintf(b, "  %s: p50 %s, p90 %s, p99 %s, max %s\n", p.Name, results.Decimal(c.P50), results.Decimal(c.P90), results.Decimal(c.P99), results.Decimal(c.Max))
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 // writeTimeline lists the timeline: every bucket, or in a long run those
