@@ -128,6 +128,19 @@ func (w *Watch) Add(r *vegeta.Result) string {
 		}
 	}
 	came := r.Timestamp.Add(r.Latency).Sub(w.start)
+	if why := w.checkImmediate(r, off, ms, pi, came); why != "" {
+		return why
+	}
+	if !w.track {
+		return ""
+	}
+	w.arrived(r.Seq)
+	return w.closePhases(r.Seq, off, came)
+}
+
+// checkImmediate checks the expectations a single result can fail: the
+// first and the count of a class, a latency.
+func (w *Watch) checkImmediate(r *vegeta.Result, off time.Duration, ms float64, pi int, came time.Duration) string {
 	for i := range w.exps {
 		x := &w.exps[i]
 		e := x.e
@@ -154,10 +167,13 @@ func (w *Watch) Add(r *vegeta.Result) string {
 			return why
 		}
 	}
-	if !w.track {
-		return ""
-	}
-	if r.Seq == w.low {
+	return ""
+}
+
+// arrived marks a seq as arrived, and moves the lowest seq not yet arrived
+// past those that have.
+func (w *Watch) arrived(seq uint64) {
+	if seq == w.low {
 		w.low++
 		for {
 			if _, ok := w.back[w.low]; !ok {
@@ -166,13 +182,18 @@ func (w *Watch) Add(r *vegeta.Result) string {
 			delete(w.back, w.low)
 			w.low++
 		}
-	} else if r.Seq > w.low {
-		w.back[r.Seq] = struct{}{}
+	} else if seq > w.low {
+		w.back[seq] = struct{}{}
 	}
+}
+
+// closePhases checks the expectations of every phase all of whose results
+// have arrived.
+func (w *Watch) closePhases(seq uint64, off, came time.Duration) string {
 	for j := range w.phases {
 		ph := &w.phases[j]
-		if off >= ph.end && r.Seq < ph.next {
-			ph.next = r.Seq
+		if off >= ph.end && seq < ph.next {
+			ph.next = seq
 		}
 		if ph.closed || len(ph.waiting) == 0 || ph.next == noSeq || w.low < ph.next {
 			continue
