@@ -30,7 +30,7 @@ bench-attack:
 # memory of gatecrash's analysis against vegeta's Metrics over the same
 # results. It prints figures; it never fails on them.
 bench-analysis:
-	$(GO) test -run '^$$' -bench BenchmarkAnalyze -benchtime 1x -timeout 30m -v ./results
+	$(GO) test -run '^$$' -bench BenchmarkAnalyze -benchtime 1x -timeout 30m -v ./run
 
 # Every fuzz target of every package, one after the other, FUZZTIME each.
 fuzz:

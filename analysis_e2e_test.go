@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/run"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // TestAttributionEndToEnd runs scenarios whose injected fault is known
@@ -30,7 +30,7 @@ func TestAttributionEndToEnd(t *testing.T) {
 		{"hang makes 504s", "300ms", `{kind: hang, probability: 0.2}`, "504", "upstream-timeout", "exact"},
 		{"status 503 is passed on", "5s", `{kind: status, code: 503, body: busy, probability: 0.3}`, "503", "upstream-5xx-passthrough", "exact"},
 		{"refuse makes 502s the proxy never saw", "5s", `{kind: refuse}`, "502", "connection-refused", "temporal"},
-		{"a reset mid-body cuts a 200", "5s", `{kind: reset, at: mid-body, after_bytes: 100, probability: 0.2}`, results.ClassError, "reset-mid-body", "exact"},
+		{"a reset mid-body cuts a 200", "5s", `{kind: reset, at: mid-body, after_bytes: 100, probability: 0.2}`, scenarios.ClassError, "reset-mid-body", "exact"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sc := writeFile(t, "s.yaml", fmt.Sprintf(`name: e2e-attribution
@@ -90,7 +90,7 @@ phases:
 				t.Errorf("recovery after faulty: got %s, want recovered", p.Recovery)
 			}
 			say := tt.class + "s"
-			if tt.class == results.ClassError {
+			if tt.class == scenarios.ClassError {
 				say = "without an answer"
 			}
 			if rep.Gateway.Kind != "builtin" || !strings.Contains(rep.Diagnosis, say) {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +15,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/compare"
+	"github.com/gatecrash/gatecrash/run"
 )
 
 func cmdCompare(_ context.Context, args []string, stdout, _ io.Writer) error {
@@ -50,7 +51,7 @@ says more. Exit 1 on a regression, 0 otherwise, 2 on bad input.`, stdout)
 	if err != nil {
 		return err
 	}
-	c := results.Compare(base, cur, opt)
+	c := compare.Reports(base, cur, opt)
 	c.Base.File, c.New.File = fs.Arg(0), fs.Arg(1)
 	if err := writeComparison(stdout, c, *format); err != nil {
 		return err
@@ -64,7 +65,7 @@ says more. Exit 1 on a regression, 0 otherwise, 2 on bad input.`, stdout)
 // readCompared reads a report for compare, or for run --baseline; its
 // error is bad input (exit 2) and says which side it is.
 func readCompared(role, path string) (*results.Report, error) {
-	r, err := results.ReadReport(path)
+	r, err := run.ReadReport(path)
 	if err != nil {
 		return nil, inputErrf("compare: %s %w", role, err)
 	}
@@ -80,23 +81,23 @@ func readCompared(role, path string) (*results.Report, error) {
 // empty, the comparison also goes into it as compare.txt, compare.md and
 // compare.json, and its Markdown is appended to GITHUB_STEP_SUMMARY when
 // that is set.
-func compareBaseline(basePath string, rep *results.Report, opt results.CompareOptions, w io.Writer, dir string) (regressed bool, err error) {
+func compareBaseline(basePath string, rep *results.Report, opt compare.Options, w io.Writer, dir string) (regressed bool, err error) {
 	base, err := readCompared("baseline", basePath)
 	if err != nil {
 		return false, err
 	}
-	c := results.Compare(base, rep, opt)
+	c := compare.Reports(base, rep, opt)
 	c.Base.File = basePath
 	if err := writeComparison(w, c, "text"); err != nil {
 		return false, err
 	}
 	if dir != "" {
-		for _, f := range []struct{ format, file string }{{"text", "compare.txt"}, {"markdown", "compare.md"}, {"json", "compare.json"}} {
+		for _, f := range []struct{ format, file string }{{"text", run.CompareTextFile}, {"markdown", run.CompareMarkdownFile}, {"json", run.CompareJSONFile}} {
 			var b bytes.Buffer
 			if err := writeComparison(&b, c, f.format); err != nil {
 				return false, err
 			}
-			if err := os.WriteFile(filepath.Join(dir, f.file), b.Bytes(), 0o644); err != nil {
+			if err := os.WriteFile(run.Folder(dir).Path(f.file), b.Bytes(), 0o644); err != nil {
 				return false, fmt.Errorf("write the comparison: %w", err)
 			}
 		}
@@ -109,7 +110,7 @@ func compareBaseline(basePath string, rep *results.Report, opt results.CompareOp
 	return c.Regression, nil
 }
 
-func writeComparison(w io.Writer, c *results.Comparison, format string) error {
+func writeComparison(w io.Writer, c *compare.Comparison, format string) error {
 	switch format {
 	case "markdown":
 		return c.WriteMarkdown(w)
@@ -129,18 +130,18 @@ type compareLimitFlag struct {
 	name  string
 	unit  string // "%", "pp" or "s"
 	what  string
-	field func(*results.CompareLimits) *results.CompareLimit
+	field func(*compare.Limits) *compare.Limit
 }
 
 var compareLimitFlags = []compareLimitFlag{
-	{"max-p50-increase", "%", "a p50 latency rise", func(l *results.CompareLimits) *results.CompareLimit { return &l.P50Increase }},
-	{"max-p99-increase", "%", "a p99 latency rise", func(l *results.CompareLimits) *results.CompareLimit { return &l.P99Increase }},
-	{"max-rate-decrease", "%", "an achieved rate fall", func(l *results.CompareLimits) *results.CompareLimit { return &l.RateDecrease }},
-	{"max-502-increase", "pp", "a 502 share rise", func(l *results.CompareLimits) *results.CompareLimit { return &l.Share502Increase }},
-	{"max-503-increase", "pp", "a 503 share rise", func(l *results.CompareLimits) *results.CompareLimit { return &l.Share503Increase }},
-	{"max-504-increase", "pp", "a 504 share rise", func(l *results.CompareLimits) *results.CompareLimit { return &l.Share504Increase }},
-	{"max-error-increase", "pp", "a rise in the share of requests without an answer", func(l *results.CompareLimits) *results.CompareLimit { return &l.ErrorIncrease }},
-	{"max-recovery-increase", "s", "a later recovery (502 share back under the threshold) after a phase with faults", func(l *results.CompareLimits) *results.CompareLimit { return &l.RecoveryIncrease }},
+	{"max-p50-increase", "%", "a p50 latency rise", func(l *compare.Limits) *compare.Limit { return &l.P50Increase }},
+	{"max-p99-increase", "%", "a p99 latency rise", func(l *compare.Limits) *compare.Limit { return &l.P99Increase }},
+	{"max-rate-decrease", "%", "an achieved rate fall", func(l *compare.Limits) *compare.Limit { return &l.RateDecrease }},
+	{"max-502-increase", "pp", "a 502 share rise", func(l *compare.Limits) *compare.Limit { return &l.Share502Increase }},
+	{"max-503-increase", "pp", "a 503 share rise", func(l *compare.Limits) *compare.Limit { return &l.Share503Increase }},
+	{"max-504-increase", "pp", "a 504 share rise", func(l *compare.Limits) *compare.Limit { return &l.Share504Increase }},
+	{"max-error-increase", "pp", "a rise in the share of requests without an answer", func(l *compare.Limits) *compare.Limit { return &l.ErrorIncrease }},
+	{"max-recovery-increase", "s", "a later recovery (502 share back under the threshold) after a phase with faults", func(l *compare.Limits) *compare.Limit { return &l.RecoveryIncrease }},
 }
 
 // compareUnitWords say how to write a limit of each unit.
@@ -153,18 +154,18 @@ var compareUnitWords = map[string]string{
 // compareFlags adds compare's limits and test settings to fs (compare
 // and run --baseline share them), and returns the function that reads
 // them once fs is parsed; its errors are bad input.
-func compareFlags(fs *pflag.FlagSet) func() (results.CompareOptions, error) {
-	def := results.DefaultCompareLimits()
+func compareFlags(fs *pflag.FlagSet) func() (compare.Options, error) {
+	def := compare.DefaultLimits()
 	values := make([]*string, len(compareLimitFlags))
 	for i, f := range compareLimitFlags {
-		values[i] = fs.String(f.name, results.FormatCompareLimit(*f.field(&def), f.unit),
+		values[i] = fs.String(f.name, compare.FormatLimit(*f.field(&def), f.unit),
 			fmt.Sprintf("a regression needs %s beyond this: %s, or off", f.what, compareUnitWords[f.unit]))
 	}
 	alpha := fs.Float64("alpha", 0.01, "significance level of each test")
 	minBuckets := fs.Int("min-buckets", 5, "fewest timeline buckets a side for a test; with fewer, a change beyond its limit is not enough data to test, not a regression")
 	noTest := fs.Bool("no-test", false, "no statistical test: every change beyond its limit is a regression (for runs too short to test)")
-	return func() (results.CompareOptions, error) {
-		opt := results.CompareOptions{Alpha: *alpha, MinBuckets: *minBuckets, NoTest: *noTest, Limits: results.DefaultCompareLimits()}
+	return func() (compare.Options, error) {
+		opt := compare.Options{Alpha: *alpha, MinBuckets: *minBuckets, NoTest: *noTest, Limits: compare.DefaultLimits()}
 		var errs []error
 		for i, f := range compareLimitFlags {
 			l, err := parseLimit(f.name, *values[i], f.unit)
@@ -189,10 +190,10 @@ func compareFlags(fs *pflag.FlagSet) func() (results.CompareOptions, error) {
 
 // parseLimit reads a limit flag's value: a number with its unit (%, pp,
 // or a Go duration for s), or off.
-func parseLimit(flag, s, unit string) (results.CompareLimit, error) {
+func parseLimit(flag, s, unit string) (compare.Limit, error) {
 	v := strings.TrimSpace(s)
 	if strings.EqualFold(v, "off") {
-		return results.CompareLimit{Off: true}, nil
+		return compare.Limit{Off: true}, nil
 	}
 	bad := func(why string) error {
 		example := map[string]string{"%": "10%", "pp": "0.5pp", "s": "1s"}[unit]
@@ -204,9 +205,9 @@ func parseLimit(flag, s, unit string) (results.CompareLimit, error) {
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			if _, nerr := strconv.ParseFloat(v, 64); nerr == nil {
-				return results.CompareLimit{}, bad("a number without its unit")
+				return compare.Limit{}, bad("a number without its unit")
 			}
-			return results.CompareLimit{}, bad("not a duration")
+			return compare.Limit{}, bad("not a duration")
 		}
 		n = d.Seconds()
 	default:
@@ -214,26 +215,26 @@ func parseLimit(flag, s, unit string) (results.CompareLimit, error) {
 		if !ok {
 			switch {
 			case unit == "pp" && strings.HasSuffix(v, "%"):
-				return results.CompareLimit{}, bad("a share moves in percentage points (pp): 0.5pp is half a percent of the requests more")
+				return compare.Limit{}, bad("a share moves in percentage points (pp): 0.5pp is half a percent of the requests more")
 			case unit == "%" && strings.HasSuffix(v, "pp"):
-				return results.CompareLimit{}, bad("this limit is relative to the base value, in %")
+				return compare.Limit{}, bad("this limit is relative to the base value, in %")
 			}
 			if _, err := strconv.ParseFloat(v, 64); err == nil {
-				return results.CompareLimit{}, bad("a number without its unit")
+				return compare.Limit{}, bad("a number without its unit")
 			}
-			return results.CompareLimit{}, bad("not a number")
+			return compare.Limit{}, bad("not a number")
 		}
 		f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 		if err != nil {
-			return results.CompareLimit{}, bad("not a number")
+			return compare.Limit{}, bad("not a number")
 		}
 		n = f
 	}
 	switch {
 	case math.IsNaN(n) || math.IsInf(n, 0):
-		return results.CompareLimit{}, bad("not a number")
+		return compare.Limit{}, bad("not a number")
 	case n < 0:
-		return results.CompareLimit{}, bad("negative")
+		return compare.Limit{}, bad("negative")
 	}
-	return results.CompareLimit{Value: n}, nil
+	return compare.Limit{Value: n}, nil
 }

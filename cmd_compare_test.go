@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/compare"
+	"github.com/gatecrash/gatecrash/run"
 )
 
 // compareCLI runs gatecrash compare in process, and maps its error to an
@@ -21,10 +22,10 @@ func compareCLI(t *testing.T, args ...string) (int, string, string) {
 	return exitCode(err, &stderr), stdout.String(), stderr.String()
 }
 
-// compareFixture is a report.json of results/testdata/compare (go test -update
-// ./results writes them).
+// compareFixture is a report.json of results/compare/testdata (go test -update
+// ./results/compare writes them).
 func compareFixture(name string) string {
-	return filepath.Join("results", "testdata", "compare", name+".json")
+	return filepath.Join("results", "compare", "testdata", name+".json")
 }
 
 func TestCompareExitCodes(t *testing.T) {
@@ -100,11 +101,11 @@ func TestCompareJSONOutput(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("exit %d, want 1", code)
 	}
-	var c results.Comparison
+	var c compare.Comparison
 	if err := json.Unmarshal([]byte(stdout), &c); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, stdout)
 	}
-	if c.Schema != results.CompareSchema || !c.Regression || c.Test.Name != "mann-whitney-u" || c.Test.Alpha != 0.01 ||
+	if c.Schema != compare.Schema || !c.Regression || c.Test.Name != "mann-whitney-u" || c.Test.Alpha != 0.01 ||
 		c.Base.File != compareFixture("base") || c.New.File != compareFixture("502") || len(c.Phases) != 3 || c.Limits["max-502-increase"] != "0.5pp" {
 		t.Errorf("got schema %q regression %v test %+v files %q %q, %d phases, limits %v", c.Schema, c.Regression, c.Test, c.Base.File, c.New.File, len(c.Phases), c.Limits)
 	}
@@ -171,23 +172,23 @@ func TestCompareBadInput(t *testing.T) {
 func TestCompareParseLimit(t *testing.T) {
 	tests := []struct {
 		in, unit string
-		want     results.CompareLimit
+		want     compare.Limit
 		bad      bool
 	}{
-		{"10%", "%", results.CompareLimit{Value: 10}, false},
-		{" 2.5 %", "%", results.CompareLimit{Value: 2.5}, false},
-		{"0%", "%", results.CompareLimit{Value: 0}, false},
-		{"OFF", "%", results.CompareLimit{Off: true}, false},
-		{"0.5pp", "pp", results.CompareLimit{Value: 0.5}, false},
-		{"1s", "s", results.CompareLimit{Value: 1}, false},
-		{"1500ms", "s", results.CompareLimit{Value: 1.5}, false},
-		{"off", "s", results.CompareLimit{Off: true}, false},
-		{"10", "%", results.CompareLimit{}, true},
-		{"ten%", "%", results.CompareLimit{}, true},
-		{"Inf%", "%", results.CompareLimit{}, true},
-		{"0.5", "pp", results.CompareLimit{}, true},
-		{"-1s", "s", results.CompareLimit{}, true},
-		{"", "s", results.CompareLimit{}, true},
+		{"10%", "%", compare.Limit{Value: 10}, false},
+		{" 2.5 %", "%", compare.Limit{Value: 2.5}, false},
+		{"0%", "%", compare.Limit{Value: 0}, false},
+		{"OFF", "%", compare.Limit{Off: true}, false},
+		{"0.5pp", "pp", compare.Limit{Value: 0.5}, false},
+		{"1s", "s", compare.Limit{Value: 1}, false},
+		{"1500ms", "s", compare.Limit{Value: 1.5}, false},
+		{"off", "s", compare.Limit{Off: true}, false},
+		{"10", "%", compare.Limit{}, true},
+		{"ten%", "%", compare.Limit{}, true},
+		{"Inf%", "%", compare.Limit{}, true},
+		{"0.5", "pp", compare.Limit{}, true},
+		{"-1s", "s", compare.Limit{}, true},
+		{"", "s", compare.Limit{}, true},
 	}
 	for _, tt := range tests {
 		got, err := parseLimit("max-x", tt.in, tt.unit)
@@ -198,11 +199,11 @@ func TestCompareParseLimit(t *testing.T) {
 }
 
 func TestCompareBaseline(t *testing.T) {
-	rep, err := results.ReadReport(compareFixture("p99x3"))
+	rep, err := run.ReadReport(compareFixture("p99x3"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := results.CompareOptions{Limits: results.DefaultCompareLimits()}
+	opt := compare.Options{Limits: compare.DefaultLimits()}
 	var out bytes.Buffer
 	regressed, err := compareBaseline(compareFixture("base"), rep, opt, &out, "")
 	if err != nil || !regressed {
@@ -211,7 +212,7 @@ func TestCompareBaseline(t *testing.T) {
 	if s := out.String(); !strings.Contains(s, "new:  this run: scenario compare-fixture") || !strings.Contains(s, "REGRESSION") {
 		t.Errorf("output:\n%s", s)
 	}
-	if regressed, err := compareBaseline(compareFixture("base"), rep, results.CompareOptions{Limits: results.CompareLimits{P99Increase: results.CompareLimit{Off: true}, RecoveryIncrease: results.CompareLimit{Value: 1}, P50Increase: results.CompareLimit{Value: 10}, RateDecrease: results.CompareLimit{Value: 1}}}, &out, ""); err != nil || regressed {
+	if regressed, err := compareBaseline(compareFixture("base"), rep, compare.Options{Limits: compare.Limits{P99Increase: compare.Limit{Off: true}, RecoveryIncrease: compare.Limit{Value: 1}, P50Increase: compare.Limit{Value: 10}, RateDecrease: compare.Limit{Value: 1}}}, &out, ""); err != nil || regressed {
 		t.Errorf("p99 limit off: got %v, %v; want no regression", regressed, err)
 	}
 	_, err = compareBaseline(filepath.Join(t.TempDir(), "gone"), rep, opt, &out, "")

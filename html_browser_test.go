@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/report"
 )
 
 // chromiumPackage is the Debian package .ci/run installs for this test.
@@ -124,7 +125,7 @@ func TestHTMLInBrowser(t *testing.T) {
 			tt.edit(rep)
 			file := filepath.Join(dir, "report-"+tt.name+".html")
 			var b bytes.Buffer
-			if err := results.WriteHTML(&b, rep); err != nil {
+			if err := report.HTML(&b, rep); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {

@@ -17,8 +17,9 @@ import (
 	"time"
 
 	"github.com/gatecrash/gatecrash/lab"
-	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/causes"
 	"github.com/gatecrash/gatecrash/run"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // managedScenario is a clean second, then a second in which the upstream
@@ -87,7 +88,7 @@ func TestManagedGatewaysEndToEnd(t *testing.T) {
 			}
 
 			// Every failure has a cause.
-			failures := map[string]int{results.ClassError: rep.Totals.Errors}
+			failures := map[string]int{scenarios.ClassError: rep.Totals.Errors}
 			for code, n := range rep.Totals.Status {
 				if strings.HasPrefix(code, "5") {
 					failures[code] = n
@@ -99,16 +100,16 @@ func TestManagedGatewaysEndToEnd(t *testing.T) {
 				if n == 0 {
 					continue
 				}
-				causes := rep.OtherCauses[class]
+				cs := rep.OtherCauses[class]
 				if class == "502" {
-					causes = rep.Causes
+					cs = rep.Causes
 				}
 				attributed := 0
 				var names []string
-				for _, c := range causes {
+				for _, c := range cs {
 					names = append(names, fmt.Sprintf("%s %d (exact %d, temporal %d, signature %d, none %d)",
 						c.Cause, c.Count, c.Evidence.Exact, c.Evidence.Temporal, c.Evidence.Signature, c.Evidence.None))
-					if c.Cause == results.CauseUnattributed || c.Evidence.None > 0 {
+					if c.Cause == causes.Unattributed || c.Evidence.None > 0 {
 						t.Errorf("%s: %d without a cause: %+v", class, c.Count, c)
 						continue
 					}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/report"
 	"github.com/gatecrash/gatecrash/run"
 )
 
@@ -25,11 +26,11 @@ type reportFormat struct {
 // reportFormats are the formats of --format, in the order the output
 // folder gets them.
 var reportFormats = []reportFormat{
-	{"text", run.TextFile, results.WriteText},
+	{"text", run.TextFile, report.Text},
 	{"json", run.ReportFile, writeJSON},
-	{"markdown", run.MarkdownFile, results.WriteMarkdown},
-	{"html", run.HTMLFile, results.WriteHTML},
-	{"junit", run.JUnitFile, results.WriteJUnit},
+	{"markdown", run.MarkdownFile, report.Markdown},
+	{"html", run.HTMLFile, report.HTML},
+	{"junit", run.JUnitFile, report.JUnit},
 }
 
 // stepSummaryEnv names the file GitHub Actions shows as a job's summary.
@@ -108,7 +109,7 @@ func writeOutputs(rep *results.Report, formats []string, dir string, stdout io.W
 		}
 	}
 	if path := os.Getenv(stepSummaryEnv); path != "" {
-		if err := appendStepSummary(path, func(w io.Writer) error { return results.WriteMarkdown(w, rep) }); err != nil {
+		if err := appendStepSummary(path, func(w io.Writer) error { return report.Markdown(w, rep) }); err != nil {
 			return &stepSummaryError{fmt.Errorf("%s: %w", stepSummaryEnv, err)}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/report"
 )
 
 // goldenReport reads the report of the recorded upstream-resets run.
@@ -155,7 +156,7 @@ func TestOutputStepSummary(t *testing.T) {
 		}
 	}
 	var md bytes.Buffer
-	if err := results.WriteMarkdown(&md, rep); err != nil {
+	if err := report.Markdown(&md, rep); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(path)

@@ -10,6 +10,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // Evidence levels, strongest first.
@@ -158,7 +160,7 @@ func (ev *evidence) add(e *faults.Event) {
 		}
 		ev.seen[e.Attack] = append(ev.seen[e.Attack], e.Ranges...)
 		return
-	case e.Type == faults.TypeFault && e.Kind == "refuse":
+	case e.Type == faults.TypeFault && e.Kind == scenarios.KindRefuse:
 		if ev.refusing == nil {
 			t := e.Time
 			ev.refusing = &t
@@ -176,7 +178,7 @@ func (ev *evidence) add(e *faults.Event) {
 		ev.endFaults++
 	}
 	r := rec{t: e.Time.UnixNano(), attempt: int32(e.Attempt), kind: ev.intern(e.Kind), cause: ev.intern(e.Cause), phase: ev.intern(e.Phase),
-		answered: e.Kind == "status" || (e.Kind == "overload" && strings.HasPrefix(e.Detail, "rejected with 503"))}
+		answered: e.Status != 0}
 	if e.Seq == nil {
 		if ended && e.Type == faults.TypeFault {
 			ev.conn = append(ev.conn, r)
@@ -263,7 +265,7 @@ func mergeRanges(rs [][2]uint64) [][2]uint64 {
 // the exchange.
 func holdsBack(kind string) bool {
 	switch kind {
-	case "latency", "slow-headers", "slow-body":
+	case scenarios.KindLatency, scenarios.KindSlowHeaders, scenarios.KindSlowBody:
 		return true
 	}
 	return false
@@ -301,14 +303,14 @@ func (ev *evidence) explain(r *vegeta.Result, in *reqInfo, class, phase string, 
 			e := &ev.ended[in.ended-1]
 			return explanation{ev.names[e.cause], levelExact, e.answered}
 		}
-		if in.slowAt != 0 && in.slowAt-1 == in.last && (class == "504" || (class == ClassError && errorKind(r.Error) == "timeout")) {
-			return explanation{cause: CauseUpstreamLatency, level: levelExact}
+		if in.slowAt != 0 && in.slowAt-1 == in.last && (class == "504" || (class == scenarios.ClassError && errorKind(r.Error) == "timeout")) {
+			return explanation{cause: causes.UpstreamLatency, level: levelExact}
 		}
 	}
 	if !ev.saw(r.Attack, r.Seq, in) {
 		from, to := r.Timestamp, r.End()
 		if ev.refused.cover(from, to) {
-			return explanation{cause: "connection-refused", level: levelTemporal}
+			return explanation{cause: causes.ConnectionRefused, level: levelTemporal}
 		}
 		if j := ev.nearest(from.Add(-temporalSlack).UnixNano(), to.UnixNano(), from, ""); j >= 0 {
 			ev.used[j] = true
@@ -323,7 +325,7 @@ func (ev *evidence) explain(r *vegeta.Result, in *reqInfo, class, phase string, 
 			}
 		}
 	}
-	if c := wordsCause(ev.words(in)); c != "" {
+	if c := causes.Word(ev.words(in)); c != "" {
 		return explanation{cause: c, level: levelSignature}
 	}
 	if sig.Cause != "" {
@@ -331,11 +333,11 @@ func (ev *evidence) explain(r *vegeta.Result, in *reqInfo, class, phase string, 
 	}
 	if ev.sawKnown(r.Seq) && !ev.saw(r.Attack, r.Seq, in) {
 		if sig.Gateway != "" {
-			return explanation{cause: CauseGatewayLocal, level: levelSignature}
+			return explanation{cause: causes.GatewayLocal, level: levelSignature}
 		}
-		return explanation{cause: CauseGatewayLocal, level: levelNone}
+		return explanation{cause: causes.GatewayLocal, level: levelNone}
 	}
-	return explanation{cause: CauseUnattributed, level: levelNone}
+	return explanation{cause: causes.Unattributed, level: levelNone}
 }
 
 // words returns what the gateway's own logs said about a request.
@@ -344,53 +346,6 @@ func (ev *evidence) words(in *reqInfo) string {
 		return ""
 	}
 	return ev.names[in.words-1]
-}
-
-// gatewayWords maps what gateways log to the cause it names. The first
-// phrase found wins; the phrases are nginx's error log, HAProxy's
-// termination states and Go's (Caddy's) errors.
-var gatewayWords = []struct{ phrase, cause string }{
-	{"Connection refused", "connection-refused"},
-	{"connection refused", "connection-refused"},
-	{"no live upstreams", "connection-refused"},
-	{"SC--", "connection-refused"},
-	{"timed out", "upstream-timeout"},
-	{"sH--", "upstream-timeout"},
-	{"timeout awaiting response headers", "upstream-timeout"},
-	{"Connection reset by peer", "reset-before-headers"},
-	{"connection reset by peer", "reset-before-headers"},
-	{"prematurely closed connection while reading response header", "closed-before-headers"},
-	{"prematurely closed connection", "closed-mid-body"},
-	{"SH--", "closed-before-headers"},
-	{"SD--", "closed-mid-body"},
-	{"no valid HTTP/1.0 header", "malformed-status-line"},
-	{"malformed HTTP", "malformed-response"},
-	{"invalid header", "malformed-header"},
-	{"too big header", "oversized-headers"},
-	{"PH--", "malformed-response"},
-	{"unexpected EOF", "closed-mid-body"},
-	{"EOF", "closed-before-headers"},
-}
-
-// wordsCause returns the cause a gateway's words name, or "".
-func wordsCause(words string) string {
-	if words == "" {
-		return ""
-	}
-	// After the headers: nginx reading the body ("... while reading
-	// upstream"), Caddy giving up on it.
-	if strings.Contains(words, "while reading upstream") || strings.Contains(words, "aborting with incomplete response") {
-		if strings.Contains(words, "reset by peer") {
-			return "reset-mid-body"
-		}
-		return "closed-mid-body"
-	}
-	for _, w := range gatewayWords {
-		if strings.Contains(words, w.phrase) {
-			return w.cause
-		}
-	}
-	return ""
 }
 
 // nearest returns the connection-level fault within [f, t] (unix

@@ -1,5 +1,3 @@
-// Package results is everything after the attack: the record file, the
-// analysis that says when and why gateway errors appeared, and the report.
 package results
 
 import (

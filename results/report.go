@@ -12,22 +12,6 @@ import (
 // every field.
 const Schema = "gatecrash/report/v1"
 
-// Cause names a report uses beyond those the fault proxy writes.
-const (
-	// CauseGatewayLocal: the gateway answered without the request ever
-	// reaching the fault proxy, and no fault explains it.
-	CauseGatewayLocal = "gateway-local"
-	// CauseUnattributed: nothing in the run explains the answer.
-	CauseUnattributed = "unattributed"
-	// CauseUpstreamLatency: the gateway or the client gave up while a
-	// latency or slow fault held the answer back.
-	CauseUpstreamLatency = "upstream-latency"
-)
-
-// Failure classes: the status codes of 5xx answers, and this one for
-// requests without an answer.
-const ClassError = "error"
-
 // Report is report.json. Times are seconds from Started; rates are per
 // second; latencies are milliseconds.
 type Report struct {
@@ -114,7 +98,9 @@ func (o *Options) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (o Options) withDefaults() Options {
+// WithDefaults returns the options with every zero setting at its default:
+// 1s buckets, a 1% threshold, 3 buckets to sustain.
+func (o Options) WithDefaults() Options {
 	if o.Bucket <= 0 {
 		o.Bucket = time.Second
 	}

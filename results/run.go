@@ -11,15 +11,6 @@ import (
 	"github.com/gatecrash/gatecrash/attack"
 )
 
-// File names inside a run folder.
-const (
-	RecordFile = "results"      // every request's vegeta Result
-	EventsFile = "events.jsonl" // the fault proxy's events
-	RunFile    = "run.json"     // the Run: plan and clock
-	ReportFile = "report.json"  // the Report
-	GatewayLog = "gateway.log"  // the built-in gateway's error answers
-)
-
 // RunSchema identifies the run.json format.
 const RunSchema = "gatecrash/run/v1"
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+
+	"github.com/gatecrash/gatecrash/results/causes"
 )
 
 // Gateway kinds a signature names.
@@ -67,9 +69,9 @@ func Sign(code uint16, h http.Header, body []byte) Signature {
 	if s.Gateway != "" && s.Cause == "" {
 		switch code {
 		case http.StatusGatewayTimeout:
-			s.Cause = "upstream-timeout"
+			s.Cause = causes.UpstreamTimeout
 		case http.StatusTooManyRequests:
-			s.Cause = "overload-rejected"
+			s.Cause = causes.OverloadRejected
 		}
 	}
 	return s
@@ -131,15 +133,15 @@ var (
 		cause    string
 		evidence string
 	}{
-		{[]byte("\nThe server returned an invalid or incomplete response."), "malformed-response",
+		{[]byte("\nThe server returned an invalid or incomplete response."), causes.MalformedResponse,
 			`HAProxy error page "The server returned an invalid or incomplete response."`},
 		{[]byte("\nNo server is available to handle this request."), "",
 			`HAProxy error page "No server is available to handle this request."`},
-		{[]byte("\nThe server didn't respond in time."), "upstream-timeout",
+		{[]byte("\nThe server didn't respond in time."), causes.UpstreamTimeout,
 			`HAProxy error page "The server didn't respond in time."`},
 		{[]byte("\nAn internal server error occurred."), "",
 			`HAProxy error page "An internal server error occurred."`},
-		{[]byte("\nYou have sent too many requests in a given amount of time."), "overload-rejected",
+		{[]byte("\nYou have sent too many requests in a given amount of time."), causes.OverloadRejected,
 			`HAProxy error page "You have sent too many requests in a given amount of time."`},
 	}
 )
@@ -168,16 +170,16 @@ var (
 		cause  string
 	}{
 		// Older Envoy says "connection failure"; newer says local or remote.
-		{[]byte("connection failure"), "connection-refused"},
-		{[]byte("local connection failure"), "connection-refused"},
-		{[]byte("remote connection failure"), "connection-refused"},
-		{[]byte("connection timeout"), "upstream-timeout"},
-		{[]byte("connection termination"), "closed-before-headers"},
-		{[]byte("remote reset"), "reset-before-headers"},
-		{[]byte("remote refused stream reset"), "reset-before-headers"},
-		{[]byte("overflow"), "overload-rejected"},
-		{[]byte("overload manager reset"), "overload-rejected"},
-		{[]byte("protocol error"), "malformed-response"},
+		{[]byte("connection failure"), causes.ConnectionRefused},
+		{[]byte("local connection failure"), causes.ConnectionRefused},
+		{[]byte("remote connection failure"), causes.ConnectionRefused},
+		{[]byte("connection timeout"), causes.UpstreamTimeout},
+		{[]byte("connection termination"), causes.ClosedBeforeHeaders},
+		{[]byte("remote reset"), causes.ResetBeforeHeaders},
+		{[]byte("remote refused stream reset"), causes.ResetBeforeHeaders},
+		{[]byte("overflow"), causes.OverloadRejected},
+		{[]byte("overload manager reset"), causes.OverloadRejected},
+		{[]byte("protocol error"), causes.MalformedResponse},
 	}
 )
 
@@ -204,7 +206,7 @@ func signEnvoy(body []byte) (Signature, bool) {
 		}
 		return s, true
 	case bytes.Equal(bytes.TrimSpace(body), envoyTimeout):
-		return Signature{Gateway: GatewayEnvoy, Cause: "upstream-timeout", Evidence: `Envoy local reply "upstream request timeout"`}, true
+		return Signature{Gateway: GatewayEnvoy, Cause: causes.UpstreamTimeout, Evidence: `Envoy local reply "upstream request timeout"`}, true
 	case bytes.Equal(bytes.TrimSpace(body), envoyNoHealthy):
 		return Signature{Gateway: GatewayEnvoy, Evidence: `Envoy local reply "no healthy upstream"`}, true
 	}

@@ -5,14 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"time"
 )
-
-// TestimonyFile is the run folder's file of gateway testimony: what a
-// gateway gatecrash started said in its own logs about each request, one
-// JSON line per log entry.
-const TestimonyFile = "testimony.jsonl"
 
 // Testimony is one entry of a gateway's own logs, normalised: an access
 // log line (one per request the gateway answered), or an error log line
@@ -88,22 +82,4 @@ func ReadTestimony(r io.Reader) ([]Testimony, error) {
 		return nil, fmt.Errorf("line %d: %w", line+1, err)
 	}
 	return out, nil
-}
-
-// readTestimonyFile reads dir's testimony file; a folder without one (the
-// built-in gateway, or a gateway gatecrash did not start) has none.
-func readTestimonyFile(path string) ([]Testimony, error) {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	ts, err := ReadTestimony(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return ts, nil
 }

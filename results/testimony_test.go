@@ -2,8 +2,6 @@ package results
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/results/causes"
 )
 
 func TestTestimonyInTheReport(t *testing.T) {
@@ -62,61 +61,6 @@ func TestTestimonyInTheReport(t *testing.T) {
 	}
 	if m := rep.Masked; m.Count != 1 || m.GatewayConfirmed != 1 {
 		t.Errorf("masked: got %+v, want 1, confirmed by the gateway's log", m)
-	}
-
-	// Through a run folder: AnalyzeDir reads testimony.jsonl.
-	dir := t.TempDir()
-	var buf bytes.Buffer
-	if err := WriteTestimony(&buf, told); err != nil {
-		t.Fatal(err)
-	}
-	writeRunDir(t, dir, oneRun("reset"), res, events)
-	if err := os.WriteFile(filepath.Join(dir, TestimonyFile), buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	got, err := AnalyzeDir(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gb, _ := got.MarshalIndent()
-	wb, _ := rep.MarshalIndent()
-	if !bytes.Equal(gb, wb) {
-		t.Errorf("AnalyzeDir differs from Analyze with the same testimony:\n%s", gb)
-	}
-}
-
-// writeRunDir writes run.json, results and events.jsonl into dir.
-func writeRunDir(t *testing.T, dir string, run *Run, res []vegeta.Result, events []faults.Event) {
-	t.Helper()
-	if err := WriteRun(filepath.Join(dir, RunFile), run); err != nil {
-		t.Fatal(err)
-	}
-	rf, err := os.Create(filepath.Join(dir, RecordFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rf.Close()
-	w := NewWriter(rf)
-	for i := range res {
-		r := res[i]
-		if err := w.Write(&r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	ef, err := os.Create(filepath.Join(dir, EventsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ef.Close()
-	log := faults.NewEventLog(ef)
-	for _, e := range events {
-		log.Record(e)
-	}
-	if err := log.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -175,7 +119,7 @@ func TestWordsCause(t *testing.T) {
 		{"something else", ""},
 		{"", ""},
 	} {
-		if got := wordsCause(tt.words); got != tt.cause {
+		if got := causes.Word(tt.words); got != tt.cause {
 			t.Errorf("%q: got %q, want %q", tt.words, got, tt.cause)
 		}
 	}

@@ -153,3 +153,39 @@ func (f Folder) WriteReport(rep *results.Report) error {
 	}
 	return nil
 }
+
+// ReadReport reads a report.json, or DIR/report.json when path is a
+// run folder. Its errors name the file and say what to give instead. Fields
+// it does not know are ignored: fields are only ever added within a
+// schema version.
+func ReadReport(path string) (*results.Report, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no such file or folder; give a report.json or the run folder gatecrash run wrote", path)
+		}
+		return nil, fmt.Errorf("%s: %w", path, unwrapPath(err))
+	}
+	file := path
+	if st.IsDir() {
+		file = filepath.Join(path, ReportFile)
+		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no %s in this folder; rebuild it with gatecrash report %s, or give a report.json", path, ReportFile, path)
+		}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, unwrapPath(err))
+	}
+	return results.DecodeReport(file, b)
+}
+
+// unwrapPath drops the *fs.PathError around err: the caller names the
+// file already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
+}

@@ -1,4 +1,4 @@
-package results
+package compare
 
 import (
 	"bytes"
@@ -16,74 +16,9 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
-
-// The Mann-Whitney U test against published values.
-func TestCompareMannWhitneyKnownValues(t *testing.T) {
-	// R's ?wilcox.test: Hollander & Wolfe (1973), 69f., permeability
-	// constants of the human chorioamnion.
-	hwX := []float64{0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46}
-	hwY := []float64{1.15, 0.88, 0.90, 0.74, 1.21}
-	// SciPy's mannwhitneyu documentation: ages of male and female
-	// workers.
-	males := []float64{19, 22, 16, 29, 24}
-	females := []float64{20, 11, 17, 12}
-	// R's ?wilcox.test: airquality Ozone in May and in August, NAs
-	// dropped; many ties.
-	may := []float64{41, 36, 12, 18, 28, 23, 19, 8, 7, 16, 11, 14, 18, 14, 34, 6, 30, 11, 1, 11, 4, 32, 23, 45, 115, 37}
-	aug := []float64{39, 9, 16, 78, 35, 66, 122, 89, 110, 44, 28, 65, 22, 59, 23, 31, 44, 21, 9, 45, 168, 73, 76, 118, 84, 85}
-	sep := func(lo float64) []float64 { return []float64{lo, lo + 1, lo + 2, lo + 3, lo + 4} }
-
-	tests := []struct {
-		name string
-		// mannWhitney(base, cur): U is cur's.
-		base, cur []float64
-		p         func(mwStat) float64
-		wantU     float64
-		wantP     float64
-		tol       float64
-	}{
-		{"R: wilcox.test(x, y, alternative = \"greater\", exact = FALSE, correct = FALSE): W = 35, p-value = 0.1103",
-			hwY, hwX, func(s mwStat) float64 { return s.pGreater(false) }, 35, 0.1103, 5e-5},
-		{"the same with the continuity correction: z = (35 - 25 - 0.5)/sqrt(10*5*16/12)",
-			hwY, hwX, func(s mwStat) float64 { return s.pGreater(true) }, 35, normalUpper(9.5 / math.Sqrt(10*5*16.0/12)), 1e-15},
-		{"the other way round: pLess of the swapped samples",
-			hwX, hwY, func(s mwStat) float64 { return s.pLess(false) }, 15, 0.1103, 5e-5},
-		{"SciPy: mannwhitneyu(males, females, method=\"asymptotic\"): statistic 17.0, pvalue 0.11134688653314041",
-			females, males, func(s mwStat) float64 { return s.pTwoSided(true) }, 17, 0.11134688653314041, 1e-12},
-		{"R: wilcox.test(Ozone ~ Month, subset = Month %in% c(5, 8)): W = 127.5, p-value = 0.0001208 (ties)",
-			aug, may, func(s mwStat) float64 { return s.pTwoSided(true) }, 127.5, 0.0001208, 5e-8},
-		{"five a side, fully apart: U = 25, p = 1 - Phi(12/sqrt(25*11/12)) = 0.0061, under 0.01",
-			sep(0), sep(10), func(s mwStat) float64 { return s.pGreater(true) }, 25, 0.006088, 5e-6},
-		{"every value tied: no evidence",
-			[]float64{3, 3, 3, 3, 3}, []float64{3, 3, 3, 3, 3}, func(s mwStat) float64 { return s.pGreater(true) }, 12.5, 1, 0},
-		{"all zero against all 5%: ties on both sides, still clear",
-			[]float64{0, 0, 0, 0, 0, 0}, []float64{0.05, 0.05, 0.05, 0.05, 0.05, 0.05}, func(s mwStat) float64 { return s.pGreater(true) },
-			36, normalUpper((18 - 0.5) / math.Sqrt(36.0/12*(13-2*(216-6)/(12.0*11)))), 1e-15},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := mannWhitney(tt.base, tt.cur)
-			if s.u != tt.wantU {
-				t.Errorf("U: got %v, want %v", s.u, tt.wantU)
-			}
-			if p := tt.p(s); math.Abs(p-tt.wantP) > tt.tol {
-				t.Errorf("p: got %.10g, want %.10g (±%g)", p, tt.wantP, tt.tol)
-			}
-		})
-	}
-}
-
-func TestCompareNormalUpper(t *testing.T) {
-	for _, tt := range []struct{ z, want float64 }{
-		{0, 0.5}, {1.959963984540054, 0.025}, {2.3263478740408408, 0.01}, {3.090232306167813, 0.001},
-		{-1.6448536269514722, 0.95}, {8.209536151601387, 1.1102230246251565e-16},
-	} {
-		if got := normalUpper(tt.z); math.Abs(got-tt.want) > 1e-12*max(1, tt.want*1e4) {
-			t.Errorf("P(Z > %v): got %.17g, want %.17g", tt.z, got, tt.want)
-		}
-	}
-}
 
 // A synthetic run for the fixtures: phases baseline, resets (faults:
 // reset) and recover, 12s each at 50/s, one-second buckets. Latencies are
@@ -91,7 +26,7 @@ func TestCompareNormalUpper(t *testing.T) {
 // for each bucket (the bucket-to-bucket noise); 3 requests in 50 are a
 // slow tail four times as long, so a bucket's p99 (its 50th of 50) is
 // a tail request.
-type cmpFixture struct {
+type fixtureSpec struct {
 	noise    uint64        // seed of the latency noise
 	day      int           // started this many days after the first
 	tail     float64       // multiplies the tail in resets (0: 1)
@@ -103,13 +38,13 @@ type cmpFixture struct {
 	phaseS   float64       // each phase's length (0: 12s)
 }
 
-var cmpStart = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+var fixtureStart = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 
 // report builds the report of the run, through Analyze, as gatecrash run
 // does.
-func (f cmpFixture) report() *Report {
-	length := cmpOrF(f.phaseS, 12)
-	run := &Run{Schema: RunSchema, Scenario: "compare-fixture", Attack: "a", Seed: 1, Started: cmpStart.AddDate(0, 0, f.day)}
+func (f fixtureSpec) report() *results.Report {
+	length := orF(f.phaseS, 12)
+	run := &results.Run{Schema: results.RunSchema, Scenario: "compare-fixture", Attack: "a", Seed: 1, Started: fixtureStart.AddDate(0, 0, f.day)}
 	for _, p := range []struct {
 		name   string
 		faults []string
@@ -118,7 +53,7 @@ func (f cmpFixture) report() *Report {
 			continue
 		}
 		start := float64(len(run.Phases)) * length
-		run.Phases = append(run.Phases, PhasePlan{Name: p.name, StartS: start, EndS: start + length, Planned: 50 * length, Rate: 50, RampTo: 50, Faults: p.faults})
+		run.Phases = append(run.Phases, results.PhasePlan{Name: p.name, StartS: start, EndS: start + length, Planned: 50 * length, Rate: 50, RampTo: 50, Faults: p.faults})
 	}
 	rng := rand.New(rand.NewPCG(f.noise, 7))
 	factor := make([]float64, int(3*length)+1)
@@ -147,9 +82,9 @@ func (f cmpFixture) report() *Report {
 		lat *= factor[int(s)]
 		if phase == "resets" {
 			if tail {
-				lat *= cmpOrF(f.tail, 1)
+				lat *= orF(f.tail, 1)
 			}
-			lat *= cmpOrF(f.scale, 1)
+			lat *= orF(f.scale, 1)
 			if f.skip > 0 && n%f.skip == 0 {
 				continue
 			}
@@ -164,19 +99,19 @@ func (f cmpFixture) report() *Report {
 		}
 		res = append(res, r)
 	}
-	return Analyze(run, res, events, Options{})
+	return results.Analyze(run, res, events, results.Options{})
 }
 
-func cmpOrF(v, def float64) float64 {
+func orF(v, def float64) float64 {
 	if v == 0 {
 		return def
 	}
 	return v
 }
 
-// cmpFixtures are the report.json pairs of testdata/compare; every NEW is
+// fixtureSpecs are the report.json pairs of testdata; every NEW is
 // compared with base.json.
-var cmpFixtures = map[string]cmpFixture{
+var fixtureSpecs = map[string]fixtureSpec{
 	// The base run.
 	"base": {noise: 1},
 	// (a) the same run on another night: identical numbers.
@@ -193,40 +128,44 @@ var cmpFixtures = map[string]cmpFixture{
 	"missing": {noise: 1, day: 1, drop: "recover"},
 }
 
-var cmpFixturesOnce sync.Once
+var fixturesOnce sync.Once
 
-// cmpFixture reads testdata/compare/NAME.json, which go test -update
-// writes from cmpFixtures.
-func cmpReadFixture(t *testing.T, name string) *Report {
+// fixtureSpec reads testdata/NAME.json, which go test -update
+// writes from fixtureSpecs.
+func readFixture(t *testing.T, name string) *results.Report {
 	t.Helper()
-	cmpFixturesOnce.Do(func() {
-		if !*update {
+	fixturesOnce.Do(func() {
+		if !golden.Update() {
 			return
 		}
-		if err := os.MkdirAll(filepath.Join("testdata", "compare"), 0o755); err != nil {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for name, f := range cmpFixtures {
+		for name, f := range fixtureSpecs {
 			b, err := f.report().MarshalIndent()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(cmpFixturePath(name), b, 0o644); err != nil {
+			if err := os.WriteFile(fixturePath(name), b, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 	})
-	r, err := ReadReport(cmpFixturePath(name))
+	b, err := os.ReadFile(fixturePath(name))
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write the fixtures)", err)
+	}
+	r, err := results.DecodeReport(fixturePath(name), b)
 	if err != nil {
 		t.Fatalf("%v (run go test -update to write the fixtures)", err)
 	}
 	return r
 }
 
-func cmpFixturePath(name string) string { return filepath.Join("testdata", "compare", name+".json") }
+func fixturePath(name string) string { return filepath.Join("testdata", name+".json") }
 
-// cmpRegressions lists the regressions of c as phase/metric.
-func cmpRegressions(c *Comparison) []string {
+// regressionsOf lists the regressions of c as phase/metric.
+func regressionsOf(c *Comparison) []string {
 	var out []string
 	for _, p := range append(slices.Clone(c.Phases), c.Overall) {
 		for _, m := range p.Metrics {
@@ -238,9 +177,9 @@ func cmpRegressions(c *Comparison) []string {
 	return out
 }
 
-// cmpMetricOf returns one metric of c; phase "overall" for the overall
+// metricOf returns one metric of c; phase "overall" for the overall
 // ones.
-func cmpMetricOf(t *testing.T, c *Comparison, phase, metric string) MetricChange {
+func metricOf(t *testing.T, c *Comparison, phase, metric string) MetricChange {
 	t.Helper()
 	for _, p := range append(slices.Clone(c.Phases), c.Overall) {
 		for _, m := range p.Metrics {
@@ -253,22 +192,22 @@ func cmpMetricOf(t *testing.T, c *Comparison, phase, metric string) MetricChange
 	return MetricChange{}
 }
 
-func cmpDeref(p *float64) any {
+func deref(p *float64) any {
 	if p == nil {
 		return nil
 	}
 	return *p
 }
 
-func cmpDefaults() CompareOptions { return CompareOptions{Limits: DefaultCompareLimits()} }
+func defaults() Options { return Options{Limits: DefaultLimits()} }
 
 // The fixtures, whose answers are known.
 func TestCompareKnownAnswers(t *testing.T) {
-	base := cmpReadFixture(t, "base")
+	base := readFixture(t, "base")
 	tests := []struct {
 		name    string
 		newName string
-		opt     func(*CompareOptions)
+		opt     func(*Options)
 		// want is every regression, as phase/metric.
 		want []string
 		// check looks at what else must hold.
@@ -293,32 +232,32 @@ func TestCompareKnownAnswers(t *testing.T) {
 		{name: "(b) p99 three times higher in every bucket of phase resets", newName: "p99x3",
 			want: []string{"resets/p99_ms", "overall/p99_ms"},
 			check: func(t *testing.T, c *Comparison) {
-				m := cmpMetricOf(t, c, "resets", "p99_ms")
+				m := metricOf(t, c, "resets", "p99_ms")
 				if *m.Change < 150 || *m.Test.P > 1e-4 || m.Test.NBase != 12 || m.Test.NNew != 12 {
 					t.Errorf("p99 in resets: change %v%%, p %v, n %d/%d; want about +200%%, p < 0.0001, 12 buckets a side", *m.Change, *m.Test.P, m.Test.NBase, m.Test.NNew)
 				}
-				if m := cmpMetricOf(t, c, "resets", "p50_ms"); m.Verdict != MetricOK || *m.Change != 0 {
+				if m := metricOf(t, c, "resets", "p50_ms"); m.Verdict != MetricOK || *m.Change != 0 {
 					t.Errorf("p50 in resets: %s %v, want ok, unchanged", m.Verdict, *m.Change)
 				}
 			}},
 		{name: "(c) 3% slower inside ±20% noise: no regression", newName: "noise",
 			check: func(t *testing.T, c *Comparison) {
-				m := cmpMetricOf(t, c, "resets", "p99_ms")
+				m := metricOf(t, c, "resets", "p99_ms")
 				if m.Verdict != MetricOK || *m.Change <= 0 || *m.Change >= 10 || *m.Test.P < 0.01 {
 					t.Errorf("p99 in resets: %s, change %v%%, p %v; want ok, a few %% up, p not below 0.01", m.Verdict, *m.Change, *m.Test.P)
 				}
 			}},
 		{name: "(c) with a 1% p99 limit: beyond it, but not significant", newName: "noise",
-			opt: func(o *CompareOptions) { o.Limits.P99Increase.Value = 1; o.Limits.P50Increase.Value = 1 },
+			opt: func(o *Options) { o.Limits.P99Increase.Value = 1; o.Limits.P50Increase.Value = 1 },
 			check: func(t *testing.T, c *Comparison) {
-				m := cmpMetricOf(t, c, "resets", "p99_ms")
+				m := metricOf(t, c, "resets", "p99_ms")
 				if !m.BeyondLimit || m.Verdict != MetricNotSignificant {
 					t.Errorf("p99 in resets: change %v%%, %s; want beyond 1%%, not-significant", *m.Change, m.Verdict)
 				}
 				for _, p := range append(slices.Clone(c.Phases), c.Overall) {
 					for _, m := range p.Metrics {
 						if m.BeyondLimit && m.Verdict != MetricNotSignificant {
-							t.Errorf("%s %s: beyond its limit, %s (p %v); want not-significant: the noise did it", p.Name, m.Metric, m.Verdict, cmpDeref(m.Test.P))
+							t.Errorf("%s %s: beyond its limit, %s (p %v); want not-significant: the noise did it", p.Name, m.Metric, m.Verdict, deref(m.Test.P))
 						}
 					}
 				}
@@ -327,7 +266,7 @@ func TestCompareKnownAnswers(t *testing.T) {
 				}
 			}},
 		{name: "(c) with a 1% p99 limit and --no-test: the limit alone decides, and the noise passes for regressions", newName: "noise",
-			opt: func(o *CompareOptions) { o.Limits.P99Increase.Value = 1; o.NoTest = true },
+			opt: func(o *Options) { o.Limits.P99Increase.Value = 1; o.NoTest = true },
 			// The noise moved these beyond their limits (p50 in resets +11%
 			// against its default 10%); the tests said they are not
 			// significant.
@@ -347,15 +286,15 @@ func TestCompareKnownAnswers(t *testing.T) {
 		{name: "(d) 502 share 0% -> 5% in phase resets", newName: "502",
 			want: []string{"resets/share_502", "overall/share_502"},
 			check: func(t *testing.T, c *Comparison) {
-				m := cmpMetricOf(t, c, "resets", "share_502")
+				m := metricOf(t, c, "resets", "share_502")
 				if *m.Base != 0 || math.Abs(*m.New-0.05) > 0.001 || math.Abs(*m.Change-5) > 0.1 {
 					t.Errorf("502 share in resets: %v -> %v (%vpp), want 0 -> 0.05 (+5pp)", *m.Base, *m.New, *m.Change)
 				}
 				if len(c.Causes) != 1 || c.Causes[0].Cause != "reset-before-headers" || c.Causes[0].New != 1 || c.Causes[0].ChangePP != 100 {
 					t.Errorf("causes: got %+v, want reset-before-headers 0 -> 100%%", c.Causes)
 				}
-				if m := cmpMetricOf(t, c, "overall", "onset_first_s"); m.Base != nil || m.New == nil || *m.New < 12 || *m.New >= 13 {
-					t.Errorf("first 502: got %v -> %v, want none -> 12s", cmpDeref(m.Base), cmpDeref(m.New))
+				if m := metricOf(t, c, "overall", "onset_first_s"); m.Base != nil || m.New == nil || *m.New < 12 || *m.New >= 13 {
+					t.Errorf("first 502: got %v -> %v, want none -> 12s", deref(m.Base), deref(m.New))
 				}
 			}},
 		{name: "(e) a phase missing in NEW: listed, not compared", newName: "missing",
@@ -363,7 +302,7 @@ func TestCompareKnownAnswers(t *testing.T) {
 				if !slices.Equal(c.OnlyInBase, []string{"recover"}) || len(c.OnlyInNew) != 0 || len(c.Phases) != 2 {
 					t.Errorf("only in BASE %v, only in NEW %v, %d phases; want [recover], [], 2", c.OnlyInBase, c.OnlyInNew, len(c.Phases))
 				}
-				if m := cmpMetricOf(t, c, "resets", "recovery_s"); m.Verdict != MetricNA || m.NewState != "not-measured" {
+				if m := metricOf(t, c, "resets", "recovery_s"); m.Verdict != MetricNA || m.NewState != "not-measured" {
 					t.Errorf("recovery after resets: %s, new %s; want n/a: NEW has no phase after it", m.Verdict, m.NewState)
 				}
 				if !strings.Contains(c.Verdict, "only in BASE: recover") {
@@ -373,12 +312,12 @@ func TestCompareKnownAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opt := cmpDefaults()
+			opt := defaults()
 			if tt.opt != nil {
 				tt.opt(&opt)
 			}
-			c := Compare(base, cmpReadFixture(t, tt.newName), opt)
-			got := cmpRegressions(c)
+			c := Reports(base, readFixture(t, tt.newName), opt)
+			got := regressionsOf(c)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("regressions: got %v, want %v\nverdict: %s", got, tt.want, c.Verdict)
 			}
@@ -394,52 +333,52 @@ func TestCompareKnownAnswers(t *testing.T) {
 
 // More answers known by construction, from reports built in memory.
 func TestCompareBuilt(t *testing.T) {
-	base := cmpFixtures["base"].report()
+	base := fixtureSpecs["base"].report()
 	tests := []struct {
 		name string
-		cur  cmpFixture
-		opt  func(*CompareOptions)
+		cur  fixtureSpec
+		opt  func(*Options)
 		want []string
 	}{
 		{name: "502s go on 6s into recover: recovery 6s later, and the 502 share of recover and resets",
-			cur:  cmpFixture{noise: 1, every502: 10, late502: 6 * time.Second},
+			cur:  fixtureSpec{noise: 1, every502: 10, late502: 6 * time.Second},
 			want: []string{"resets/share_502", "resets/recovery_s", "recover/share_502", "overall/share_502"}},
 		{name: "502s go on 1s into recover: recovery 1s later is within its 1s limit",
-			cur:  cmpFixture{noise: 1, every502: 10, late502: time.Second},
+			cur:  fixtureSpec{noise: 1, every502: 10, late502: time.Second},
 			want: []string{"resets/share_502", "overall/share_502"}},
 		{name: "recovery limit off",
-			cur:  cmpFixture{noise: 1, every502: 10, late502: 6 * time.Second},
-			opt:  func(o *CompareOptions) { o.Limits.RecoveryIncrease.Off = true; o.Limits.Share502Increase.Off = true },
+			cur:  fixtureSpec{noise: 1, every502: 10, late502: 6 * time.Second},
+			opt:  func(o *Options) { o.Limits.RecoveryIncrease.Off = true; o.Limits.Share502Increase.Off = true },
 			want: nil},
 		{name: "one request in ten of resets not sent: the achieved rate falls 10%",
-			cur:  cmpFixture{noise: 1, skip: 10},
+			cur:  fixtureSpec{noise: 1, skip: 10},
 			want: []string{"resets/achieved_rate", "overall/achieved_rate"}},
 		{name: "the rate falls 10% but the limit is 20%",
-			cur:  cmpFixture{noise: 1, skip: 10},
-			opt:  func(o *CompareOptions) { o.Limits.RateDecrease.Value = 20 },
+			cur:  fixtureSpec{noise: 1, skip: 10},
+			opt:  func(o *Options) { o.Limits.RateDecrease.Value = 20 },
 			want: nil},
 		{name: "p99 limit off: the tripled tail passes",
-			cur:  cmpFixture{noise: 1, tail: 3},
-			opt:  func(o *CompareOptions) { o.Limits.P99Increase.Off = true },
+			cur:  fixtureSpec{noise: 1, tail: 3},
+			opt:  func(o *Options) { o.Limits.P99Increase.Off = true },
 			want: nil},
 		{name: "a stricter alpha still finds the tripled tail",
-			cur:  cmpFixture{noise: 1, tail: 3},
-			opt:  func(o *CompareOptions) { o.Alpha = 0.0001 },
+			cur:  fixtureSpec{noise: 1, tail: 3},
+			opt:  func(o *Options) { o.Alpha = 0.0001 },
 			want: []string{"resets/p99_ms"}},
 		// Overall, the median stays in the two thirds of the run that did
 		// not move.
 		{name: "everything in resets 3x slower: p50 and p99 in resets, p99 overall",
-			cur:  cmpFixture{noise: 1, scale: 3},
+			cur:  fixtureSpec{noise: 1, scale: 3},
 			want: []string{"resets/p50_ms", "resets/p99_ms", "overall/p99_ms"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opt := cmpDefaults()
+			opt := defaults()
 			if tt.opt != nil {
 				tt.opt(&opt)
 			}
-			c := Compare(base, tt.cur.report(), opt)
-			if got := cmpRegressions(c); !slices.Equal(got, tt.want) {
+			c := Reports(base, tt.cur.report(), opt)
+			if got := regressionsOf(c); !slices.Equal(got, tt.want) {
 				t.Errorf("regressions: got %v, want %v\nverdict: %s", got, tt.want, c.Verdict)
 			}
 		})
@@ -449,10 +388,10 @@ func TestCompareBuilt(t *testing.T) {
 // Too few buckets: a tripled p99 is "not enough data to test", unless
 // tests are off.
 func TestCompareNotEnoughData(t *testing.T) {
-	base := cmpFixture{noise: 1, phaseS: 4}.report()
-	cur := cmpFixture{noise: 1, tail: 3, phaseS: 4}.report()
-	c := Compare(base, cur, cmpDefaults())
-	m := cmpMetricOf(t, c, "resets", "p99_ms")
+	base := fixtureSpec{noise: 1, phaseS: 4}.report()
+	cur := fixtureSpec{noise: 1, tail: 3, phaseS: 4}.report()
+	c := Reports(base, cur, defaults())
+	m := metricOf(t, c, "resets", "p99_ms")
 	if c.Regression || m.Verdict != MetricNotEnoughData || m.Test == nil || m.Test.P != nil || m.Test.NBase != 4 {
 		t.Errorf("4 buckets a side: regression %v, p99 %s %+v; want no regression, not-enough-data, n 4", c.Regression, m.Verdict, m.Test)
 	}
@@ -461,19 +400,19 @@ func TestCompareNotEnoughData(t *testing.T) {
 	}
 	// 4 buckets a side, all apart: p = 1 - Phi((8 - 0.5)/sqrt(16*9/12))
 	// = 0.0152 at best, never below 0.01.
-	opt := cmpDefaults()
+	opt := defaults()
 	opt.MinBuckets = 4
-	m = cmpMetricOf(t, Compare(base, cur, opt), "resets", "p99_ms")
+	m = metricOf(t, Reports(base, cur, opt), "resets", "p99_ms")
 	if m.Verdict != MetricNotEnoughData || m.Test.PMin == nil || math.Abs(*m.Test.PMin-0.0152) > 1e-4 {
-		t.Errorf("--min-buckets 4: got %s, p_min %v; want not-enough-data, p_min 0.0152", m.Verdict, cmpDeref(m.Test.PMin))
+		t.Errorf("--min-buckets 4: got %s, p_min %v; want not-enough-data, p_min 0.0152", m.Verdict, deref(m.Test.PMin))
 	}
 	opt.Alpha = 0.05
-	if m := cmpMetricOf(t, Compare(base, cur, opt), "resets", "p99_ms"); m.Verdict != MetricRegression || *m.Test.P != *m.Test.PMin {
-		t.Errorf("--min-buckets 4 --alpha 0.05: got %s, p %v; want regression, p 0.0152", m.Verdict, cmpDeref(m.Test.P))
+	if m := metricOf(t, Reports(base, cur, opt), "resets", "p99_ms"); m.Verdict != MetricRegression || *m.Test.P != *m.Test.PMin {
+		t.Errorf("--min-buckets 4 --alpha 0.05: got %s, p %v; want regression, p 0.0152", m.Verdict, deref(m.Test.P))
 	}
-	opt = cmpDefaults()
+	opt = defaults()
 	opt.NoTest = true
-	if c := Compare(base, cur, opt); !c.Regression || c.Test.Name != "none" {
+	if c := Reports(base, cur, opt); !c.Regression || c.Test.Name != "none" {
 		t.Errorf("--no-test: regression %v, test %q; want a regression, test none", c.Regression, c.Test.Name)
 	}
 }
@@ -481,17 +420,17 @@ func TestCompareNotEnoughData(t *testing.T) {
 // A report compared with itself never regresses, nor does it fail to
 // render.
 func TestCompareSelf(t *testing.T) {
-	for name := range cmpFixtures {
+	for name := range fixtureSpecs {
 		t.Run(name, func(t *testing.T) {
-			r := cmpReadFixture(t, name)
-			cmpCheckSelf(t, r)
+			r := readFixture(t, name)
+			checkSelf(t, r)
 		})
 	}
 }
 
-func cmpCheckSelf(t *testing.T, r *Report) {
+func checkSelf(t *testing.T, r *results.Report) {
 	t.Helper()
-	c := Compare(r, r, cmpDefaults())
+	c := Reports(r, r, defaults())
 	if c.Regression {
 		t.Errorf("a report against itself: %s", c.Verdict)
 	}
@@ -509,11 +448,13 @@ func cmpCheckSelf(t *testing.T, r *Report) {
 
 // Golden text and Markdown for (b) and (c).
 func TestCompareGolden(t *testing.T) {
-	base := cmpReadFixture(t, "base")
+	base := readFixture(t, "base")
 	for _, name := range []string{"p99x3", "noise"} {
 		t.Run(name, func(t *testing.T) {
-			c := Compare(base, cmpReadFixture(t, name), cmpDefaults())
-			c.Base.File, c.New.File = cmpFixturePath("base"), cmpFixturePath(name)
+			c := Reports(base, readFixture(t, name), defaults())
+			// The goldens name the fixtures by the path they were made
+			// from, when they lived in results/testdata/compare.
+			c.Base.File, c.New.File = filepath.Join("testdata", "compare", "base.json"), filepath.Join("testdata", "compare", name+".json")
 			var txt, md bytes.Buffer
 			if err := c.WriteText(&txt); err != nil {
 				t.Fatal(err)
@@ -521,8 +462,8 @@ func TestCompareGolden(t *testing.T) {
 			if err := c.WriteMarkdown(&md); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("compare", name+".txt"), txt.Bytes())
-			golden(t, filepath.Join("compare", name+".md"), md.Bytes())
+			golden.Check(t, name+".txt", txt.Bytes())
+			golden.Check(t, name+".md", md.Bytes())
 			for _, out := range []string{txt.String(), md.String()} {
 				if !strings.Contains(out, "Mann-Whitney U") || !strings.Contains(out, "alpha 0.01") {
 					t.Errorf("the output does not name the test and alpha:\n%s", out)
@@ -534,7 +475,7 @@ func TestCompareGolden(t *testing.T) {
 
 // The JSON form has the fields docs/compare.md lists.
 func TestCompareJSON(t *testing.T) {
-	c := Compare(cmpReadFixture(t, "base"), cmpReadFixture(t, "p99x3"), cmpDefaults())
+	c := Reports(readFixture(t, "base"), readFixture(t, "p99x3"), defaults())
 	b, err := c.MarshalIndent()
 	if err != nil {
 		t.Fatal(err)
@@ -569,16 +510,16 @@ func TestCompareJSON(t *testing.T) {
 
 // Markdown escapes what came from a report.
 func TestCompareMarkdownEscapes(t *testing.T) {
-	r := cmpFixtures["base"].report()
+	r := fixtureSpecs["base"].report()
 	r.Phases[0].Name = "a|b <script>"
 	for i := range r.Timeline {
 		if r.Timeline[i].Phase == "baseline" {
 			r.Timeline[i].Phase = r.Phases[0].Name
 		}
 	}
-	r.Causes = []Cause{{Cause: "x`|y", Count: 1, Share: 1}}
+	r.Causes = []results.Cause{{Cause: "x`|y", Count: 1, Share: 1}}
 	var b bytes.Buffer
-	if err := Compare(r, r, cmpDefaults()).WriteMarkdown(&b); err != nil {
+	if err := Reports(r, r, defaults()).WriteMarkdown(&b); err != nil {
 		t.Fatal(err)
 	}
 	if s := b.String(); strings.Contains(s, "<script>") || strings.Contains(s, "a|b") || !strings.Contains(s, `a\|b &lt;script&gt;`) || !strings.Contains(s, "x\\`\\|y") {
@@ -586,91 +527,23 @@ func TestCompareMarkdownEscapes(t *testing.T) {
 	}
 }
 
-func TestCompareReadReport(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, content string) string {
-		t.Helper()
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	good, err := os.ReadFile(cmpFixturePath("base"))
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	runFolder := filepath.Dir(write("run/report.json", string(good)))
-	empty := filepath.Join(dir, "empty-folder")
-	if err := os.Mkdir(empty, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name string
-		path string
-		// want are in the error, in order; none: no error.
-		want []string
-	}{
-		{"a report.json", cmpFixturePath("base"), nil},
-		{"a run folder", runFolder, nil},
-		{"no such file", filepath.Join(dir, "nope.json"), []string{"nope.json: no such file or folder", "give a report.json or the run folder"}},
-		{"a folder without report.json", empty, []string{"empty-folder: no report.json in this folder", "gatecrash report " + empty}},
-		{"empty", write("empty.json", " \n"), []string{"empty.json: empty", "give a report.json"}},
-		{"not JSON", write("bad.json", "{\n  \"schema\": \"gatecrash/report/v1\",\n  oops\n}"), []string{"bad.json:3:3: not valid JSON", "give a report.json"}},
-		{"no schema", write("noschema.json", `{"phases": []}`), []string{"noschema.json: no schema field", "gatecrash/report/v1"}},
-		{"a run.json", write("run.json", `{"schema": "gatecrash/run/v1"}`), []string{"run.json: this is a run.json", "give the report.json next to it"}},
-		{"another schema", write("v2.json", `{"schema": "gatecrash/report/v2"}`), []string{`v2.json: schema "gatecrash/report/v2" is not "gatecrash/report/v1"`}},
-		{"an array", write("array.json", `[1, 2]`), []string{"array.json:1:1: a JSON array, not an object"}},
-		{"a field of the wrong type", write("type.json", "{\"schema\": \"gatecrash/report/v1\",\n\"phases\": [{\"name\": 3}]}"), []string{"type.json:2:", "phases.name: a JSON number where report.json has string"}},
-		{"a bad histogram", write("hist.json", `{"schema": "gatecrash/report/v1", "phases": [{"histogram": {"scheme": "hdr"}}]}`), []string{"hist.json: ", `scheme "hdr" is not "log-linear"`}},
-		{"negative counts", write("neg.json", `{"schema": "gatecrash/report/v1", "phases": [{"name": "p", "requests": -1}]}`), []string{"neg.json: phases[0] (p): requests -1", "not a report.json gatecrash wrote"}},
-		{"a phase ending before it starts", write("ends.json", `{"schema": "gatecrash/report/v1", "phases": [{"name": "p", "start_s": 5, "end_s": 1}]}`), []string{"phases[0] (p): end_s 1 is before start_s 5"}},
-		{"unknown fields are fine", write("newer.json", `{"schema": "gatecrash/report/v1", "expectations": [], "phases": []}`), nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r, err := ReadReport(tt.path)
-			if len(tt.want) == 0 {
-				if err != nil || r == nil {
-					t.Fatalf("got %v, want a report", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("got no error, want %q", tt.want)
-			}
-			msg := err.Error()
-			for _, w := range tt.want {
-				i := strings.Index(msg, w)
-				if i < 0 {
-					t.Fatalf("error %q lacks %q", msg, w)
-				}
-				msg = msg[i+len(w):]
-			}
-		})
-	}
-}
-
 // FuzzReadReport reads anything as a report.json; what it accepts
 // compares with itself without a regression, a panic or a bad JSON.
 func FuzzReadReport(f *testing.F) {
 	// Small seeds: the fuzzer minimises every new input it keeps, which
-	// takes long on the 40 KB fixtures of testdata/compare.
-	for _, p := range []string{filepath.Join("testdata", "analyze.json"), cmpFixturePath("missing")} {
+	// takes long on the 40 KB fixtures of testdata.
+	for _, p := range []string{filepath.Join("..", "testdata", "analyze.json"), fixturePath("missing")} {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
 		}
-		var r Report
+		var r results.Report
 		if err := json.Unmarshal(b, &r); err != nil {
 			f.Fatal(err)
 		}
 		r.Timeline = r.Timeline[:min(len(r.Timeline), 8)]
 		for i := range r.Phases {
-			r.Phases[i].Histogram = &Histogram{}
+			r.Phases[i].Histogram = &results.Histogram{}
 		}
 		small, err := json.Marshal(&r)
 		if err != nil {
@@ -681,58 +554,30 @@ func FuzzReadReport(f *testing.F) {
 	f.Add([]byte(`{"schema": "gatecrash/report/v1", "phases": [{"name": "p", "end_s": 1, "requests": 1, "status": {"502": 2}, "recovery": "recovered", "recovery_s": 1e308}], "timeline": [{"t_s": 0, "requests": 1, "achieved_rate": 1e308}]}`))
 	f.Add([]byte(`{"schema": "gatecrash/report/v1", "analysis": {"bucket_s": 1e-9}, "phases": [{"name": "p", "end_s": 1e9}], "timeline": []}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decodeReport("fuzz.json", b)
+		r, err := results.DecodeReport("fuzz.json", b)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz.json") {
 				t.Errorf("error %q does not name the file", err)
 			}
 			return
 		}
-		cmpCheckSelf(t, r)
+		checkSelf(t, r)
 	})
-}
-
-// van Elteren's combination, by hand: stratum A, x 1 2 3 against y 4 5 6
-// (U 9, mean 4.5, variance 9·7/12), weight 1/7; stratum B, x 1 2 against
-// y 0 3 (U 2, mean 2, variance 4·5/12), weight 1/5.
-func TestCompareVanElteren(t *testing.T) {
-	st := mannWhitneyStrata([][]float64{{1, 2, 3}, {1, 2}}, [][]float64{{4, 5, 6}, {0, 3}})
-	wantT, wantMean := 9.0/7+2.0/5, 4.5/7+2.0/5
-	wantSD := math.Sqrt(9*7.0/12/49 + 4*5.0/12/25)
-	if math.Abs(st.s.u-wantT) > 1e-12 || math.Abs(st.s.mean-wantMean) > 1e-12 || math.Abs(st.s.sd-wantSD) > 1e-12 {
-		t.Errorf("T %v, mean %v, sd %v; want %v, %v, %v", st.s.u, st.s.mean, st.s.sd, wantT, wantMean, wantSD)
-	}
-	if st.sumU != 11 || st.strata != 2 {
-		t.Errorf("sum of U %v over %d strata, want 11 over 2", st.sumU, st.strata)
-	}
-	if z := st.s.zGreater(false); math.Abs(z-1.5420) > 1e-4 {
-		t.Errorf("z %v, want 1.5420", z)
-	}
-	// One stratum: the plain test, continuity correction included.
-	x, y := []float64{1, 4, 2, 8}, []float64{3, 9, 7, 6, 5}
-	one, plain := mannWhitneyStrata([][]float64{x}, [][]float64{y}), mannWhitney(x, y)
-	if one.s != plain {
-		t.Errorf("one stratum: %+v, want %+v", one.s, plain)
-	}
-	// A stratum empty on one side adds nothing.
-	if two := mannWhitneyStrata([][]float64{x, {1}}, [][]float64{y, nil}); two.strata != 1 {
-		t.Errorf("strata with samples on both sides: got %d, want 1", two.strata)
-	}
 }
 
 // A change exactly at its limit is not beyond it.
 func TestCompareLimitIsStrict(t *testing.T) {
-	base := cmpFixtures["base"].report()
+	base := fixtureSpecs["base"].report()
 	for _, tt := range []struct {
 		late   time.Duration
 		beyond bool
 	}{{time.Second, false}, {2 * time.Second, true}} {
-		opt := cmpDefaults()
+		opt := defaults()
 		opt.NoTest = true
-		c := Compare(base, cmpFixture{noise: 1, every502: 10, late502: tt.late}.report(), opt)
-		m := cmpMetricOf(t, c, "resets", "recovery_s")
+		c := Reports(base, fixtureSpec{noise: 1, every502: 10, late502: tt.late}.report(), opt)
+		m := metricOf(t, c, "resets", "recovery_s")
 		if m.Change == nil || *m.Change != tt.late.Seconds() || m.BeyondLimit != tt.beyond || (m.Verdict == MetricRegression) != tt.beyond {
-			t.Errorf("recovery %s later, limit 1s: change %v, beyond %v, %s; want beyond %v", tt.late, cmpDeref(m.Change), m.BeyondLimit, m.Verdict, tt.beyond)
+			t.Errorf("recovery %s later, limit 1s: change %v, beyond %v, %s; want beyond %v", tt.late, deref(m.Change), m.BeyondLimit, m.Verdict, tt.beyond)
 		}
 	}
 }
@@ -742,7 +587,7 @@ func TestCompareLimitIsStrict(t *testing.T) {
 func TestCompareTiesReachAlpha(t *testing.T) {
 	bs := [][]float64{{0, 0, 0, 0, 0}}
 	ns := [][]float64{{1, 2, 3, 4, 5}}
-	got := cmpTest(bs, ns, +1, 5, 0.005)
+	got := testBuckets(bs, ns, +1, 5, 0.005)
 	if got.PMin == nil || *got.PMin < 0.005 {
 		t.Fatalf("p_min: got %v, want at least 0.005 (5 against 5 without ties)", got.PMin)
 	}

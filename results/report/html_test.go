@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -9,12 +9,15 @@ import (
 	"time"
 
 	"golang.org/x/net/html"
+
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
 
 // chartRE matches one inline SVG chart.
 var chartRE = regexp.MustCompile(`(?s)<svg .*?</svg>`)
 
-func renderHTML(t *testing.T, r *Report, vs []shownVerdict) string {
+func renderHTML(t *testing.T, r *results.Report, vs []shownVerdict) string {
 	t.Helper()
 	var b bytes.Buffer
 	if err := writeHTML(&b, r, vs); err != nil {
@@ -44,7 +47,7 @@ func TestHTMLGolden(t *testing.T) {
 			if n != 3 {
 				t.Errorf("got %d charts, want 3", n)
 			}
-			golden(t, tt.name, []byte(page))
+			golden.Check(t, tt.name, []byte(page))
 		})
 	}
 }
@@ -160,14 +163,14 @@ func TestHTMLSelfContained(t *testing.T) {
 
 // longReport is a run of n one-second buckets at 200/s with a burst of
 // 502s in its middle, as a 10-minute (n=600) or longer run gives.
-func longReport(n int) *Report {
+func longReport(n int) *results.Report {
 	r := outputFixture()
 	r.Timeline = nil
 	third := float64(n / 3)
 	r.Phases[0].EndS, r.Phases[1].StartS, r.Phases[1].EndS, r.Phases[2].StartS, r.Phases[2].EndS = third, third, 2*third, 2*third, float64(n)
 	for i := range n {
-		b := Bucket{TS: float64(i), Phase: "resets", OfferedRate: 200, AchievedRate: 200, Requests: 200,
-			Status: map[string]int{"200": 200}, Faults: map[string]int{}, LatencyMS: BucketLatency{P50: 1.2 + float64(i%7)/10, P99: 3 + float64(i%13)/3}}
+		b := results.Bucket{TS: float64(i), Phase: "resets", OfferedRate: 200, AchievedRate: 200, Requests: 200,
+			Status: map[string]int{"200": 200}, Faults: map[string]int{}, LatencyMS: results.BucketLatency{P50: 1.2 + float64(i%7)/10, P99: 3 + float64(i%13)/3}}
 		if float64(i) >= third && float64(i) < 2*third {
 			b.Status["200"], b.Status["502"] = 190+i%5, 10-i%5
 			b.Faults["reset"], b.Faults["latency"] = 40+i%9, 20+i%4
@@ -228,7 +231,7 @@ func TestChartTimelineMerge(t *testing.T) {
 }
 
 func TestHTMLEmptyReport(t *testing.T) {
-	r := &Report{Schema: Schema, Scenario: "empty", Diagnosis: "No requests were recorded."}
+	r := &results.Report{Schema: results.Schema, Scenario: "empty", Diagnosis: "No requests were recorded."}
 	page := renderHTML(t, r, nil)
 	if n := len(chartRE.FindAllString(page, -1)); n != 3 {
 		t.Errorf("an empty report: got %d charts, want 3", n)

@@ -1,10 +1,13 @@
-package results
+package report
 
 import (
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // shownVerdict is one expectation as the Markdown, HTML and JUnit outputs
@@ -20,13 +23,13 @@ type shownVerdict struct {
 // shownVerdicts returns the report's expectations and their verdicts, in
 // the scenario's order, with the measured value as the text report words
 // it; nil when the scenario has none.
-func shownVerdicts(r *Report) []shownVerdict {
+func shownVerdicts(r *results.Report) []shownVerdict {
 	if len(r.Expectations) == 0 {
 		return nil
 	}
 	out := make([]shownVerdict, 0, len(r.Expectations))
 	for _, v := range r.Expectations {
-		m := measured(v)
+		m := v.Measured()
 		if v.Value != nil && v.Detail != "" {
 			m += " (" + v.Detail + ")"
 		}
@@ -46,108 +49,126 @@ func failedShown(vs []shownVerdict) int {
 	return n
 }
 
-// WriteMarkdown writes a GitHub-flavoured Markdown summary of the report,
+// Markdown writes a GitHub-flavoured Markdown summary of the report,
 // short enough for a CI job summary or a pull-request comment: the
 // verdict of the expectations, the diagnosis, a table of the phases, the
 // causes of every failure class with their evidence, the masked faults and
 // the expectations one by one. Every string that came from the scenario
 // or a target (phase names, the gateway's words) is escaped, so it shows
 // as written and cannot inject markup.
-func WriteMarkdown(w io.Writer, r *Report) error {
+func Markdown(w io.Writer, r *results.Report) error {
 	return writeMarkdown(w, r, shownVerdicts(r))
 }
 
-func writeMarkdown(w io.Writer, r *Report, vs []shownVerdict) error {
+func writeMarkdown(w io.Writer, r *results.Report, vs []shownVerdict) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## gatecrash: %s\n\n", mdText(r.Scenario))
-	fmt.Fprintf(&b, "seed %d · started %s · %s · gateway %s\n\n", r.Seed, r.Started.UTC().Format("2006-01-02T15:04:05Z"), secs(r.DurationS), mdText(r.Gateway.Kind))
-	switch {
-	case r.Aborted != nil:
-		fmt.Fprintf(&b, "> **Aborted**: %s; the report covers what ran.\n\n", mdText(*r.Aborted))
-	case r.Interrupted:
-		b.WriteString("> **Interrupted**: the run was stopped before its end; the report covers what ran.\n\n")
-	}
-	if len(vs) > 0 {
-		if n := failedShown(vs); n > 0 {
-			fmt.Fprintf(&b, "**❌ %d of %d expectations failed.**\n\n", n, len(vs))
-		} else {
-			fmt.Fprintf(&b, "**✅ all %d expectations held.**\n\n", len(vs))
-		}
-	}
-	b.WriteString(mdText(r.Diagnosis))
-	b.WriteString("\n\n")
-
-	// Phases.
-	codes := statusCodes(r)
-	b.WriteString("### Phases\n\n")
-	head := []string{"phase", "start", "end", "faults", "offered/s", "achieved/s", "requests"}
-	head = append(head, codes...)
-	head = append(head, "errors", "p50 ms", "p99 ms", "recovery")
-	mdRow(&b, head)
-	align := make([]string, len(head))
-	for i := range align {
-		align[i] = "---:"
-	}
-	align[0], align[3] = "---", "---"
-	mdRow(&b, align)
-	for _, p := range r.Phases {
-		cells := []string{mdText(p.Name), secs(p.StartS), secs(p.EndS), mdText(strings.Join(p.Faults, ", ")), num(p.OfferedRate), num(p.AchievedRate), strconv.Itoa(p.Requests)}
-		for _, c := range codes {
-			cells = append(cells, strconv.Itoa(p.Status[c]))
-		}
-		cells = append(cells, strconv.Itoa(p.Errors), num(p.LatencyMS.P50), num(p.LatencyMS.P99), recoveryCell(p))
-		mdRow(&b, cells)
-	}
-	cells := []string{"**total**", secs(0), secs(r.DurationS), "", "", "", strconv.Itoa(r.Totals.Requests)}
-	for _, c := range codes {
-		cells = append(cells, strconv.Itoa(r.Totals.Status[c]))
-	}
-	cells = append(cells, strconv.Itoa(r.Totals.Errors), "", "", "")
-	mdRow(&b, cells)
-
-	// Causes, per failure class.
+	mdHead(&b, r, vs)
+	mdPhases(&b, r)
 	for _, cc := range causeSections(r) {
 		fmt.Fprintf(&b, "\n### Causes of %s\n\n", cc.what)
 		mdRow(&b, []string{"cause", "count", "share", "evidence", "the gateway said"})
 		mdRow(&b, []string{"---", "---:", "---:", "---", "---"})
 		for _, c := range cc.causes {
-			mdRow(&b, []string{mdCode(c.Cause), strconv.Itoa(c.Count), pct(c.Share), evidenceCell(c.Evidence), mdText(saidCell(c.GatewayWords))})
+			mdRow(&b, []string{mdCode(c.Cause), strconv.Itoa(c.Count), results.Percent(c.Share), evidenceCell(c.Evidence), mdText(saidCell(c.GatewayWords))})
 		}
 	}
-
 	if m := r.Masked; m.Faults > 0 {
-		fmt.Fprintf(&b, "\n### Masked faults\n\n%d of %d faults that broke an attempt or a connection were masked", m.Count, m.Faults)
-		if m.Count > 0 {
-			fmt.Fprintf(&b, " (%s; by kind: %s)", mdText(countList(m.Reasons, maskedWords)), mdText(countList(m.ByKind, nil)))
-		}
-		b.WriteString(".")
-		if m.Repeated > 0 {
-			fmt.Fprintf(&b, " %d %s retried into another failure.", m.Repeated, were(m.Repeated))
-		}
-		if m.GatewayConfirmed > 0 {
-			fmt.Fprintf(&b, " The gateway's log confirms %d of the retries.", m.GatewayConfirmed)
-		}
-		b.WriteString("\n")
+		b.WriteString("\n### Masked faults\n\n" + maskedSentence(m, mdText) + "\n")
 	}
-
-	if len(vs) > 0 {
-		b.WriteString("\n### Expectations\n\n")
-		mdRow(&b, []string{"", "expectation", "measured"})
-		mdRow(&b, []string{":---:", "---", "---:"})
-		for _, v := range vs {
-			mark := "✅"
-			if !v.OK {
-				mark = "❌"
-			}
-			expr := mdCode(v.Expr)
-			if v.Abort {
-				expr += " (abort)"
-			}
-			mdRow(&b, []string{mark, expr, mdText(v.Value)})
-		}
-	}
+	mdExpectations(&b, vs)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// mdHead writes the title, the run's facts, its state, the verdict of the
+// expectations and the diagnosis.
+func mdHead(b *strings.Builder, r *results.Report, vs []shownVerdict) {
+	fmt.Fprintf(b, "## gatecrash: %s\n\n", mdText(r.Scenario))
+	fmt.Fprintf(b, "seed %d · started %s · %s · gateway %s\n\n", r.Seed, r.Started.UTC().Format("2006-01-02T15:04:05Z"), results.Secs(r.DurationS), mdText(r.Gateway.Kind))
+	switch {
+	case r.Aborted != nil:
+		fmt.Fprintf(b, "> **Aborted**: %s; the report covers what ran.\n\n", mdText(*r.Aborted))
+	case r.Interrupted:
+		b.WriteString("> **Interrupted**: the run was stopped before its end; the report covers what ran.\n\n")
+	}
+	if len(vs) > 0 {
+		if n := failedShown(vs); n > 0 {
+			fmt.Fprintf(b, "**❌ %d of %d expectations failed.**\n\n", n, len(vs))
+		} else {
+			fmt.Fprintf(b, "**✅ all %d expectations held.**\n\n", len(vs))
+		}
+	}
+	b.WriteString(mdText(r.Diagnosis))
+	b.WriteString("\n\n")
+}
+
+// mdPhases writes the table of phases and the total.
+func mdPhases(b *strings.Builder, r *results.Report) {
+	codes := statusCodes(r)
+	b.WriteString("### Phases\n\n")
+	head := []string{"phase", "start", "end", "faults", "offered/s", "achieved/s", "requests"}
+	head = append(head, codes...)
+	head = append(head, "errors", "p50 ms", "p99 ms", "recovery")
+	mdRow(b, head)
+	align := make([]string, len(head))
+	for i := range align {
+		align[i] = "---:"
+	}
+	align[0], align[3] = "---", "---"
+	mdRow(b, align)
+	for _, p := range r.Phases {
+		cells := []string{mdText(p.Name), results.Secs(p.StartS), results.Secs(p.EndS), mdText(strings.Join(p.Faults, ", ")), results.Decimal(p.OfferedRate), results.Decimal(p.AchievedRate), strconv.Itoa(p.Requests)}
+		for _, c := range codes {
+			cells = append(cells, strconv.Itoa(p.Status[c]))
+		}
+		cells = append(cells, strconv.Itoa(p.Errors), results.Decimal(p.LatencyMS.P50), results.Decimal(p.LatencyMS.P99), recoveryCell(p))
+		mdRow(b, cells)
+	}
+	cells := []string{"**total**", results.Secs(0), results.Secs(r.DurationS), "", "", "", strconv.Itoa(r.Totals.Requests)}
+	for _, c := range codes {
+		cells = append(cells, strconv.Itoa(r.Totals.Status[c]))
+	}
+	cells = append(cells, strconv.Itoa(r.Totals.Errors), "", "", "")
+	mdRow(b, cells)
+}
+
+// mdExpectations writes the table of expectations, if any.
+func mdExpectations(b *strings.Builder, vs []shownVerdict) {
+	if len(vs) == 0 {
+		return
+	}
+	b.WriteString("\n### Expectations\n\n")
+	mdRow(b, []string{"", "expectation", "measured"})
+	mdRow(b, []string{":---:", "---", "---:"})
+	for _, v := range vs {
+		mark := "✅"
+		if !v.OK {
+			mark = "❌"
+		}
+		expr := mdCode(v.Expr)
+		if v.Abort {
+			expr += " (abort)"
+		}
+		mdRow(b, []string{mark, expr, mdText(v.Value)})
+	}
+}
+
+// maskedSentence says what became of the faults that broke an attempt or
+// a connection, as the Markdown and HTML reports write it; esc escapes the
+// lists of reasons and kinds for the output.
+func maskedSentence(m results.Masked, esc func(string) string) string {
+	s := fmt.Sprintf("%d of %d faults that broke an attempt or a connection were masked", m.Count, m.Faults)
+	if m.Count > 0 {
+		s += fmt.Sprintf(" (%s; by kind: %s)", esc(m.ReasonList()), esc(m.KindList()))
+	}
+	s += "."
+	if m.Repeated > 0 {
+		s += " " + m.RepeatedWords() + "."
+	}
+	if m.GatewayConfirmed > 0 {
+		s += fmt.Sprintf(" The gateway's log confirms %d of the retries.", m.GatewayConfirmed)
+	}
+	return s
 }
 
 // causeSection is the causes of one failure class, as the reports list
@@ -155,14 +176,14 @@ func writeMarkdown(w io.Writer, r *Report, vs []shownVerdict) error {
 type causeSection struct {
 	class  string
 	what   string // e.g. "502s", "requests without an answer"
-	causes []Cause
+	causes []results.Cause
 }
 
 // causeSections lists the causes of 502s, then of every other failure
 // class seen, in order; classes without a cause are left out.
-func causeSections(r *Report) []causeSection {
+func causeSections(r *results.Report) []causeSection {
 	var out []causeSection
-	for _, class := range append([]string{"502"}, otherClasses(r)...) {
+	for _, class := range append([]string{"502"}, r.OtherClasses()...) {
 		cs := r.Causes
 		if class != "502" {
 			cs = r.OtherCauses[class]
@@ -171,7 +192,7 @@ func causeSections(r *Report) []causeSection {
 			continue
 		}
 		what := class + "s"
-		if class == ClassError {
+		if class == scenarios.ClassError {
 			what = "requests without an answer"
 		}
 		out = append(out, causeSection{class, what, cs})
@@ -180,10 +201,10 @@ func causeSections(r *Report) []causeSection {
 }
 
 // recoveryCell says how a phase recovered, as the text report does.
-func recoveryCell(p PhaseReport) string {
+func recoveryCell(p results.PhaseReport) string {
 	switch {
 	case p.Recovery == "recovered" && p.RecoveryS != nil:
-		return secs(*p.RecoveryS)
+		return results.Secs(*p.RecoveryS)
 	case p.Recovery == "not-recovered":
 		return "never"
 	}
@@ -191,7 +212,7 @@ func recoveryCell(p PhaseReport) string {
 }
 
 // evidenceCell says e.g. "4 exact, 1 temporal".
-func evidenceCell(e Evidence) string {
+func evidenceCell(e results.Evidence) string {
 	var out []string
 	for _, l := range []struct {
 		n    int
@@ -206,7 +227,7 @@ func evidenceCell(e Evidence) string {
 
 // saidCell says what the gateway logged, e.g. `"upstream prematurely
 // closed connection" (12)`.
-func saidCell(ws []Words) string {
+func saidCell(ws []results.Words) string {
 	var out []string
 	for _, w := range ws {
 		out = append(out, fmt.Sprintf("%q (%d)", w.Words, w.Count))

@@ -1,4 +1,4 @@
-package results
+package run
 
 import (
 	"bufio"
@@ -20,6 +20,9 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 var (
@@ -46,7 +49,7 @@ func BenchmarkAnalyze(b *testing.B) {
 	if err := writeBenchRun(dir, *benchResults, *benchDense); err != nil {
 		b.Fatal(err)
 	}
-	st, _ := os.Stat(filepath.Join(dir, RecordFile))
+	st, _ := os.Stat(filepath.Join(dir, ResultsFile))
 	se, _ := os.Stat(filepath.Join(dir, EventsFile))
 	b.Logf("wrote %d results (%.0f MB) and their events (%.0f MB, dense %v) in %s", *benchResults, float64(st.Size())/1e6, float64(se.Size())/1e6, *benchDense, time.Since(start).Round(time.Millisecond))
 	for range b.N {
@@ -107,7 +110,7 @@ func TestBenchAnalyzeChild(t *testing.T) {
 	start := time.Now()
 	switch side {
 	case "vegeta":
-		f, err := os.Open(filepath.Join(dir, RecordFile))
+		f, err := os.Open(filepath.Join(dir, ResultsFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +132,7 @@ func TestBenchAnalyzeChild(t *testing.T) {
 			t.Fatal("vegeta counted no requests")
 		}
 	case "gatecrash":
-		rep, err := AnalyzeDir(dir, Options{})
+		rep, err := Folder(dir).Analyze(results.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,12 +156,12 @@ func TestBenchAnalyzeChild(t *testing.T) {
 func writeBenchRun(dir string, n int, dense bool) error {
 	d := 60.0
 	r0 := float64(n) / d / 2
-	run := &Run{Schema: RunSchema, Scenario: "bench", Attack: "bench", Started: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Gateway: "none",
-		Phases: []PhasePlan{{Name: "ramp", EndS: d, Planned: float64(n), Rate: r0, RampTo: 3 * r0, Faults: []string{"reset"}}}}
-	if err := WriteRun(filepath.Join(dir, RunFile), run); err != nil {
+	run := &results.Run{Schema: results.RunSchema, Scenario: "bench", Attack: "bench", Started: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Gateway: "none",
+		Phases: []results.PhasePlan{{Name: "ramp", EndS: d, Planned: float64(n), Rate: r0, RampTo: 3 * r0, Faults: []string{"reset"}}}}
+	if err := results.WriteRun(filepath.Join(dir, PlanFile), run); err != nil {
 		return err
 	}
-	rf, err := os.Create(filepath.Join(dir, RecordFile))
+	rf, err := os.Create(filepath.Join(dir, ResultsFile))
 	if err != nil {
 		return err
 	}
@@ -168,7 +171,7 @@ func writeBenchRun(dir string, n int, dense bool) error {
 		return err
 	}
 	defer ef.Close()
-	w := NewWriter(rf)
+	w := results.NewWriter(rf)
 	events := faults.NewEventLog(ef)
 	page := []byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n")
 	hdr := http.Header{"Server": {"nginx/1.22.1"}, "Content-Type": {"text/html"}, "Content-Length": {strconv.Itoa(len(page))}}
@@ -185,15 +188,15 @@ func writeBenchRun(dir string, n int, dense bool) error {
 		switch {
 		case i%100 == 37:
 			r.Code, r.Body, r.Headers, r.Error = 502, page, hdr, "502 Bad Gateway"
-			events.Record(faults.Event{Time: ts.Add(time.Millisecond), Type: faults.TypeFault, Attack: "bench", Seq: &seq, Phase: "ramp", Kind: "reset", Cause: "reset-before-headers", Ended: true, Detail: "reset before any response byte"})
+			events.Record(faults.Event{Time: ts.Add(time.Millisecond), Type: faults.TypeFault, Attack: "bench", Seq: &seq, Phase: "ramp", Kind: scenarios.KindReset, Cause: causes.ResetBeforeHeaders, Ended: true, Detail: "reset before any response byte"})
 		case i%1000 == 501:
 			r.Code, r.Error = 0, "unexpected EOF"
 		case dense && i%100 < 10:
-			events.Record(faults.Event{Time: ts.Add(time.Millisecond), Type: faults.TypeFault, Attack: "bench", Seq: &seq, Phase: "ramp", Kind: "reset", Cause: "reset-before-headers", Ended: true, Detail: "reset before any response byte"})
+			events.Record(faults.Event{Time: ts.Add(time.Millisecond), Type: faults.TypeFault, Attack: "bench", Seq: &seq, Phase: "ramp", Kind: scenarios.KindReset, Cause: causes.ResetBeforeHeaders, Ended: true, Detail: "reset before any response byte"})
 			events.Record(faults.Event{Time: ts.Add(2 * time.Millisecond), Type: faults.TypeObservation, Attack: "bench", Seq: &seq, Attempt: 1, Phase: "ramp", Kind: faults.ObservedRetry, Fault: -1, Detail: "seen again"})
 		}
 		if dense {
-			events.Record(faults.Event{Time: ts, Type: faults.TypeFault, Attack: "bench", Seq: &seq, Phase: "ramp", Kind: "latency", Detail: "waited 20ms"})
+			events.Record(faults.Event{Time: ts, Type: faults.TypeFault, Attack: "bench", Seq: &seq, Phase: "ramp", Kind: scenarios.KindLatency, Detail: "waited 20ms"})
 		}
 		if err := w.Write(&r); err != nil {
 			return err

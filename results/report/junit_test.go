@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"bytes"
@@ -6,6 +6,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
 
 func TestJUnitGolden(t *testing.T) {
@@ -13,7 +16,7 @@ func TestJUnitGolden(t *testing.T) {
 	interrupted.Interrupted = true
 	for _, tt := range []struct {
 		name string
-		r    *Report
+		r    *results.Report
 		vs   []shownVerdict
 	}{
 		{"junit-phases.xml", outputFixture(), nil},
@@ -25,7 +28,7 @@ func TestJUnitGolden(t *testing.T) {
 			if err := writeJUnit(&b, tt.r, tt.vs); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name, b.Bytes())
+			golden.Check(t, tt.name, b.Bytes())
 		})
 	}
 }
@@ -37,7 +40,7 @@ func TestJUnitGolden(t *testing.T) {
 func TestJUnitRoundTrip(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
-		r         *Report
+		r         *results.Report
 		vs        []shownVerdict
 		cases     int
 		failures  int

@@ -1,4 +1,4 @@
-package results
+package report
 
 import (
 	"encoding/xml"
@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gatecrash/gatecrash/results"
 )
 
 // junitSuites is the root of a JUnit XML file, in the shape that Jenkins,
@@ -55,7 +57,7 @@ type junitProblem struct {
 	Text    string `xml:",chardata"`
 }
 
-// WriteJUnit writes the report as JUnit XML, one test suite named after
+// JUnit writes the report as JUnit XML, one test suite named after
 // the scenario:
 //   - with expectations, one test case per expectation, named by the
 //     expression as written; one that failed has a <failure> whose message
@@ -69,11 +71,11 @@ type junitProblem struct {
 //
 // The XML is written with encoding/xml, which escapes every string (and
 // replaces characters XML cannot hold).
-func WriteJUnit(w io.Writer, r *Report) error {
+func JUnit(w io.Writer, r *results.Report) error {
 	return writeJUnit(w, r, shownVerdicts(r))
 }
 
-func writeJUnit(w io.Writer, r *Report, vs []shownVerdict) error {
+func writeJUnit(w io.Writer, r *results.Report, vs []shownVerdict) error {
 	class := "gatecrash." + r.Scenario
 	s := junitSuite{
 		Name:      "gatecrash " + r.Scenario,
@@ -147,9 +149,9 @@ func writeJUnit(w io.Writer, r *Report, vs []shownVerdict) error {
 }
 
 // junitPhaseOut says in one line what a phase got.
-func junitPhaseOut(p PhaseReport) string {
+func junitPhaseOut(p results.PhaseReport) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s to %s, offered %s/s, achieved %s/s, %d requests", secs(p.StartS), secs(p.EndS), num(p.OfferedRate), num(p.AchievedRate), p.Requests)
+	fmt.Fprintf(&b, "%s to %s, offered %s/s, achieved %s/s, %d requests", results.Secs(p.StartS), results.Secs(p.EndS), results.Decimal(p.OfferedRate), results.Decimal(p.AchievedRate), p.Requests)
 	if len(p.Status) > 0 {
 		codes := make([]string, 0, len(p.Status))
 		for c := range p.Status {
@@ -164,7 +166,7 @@ func junitPhaseOut(p PhaseReport) string {
 			fmt.Fprintf(&b, "%s%s: %d", sep, c, p.Status[c])
 		}
 	}
-	fmt.Fprintf(&b, ", %d errors; latency ms p50 %s, p99 %s", p.Errors, num(p.LatencyMS.P50), num(p.LatencyMS.P99))
+	fmt.Fprintf(&b, ", %d errors; latency ms p50 %s, p99 %s", p.Errors, results.Decimal(p.LatencyMS.P50), results.Decimal(p.LatencyMS.P99))
 	if len(p.Faults) > 0 {
 		fmt.Fprintf(&b, "; faults: %s", strings.Join(p.Faults, ", "))
 	}

@@ -1,10 +1,14 @@
-package results
+package report
 
 import (
 	"bytes"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
 
 // outputFixture is a report with every part the Markdown, HTML and JUnit
@@ -12,58 +16,58 @@ import (
 // 502, 503, 504 and requests without an answer, causes of each class with
 // the gateway's words, masked faults and correlations. It is written by
 // hand so that the golden files do not move with the analysis.
-func outputFixture() *Report {
+func outputFixture() *results.Report {
 	f := func(v float64) *float64 { return &v }
 	s := func(v string) *string { return &v }
-	r := &Report{
-		Schema:    Schema,
+	r := &results.Report{
+		Schema:    results.Schema,
 		Scenario:  "upstream-resets",
 		Seed:      7,
 		Started:   time.Date(2026, 11, 25, 23, 57, 6, 0, time.UTC),
 		DurationS: 12.004,
-		Analysis:  Options{Bucket: time.Second, Threshold: 0.01, Sustain: 3},
+		Analysis:  results.Options{Bucket: time.Second, Threshold: 0.01, Sustain: 3},
 		Diagnosis: "502s began at 4.2s (phase resets, 112.5/s offered), sustained from 5.0s (the knee: 137.5/s offered): 93.8% follow upstream resets before headers (exact, temporal), 6.3% gateway-local. After phase resets the 502 share fell under 1.0% within 1.0s. Gateway: nginx (started by gatecrash).",
-		Gateway:   Gateway{Kind: "nginx", Evidence: "started by gatecrash"},
-		Totals: Totals{
+		Gateway:   results.Gateway{Kind: "nginx", Evidence: "started by gatecrash"},
+		Totals: results.Totals{
 			Requests:   1500,
 			Status:     map[string]int{"200": 1459, "502": 32, "504": 5, "503": 3},
 			Errors:     1,
 			ErrorKinds: map[string]int{"timeout": 1},
 		},
-		Phases: []PhaseReport{
+		Phases: []results.PhaseReport{
 			{Name: "baseline", StartS: 0, EndS: 4, Faults: []string{}, OfferedRate: 100, AchievedRate: 100, Requests: 400,
-				Status: map[string]int{"200": 400}, LatencyMS: Latency{P50: 1.3, P90: 1.6, P99: 2.1, Max: 3}, Recovery: "not-measured"},
+				Status: map[string]int{"200": 400}, LatencyMS: results.Latency{P50: 1.3, P90: 1.6, P99: 2.1, Max: 3}, Recovery: "not-measured"},
 			{Name: "resets", StartS: 4, EndS: 8, Faults: []string{"reset", "latency"}, OfferedRate: 150, AchievedRate: 149.5, Requests: 598,
 				Status: map[string]int{"200": 558, "502": 32, "504": 5, "503": 2}, Errors: 1,
-				LatencyMS: Latency{P50: 17.2, P90: 25.3, P99: 27.1, Max: 1002}, Recovery: "recovered", RecoveryS: f(1)},
+				LatencyMS: results.Latency{P50: 17.2, P90: 25.3, P99: 27.1, Max: 1002}, Recovery: "recovered", RecoveryS: f(1)},
 			{Name: "recover", StartS: 8, EndS: 12, Faults: []string{}, OfferedRate: 125, AchievedRate: 125.5, Requests: 502,
-				Status: map[string]int{"200": 501, "503": 1}, LatencyMS: Latency{P50: 1.2, P90: 1.5, P99: 1.9, Max: 2.6}, Recovery: "not-measured"},
+				Status: map[string]int{"200": 501, "503": 1}, LatencyMS: results.Latency{P50: 1.2, P90: 1.5, P99: 1.9, Max: 2.6}, Recovery: "not-measured"},
 		},
-		Onset:       Onset{FirstS: f(4.2), FirstPhase: s("resets"), FirstRate: f(112.5), SustainedS: f(5), SustainedPhase: s("resets"), KneeRate: f(137.5)},
-		OtherOnsets: map[string]Onset{"503": {FirstS: f(6.1), FirstPhase: s("resets")}, "504": {FirstS: f(5.5), FirstPhase: s("resets")}, "error": {FirstS: f(7.2), FirstPhase: s("resets")}},
-		Causes: []Cause{
-			{Cause: "reset-before-headers", Count: 30, Share: 0.938, Evidence: Evidence{Exact: 29, Temporal: 1},
-				GatewayWords: []Words{{Words: "upstream prematurely closed connection while reading response header from upstream", Count: 28}, {Words: "recv() failed (104: Connection reset by peer)", Count: 2}}},
-			{Cause: CauseGatewayLocal, Count: 2, Share: 0.063, Evidence: Evidence{None: 2}, GatewayWords: []Words{}},
+		Onset:       results.Onset{FirstS: f(4.2), FirstPhase: s("resets"), FirstRate: f(112.5), SustainedS: f(5), SustainedPhase: s("resets"), KneeRate: f(137.5)},
+		OtherOnsets: map[string]results.Onset{"503": {FirstS: f(6.1), FirstPhase: s("resets")}, "504": {FirstS: f(5.5), FirstPhase: s("resets")}, "error": {FirstS: f(7.2), FirstPhase: s("resets")}},
+		Causes: []results.Cause{
+			{Cause: "reset-before-headers", Count: 30, Share: 0.938, Evidence: results.Evidence{Exact: 29, Temporal: 1},
+				GatewayWords: []results.Words{{Words: "upstream prematurely closed connection while reading response header from upstream", Count: 28}, {Words: "recv() failed (104: Connection reset by peer)", Count: 2}}},
+			{Cause: causes.GatewayLocal, Count: 2, Share: 0.063, Evidence: results.Evidence{None: 2}, GatewayWords: []results.Words{}},
 		},
-		OtherCauses: map[string][]Cause{
-			"503":   {{Cause: "overload-rejected", Count: 3, Share: 1, Evidence: Evidence{Exact: 3}, GatewayWords: []Words{}}},
-			"504":   {{Cause: CauseUpstreamLatency, Count: 5, Share: 1, Evidence: Evidence{Exact: 4, Signature: 1}, GatewayWords: []Words{{Words: "upstream timed out (110: Connection timed out)", Count: 5}}}},
-			"error": {{Cause: CauseUnattributed, Count: 1, Share: 1, Evidence: Evidence{None: 1}, GatewayWords: []Words{}}},
+		OtherCauses: map[string][]results.Cause{
+			"503":   {{Cause: "overload-rejected", Count: 3, Share: 1, Evidence: results.Evidence{Exact: 3}, GatewayWords: []results.Words{}}},
+			"504":   {{Cause: causes.UpstreamLatency, Count: 5, Share: 1, Evidence: results.Evidence{Exact: 4, Signature: 1}, GatewayWords: []results.Words{{Words: "upstream timed out (110: Connection timed out)", Count: 5}}}},
+			"error": {{Cause: causes.Unattributed, Count: 1, Share: 1, Evidence: results.Evidence{None: 1}, GatewayWords: []results.Words{}}},
 		},
-		Masked: Masked{Faults: 90, Count: 58, Reasons: map[string]int{"gateway-retried": 52, "absorbed": 6}, ByKind: map[string]int{"reset": 58},
+		Masked: results.Masked{Faults: 90, Count: 58, Reasons: map[string]int{"gateway-retried": 52, "absorbed": 6}, ByKind: map[string]int{"reset": 58},
 			Repeated: 2, GatewayConfirmed: 50},
-		Correlations: []Correlation{{Kind: "latency", Pearson: f(0.42)}, {Kind: "reset", Pearson: f(0.91)}},
-		SendLagMS:    SendLag{P50: 0.6, P99: 1.1, Max: 2.6},
+		Correlations: []results.Correlation{{Kind: "latency", Pearson: f(0.42)}, {Kind: "reset", Pearson: f(0.91)}},
+		SendLagMS:    results.SendLag{P50: 0.6, P99: 1.1, Max: 2.6},
 	}
 	for i := range 12 {
 		ts := float64(i)
-		b := Bucket{TS: ts, Status: map[string]int{}, Faults: map[string]int{}}
+		b := results.Bucket{TS: ts, Status: map[string]int{}, Faults: map[string]int{}}
 		switch {
 		case i < 4:
 			b.Phase, b.OfferedRate = "baseline", 100
 			b.Status["200"] = 100
-			b.LatencyMS = BucketLatency{P50: 1.3, P99: 2}
+			b.LatencyMS = results.BucketLatency{P50: 1.3, P99: 2}
 		case i < 8:
 			b.Phase, b.OfferedRate = "resets", 112.5+25*float64(i-4)
 			n502 := []int{3, 9, 11, 9}[i-4]
@@ -76,15 +80,15 @@ func outputFixture() *Report {
 			b.Faults["latency"] = []int{10, 12, 15, 11}[i-4]
 			b.Masked = []int{15, 14, 16, 13}[i-4]
 			n502 = b.Status["502"]
-			b.Causes = map[string]int{"reset-before-headers": n502 - min(n502, []int{1, 0, 1, 0}[i-4]), CauseGatewayLocal: min(n502, []int{1, 0, 1, 0}[i-4])}
-			b.LatencyMS = BucketLatency{P50: 16 + float64(i), P99: 27 + float64(i)}
+			b.Causes = map[string]int{"reset-before-headers": n502 - min(n502, []int{1, 0, 1, 0}[i-4]), causes.GatewayLocal: min(n502, []int{1, 0, 1, 0}[i-4])}
+			b.LatencyMS = results.BucketLatency{P50: 16 + float64(i), P99: 27 + float64(i)}
 		default:
 			b.Phase, b.OfferedRate = "recover", 125
 			b.Status["200"] = 125
 			if i == 8 {
 				b.Status["200"], b.Status["503"] = 124, 1
 			}
-			b.LatencyMS = BucketLatency{P50: 1.2, P99: 1.9}
+			b.LatencyMS = results.BucketLatency{P50: 1.2, P99: 1.9}
 		}
 		for _, n := range b.Status {
 			b.Requests += n
@@ -109,7 +113,7 @@ func fixtureVerdicts() []shownVerdict {
 
 // evilFixture is outputFixture with markup and control characters in
 // everything that comes from the scenario or a target.
-func evilFixture() *Report {
+func evilFixture() *results.Report {
 	r := outputFixture()
 	const evil = "<script>alert(1)</script>"
 	r.Scenario = "x" + evil + "|`y`*_[z](http://127.0.0.1:1/)"
@@ -120,7 +124,7 @@ func evilFixture() *Report {
 		}
 	}
 	r.Phases[2].Name = "a|b\n## c <img src=x onerror=alert(2)>"
-	r.Causes[0].GatewayWords = []Words{{Words: evil + " & \"quoted\" </td></tr></table>", Count: 3}, {Words: "ctl \x00\x1b[31m \x01", Count: 1}}
+	r.Causes[0].GatewayWords = []results.Words{{Words: evil + " & \"quoted\" </td></tr></table>", Count: 3}, {Words: "ctl \x00\x1b[31m \x01", Count: 1}}
 	r.Gateway.Evidence = "<script>alert(3)</script>"
 	r.Diagnosis = "phase " + evil + " broke; " + r.Phases[2].Name
 	r.Timeline[5].Faults[evil] = 4
@@ -130,7 +134,7 @@ func evilFixture() *Report {
 func TestMarkdownGolden(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		r    *Report
+		r    *results.Report
 		vs   []shownVerdict
 	}{
 		{"markdown.md", outputFixture(), nil},
@@ -142,7 +146,7 @@ func TestMarkdownGolden(t *testing.T) {
 			if err := writeMarkdown(&b, tt.r, tt.vs); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name, b.Bytes())
+			golden.Check(t, tt.name, b.Bytes())
 		})
 	}
 }
@@ -186,22 +190,22 @@ func TestOutputsShowReportExpectations(t *testing.T) {
 		t.Errorf("a report without expectations: got %v, want none", vs)
 	}
 	p99 := 27.1
-	r.Expectations = Verdicts{
+	r.Expectations = results.Verdicts{
 		{Expr: "p99(latency) < 25ms in resets", OK: false, Value: &p99, Unit: "ms", Abort: true},
 		{Expr: "rate(status=502) < 0.5% in baseline", OK: true, Value: new(float64), Unit: "%"},
 	}
 	aborted := "p99(latency) < 25ms in resets failed for good at 6.0s"
 	r.Aborted = &aborted
-	failedValue := measured(r.Expectations[0])
+	failedValue := r.Expectations[0].Measured()
 
 	var md, junit, page bytes.Buffer
-	if err := WriteMarkdown(&md, r); err != nil {
+	if err := Markdown(&md, r); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteJUnit(&junit, r); err != nil {
+	if err := JUnit(&junit, r); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteHTML(&page, r); err != nil {
+	if err := HTML(&page, r); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {

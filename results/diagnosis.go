@@ -1,0 +1,266 @@
+package results
+
+// The plain-words diagnosis every report carries (report.json's
+// "diagnosis"), and the phrases it shares with the renderers.
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+// className names one of a failure class in a sentence.
+func className(class string) string {
+	if class == scenarios.ClassError {
+		return "request without an answer"
+	}
+	return class
+}
+
+// plural says "1 fault", "2 faults"; "2 requests without an answer".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	if w, rest, ok := strings.Cut(what, " "); ok {
+		return fmt.Sprintf("%d %ss %s", n, w, rest)
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+func were(n int) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
+}
+
+// Diagnosis says in one paragraph when 502s began and why, what became of
+// the faults that did not end in one, and what else failed.
+func Diagnosis(r *Report) string {
+	var s []string
+	if w := expectWords(r); w != "" {
+		s = append(s, w)
+	}
+	if r.Totals.Requests == 0 {
+		return strings.Join(append(s, "No requests were recorded."), " ")
+	}
+	if r.Onset.FirstS == nil {
+		s = append(s, fmt.Sprintf("No 502 Bad Gateway answers in %d requests.", r.Totals.Requests))
+	} else {
+		s = append(s, onsetWords("502s", r.Onset, r.Analysis)+": "+causeList(r.Causes)+".")
+	}
+	for _, p := range r.Phases {
+		if r.Onset.FirstS == nil {
+			break
+		}
+		switch p.Recovery {
+		case "recovered":
+			s = append(s, fmt.Sprintf("After phase %s the 502 share fell under %s within %s.", p.Name, Percent(r.Analysis.Threshold), Secs(*p.RecoveryS)))
+		case "not-recovered":
+			s = append(s, fmt.Sprintf("After phase %s the 502 share never fell back under %s.", p.Name, Percent(r.Analysis.Threshold)))
+		}
+	}
+	if m := r.Masked; m.Faults > 0 {
+		line := fmt.Sprintf("Of %s that broke an attempt or a connection, %d %s masked", plural(m.Faults, "fault"), m.Count, were(m.Count))
+		if m.Count > 0 {
+			line += " (" + m.ReasonList()
+			if m.GatewayConfirmed > 0 {
+				line += fmt.Sprintf("; the gateway's log shows %d of the retries", m.GatewayConfirmed)
+			}
+			line += ")"
+		}
+		if m.Repeated > 0 {
+			line += ", " + m.RepeatedWords()
+		}
+		if m.PassedOn > 0 {
+			line += fmt.Sprintf(", %d answered the client with the fault's own status", m.PassedOn)
+		}
+		s = append(s, line+".")
+	}
+	for _, class := range r.OtherClasses() {
+		o, n := r.OtherOnsets[class], 0
+		for _, c := range r.OtherCauses[class] {
+			n += c.Count
+		}
+		if o.FirstS == nil || n == 0 {
+			continue
+		}
+		s = append(s, fmt.Sprintf("%s, %s: %s.", plural(n, className(class)), onsetWords("", o, r.Analysis), causeList(r.OtherCauses[class])))
+	}
+	var best *Correlation
+	for i, c := range r.Correlations {
+		if c.Pearson != nil && *c.Pearson >= 0.5 && (best == nil || *c.Pearson > *best.Pearson) {
+			best = &r.Correlations[i]
+		}
+	}
+	n502 := 0
+	for _, c := range r.Causes {
+		n502 += c.Count
+	}
+	// A handful of 502s correlates with anything.
+	if best != nil && n502 >= minCorrelated {
+		s = append(s, fmt.Sprintf("The %s faults' timeline follows the 502 timeline closest (Pearson r %.2f).", best.Kind, *best.Pearson))
+	}
+	if r.SendLagMS.Behind {
+		s = append(s, fmt.Sprintf("The attacker fell behind its schedule (send lag p99 %s ms): plain latencies understate, read the corrected ones.", Decimal(r.SendLagMS.P99)))
+	}
+	s = append(s, fmt.Sprintf("Gateway: %s (%s).", r.Gateway.Kind, r.Gateway.Evidence))
+	return strings.Join(s, " ")
+}
+
+// expectWords says whether the expectations held, and why the run was
+// aborted: "2 of 5 expectations failed: rate(status=502) < 0.5% in
+// baseline (1.2%), first(status=502) > 10s (1.5s)."; "" without any.
+func expectWords(r *Report) string {
+	var s []string
+	if r.Aborted != nil {
+		s = append(s, "The run was aborted: "+*r.Aborted+".")
+	}
+	n := len(r.Expectations)
+	failed := r.Expectations.Failed()
+	switch {
+	case n == 0:
+	case len(failed) == 0 && n == 1:
+		s = append(s, "The expectation held.")
+	case len(failed) == 0:
+		s = append(s, fmt.Sprintf("All %d expectations held.", n))
+	default:
+		parts := make([]string, len(failed))
+		for i, v := range failed {
+			parts[i] = fmt.Sprintf("%s (%s)", v.Expr, v.Measured())
+		}
+		s = append(s, fmt.Sprintf("%d of %d expectations failed: %s.", len(failed), n, strings.Join(parts, ", ")))
+	}
+	return strings.Join(s, " ")
+}
+
+// Measured says what a verdict measured: "1.2%", or why there is no
+// value.
+func (v Verdict) Measured() string {
+	switch {
+	case v.Value != nil:
+		return formatMeasure(*v.Value, v.Unit)
+	case v.Detail != "":
+		return v.Detail
+	}
+	return "undefined"
+}
+
+// minCorrelated is how many 502s a run needs before the diagnosis says
+// which fault's timeline follows theirs.
+const minCorrelated = 10
+
+var maskedWords = map[string]string{
+	maskedRetried:    "retried by the gateway",
+	maskedAbsorbed:   "absorbed",
+	maskedConnUnused: "on connections no failed request used",
+	maskedNoResult:   "without a result",
+}
+
+// onsetWords says when a class began and took hold, e.g. "502s began at
+// 12.0s (phase resets, 180/s offered), sustained from 13.0s".
+func onsetWords(what string, o Onset, opt Options) string {
+	w := fmt.Sprintf("%s began at %s", what, instant(*o.FirstS))
+	if what == "" {
+		w = fmt.Sprintf("the first at %s", instant(*o.FirstS))
+	}
+	switch {
+	case o.FirstPhase != nil && o.FirstRate != nil:
+		w += fmt.Sprintf(" (phase %s, %s/s offered)", *o.FirstPhase, Decimal(*o.FirstRate))
+	case o.FirstPhase != nil:
+		w += fmt.Sprintf(" (phase %s, after the plan)", *o.FirstPhase)
+	}
+	if o.SustainedS != nil {
+		w += fmt.Sprintf(", sustained from %s", Secs(*o.SustainedS))
+		if o.KneeRate != nil {
+			w += fmt.Sprintf(" (the knee: %s/s offered)", Decimal(*o.KneeRate))
+		}
+	} else {
+		w += fmt.Sprintf(", never %s of requests for %d buckets in a row", Percent(opt.Threshold), opt.Sustain)
+	}
+	return w
+}
+
+// causeList says e.g. "97.0% follow upstream resets before headers
+// (exact), 3.0% gateway-local".
+func causeList(cs []Cause) string {
+	var parts []string
+	for i, c := range cs {
+		p := fmt.Sprintf("%s %s", Percent(c.Share), causes.Meaning(c.Cause))
+		if i == 0 && c.Cause != causes.Unattributed && c.Cause != causes.GatewayLocal {
+			p = fmt.Sprintf("%s follow %s", Percent(c.Share), causes.Meaning(c.Cause))
+		}
+		if l := level(c.Evidence); l != "" {
+			p += " (" + l + ")"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// level names the evidence of a cause, strongest first.
+func level(e Evidence) string {
+	var out []string
+	for _, l := range []struct {
+		n    int
+		name string
+	}{{e.Exact, "exact"}, {e.Temporal, "temporal"}, {e.Signature, "signature"}} {
+		if l.n > 0 {
+			out = append(out, l.name)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// ReasonList says why the masked faults were masked, e.g. "480 retried by
+// the gateway, 8 absorbed", largest first.
+func (m Masked) ReasonList() string { return countList(m.Reasons, maskedWords) }
+
+// KindList says which kinds the masked faults were, e.g. "480 reset, 8
+// keepalive", largest first.
+func (m Masked) KindList() string { return countList(m.ByKind, nil) }
+
+// RepeatedWords says how many masked faults were retried into another
+// failure: "3 were retried into another failure".
+func (m Masked) RepeatedWords() string {
+	return fmt.Sprintf("%d %s retried into another failure", m.Repeated, were(m.Repeated))
+}
+
+// countList says e.g. "480 retried by the gateway, 8 absorbed", largest
+// first.
+func countList(m map[string]int, names map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	var parts []string
+	for _, k := range keys {
+		n := k
+		if w, ok := names[k]; ok {
+			n = w
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", m[k], n))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// OtherClasses lists the failure classes beyond 502 (those of
+// OtherOnsets), in order: 5xx codes, then ClassError.
+func (r *Report) OtherClasses() []string {
+	out := make([]string, 0, len(r.OtherOnsets))
+	for c := range r.OtherOnsets {
+		out = append(out, c)
+	}
+	sort.Strings(out) // 5xx codes, then "error"
+	return out
+}

@@ -1,0 +1,259 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/causes"
+)
+
+// HTML writes the report as one self-contained HTML page: inline CSS
+// and inline SVG charts (drawn by gonum.org/v1/plot), no script, and a
+// Content-Security-Policy that forbids loading anything, so it shows the
+// same offline and can be kept as a CI artifact. The charts: status
+// classes and offered rate over time with the phases shaded; latency p50
+// and p99 over time; the faults injected and the 502s over time. Then the
+// causes of each failure class, the phases, and the expectations. Every
+// string that came from the scenario or a target is escaped: the page is
+// made with html/template, and the charts' text with gonum's SVG canvas,
+// which escapes what it writes.
+func HTML(w io.Writer, r *results.Report) error {
+	return writeHTML(w, r, shownVerdicts(r))
+}
+
+func writeHTML(w io.Writer, r *results.Report, vs []shownVerdict) error {
+	d, err := htmlPage(r, vs)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := pageTemplate.Execute(&b, d); err != nil {
+		return fmt.Errorf("html report: %w", err)
+	}
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+// htmlData is what the page template reads.
+type htmlData struct {
+	R         *results.Report
+	Started   string
+	Duration  string
+	Verdicts  []shownVerdict
+	Failed    int
+	Charts    []htmlChart
+	Causes    []htmlCauses
+	PhaseHead []htmlCell
+	Phases    [][]htmlCell
+	Total     []htmlCell
+	Masked    string
+	Correl    string
+	SendLag   string
+}
+
+type htmlChart struct {
+	ID, Title, Caption string
+	SVG                template.HTML
+}
+
+type htmlCauses struct {
+	What string
+	Rows []htmlCauseRow
+}
+
+type htmlCauseRow struct {
+	Cause, Meaning, Count, Share, Gateway string
+	Exact, Temporal, Signature, None      int
+}
+
+// htmlCell is one cell of a table; Num aligns it right, Bad marks a
+// failure count above zero.
+type htmlCell struct {
+	Text     string
+	Num, Bad bool
+}
+
+func htmlPage(r *results.Report, vs []shownVerdict) (*htmlData, error) {
+	d := &htmlData{
+		R:        r,
+		Started:  r.Started.UTC().Format("2006-01-02T15:04:05Z"),
+		Duration: results.Secs(r.DurationS),
+		Verdicts: vs,
+		Failed:   failedShown(vs),
+	}
+	charts, err := htmlCharts(r)
+	if err != nil {
+		return nil, err
+	}
+	d.Charts = charts
+	d.Causes = htmlCauseTables(r)
+	d.PhaseHead, d.Phases, d.Total = htmlPhaseTable(r)
+	if r.Masked.Faults > 0 {
+		d.Masked = maskedSentence(r.Masked, func(s string) string { return s })
+	}
+	var cs []string
+	for _, c := range r.Correlations {
+		v := "n/a"
+		if c.Pearson != nil {
+			v = strconv.FormatFloat(*c.Pearson, 'f', 2, 64)
+		}
+		cs = append(cs, c.Kind+" "+v)
+	}
+	d.Correl = strings.Join(cs, ", ")
+	l := r.SendLagMS
+	d.SendLag = fmt.Sprintf("p50 %s, p99 %s, max %s", results.Decimal(l.P50), results.Decimal(l.P99), results.Decimal(l.Max))
+	if l.Behind {
+		d.SendLag += ": the attacker fell behind its schedule, so plain latencies understate (report.json has the corrected ones)"
+	}
+	return d, nil
+}
+
+// htmlCauseTables are the tables of causes, one per failure class.
+func htmlCauseTables(r *results.Report) []htmlCauses {
+	var out []htmlCauses
+	for _, cc := range causeSections(r) {
+		hc := htmlCauses{What: cc.what}
+		for _, c := range cc.causes {
+			hc.Rows = append(hc.Rows, htmlCauseRow{
+				Cause: c.Cause, Meaning: causes.Meaning(c.Cause), Count: strconv.Itoa(c.Count), Share: results.Percent(c.Share),
+				Gateway: saidCell(c.GatewayWords),
+				Exact:   c.Evidence.Exact, Temporal: c.Evidence.Temporal, Signature: c.Evidence.Signature, None: c.Evidence.None,
+			})
+		}
+		out = append(out, hc)
+	}
+	return out
+}
+
+// htmlPhaseTable is the table of phases: its head, a row per phase, the
+// total.
+func htmlPhaseTable(r *results.Report) (head []htmlCell, phases [][]htmlCell, total []htmlCell) {
+	codes := statusCodes(r)
+	names := []string{"phase", "start", "end", "faults", "offered/s", "achieved/s", "requests"}
+	names = append(names, codes...)
+	names = append(names, "errors", "p50 ms", "p90 ms", "p99 ms", "max ms", "recovery")
+	for i, h := range names {
+		head = append(head, htmlCell{Text: h, Num: i != 0 && i != 3})
+	}
+	row := func(name, faults string, start, end float64, rates []string, requests int, status map[string]int, errs int, lat []string, rec string) []htmlCell {
+		cells := []htmlCell{{Text: name}, {Text: results.Secs(start), Num: true}, {Text: results.Secs(end), Num: true}, {Text: faults}}
+		for _, s := range rates {
+			cells = append(cells, htmlCell{Text: s, Num: true})
+		}
+		cells = append(cells, htmlCell{Text: strconv.Itoa(requests), Num: true})
+		for _, c := range codes {
+			n, _ := strconv.Atoi(c)
+			cells = append(cells, htmlCell{Text: strconv.Itoa(status[c]), Num: true, Bad: n >= 500 && status[c] > 0})
+		}
+		cells = append(cells, htmlCell{Text: strconv.Itoa(errs), Num: true, Bad: errs > 0})
+		for _, s := range lat {
+			cells = append(cells, htmlCell{Text: s, Num: true})
+		}
+		return append(cells, htmlCell{Text: rec, Num: true, Bad: rec == "never"})
+	}
+	for _, p := range r.Phases {
+		l := p.LatencyMS
+		phases = append(phases, row(p.Name, strings.Join(p.Faults, ", "), p.StartS, p.EndS,
+			[]string{results.Decimal(p.OfferedRate), results.Decimal(p.AchievedRate)}, p.Requests, p.Status, p.Errors,
+			[]string{results.Decimal(l.P50), results.Decimal(l.P90), results.Decimal(l.P99), results.Decimal(l.Max)}, recoveryCell(p)))
+	}
+	total = row("total", "", 0, r.DurationS, []string{"", ""}, r.Totals.Requests, r.Totals.Status, r.Totals.Errors, []string{"", "", "", ""}, "")
+	return head, phases, total
+}
+
+var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="gatecrash">
+<title>gatecrash: {{.R.Scenario}}</title>
+<style>
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "Liberation Sans", Arial, sans-serif; color: #1b1f23; margin: 0 auto; max-width: 1000px; padding: 16px 24px 48px; }
+h1 { font-size: 22px; margin: 8px 0 4px; }
+h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #e1e4e8; padding-bottom: 4px; }
+.meta { color: #586069; margin: 0 0 12px; }
+.banner { padding: 8px 12px; border-radius: 4px; font-weight: 600; margin: 8px 0; }
+.bad { background: #ffeef0; color: #86181d; }
+.good { background: #e6ffed; color: #144620; }
+.banner a { color: inherit; }
+.diagnosis { background: #f6f8fa; border-left: 4px solid #d73a49; padding: 10px 14px; margin: 0; }
+figure { margin: 0; }
+figcaption p { color: #586069; margin: 0 0 6px; }
+svg.chart { display: block; max-width: 100%; height: auto; }
+table { border-collapse: collapse; margin: 6px 0 10px; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #e1e4e8; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; font-weight: 600; }
+td.num, th.num { text-align: right; }
+td.bad { color: #b31d28; font-weight: 600; background: #fff5f5; }
+tr.total td { font-weight: 600; background: #fafbfc; }
+code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 13px; white-space: nowrap; }
+.ok { color: #22863a; font-weight: 700; }
+.fail { color: #cb2431; font-weight: 700; }
+footer { color: #959da5; margin-top: 32px; font-size: 12px; }
+</style>
+</head>
+<body>
+<header>
+<h1>gatecrash: {{.R.Scenario}}</h1>
+<p class="meta">seed {{.R.Seed}} · started {{.Started}} · {{.Duration}} · {{.R.Totals.Requests}} requests · gateway {{.R.Gateway.Kind}} ({{.R.Gateway.Evidence}})</p>
+{{if .R.Aborted}}<p class="banner bad">Aborted: {{.R.Aborted}}; the report covers what ran.</p>
+{{else if .R.Interrupted}}<p class="banner bad">Interrupted: the run was stopped before its end; the report covers what ran.</p>
+{{end}}{{if .Verdicts}}{{if .Failed}}<p class="banner bad"><a href="#expectations">{{.Failed}} of {{len .Verdicts}} expectations failed.</a></p>
+{{else}}<p class="banner good"><a href="#expectations">All {{len .Verdicts}} expectations held.</a></p>
+{{end}}{{end}}</header>
+<main>
+<section id="diagnosis">
+<h2>Diagnosis</h2>
+<p class="diagnosis">{{.R.Diagnosis}}</p>
+</section>
+{{range .Charts}}<section id="{{.ID}}">
+<figure>
+<figcaption><h2>{{.Title}}</h2><p>{{.Caption}}</p></figcaption>
+{{.SVG}}</figure>
+</section>
+{{end}}<section id="cause-table">
+<h2>Causes</h2>
+{{range .Causes}}<h3>Causes of {{.What}}</h3>
+<table>
+<thead><tr><th>cause</th><th>meaning</th><th class="num">count</th><th class="num">share</th><th class="num">exact</th><th class="num">temporal</th><th class="num">signature</th><th class="num">none</th><th>the gateway said</th></tr></thead>
+<tbody>
+{{range .Rows}}<tr><td><code>{{.Cause}}</code></td><td>{{.Meaning}}</td><td class="num">{{.Count}}</td><td class="num">{{.Share}}</td><td class="num">{{.Exact}}</td><td class="num">{{.Temporal}}</td><td class="num">{{.Signature}}</td><td class="num">{{.None}}</td><td>{{.Gateway}}</td></tr>
+{{end}}</tbody>
+</table>
+{{else}}<p>No failures: nothing to explain.</p>
+{{end}}{{if .Masked}}<p><strong>Masked faults:</strong> {{.Masked}}</p>
+{{end}}{{if .Correl}}<p><strong>Correlation with the 502 timeline</strong> (Pearson r): {{.Correl}}</p>
+{{end}}<p><strong>Send lag</strong> (ms): {{.SendLag}}</p>
+</section>
+<section id="phases">
+<h2>Phases</h2>
+<table>
+<thead><tr>{{range .PhaseHead}}<th{{if .Num}} class="num"{{end}}>{{.Text}}</th>{{end}}</tr></thead>
+<tbody>
+{{range .Phases}}<tr>{{template "cells" .}}</tr>
+{{end}}<tr class="total">{{template "cells" .Total}}</tr>
+</tbody>
+</table>
+</section>
+<section id="expectations">
+<h2>Expectations</h2>
+{{if .Verdicts}}<table>
+<thead><tr><th></th><th>expectation</th><th class="num">measured</th></tr></thead>
+<tbody>
+{{range .Verdicts}}<tr><td>{{if .OK}}<span class="ok">✓ held</span>{{else}}<span class="fail">✗ failed</span>{{end}}</td><td><code>{{.Expr}}</code>{{if .Abort}} <small>(abort)</small>{{end}}</td><td class="num">{{.Value}}</td></tr>
+{{end}}</tbody>
+</table>
+{{else}}<p>The scenario sets no expectations.</p>
+{{end}}</section>
+</main>
+<footer>gatecrash report, schema {{.R.Schema}}. Self-contained: no script, nothing loaded from the network.</footer>
+</body>
+</html>
+{{define "cells"}}{{range .}}<td{{if .Bad}} class="num bad"{{else if .Num}} class="num"{{end}}>{{.Text}}</td>{{end}}{{end}}`))
