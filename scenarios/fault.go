@@ -198,22 +198,38 @@ func (c *checker) fault(path string, f *Fault) {
 		k.check(c, path, f)
 	}
 
-	if c.mode != ModeTCP {
-		return
+	if c.mode == ModeTCP {
+		c.tcpFault(path, f, k, matchDone)
 	}
+}
+
+// tcpName is how the messages name mode tcp: as the file writes it, or
+// as the command line gives it.
+func (c *checker) tcpName() string {
+	if c.modeFlag {
+		return "--mode " + ModeTCP
+	}
+	return "mode: " + ModeTCP
+}
+
+// tcpFault checks that the fault at path, of kind k, works in mode tcp;
+// matchDone says its match was already reported.
+func (c *checker) tcpFault(path string, f *Fault, k kindSpec, matchDone bool) {
+	at := func(name string) string { return join(path, name) }
+	tcp := c.tcpName()
 	switch {
 	case !k.tcp:
-		c.add(at("kind"), fmt.Sprintf("mode: tcp works on bytes; use mode: http for %s faults (mode: tcp takes %s)", f.Kind, tcpKinds))
+		c.add(at("kind"), fmt.Sprintf("%s works on bytes; use mode: http for %s faults (%s takes %s)", tcp, f.Kind, tcp, tcpKinds))
 		return
 	case (f.Kind == KindReset || f.Kind == KindClose) && (f.At == AtBeforeHeaders || f.At == AtAfterHeaders):
-		msg := fmt.Sprintf("mode: tcp works on bytes; use mode: http for at: %s, or write at: %s or at: %s", f.At, AtConnect, AtMidBody)
+		msg := fmt.Sprintf("%s works on bytes; use mode: http for at: %s, or write at: %s or at: %s", tcp, f.At, AtConnect, AtMidBody)
 		if !c.x.has(at("at")) {
 			msg += fmt.Sprintf(" (%s is the default)", f.At)
 		}
 		c.add(at("at"), msg)
 	}
 	if !matchDone && c.x.has(at("match")) {
-		c.add(at("match"), "mode: tcp works on bytes, with no requests to match; use mode: http for match, or remove it")
+		c.add(at("match"), tcp+" works on bytes, with no requests to match; use mode: http for match, or remove it")
 	}
 }
 

@@ -35,6 +35,9 @@ type checker struct {
 	errs   []*Error
 	broken map[string]bool // paths whose value could not be decoded at all
 	mode   string          // the proxy's mode, for the checks of faults: ModeHTTP or ModeTCP
+	// modeFlag says the mode came from the command line (--mode), not
+	// the file, for the messages that name it.
+	modeFlag bool
 }
 
 // add records a problem with the field at path, unless that field or one
@@ -230,17 +233,18 @@ func (c *checker) proxy(p *ProxySpec) {
 }
 
 // proxyMode checks the proxy mode at path, sets the default, and sets the
-// mode the faults are checked for.
-func (c *checker) proxyMode(path string, mode *string) {
+// mode the faults are checked for. It reports whether the mode is known.
+func (c *checker) proxyMode(path string, mode *string) bool {
 	switch *mode {
 	case "":
 		*mode = ModeHTTP
 	case ModeHTTP, ModeTCP:
 	default:
 		c.add(path, modeProblem(*mode))
-		return
+		return false
 	}
 	c.mode = *mode
+	return true
 }
 
 // modeProblem is the message for an unknown proxy mode.
