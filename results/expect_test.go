@@ -13,6 +13,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/gatecrash/gatecrash/results/causes"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
@@ -217,7 +218,7 @@ func TestExpectFile(t *testing.T) {
 // report uses.
 func TestExpectNames(t *testing.T) {
 	for cause := range causeWords {
-		if !slices.Contains(scenarios.Causes(), cause) {
+		if !causes.Known(cause) {
 			t.Errorf("share(cause=%s) is not accepted, but reports use that cause", cause)
 		}
 	}

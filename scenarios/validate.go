@@ -3,7 +3,6 @@ package scenarios
 import (
 	"fmt"
 	"net"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -265,8 +264,7 @@ func (c *checker) listen(path, addr string) {
 		c.add(path, fmt.Sprintf("%q is not host:port; %s", addr, example))
 		return
 	}
-	ip, err := netip.ParseAddr(host)
-	if !strings.EqualFold(host, "localhost") && (err != nil || !ip.IsLoopback()) {
+	if !LoopbackHost(host) {
 		c.add(path, fmt.Sprintf("%q is not a loopback address; the proxy listens only on 127.0.0.1, ::1 or localhost: %s", addr, example))
 		return
 	}
@@ -315,8 +313,7 @@ func (c *checker) url(path, raw string) {
 		c.add(path, fmt.Sprintf("%q has no host; write one such as %s", raw, example))
 		return
 	}
-	addr, err := netip.ParseAddr(host)
-	if !strings.EqualFold(host, "localhost") && (err != nil || !addr.IsLoopback()) {
+	if !LoopbackHost(host) {
 		c.add(path, fmt.Sprintf("%q is not a loopback address; gatecrash sends traffic only to 127.0.0.1, ::1 or localhost, such as %s", raw, example))
 		return
 	}
