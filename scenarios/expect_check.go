@@ -29,38 +29,40 @@ const entryExample = `an expectation such as - rate(status=502) < 1%, or - {expe
 // expectNode parses the entry of expect: in n: a string or a mapping
 // with expect and abort.
 func expectNode(n *yaml.Node) (Expectation, []expectProblem) {
-	for i := 0; i < 100 && n.Kind == yaml.AliasNode && n.Alias != nil; i++ {
-		n = n.Alias
-	}
-	at := func(m *yaml.Node, field, msg string) []expectProblem {
-		return []expectProblem{{line: m.Line, col: m.Column, field: field, msg: msg}}
-	}
+	n = unalias(n)
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if n.ShortTag() == "!!null" {
-			return Expectation{}, at(n, "", "an empty item; write "+entryExample+" here, or remove the lone -")
+			return Expectation{}, problemAt(n, "", "an empty item; write "+entryExample+" here, or remove the lone -")
 		}
 		e, problem := parseExpr(n.Value)
 		if problem != "" {
-			return Expectation{}, at(n, "", problem)
+			return Expectation{}, problemAt(n, "", problem)
 		}
 		return e, nil
 	case yaml.MappingNode:
-	default:
-		return Expectation{}, at(n, "", describe(n)+" is not an expectation; write "+entryExample)
+		return expectMapping(n)
 	}
+	return Expectation{}, problemAt(n, "", describe(n)+" is not an expectation; write "+entryExample)
+}
 
+// problemAt is the one problem msg, written at m, with the field under
+// the entry.
+func problemAt(m *yaml.Node, field, msg string) []expectProblem {
+	return []expectProblem{{line: m.Line, col: m.Column, field: field, msg: msg}}
+}
+
+// expectMapping parses an entry of expect: written as a mapping
+// {expect: "...", abort: true}.
+func expectMapping(n *yaml.Node) (Expectation, []expectProblem) {
 	var problems []expectProblem
 	var expr, abort *yaml.Node
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		for j := 0; j < 100 && v.Kind == yaml.AliasNode && v.Alias != nil; j++ {
-			v = v.Alias
-		}
+		k, v := n.Content[i], unalias(n.Content[i+1])
 		name := k.Value
 		if first, dup := seen[name]; dup {
-			problems = append(problems, at(k, "."+name, fmt.Sprintf("%s is written twice, first on line %d; keep one", name, first))...)
+			problems = append(problems, problemAt(k, "."+name, fmt.Sprintf("%s is written twice, first on line %d; keep one", name, first))...)
 			continue
 		}
 		seen[name] = k.Line
@@ -70,38 +72,46 @@ func expectNode(n *yaml.Node) (Expectation, []expectProblem) {
 		case "abort":
 			abort = v
 		default:
-			problems = append(problems, at(k, "."+name, unknownField(name, []string{"expect", "abort"}))...)
+			problems = append(problems, problemAt(k, "."+name, unknownField(name, []string{"expect", "abort"}))...)
 		}
 	}
 	var e Expectation
 	switch {
 	case expr == nil:
-		problems = append(problems, at(n, "", `expect is required in a mapping; write {expect: "first(status=502) > 10s", abort: true}`)...)
+		problems = append(problems, problemAt(n, "", `expect is required in a mapping; write {expect: "first(status=502) > 10s", abort: true}`)...)
 	case expr.Kind != yaml.ScalarNode || expr.ShortTag() == "!!null":
-		problems = append(problems, at(expr, ".expect", describe(expr)+` is not an expectation; write one such as expect: "first(status=502) > 10s"`)...)
+		problems = append(problems, problemAt(expr, ".expect", describe(expr)+` is not an expectation; write one such as expect: "first(status=502) > 10s"`)...)
 	default:
 		var problem string
 		if e, problem = parseExpr(expr.Value); problem != "" {
-			problems = append(problems, at(expr, ".expect", problem)...)
+			problems = append(problems, problemAt(expr, ".expect", problem)...)
 		}
 	}
 	if abort != nil {
-		switch {
-		case abort.Kind != yaml.ScalarNode || abort.ShortTag() != "!!bool":
-			problems = append(problems, at(abort, ".abort", describe(abort)+" is not true or false; write abort: true")...)
-		case len(problems) == 0:
-			e.Abort = strings.ToLower(abort.Value) == "true"
-			if e.Abort {
-				if problem := e.abortProblem(); problem != "" {
-					problems = append(problems, at(abort, ".abort", problem)...)
-				}
-			}
-		}
+		problems = append(problems, e.abortEntry(abort, len(problems) == 0)...)
 	}
 	if len(problems) > 0 {
 		return Expectation{}, problems
 	}
 	return e, nil
+}
+
+// abortEntry reads the abort of an entry, sets e.Abort when the rest of
+// the entry is sound (ok), and returns the problems with it.
+func (e *Expectation) abortEntry(abort *yaml.Node, ok bool) []expectProblem {
+	switch {
+	case abort.Kind != yaml.ScalarNode || abort.ShortTag() != "!!bool":
+		return problemAt(abort, ".abort", describe(abort)+" is not true or false; write abort: true")
+	case !ok:
+		return nil
+	}
+	e.Abort = strings.ToLower(abort.Value) == "true"
+	if e.Abort {
+		if problem := e.abortProblem(); problem != "" {
+			return problemAt(abort, ".abort", problem)
+		}
+	}
+	return nil
 }
 
 // abortProblem says why the expectation cannot abort a run, and what to
@@ -146,17 +156,9 @@ func (c *checker) expectations(s *Scenario) {
 	if n == nil || c.broken["expect"] || n.ShortTag() == "!!null" {
 		return
 	}
-	for i := 0; i < 100 && n.Kind == yaml.AliasNode && n.Alias != nil; i++ {
-		n = n.Alias
-	}
+	n = unalias(n)
 	if n.Kind != yaml.SequenceNode {
 		return // the decoder reported it
-	}
-	phases := make(map[string]*Phase, len(s.Phases))
-	var names []string
-	for i := range s.Phases {
-		phases[s.Phases[i].Name] = &s.Phases[i]
-		names = append(names, s.Phases[i].Name)
 	}
 	var out []Expectation
 	for i, item := range n.Content {
@@ -168,51 +170,74 @@ func (c *checker) expectations(s *Scenario) {
 		if len(problems) > 0 {
 			continue
 		}
-		// The expression's own node, for the line of a problem.
-		field, node := path, item
-		for j := 0; j < 100 && node.Kind == yaml.AliasNode && node.Alias != nil; j++ {
-			node = node.Alias
-		}
-		if node.Kind == yaml.MappingNode {
-			for k := 0; k+1 < len(node.Content); k += 2 {
-				if node.Content[k].Value == "expect" {
-					field, node = path+".expect", node.Content[k+1]
-				}
-			}
-		}
-		fail := func(msg string) {
-			c.errs = append(c.errs, &Error{File: c.file, Line: node.Line, Field: field, Msg: msg, col: node.Column})
-		}
-		if e.Phase != "" && len(s.Phases) > 0 {
-			p, ok := phases[e.Phase]
-			switch {
-			case !ok:
-				msg := fmt.Sprintf("no phase is named %s", shorten(e.Phase))
-				if near, close := closest(e.Phase, names); close {
-					msg += " (did you mean " + near + "?)"
-				}
-				fail(msg + "; the phases are " + strings.Join(names, ", "))
-				continue
-			case e.Metric == MetricRecovery && len(p.Faults) == 0:
-				fail(fmt.Sprintf("phase %s has no faults, so there is nothing to recover from; name a phase with faults", e.Phase))
-				continue
-			case e.Metric == MetricRecovery:
-				k := slices.IndexFunc(s.Phases, func(q Phase) bool { return q.Name == e.Phase })
-				if k == len(s.Phases)-1 {
-					fail(fmt.Sprintf("phase %s is the last one, and recovery is measured in the phases without faults that follow it; add one after it, such as - {name: recover, duration: 5s, rate: 50/s}", e.Phase))
-					continue
-				}
-				if len(s.Phases[k+1].Faults) > 0 {
-					fail(fmt.Sprintf("the phase after %s, %s, has faults too, so recovery from %s is never measured; name the last phase with faults before a phase without, or add a phase without faults after %s", e.Phase, s.Phases[k+1].Name, e.Phase, e.Phase))
-					continue
-				}
-			}
+		if problem := phaseProblem(e, s.Phases); problem != "" {
+			field, node := expressionNode(item, path)
+			c.errs = append(c.errs, &Error{File: c.file, Line: node.Line, Field: field, Msg: problem, col: node.Column})
+			continue
 		}
 		out = append(out, e)
 	}
 	if len(out) == len(n.Content) && len(out) > 0 {
 		s.Expect = out
 	}
+}
+
+// lastNamed returns the index of the last phase called name, as a map of
+// the phases by name holds it when two share a name (a problem Decode
+// reports too); -1 when none is.
+func lastNamed(phases []Phase, name string) int {
+	last := -1
+	for i := range phases {
+		if phases[i].Name == name {
+			last = i
+		}
+	}
+	return last
+}
+
+// expressionNode returns the expression's own node in the entry item of
+// expect: at path, and its field, for the line of a problem.
+func expressionNode(item *yaml.Node, path string) (string, *yaml.Node) {
+	field, node := path, unalias(item)
+	if node.Kind == yaml.MappingNode {
+		for k := 0; k+1 < len(node.Content); k += 2 {
+			if node.Content[k].Value == "expect" {
+				field, node = path+".expect", node.Content[k+1]
+			}
+		}
+	}
+	return field, node
+}
+
+// phaseProblem says what is wrong with the phase e names, if any, among
+// phases: it must be one of them, and the one recovery is measured after
+// must have faults and be followed by a phase without.
+func phaseProblem(e Expectation, phases []Phase) string {
+	if e.Phase == "" || len(phases) == 0 {
+		return ""
+	}
+	k := slices.IndexFunc(phases, func(q Phase) bool { return q.Name == e.Phase })
+	switch {
+	case k < 0:
+		names := make([]string, len(phases))
+		for i := range phases {
+			names[i] = phases[i].Name
+		}
+		msg := fmt.Sprintf("no phase is named %s", shorten(e.Phase))
+		if near, close := closest(e.Phase, names); close {
+			msg += " (did you mean " + near + "?)"
+		}
+		return msg + "; the phases are " + strings.Join(names, ", ")
+	case e.Metric != MetricRecovery:
+		return ""
+	case len(phases[lastNamed(phases, e.Phase)].Faults) == 0:
+		return fmt.Sprintf("phase %s has no faults, so there is nothing to recover from; name a phase with faults", e.Phase)
+	case k == len(phases)-1:
+		return fmt.Sprintf("phase %s is the last one, and recovery is measured in the phases without faults that follow it; add one after it, such as - {name: recover, duration: 5s, rate: 50/s}", e.Phase)
+	case len(phases[k+1].Faults) > 0:
+		return fmt.Sprintf("the phase after %s, %s, has faults too, so recovery from %s is never measured; name the last phase with faults before a phase without, or add a phase without faults after %s", e.Phase, phases[k+1].Name, e.Phase, e.Phase)
+	}
+	return ""
 }
 
 // example gives a valid expectation with the metric name.

@@ -46,138 +46,187 @@ var ops = []string{"<=", ">=", "==", "!=", "<", ">"}
 // parseExpr parses an expression, or says what is wrong with it and how
 // to fix it.
 func parseExpr(text string) (Expectation, string) {
-	e := Expectation{Expr: text}
-	s := strings.TrimSpace(text)
+	p := &exprParser{e: Expectation{Expr: text}, s: strings.TrimSpace(text)}
+	if problem := textProblem(text, p.s); problem != "" {
+		return p.e, problem
+	}
+	p.rest = p.s
+	for _, step := range []func() string{p.metricName, p.filter, p.comparison, p.value, p.scope} {
+		if problem := step(); problem != "" {
+			return p.e, problem
+		}
+	}
+	if problem := p.e.unit(p.name, p.number); problem != "" {
+		return p.e, problem
+	}
+	return p.e, ""
+}
+
+// exprParser reads an expression from left to right, one part a step:
+// METRIC, (FILTER), OP, VALUE[UNIT], [of offered] [in PHASE]. Each step
+// returns what is wrong with its part, or "".
+type exprParser struct {
+	e      Expectation
+	s      string // the expression, trimmed
+	rest   string // what the steps so far left unread
+	name   string // the metric as written
+	head   string // the metric with its filter, as messages quote it
+	number string // the value as written, without its unit
+}
+
+// textProblem says what is wrong with the expression as a whole: text as
+// written, s trimmed.
+func textProblem(text, s string) string {
 	switch {
 	case s == "":
-		return e, "the expectation is empty; write one such as rate(status=502) < 1%"
+		return "the expectation is empty; write one such as rate(status=502) < 1%"
 	case len(s) > maxExprLen:
-		return e, fmt.Sprintf("the expectation is %d bytes long; write one of at most %d, such as rate(status=502) < 1%%", len(s), maxExprLen)
+		return fmt.Sprintf("the expectation is %d bytes long; write one of at most %d, such as rate(status=502) < 1%%", len(s), maxExprLen)
 	case !utf8.ValidString(text):
-		return e, "the expectation is not UTF-8 text; save the file as UTF-8"
+		return "the expectation is not UTF-8 text; save the file as UTF-8"
 	case strings.ContainsFunc(text, func(r rune) bool { return r < ' ' || r == 0x7f }):
-		return e, "the expectation holds a line break, a tab or another control character; write it on one line, with spaces"
+		return "the expectation holds a line break, a tab or another control character; write it on one line, with spaces"
 	}
+	return ""
+}
 
-	// METRIC
+// metricName reads METRIC.
+func (p *exprParser) metricName() string {
+	s := p.s
 	j := 0
 	for j < len(s) && (isLower(s[j]) || isUpper(s[j]) || j > 0 && (s[j] >= '0' && s[j] <= '9' || s[j] == '_')) {
 		j++
 	}
-	name := s[:j]
-	if name == "" {
-		return e, fmt.Sprintf("%s does not start with a metric; write one such as rate(status=502) < 1%% (metrics: %s)", shorten(s), strings.Join(metricNames, ", "))
+	p.name = s[:j]
+	if p.name == "" {
+		return fmt.Sprintf("%s does not start with a metric; write one such as rate(status=502) < 1%% (metrics: %s)", shorten(s), strings.Join(metricNames, ", "))
 	}
-	if !slices.Contains(metricNames, name) {
-		return e, unknownMetric(name)
+	if !slices.Contains(metricNames, p.name) {
+		return unknownMetric(p.name)
 	}
-	head := name
-	rest := strings.TrimLeft(s[j:], " \t")
+	p.head = p.name
+	p.rest = strings.TrimLeft(s[j:], " \t")
+	return ""
+}
 
-	// (FILTER)
+// filter reads the (FILTER), if any, and sets the metric and its filter.
+func (p *exprParser) filter() string {
 	var args []string
 	parens := false
-	if strings.HasPrefix(rest, "(") {
+	if rest := p.rest; strings.HasPrefix(rest, "(") {
 		end := strings.IndexByte(rest, ')')
 		if end < 0 {
-			return e, fmt.Sprintf("%s( is never closed with ); write %s", name, example(name))
+			return fmt.Sprintf("%s( is never closed with ); write %s", p.name, example(p.name))
 		}
 		parens = true
 		inner := rest[1:end]
-		head = name + "(" + strings.TrimSpace(inner) + ")"
+		p.head = p.name + "(" + strings.TrimSpace(inner) + ")"
 		if strings.TrimSpace(inner) != "" {
 			for _, a := range strings.Split(inner, ",") {
 				args = append(args, strings.TrimSpace(a))
 			}
 		}
-		rest = strings.TrimLeft(rest[end+1:], " \t")
+		p.rest = strings.TrimLeft(rest[end+1:], " \t")
 	}
-	if problem := e.metric(name, args, parens); problem != "" {
-		return e, problem
-	}
+	return p.e.metric(p.name, args, parens)
+}
 
-	// OP
+// comparison reads OP.
+func (p *exprParser) comparison() string {
+	rest, name := p.rest, p.name
 	for _, op := range ops {
 		if strings.HasPrefix(rest, op) {
-			e.Op = op
+			p.e.Op = op
 			break
 		}
 	}
 	switch {
-	case e.Op != "":
-		rest = strings.TrimLeft(rest[len(e.Op):], " \t")
+	case p.e.Op != "":
+		p.rest = strings.TrimLeft(rest[len(p.e.Op):], " \t")
+		return ""
 	case rest == "":
-		return e, fmt.Sprintf("%s has no comparison; write one of <, <=, >, >=, ==, != and a value, such as %s", head, example(name))
+		return fmt.Sprintf("%s has no comparison; write one of <, <=, >, >=, ==, != and a value, such as %s", p.head, example(name))
 	case strings.HasPrefix(rest, "=<") || strings.HasPrefix(rest, "=>"):
-		return e, fmt.Sprintf("%s is not a comparison; write %s", rest[:2], string(rest[1])+"=")
+		return fmt.Sprintf("%s is not a comparison; write %s", rest[:2], string(rest[1])+"=")
 	case strings.HasPrefix(rest, "="):
-		return e, fmt.Sprintf("= is not a comparison; write == to test equality, or <=, >=, such as %s", example(name))
-	default:
-		return e, fmt.Sprintf("unexpected %s after %s; write a comparison (<, <=, >, >=, ==, !=) and a value, such as %s", shorten(firstWord(rest)), head, example(name))
+		return fmt.Sprintf("= is not a comparison; write == to test equality, or <=, >=, such as %s", example(name))
 	}
+	return fmt.Sprintf("unexpected %s after %s; write a comparison (<, <=, >, >=, ==, !=) and a value, such as %s", shorten(firstWord(rest)), p.head, example(name))
+}
 
-	// VALUE[UNIT]
+// value reads VALUE[UNIT].
+func (p *exprParser) value() string {
+	rest, name := p.rest, p.name
+	k := numberLen(rest)
+	word := firstWord(rest)
+	switch {
+	case rest == "":
+		return fmt.Sprintf("%s %s has no value; write one such as %s", p.head, p.e.Op, example(name))
+	case strings.HasPrefix(rest, "-"):
+		return fmt.Sprintf("%s is negative, and no metric is; write a value of 0 or more, such as %s", shorten(word), example(name))
+	case k == 0:
+		return fmt.Sprintf("%s is not a number; write a value such as %s", shorten(word), example(name))
+	case len(word) > k && (word[k] == '.' || word[k] >= '0' && word[k] <= '9'):
+		return fmt.Sprintf("%s is not a number; write a value such as %s", shorten(word), example(name))
+	}
+	v, err := strconv.ParseFloat(rest[:k], 64)
+	if err != nil || math.IsInf(v, 0) {
+		return fmt.Sprintf("%s is not a number; write a value such as %s", shorten(rest[:k]), example(name))
+	}
+	p.e.Value = v
+	p.number = rest[:k]
+	p.e.Unit = word[k:]
+	p.rest = strings.TrimLeft(rest[len(word):], " \t")
+	return ""
+}
+
+// numberLen returns the length of the decimal number that s starts with:
+// digits, and a fraction after a dot ("5." is not a number).
+func numberLen(s string) int {
 	k := 0
-	for k < len(rest) && rest[k] >= '0' && rest[k] <= '9' {
+	for k < len(s) && s[k] >= '0' && s[k] <= '9' {
 		k++
 	}
-	if k > 0 && k < len(rest) && rest[k] == '.' {
+	if k > 0 && k < len(s) && s[k] == '.' {
 		k++
 		d := k
-		for k < len(rest) && rest[k] >= '0' && rest[k] <= '9' {
+		for k < len(s) && s[k] >= '0' && s[k] <= '9' {
 			k++
 		}
 		if k == d {
 			k-- // "5." is not a number
 		}
 	}
-	word := firstWord(rest)
-	switch {
-	case rest == "":
-		return e, fmt.Sprintf("%s %s has no value; write one such as %s", head, e.Op, example(name))
-	case strings.HasPrefix(rest, "-"):
-		return e, fmt.Sprintf("%s is negative, and no metric is; write a value of 0 or more, such as %s", shorten(word), example(name))
-	case k == 0:
-		return e, fmt.Sprintf("%s is not a number; write a value such as %s", shorten(word), example(name))
-	case len(word) > k && (word[k] == '.' || word[k] >= '0' && word[k] <= '9'):
-		return e, fmt.Sprintf("%s is not a number; write a value such as %s", shorten(word), example(name))
-	}
-	v, err := strconv.ParseFloat(rest[:k], 64)
-	if err != nil || math.IsInf(v, 0) {
-		return e, fmt.Sprintf("%s is not a number; write a value such as %s", shorten(rest[:k]), example(name))
-	}
-	e.Value = v
-	number := rest[:k]
-	e.Unit = word[k:]
-	rest = strings.TrimLeft(rest[len(word):], " \t")
+	return k
+}
 
-	// [of offered] [in PHASE]
+// scope reads [of offered] [in PHASE], the end of the expression.
+func (p *exprParser) scope() string {
+	e, rest := &p.e, p.rest
 	if w := firstWord(rest); w == "of" {
 		rest = strings.TrimLeft(rest[2:], " \t")
 		if firstWord(rest) != "offered" {
-			return e, `"of" must be followed by offered, as in achieved_rate >= 99% of offered`
+			return `"of" must be followed by offered, as in achieved_rate >= 99% of offered`
 		}
 		e.OfOffered = true
 		rest = strings.TrimLeft(rest[len("offered"):], " \t")
 	}
 	switch w := firstWord(rest); {
 	case w == "in" && e.Metric == MetricRecovery:
-		return e, fmt.Sprintf("recovery names its phase in the filter, as in recovery(phase=%s); remove %s", e.Phase, shorten(strings.TrimSpace(rest)))
+		return fmt.Sprintf("recovery names its phase in the filter, as in recovery(phase=%s); remove %s", e.Phase, shorten(strings.TrimSpace(rest)))
 	case w == "in":
 		e.Phase = strings.TrimSpace(rest[2:])
 		if e.Phase == "" {
-			return e, fmt.Sprintf(`"in" needs a phase's name after it, as in %s in baseline`, strings.TrimSpace(s[:len(s)-len(rest)]))
+			return fmt.Sprintf(`"in" needs a phase's name after it, as in %s in baseline`, strings.TrimSpace(p.s[:len(p.s)-len(rest)]))
 		}
 	case w != "":
 		if isUnitLike(w) && e.Unit == "" {
-			return e, fmt.Sprintf("%s after %s: write the unit right after the number, as in %s%s", shorten(w), number, number, w)
+			return fmt.Sprintf("%s after %s: write the unit right after the number, as in %s%s", shorten(w), p.number, p.number, w)
 		}
-		return e, fmt.Sprintf(`unexpected %s after the value; an expectation may end with "of offered" (achieved_rate) and "in PHASE", as in %s`, shorten(w), example(name))
+		return fmt.Sprintf(`unexpected %s after the value; an expectation may end with "of offered" (achieved_rate) and "in PHASE", as in %s`, shorten(w), example(p.name))
 	}
-	if problem := e.unit(name, number); problem != "" {
-		return e, problem
-	}
-	return e, ""
+	p.rest = ""
+	return ""
 }
 
 // shorten quotes s for a message, cut to a readable length.
