@@ -1,9 +1,11 @@
 package scenarios
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,9 +14,7 @@ import (
 func (c *checker) target(t *Target) {
 	switch t.Gateway {
 	case "", GatewayBuiltin, GatewayNginx, GatewayHAProxy, GatewayCaddy:
-		if t.Gateway == "" {
-			t.Gateway = GatewayBuiltin
-		}
+		t.Gateway = cmp.Or(t.Gateway, GatewayBuiltin)
 		if t.URL != "" {
 			c.add("target.url", fmt.Sprintf("url applies only to gateway: none; remove it, or set gateway: none to attack a gateway you run yourself (gateway %s is started by gatecrash)", t.Gateway))
 		}
@@ -29,12 +29,12 @@ func (c *checker) target(t *Target) {
 		if near, ok := closest(t.Gateway, gateways); ok {
 			msg += "did you mean " + near + "? "
 		}
-		c.add("target.gateway", msg+"use builtin (gatecrash's own), nginx, haproxy or caddy (gatecrash starts the one installed), or none with url (a gateway you run)")
+		c.add("target.gateway", msg+"use "+GatewayBuiltin+" (gatecrash's own), "+orList(managedGateways)+" (gatecrash starts the one installed), or "+GatewayNone+" with url (a gateway you run)")
 	}
 	if c.x.has("target.config") || t.Config != "" {
 		switch {
 		case t.Gateway == GatewayBuiltin || t.Gateway == GatewayNone:
-			c.add("target.config", fmt.Sprintf("config applies only to gateway: nginx, haproxy or caddy (a template gatecrash renders and starts that gateway with); remove it, or set gateway to the one your template is for (gateway is %s)", t.Gateway))
+			c.add("target.config", fmt.Sprintf("config applies only to gateway: %s (a template gatecrash renders and starts that gateway with); remove it, or set gateway to the one your template is for (gateway is %s)", orList(managedGateways), t.Gateway))
 		case strings.TrimSpace(t.Config) == "":
 			c.add("target.config", "config is empty; write the path of your template, relative to this file, such as config: nginx.conf.tmpl, or leave config out for gatecrash's own")
 		case strings.ContainsFunc(t.Config, func(r rune) bool { return r < ' ' || r == 0x7f }):
@@ -50,7 +50,7 @@ func (c *checker) target(t *Target) {
 }
 
 // gateways lists the values of target.gateway.
-var gateways = []string{GatewayBuiltin, GatewayNginx, GatewayHAProxy, GatewayCaddy, GatewayNone}
+var gateways = slices.Concat([]string{GatewayBuiltin}, managedGateways, []string{GatewayNone})
 
 // positive checks an optional duration that must be more than zero, and
 // sets d to def when the file leaves it out.
