@@ -7,13 +7,21 @@ import (
 	"time"
 )
 
+// list returns the paths of the n items of the list at path, which must
+// have one (see items): none is the problem when it has none, unless an
+// item could not be decoded at all.
+func (c *checker) list(path string, n int, example, none string) []string {
+	paths := c.items(path, n, example)
+	if n == 0 && !c.brokenUnder(path) {
+		c.add(path, none)
+	}
+	return paths
+}
+
 func (c *checker) requests(rs []Request) {
-	paths := c.items("requests", len(rs), "a request such as - {path: /}")
+	paths := c.list("requests", len(rs), "a request such as - {path: /}",
+		"no requests: add at least one, such as requests: [{method: GET, path: /}]")
 	if len(rs) == 0 {
-		if c.brokenUnder("requests") {
-			return
-		}
-		c.add("requests", "no requests: add at least one, such as requests: [{method: GET, path: /}]")
 		return
 	}
 	for i := range rs {
@@ -75,12 +83,9 @@ func (c *checker) headers(path string, h map[string]string) {
 }
 
 func (c *checker) phases(ps []Phase) {
-	paths := c.items("phases", len(ps), "a phase such as - {name: baseline, duration: 5s, rate: 50/s}")
+	paths := c.list("phases", len(ps), "a phase such as - {name: baseline, duration: 5s, rate: 50/s}",
+		"no phases: add at least one, e.g. - {name: baseline, duration: 5s, rate: 50/s}")
 	if len(ps) == 0 {
-		if c.brokenUnder("phases") {
-			return
-		}
-		c.add("phases", "no phases: add at least one, e.g. - {name: baseline, duration: 5s, rate: 50/s}")
 		return
 	}
 	seen := make(map[string]string)

@@ -67,10 +67,7 @@ phases:
 	if err != nil {
 		t.Fatal(err)
 	}
-	checks := []struct {
-		name      string
-		got, want any
-	}{
+	checks := []fieldCheck{
 		{"file", s.File, "demo.yaml"},
 		{"gateway", s.Target.Gateway, GatewayBuiltin},
 		{"timeout", s.Target.Timeout.D(), 10 * time.Second},
@@ -93,13 +90,7 @@ phases:
 		{"seed", s.Seed == nil, true},
 		{"duration", s.Duration(), 2 * time.Second},
 	}
-	for _, c := range checks {
-		t.Run(c.name, func(t *testing.T) {
-			if !reflect.DeepEqual(c.got, c.want) {
-				t.Errorf("got %v, want %v", c.got, c.want)
-			}
-		})
-	}
+	runChecks(t, checks)
 }
 
 func TestDecodeKeepsSetValues(t *testing.T) {
@@ -128,10 +119,7 @@ phases:
 		t.Fatal(err)
 	}
 	seven := uint64(3)
-	checks := []struct {
-		name      string
-		got, want any
-	}{
+	checks := []fieldCheck{
 		{"seed", s.Seed, &seven},
 		{"gateway", s.Target.Gateway, GatewayNone},
 		{"timeout", s.Target.Timeout.D(), 2 * time.Second},
@@ -146,13 +134,7 @@ phases:
 		{"probability 0", s.Phases[1].Faults[1].P(), 0.0},
 		{"duration", s.Duration(), 91 * time.Second},
 	}
-	for _, c := range checks {
-		t.Run(c.name, func(t *testing.T) {
-			if !reflect.DeepEqual(c.got, c.want) {
-				t.Errorf("got %v, want %v", c.got, c.want)
-			}
-		})
-	}
+	runChecks(t, checks)
 }
 
 func TestBodyBytesZero(t *testing.T) {
@@ -295,6 +277,23 @@ func checkDecodeErrors(t *testing.T, tests []decodeErrorTest) {
 				t.Errorf("got scenario %+v with the error, want nil", s)
 			}
 			checkProblems(t, err, "scenario.yaml", tt.want)
+		})
+	}
+}
+
+// fieldCheck is one value a decoded scenario must hold.
+type fieldCheck struct {
+	name      string
+	got, want any
+}
+
+// runChecks checks each value, in a subtest of its name.
+func runChecks(t *testing.T, checks []fieldCheck) {
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if !reflect.DeepEqual(c.got, c.want) {
+				t.Errorf("got %v, want %v", c.got, c.want)
+			}
 		})
 	}
 }

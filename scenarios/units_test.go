@@ -29,14 +29,8 @@ func TestParseDuration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := ParseDuration(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
-				}
+			if !parsed(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got.D() != tt.want {
 				t.Errorf("got %v, want %v", got.D(), tt.want)
@@ -69,14 +63,8 @@ func TestParseRate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			got, err := ParseRate(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
-				}
+			if !parsed(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)
@@ -116,4 +104,21 @@ func TestUnitsYAML(t *testing.T) {
 	if want := `line 1: "3 seconds" is not a duration`; !strings.HasPrefix(te.Errors[0], want) {
 		t.Errorf("got %q, want it to start with %q", te.Errors[0], want)
 	}
+}
+
+// parsed checks the error of a parse against wantErr, a part of the
+// message wanted ("" for no error), and reports whether the parsed value
+// is to be checked.
+func parsed(t *testing.T, err error, wantErr string) bool {
+	t.Helper()
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("got error %v, want one containing %q", err, wantErr)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
 }
