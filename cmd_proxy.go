@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
@@ -129,10 +127,8 @@ func upstreamAddr(s string) (string, error) {
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return "", fmt.Errorf("%q: port %q is not a number from 0 to 65535", s, port)
 	}
-	if host != "localhost" {
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			return "", fmt.Errorf("%q is not on loopback; gatecrash sends traffic to loopback only: run the upstream on 127.0.0.1 or [::1]", s)
-		}
+	if !scenarios.LoopbackHost(host) {
+		return "", fmt.Errorf("%q is not on loopback; gatecrash sends traffic to loopback only: run the upstream on 127.0.0.1 or [::1]", s)
 	}
 	return addr, nil
 }
@@ -156,110 +152,24 @@ func loadFaultSet(file, flagMode string) ([]scenarios.Fault, string, error) {
 	if err != nil {
 		return nil, "", inputErrf("--faults: %w", err)
 	}
-	set, err := scenarios.DecodeFaultSet(file, data)
+	set, err := scenarios.DecodeFaults(file, data, flagMode)
 	if err != nil {
 		return nil, "", inputErr(err)
 	}
-	if flagMode == "" {
-		return set.Faults, set.Mode, nil
-	}
-	line, written := modeLine(data)
-	switch {
-	case written && set.Mode != flagMode:
-		return nil, "", inputErr(&scenarios.Error{File: file, Line: line, Field: "mode",
-			Msg: fmt.Sprintf("the file says %s but --mode says %s; remove one, or make them agree", set.Mode, flagMode)})
-	case !written && flagMode != set.Mode:
-		// The file was checked for the default mode; check it for the
-		// flag's.
-		if err := recheckFaults(file, set.Faults, flagMode); err != nil {
-			return nil, "", inputErr(err)
-		}
-	}
-	return set.Faults, flagMode, nil
-}
-
-// modeLine reports whether a fault file writes mode: at its top level, and
-// on which line.
-func modeLine(data []byte) (int, bool) {
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return 0, false
-	}
-	m := doc.Content[0]
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == "mode" {
-			return m.Content[i].Line, true
-		}
-	}
-	return 0, false
-}
-
-// recheckFaults checks faults, read from file, for mode, and reports each
-// problem at the line of its fault.
-func recheckFaults(file string, specs []scenarios.Fault, mode string) error {
-	var errs []error
-	for i, f := range specs {
-		data, err := yaml.Marshal(f)
-		if err != nil {
-			return err
-		}
-		_, err = scenarios.DecodeFault(file, data, mode)
-		for _, e := range flatten(err) {
-			var se *scenarios.Error
-			if !errors.As(e, &se) {
-				errs = append(errs, e)
-				continue
-			}
-			c := *se
-			c.Line = f.Line
-			c.Field = fmt.Sprintf("faults[%d]", i)
-			if se.Field != "" {
-				c.Field += "." + se.Field
-			}
-			c.Msg = strings.ReplaceAll(c.Msg, "mode: "+mode, "--mode "+mode)
-			errs = append(errs, &c)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// flatten returns the errors joined in err, or err alone.
-func flatten(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
+	return set.Faults, set.Mode, nil
 }
 
 // serveProxy runs the proxy and its admin API until ctx ends.
 func serveProxy(ctx context.Context, opt proxyOptions, upstream, mode string, specs []scenarios.Fault, stdout io.Writer) (err error) {
-	var eventsOut io.Writer
-	if opt.events != "" {
-		f, err := os.OpenFile(opt.events, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-		if err != nil {
-			return inputErrf("--events: %w", err)
-		}
-		defer func() {
-			if cerr := f.Close(); cerr != nil && err == nil {
-				err = fmt.Errorf("--events: %w", cerr)
-			}
-		}()
-		eventsOut = f
+	events, closeEvents, err := openEvents(opt.events)
+	if err != nil {
+		return err
 	}
-	events := faults.NewEventLog(eventsOut)
 	defer func() {
-		if cerr := events.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("--events %s: %w", opt.events, cerr)
+		if cerr := closeEvents(); cerr != nil && err == nil {
+			err = cerr
 		}
 	}()
-
 	proxy, err := faults.New(faults.Config{Upstream: upstream, Seed: opt.seed, Events: events, Mode: mode})
 	if err != nil {
 		return err
@@ -268,14 +178,9 @@ func serveProxy(ctx context.Context, opt proxyOptions, upstream, mode string, sp
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", opt.listen)
+	ln, adminLn, err := listenProxy(opt)
 	if err != nil {
-		return inputErrf("--listen: %w; pick a free loopback address, such as --listen 127.0.0.1:0 for any free port", err)
-	}
-	adminLn, err := net.Listen("tcp", opt.admin)
-	if err != nil {
-		ln.Close()
-		return inputErrf("--admin: %w; pick a free loopback address, such as --admin 127.0.0.1:0 for any free port", err)
+		return err
 	}
 
 	// Both servers and the flusher stop when ctx ends, or when one of
@@ -294,45 +199,104 @@ func serveProxy(ctx context.Context, opt proxyOptions, upstream, mode string, sp
 	flushDone := make(chan struct{})
 	go func() {
 		defer close(flushDone)
-		t := time.NewTicker(eventsFlushEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				_ = events.Flush() // the error is kept and returned by Close
-			case <-ctx.Done():
-				return
-			}
-		}
+		flushEvents(ctx, events)
 	}()
 
 	adminURL := "http://" + adminLn.Addr().String()
-	nf := fmt.Sprintf("%d faults", len(specs))
-	if len(specs) == 1 {
-		nf = "1 fault"
-	}
-	fmt.Fprintf(stdout, "proxy listening on %s, upstream %s, mode %s, seed %d, %s\n", ln.Addr(), upstream, mode, opt.seed, nf)
-	fmt.Fprintf(stdout, "admin on %s\n", adminURL)
+	printProxyStart(stdout, ln.Addr().String(), adminURL, upstream, mode, opt.seed, len(specs))
 	if ready, ok := ctx.Value(proxyReadyKey{}).(func(string, string)); ok {
 		ready(ln.Addr().String(), adminURL)
 	}
 
-	var proxyErr, adminErr error
 	select {
 	case <-ctx.Done():
-	case proxyErr = <-proxyDone:
-		proxyDone <- proxyErr
-	case adminErr = <-adminDone:
-		adminDone <- adminErr
+	case err := <-proxyDone:
+		proxyDone <- err
+	case err := <-adminDone:
+		adminDone <- err
 	}
 	cancel()
+	err = stopProxy(ctx, srv, proxyDone, adminDone)
+	<-flushDone
+	fmt.Fprintf(stdout, "proxy stopped after %d events\n", events.Count())
+	return err
+}
+
+// openEvents opens the events file, if any, for appending, and returns
+// the event log that writes to it and the function that closes both.
+func openEvents(path string) (*faults.EventLog, func() error, error) {
+	var f *os.File
+	var out io.Writer
+	if path != "" {
+		var err error
+		if f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
+			return nil, nil, inputErrf("--events: %w", err)
+		}
+		out = f
+	}
+	events := faults.NewEventLog(out)
+	closeAll := func() error {
+		var err error
+		if cerr := events.Close(); cerr != nil {
+			err = fmt.Errorf("--events %s: %w", path, cerr)
+		}
+		if f != nil {
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("--events: %w", cerr)
+			}
+		}
+		return err
+	}
+	return events, closeAll, nil
+}
+
+// listenProxy opens the proxy's listener and the admin API's.
+func listenProxy(opt proxyOptions) (ln, adminLn net.Listener, err error) {
+	ln, err = net.Listen("tcp", opt.listen)
+	if err != nil {
+		return nil, nil, inputErrf("--listen: %w; pick a free loopback address, such as --listen 127.0.0.1:0 for any free port", err)
+	}
+	adminLn, err = net.Listen("tcp", opt.admin)
+	if err != nil {
+		ln.Close()
+		return nil, nil, inputErrf("--admin: %w; pick a free loopback address, such as --admin 127.0.0.1:0 for any free port", err)
+	}
+	return ln, adminLn, nil
+}
+
+// flushEvents flushes the event log every eventsFlushEvery until ctx ends.
+func flushEvents(ctx context.Context, events *faults.EventLog) {
+	t := time.NewTicker(eventsFlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			_ = events.Flush() // the error is kept and returned by Close
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// printProxyStart prints where the proxy and its admin API listen.
+func printProxyStart(stdout io.Writer, addr, adminURL, upstream, mode string, seed uint64, nfaults int) {
+	nf := fmt.Sprintf("%d faults", nfaults)
+	if nfaults == 1 {
+		nf = "1 fault"
+	}
+	fmt.Fprintf(stdout, "proxy listening on %s, upstream %s, mode %s, seed %d, %s\n", addr, upstream, mode, seed, nf)
+	fmt.Fprintf(stdout, "admin on %s\n", adminURL)
+}
+
+// stopProxy shuts the admin server down, waits for both servers and
+// returns what ended them, if it was not the stop itself.
+func stopProxy(ctx context.Context, srv *http.Server, proxyDone, adminDone <-chan error) error {
 	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer stop()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		srv.Close()
 	}
-	proxyErr, adminErr = <-proxyDone, <-adminDone
-	<-flushDone
+	proxyErr, adminErr := <-proxyDone, <-adminDone
 	if errors.Is(adminErr, http.ErrServerClosed) {
 		adminErr = nil
 	}
@@ -342,6 +306,5 @@ func serveProxy(ctx context.Context, opt proxyOptions, upstream, mode string, sp
 	if adminErr != nil {
 		adminErr = fmt.Errorf("admin: %w", adminErr)
 	}
-	fmt.Fprintf(stdout, "proxy stopped after %d events\n", events.Count())
 	return errors.Join(proxyErr, adminErr)
 }

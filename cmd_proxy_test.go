@@ -53,80 +53,27 @@ faults:
 	// Events are appended to what the file holds.
 	eventsFile := writeFile(t, "events.jsonl", `{"time":"2025-01-01T00:00:00Z","type":"fault","attack":"old","seq":1,"attempt":0,"conn":1,"phase":"old","kind":"reset","fault":0,"detail":"from before"}`+"\n")
 
-	type addrs struct{ proxy, admin string }
-	ready := make(chan addrs, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ctx = context.WithValue(ctx, proxyReadyKey{}, func(proxy, admin string) { ready <- addrs{proxy, admin} })
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli(ctx, []string{"proxy", "--listen", "127.0.0.1:0", "--upstream", up.URL,
-			"--faults", faultsFile, "--events", eventsFile, "--seed", "5"}, &stdout, &stderr)
-	}()
-	var a addrs
-	select {
-	case a = <-ready:
-	case code := <-done:
-		t.Fatalf("proxy exited %d before listening; stderr: %s", code, stderr.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("proxy not listening within 10s")
-	}
+	p := startProxyCommand(t, ctx, "--listen", "127.0.0.1:0", "--upstream", up.URL,
+		"--faults", faultsFile, "--events", eventsFile, "--seed", "5")
 
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
-	call := func(method, url, body string) (int, string) {
-		t.Helper()
-		req, err := http.NewRequest(method, url, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set(faults.HeaderAttack, "cmd")
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, string(b)
-	}
-	proxy := "http://" + a.proxy
-	steps := []struct {
-		method, url, body string
-		code              int
-		out               string
-	}{
+	proxy := "http://" + p.proxy
+	driveProxy(t, client, p.admin, []proxyStep{
 		{"GET", proxy + "/ok", "", 200, "from upstream"},
 		{"GET", proxy + "/fail", "", 503, ""},
-		{"GET", a.admin + "/faults", "", 200, `"matched":1,"applied":1`},
-		{"POST", a.admin + "/faults", "kind: status\ncode: 429\nmatch: {path_prefix: /busy}\n", 201, `"id":1`},
+		{"GET", p.admin + "/faults", "", 200, `"matched":1,"applied":1`},
+		{"POST", p.admin + "/faults", "kind: status\ncode: 429\nmatch: {path_prefix: /busy}\n", 201, `"id":1`},
 		{"GET", proxy + "/busy", "", 429, ""},
-		{"DELETE", a.admin + "/faults/0", "", 204, ""},
+		{"DELETE", p.admin + "/faults/0", "", 204, ""},
 		{"GET", proxy + "/fail", "", 200, "from upstream"},
-		{"GET", a.admin + "/faults", "", 200, `[{"id":1,`},
-		{"GET", a.admin + "/healthz", "", 200, "ok"},
-	}
-	for _, st := range steps {
-		// The proxy counts a fault just after its answer went down: a
-		// listing may take a moment to show it.
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			code, out := call(st.method, st.url, st.body)
-			if code == st.code && strings.Contains(out, st.out) {
-				break
-			}
-			if st.method != "GET" || !strings.HasPrefix(st.url, a.admin) || time.Now().After(deadline) {
-				t.Errorf("%s %s: got %d %q, want %d with %q", st.method, st.url, code, out, st.code, st.out)
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+		{"GET", p.admin + "/faults", "", 200, `[{"id":1,`},
+		{"GET", p.admin + "/healthz", "", 200, "ok"},
+	})
 
 	// An events stream still open does not hold the proxy up.
-	req, err := http.NewRequest(http.MethodGet, a.admin+"/events", nil)
+	req, err := http.NewRequest(http.MethodGet, p.admin+"/events", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,21 +97,112 @@ faults:
 	case <-time.After(10 * time.Second):
 		t.Fatal("events stream still open 10s after the interrupt")
 	}
+	p.wait(t)
+	for _, want := range []string{"proxy listening on " + p.proxy, "upstream " + up.Listener.Addr().String(), "seed 5", "admin on " + p.admin} {
+		if !strings.Contains(p.stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, p.stdout.String())
+		}
+	}
+	checkEventsFile(t, eventsFile, []string{"old fault reset fault 0", "proxy fault status fault 0", "proxy fault status fault 1"})
+}
+
+// proxyCommand is a gatecrash proxy running in the test.
+type proxyCommand struct {
+	proxy, admin   string // where the proxy and its admin API listen
+	stdout, stderr *syncBuffer
+	done           chan int // the exit code
+}
+
+// startProxyCommand runs gatecrash proxy with args until ctx ends, and
+// returns once it listens.
+func startProxyCommand(t *testing.T, ctx context.Context, args ...string) *proxyCommand {
+	t.Helper()
+	type addrs struct{ proxy, admin string }
+	ready := make(chan addrs, 1)
+	ctx = context.WithValue(ctx, proxyReadyKey{}, func(proxy, admin string) { ready <- addrs{proxy, admin} })
+	p := &proxyCommand{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan int, 1)}
+	go func() {
+		p.done <- cli(ctx, append([]string{"proxy"}, args...), p.stdout, p.stderr)
+	}()
 	select {
-	case code := <-done:
+	case a := <-ready:
+		p.proxy, p.admin = a.proxy, a.admin
+	case code := <-p.done:
+		t.Fatalf("proxy exited %d before listening; stderr: %s", code, p.stderr.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("proxy not listening within 10s")
+	}
+	return p
+}
+
+// wait checks that the proxy exits 0 within 10s.
+func (p *proxyCommand) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case code := <-p.done:
 		if code != exitOK {
-			t.Errorf("exit %d, want 0; stderr: %s", code, stderr.String())
+			t.Errorf("exit %d, want 0; stderr: %s", code, p.stderr.String())
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("proxy still running 10s after the interrupt")
 	}
-	for _, want := range []string{"proxy listening on " + a.proxy, "upstream " + up.Listener.Addr().String(), "seed 5", "admin on " + a.admin} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+}
+
+// proxyStep is one request to the proxy or its admin API, and the answer
+// it must get: the code, and a part of the body.
+type proxyStep struct {
+	method, url, body string
+	code              int
+	out               string
+}
+
+// driveProxy sends each step in turn. The proxy counts a fault just
+// after its answer went down, so a GET of the admin API at admin is tried
+// again for up to 5s until it shows what the step wants.
+func driveProxy(t *testing.T, client *http.Client, admin string, steps []proxyStep) {
+	t.Helper()
+	for _, st := range steps {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			code, out := callProxy(t, client, st.method, st.url, st.body)
+			if code == st.code && strings.Contains(out, st.out) {
+				break
+			}
+			if st.method != "GET" || !strings.HasPrefix(st.url, admin) || time.Now().After(deadline) {
+				t.Errorf("%s %s: got %d %q, want %d with %q", st.method, st.url, code, out, st.code, st.out)
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
+}
 
-	f, err := os.Open(eventsFile)
+// callProxy sends one request, as an attack would name it, and returns
+// the answer's code and body.
+func callProxy(t *testing.T, client *http.Client, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(faults.HeaderAttack, "cmd")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// checkEventsFile checks the events of the file at path, each written
+// "PHASE TYPE KIND fault N".
+func checkEventsFile(t *testing.T, path string, want []string) {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +215,6 @@ faults:
 	for _, e := range events {
 		got = append(got, fmt.Sprintf("%s %s %s fault %d", e.Phase, e.Type, e.Kind, e.Fault))
 	}
-	want := []string{"old fault reset fault 0", "proxy fault status fault 0", "proxy fault status fault 1"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events: got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

@@ -20,10 +20,7 @@ func loopback(addr string) error {
 	if err != nil {
 		return fmt.Errorf("%q is not host:port: %w", addr, err)
 	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+	if !scenarios.LoopbackHost(host) {
 		return fmt.Errorf("%q is not a loopback address; use 127.0.0.1:PORT or [::1]:PORT", addr)
 	}
 	return nil

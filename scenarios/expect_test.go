@@ -86,7 +86,8 @@ func TestParseExpectErrors(t *testing.T) {
 		{"masked(reason=retried) > 0", "unknown masked reason \"retried\"; use one of gateway-retried, absorbed, connection-unused, no-result"},
 		{"masked(kind=reset, reason=absorbed) > 0", "masked takes one filter, got 2; write masked(kind=reset) or masked(reason=gateway-retried)"},
 		{"masked(reset) > 0", "masked(reset): write masked(kind=KIND), such as masked(kind=reset), or masked(reason=REASON), such as masked(reason=gateway-retried)"},
-		{"share(cause=resets) > 1%", "unknown cause \"resets\"; use one of " + strings.Join(causeNames, ", ")},
+		{"share(cause=resets) > 1%", "unknown cause \"resets\"; use one of " +
+			"reset-before-headers, closed-before-headers, reset-after-headers, closed-after-headers, reset-mid-body, closed-mid-body, malformed-status-line, malformed-header, oversized-headers, length-mismatch, truncated-chunked, malformed-response, connection-refused, upstream-timeout, upstream-latency, keepalive-race, overload-rejected, upstream-error, upstream-5xx-passthrough, upstream-status, gateway-local, unattributed"},
 		{"share(status=504) > 1%", "share needs a cause; write share(cause=reset-before-headers), or share(cause=upstream-timeout, status=504) for another class"},
 		{"share(cause=upstream-timeout, status=404) > 1%", `share: "status=404" is not a failure class; write a 5xx code such as status=504, or error`},
 		{"share(cause=upstream-timeout, at=1) > 1%", `unknown filter "at=1"; write share(cause=reset-before-headers), and optionally status=504 or error for a class other than 502`},

@@ -1,28 +1,11 @@
 package scenarios
 
 import (
-	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
-
-// inPhase is a scenario whose one phase has the faults in faults, a YAML
-// list indented by six spaces; the first fault is on line 8.
-func inPhase(faults string) string {
-	return `name: demo
-requests: [{path: /}]
-phases:
-  - name: a
-    duration: 1s
-    rate: 1/s
-    faults:
-` + faults
-}
 
 // inTCP is inPhase with proxy mode tcp; the first fault is on line 9.
 func inTCP(faults string) string {
@@ -30,8 +13,37 @@ func inTCP(faults string) string {
 }
 
 // faultErrorTests are the broken scenarios of the fault kinds and the
-// proxy section; TestDecodeErrors runs them.
+// proxy section; TestDecodeFaultKindErrors runs them.
 var faultErrorTests = []decodeErrorTest{
+	// any kind
+	{"unknown fault kind", inPhase("      - {kind: latency, delay: 10ms}\n      - {kind: rst}\n"),
+		[]want{{9, "phases[0].faults[1].kind", `unknown fault kind "rst"; write one of latency, slow-body, slow-headers, hang, reset, close, status, malformed, refuse, blackhole, keepalive, overload, sse-cut, sse-stall`}}},
+	{"missing fault kind", inPhase("      - probability: 0.5\n"),
+		[]want{{8, "phases[0].faults[0].kind", "kind is required; write one of latency, slow-body, slow-headers, hang, reset, close, status"}}},
+	{"probability above 1", inPhase("      - kind: reset\n        probability: 1.5\n"),
+		[]want{{9, "phases[0].faults[0].probability", "must be between 0 and 1, e.g. 0.1 for one request in ten"}}},
+	{"probability not a number", inPhase("      - kind: reset\n        probability: 10%\n"),
+		[]want{{9, "phases[0].faults[0].probability", `"10%" is not a number; write a number between 0 and 1`}}},
+	{"field not of the kind", inPhase("      - kind: reset\n        code: 503\n"),
+		[]want{{9, "phases[0].faults[0].code", "code does not apply to a reset fault; remove it (a reset fault takes at"}}},
+	{"latency without delay", inPhase("      - kind: latency\n"),
+		[]want{{8, "phases[0].faults[0].delay", "a latency fault needs delay or distribution; write one such as delay: 100ms"}}},
+	{"jitter above delay", inPhase("      - {kind: latency, delay: 10ms,\n         jitter: 20ms}\n"),
+		[]want{{9, "phases[0].faults[0].jitter", "write a jitter of 10ms or less"}}},
+	{"reset at unknown point", onePhase("    duration: 1s\n    rate: 1/s\n    faults: [{kind: reset, at: mid-bdy}]\n"),
+		[]want{{7, "phases[0].faults[0].at", `unknown point "mid-bdy"; did you mean mid-body? write at: connect, before-headers, after-headers or mid-body`}}},
+	{"status code out of range", inPhase("      - kind: status\n        code: 999\n"),
+		[]want{{9, "phases[0].faults[0].code", "write 100 to 599"}}},
+	{"status code not a number", inPhase("      - kind: status\n        code: bad gateway\n"),
+		[]want{{9, "phases[0].faults[0].code", `"bad gateway" is not a whole number; write one such as code: 503`}}},
+	{"malformed variant", inPhase("      - {kind: malformed, variant: garbge}\n"),
+		[]want{{8, "phases[0].faults[0].variant", `unknown variant "garbge"; did you mean garbage? write variant: status-line, header, oversized-headers, length-mismatch, bad-chunked or garbage`}}},
+	{"match path prefix", inPhase("      - kind: hang\n        match:\n          method: post\n          path_prefix: v1\n"),
+		[]want{
+			{10, "phases[0].faults[0].match.method", "write POST"},
+			{11, "phases[0].faults[0].match.path_prefix", "must start with /; write /v1"},
+		}},
+
 	// latency
 	{"latency delay and distribution", inPhase("      - {kind: latency, delay: 10ms, distribution: {type: normal, p50: 10ms, p99: 20ms}}\n"),
 		[]want{{8, "phases[0].faults[0].distribution", "a latency fault takes delay (with jitter) or distribution, not both; remove one"}}},
@@ -283,262 +295,8 @@ func TestMarshalEventsZero(t *testing.T) {
 	}
 }
 
-func TestDecodeFaultSet(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		want FaultSet
-	}{
-		{"empty file", "", FaultSet{Mode: ModeHTTP, Faults: []Fault{}}},
-		{"only comments", "# no faults yet\n", FaultSet{Mode: ModeHTTP, Faults: []Fault{}}},
-		{"mode only", "mode: tcp\n", FaultSet{Mode: ModeTCP, Faults: []Fault{}}},
-		{"http", `faults:
-  - {kind: reset, probability: 0.1}
-  - kind: overload
-    max_inflight: 2
-    queue: 3
-`, FaultSet{Mode: ModeHTTP, Faults: []Fault{
-			{Kind: KindReset, Probability: ptr(0.1), At: AtBeforeHeaders, Line: 2},
-			{Kind: KindOverload, MaxInflight: 2, Queue: 3, QueueTimeout: Duration(time.Second), Reject: "503", Line: 3},
-		}}},
-		{"tcp", `mode: tcp
-faults:
-  - {kind: latency, distribution: {type: normal, p50: 5ms, p99: 9ms}}
-  - {kind: slow-body, bytes_per_second: 100}
-  - {kind: reset, at: connect, probability: 0.5}
-  - {kind: close, at: mid-body, after_bytes: 10}
-  - {kind: hang, for: 1s}
-  - {kind: refuse}
-  - {kind: blackhole}
-`, FaultSet{Mode: ModeTCP, Faults: []Fault{
-			{Kind: KindLatency, Distribution: &Distribution{Type: "normal", P50: Duration(5 * time.Millisecond), P99: Duration(9 * time.Millisecond)}, Line: 3},
-			{Kind: KindSlowBody, BytesPerSecond: 100, Line: 4},
-			{Kind: KindReset, At: AtConnect, Probability: ptr(0.5), Line: 5},
-			{Kind: KindClose, At: AtMidBody, AfterBytes: 10, Line: 6},
-			{Kind: KindHang, For: Duration(time.Second), Line: 7},
-			{Kind: KindRefuse, Line: 8},
-			{Kind: KindBlackhole, Line: 9},
-		}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := DecodeFaultSet("faults.yaml", []byte(tt.src))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(*got, tt.want) {
-				t.Errorf("got %+v, want %+v", *got, tt.want)
-			}
-		})
-	}
-}
-
-func TestDecodeFaultSetErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		want []want
-	}{
-		{"probability", "faults:\n  - {kind: reset}\n  - {kind: hang}\n  - {kind: status, code: 503, probability: 7}\n",
-			[]want{{4, "faults[2].probability", "probability 7 must be between 0 and 1"}}},
-		{"unknown top-level field", "mode: http\nfault:\n  - {kind: reset}\n",
-			[]want{{2, "fault", `unknown field "fault" (did you mean faults?); known fields here: mode, faults`}}},
-		{"unknown mode", "mode: https\nfaults: []\n",
-			[]want{{1, "mode", `unknown proxy mode "https"; did you mean http?`}}},
-		{"a list at the top", "- {kind: reset}\n",
-			[]want{{1, "", "the file holds a list, not a fault set; write a mapping, with the faults under faults:, such as faults: [{kind: reset, probability: 0.1}]"}}},
-		{"faults not a list", "faults: {kind: reset}\n",
-			[]want{{1, "faults", "a mapping is not a list of faults; write one such as [{kind: reset, probability: 0.1}]"}}},
-		{"second document", "faults: []\n---\nfaults: []\n",
-			[]want{{2, "", "a second YAML document starts here; a fault file holds one"}}},
-		{"syntax", "faults:\n  - {kind: reset\n",
-			[]want{{2, "", "invalid YAML"}}},
-		{"tcp", `mode: tcp
-faults:
-  - {kind: status, code: 503}
-  - {kind: close}
-  - {kind: reset, at: mid-body, match: {method: GET}}
-  - {kind: refuse, probability: 0.5}
-`, []want{
-			{3, "faults[0].kind", "mode: tcp works on bytes; use mode: http for status faults"},
-			{4, "faults[1].at", "use mode: http for at: before-headers, or write at: connect or at: mid-body (before-headers is the default)"},
-			{5, "faults[2].match", "mode: tcp works on bytes, with no requests to match"},
-			{6, "faults[3].probability", "refuse acts on the listener"},
-		}},
-		{"empty item", "faults:\n  -\n  - {kind: reset, probability: 2}\n",
-			[]want{
-				{2, "faults[0]", "an empty item; write a fault such as - {kind: reset, probability: 0.1} here, or remove the lone -"},
-				{3, "faults[1].probability", "probability 2 must be between 0 and 1"},
-			}},
-		{"an item that is not a fault", "faults:\n  - 3\n  - {kind: rst}\n",
-			[]want{
-				{2, "faults[0]", `"3" is not a mapping; write a mapping with the fields kind, probability, match`},
-				{3, "faults[1].kind", `unknown fault kind "rst"; write one of`},
-			}},
-		{"several kinds", `faults:
-  - {kind: latency}
-  - {kind: malformed, variant: garbage, size: 10}
-  - {kind: sse-cut, cut: fin}
-`, []want{
-			{2, "faults[0].delay", "a latency fault needs delay or distribution"},
-			{3, "faults[1].size", "size applies only to variant: oversized-headers"},
-			{4, "faults[2].events", "an sse-cut fault needs events"},
-			{4, "faults[2].cut", `unknown cut "fin"; write cut: close or reset`},
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fs, err := DecodeFaultSet("faults.yaml", []byte(tt.src))
-			if err == nil {
-				t.Fatalf("got %+v and no error, want %d problems", fs, len(tt.want))
-			}
-			if fs != nil {
-				t.Errorf("got %+v with the error, want nil", fs)
-			}
-			checkProblems(t, err, "faults.yaml", tt.want)
-		})
-	}
-}
-
-func TestDecodeFault(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		mode string
-		want Fault
-	}{
-		{"json", `{"kind": "reset", "probability": 0.25, "match": {"path_prefix": "/v1"}}`, "",
-			Fault{Kind: KindReset, Probability: ptr(0.25), Match: Match{PathPrefix: "/v1"}, At: AtBeforeHeaders, Line: 1}},
-		{"json over lines with tabs", "{\n\t\"kind\": \"overload\",\n\t\"max_inflight\": 4,\n\t\"queue\": 2,\n\t\"queue_timeout\": \"250ms\",\n\t\"reject\": 503\n}\n", ModeHTTP,
-			Fault{Kind: KindOverload, MaxInflight: 4, Queue: 2, QueueTimeout: Duration(250 * time.Millisecond), Reject: "503", Line: 1}},
-		{"json reject string", `{"kind": "overload", "max_inflight": 1, "reject": "503"}`, ModeHTTP,
-			Fault{Kind: KindOverload, MaxInflight: 1, Reject: "503", Line: 1}},
-		{"yaml", "kind: malformed\nvariant: oversized-headers\n", ModeHTTP,
-			Fault{Kind: KindMalformed, Variant: MalformedOversizedHeaders, Size: 65536, Line: 1}},
-		{"sse-cut events 0", `{"kind": "sse-cut", "events": 0}`, ModeHTTP,
-			Fault{Kind: KindSSECut, Cut: "close", Line: 1}},
-		{"tcp", `{"kind": "close", "at": "connect"}`, ModeTCP,
-			Fault{Kind: KindClose, At: AtConnect, Line: 1}},
-		{"tcp mid-body default after_bytes", `{"kind": "reset", "at": "mid-body"}`, ModeTCP,
-			Fault{Kind: KindReset, At: AtMidBody, Line: 1}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := DecodeFault("body", []byte(tt.src), tt.mode)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %+v, want %+v", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestDecodeFaultErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		mode string
-		want []want
-	}{
-		{"probability", `{"kind": "reset", "probability": 2}`, "",
-			[]want{{1, "probability", "probability 2 must be between 0 and 1"}}},
-		{"unknown field", `{"kind": "hang", "fro": "1s"}`, "",
-			[]want{{1, "fro", `unknown field "fro" (did you mean for?); known fields here: kind, probability, match, for`}}},
-		{"kind missing", "{\n  \"code\": 503\n}\n", "",
-			[]want{{1, "kind", "kind is required"}}},
-		{"bad type", `{"kind": "status", "code": "five"}`, "",
-			[]want{{1, "code", `"five" is not a whole number; write one such as code: 503`}}},
-		{"tcp kind", `{"kind": "sse-cut", "events": 1}`, ModeTCP,
-			[]want{{1, "kind", "mode: tcp works on bytes; use mode: http for sse-cut faults"}}},
-		{"tcp match", "kind: hang\nmatch:\n  method: GET\n", ModeTCP,
-			[]want{{2, "match", "mode: tcp works on bytes, with no requests to match"}}},
-		{"empty", "", "",
-			[]want{{0, "", `the fault is empty; send one such as {"kind": "reset", "probability": 0.1}`}}},
-		{"null", "null", "",
-			[]want{{0, "", "the fault is empty"}}},
-		{"a list", `[{"kind": "reset"}]`, "",
-			[]want{{1, "", "the input holds a list, not a fault; send one mapping"}}},
-		{"duplicate key", `{"kind": "reset", "kind": "close"}`, "",
-			[]want{{1, "kind", "kind is written twice, first on line 1; keep one"}}},
-		{"syntax", `{"kind": "reset",`, "",
-			[]want{{1, "", "invalid YAML"}}},
-		{"unknown mode", `{"kind": "reset"}`, "udp",
-			[]want{{0, "", `unknown proxy mode "udp"`}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f, err := DecodeFault("body", []byte(tt.src), tt.mode)
-			if err == nil {
-				t.Fatalf("got %+v and no error, want %d problems", f, len(tt.want))
-			}
-			if !reflect.DeepEqual(f, Fault{}) {
-				t.Errorf("got %+v with the error, want the zero Fault", f)
-			}
-			checkProblems(t, err, "body", tt.want)
-		})
-	}
-}
-
-// checkProblems checks that err holds exactly the problems in want, in
-// file.
-func checkProblems(t *testing.T, err error, file string, wants []want) {
-	t.Helper()
-	got := problems(t, err)
-	if len(got) != len(wants) {
-		t.Fatalf("got %d problems, want %d:\n%v", len(got), len(wants), err)
-	}
-	for i, w := range wants {
-		g := got[i]
-		if g.File != file {
-			t.Errorf("problem %d: got file %q, want %s", i, g.File, file)
-		}
-		if g.Line != w.line {
-			t.Errorf("problem %d: got line %d, want %d (%v)", i, g.Line, w.line, g)
-		}
-		if g.Field != w.field {
-			t.Errorf("problem %d: got field %q, want %q (%v)", i, g.Field, w.field, g)
-		}
-		if !strings.Contains(g.Msg, w.fix) {
-			t.Errorf("problem %d: got message %q, want it to contain %q", i, g.Msg, w.fix)
-		}
-	}
-}
-
-func TestFaultSetTestdata(t *testing.T) {
-	files, err := filepath.Glob("testdata/faultsets/*.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("got no files in testdata/faultsets, want some")
-	}
-	for _, file := range files {
-		t.Run(file, func(t *testing.T) {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fs, err := DecodeFaultSet(file, data)
-			valid := strings.HasPrefix(filepath.Base(file), "valid-")
-			switch {
-			case valid && err != nil:
-				t.Errorf("got %v, want no error", err)
-			case valid:
-				if again := roundTripFaultSet(t, fs); !reflect.DeepEqual(again, fs) {
-					t.Errorf("got %+v written back, want %+v", again, fs)
-				}
-			case err == nil:
-				t.Errorf("got no error, want one")
-			default:
-				var se *Error
-				if !errors.As(err, &se) {
-					t.Errorf("got %T, want a *scenarios.Error", err)
-				}
-			}
-		})
-	}
-}
-
 func ptr[T any](v T) *T { return &v }
+
+func TestDecodeFaultKindErrors(t *testing.T) {
+	checkDecodeErrors(t, faultErrorTests)
+}

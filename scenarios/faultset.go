@@ -1,5 +1,10 @@
 package scenarios
 
+import (
+	"cmp"
+	"fmt"
+)
+
 // FaultSet is a fault file: the proxy's mode and one list of faults, all active.
 type FaultSet struct {
 	// Mode is http (the default, which DecodeFaultSet sets) or tcp; the
@@ -19,11 +24,26 @@ type FaultSet struct {
 // set returned without error is valid, with Faults not nil and each
 // fault's Line set.
 func DecodeFaultSet(file string, data []byte) (*FaultSet, error) {
+	return DecodeFaults(file, data, "")
+}
+
+// DecodeFaults is [DecodeFaultSet] for a proxy whose mode the command line
+// may give. mode, when not empty, is the mode of `gatecrash proxy --mode`
+// (ModeHTTP or ModeTCP): a file whose mode: names another is a problem
+// on the line of its mode:, and the faults of a file without mode: are
+// checked for mode, with messages that name --mode. The set returned has
+// Mode set to the mode in effect: mode, else the file's, else http.
+func DecodeFaults(file string, data []byte, mode string) (*FaultSet, error) {
+	switch mode {
+	case "", ModeHTTP, ModeTCP:
+	default:
+		return nil, &Error{File: file, Msg: modeProblem(mode)}
+	}
 	var fs FaultSet
 	c, err := decodeStrict(file, data, faultSetDoc, &fs)
 	switch {
 	case c != nil:
-		c.proxyMode("mode", &fs.Mode)
+		c.faultSetMode(&fs.Mode, mode)
 		c.faults("faults", fs.Faults)
 		if len(c.errs) > 0 {
 			return nil, joinErrors(c.errs)
@@ -31,12 +51,29 @@ func DecodeFaultSet(file string, data []byte) (*FaultSet, error) {
 	case err != nil:
 		return nil, err
 	default:
-		fs.Mode = ModeHTTP
+		fs.Mode = cmp.Or(mode, ModeHTTP)
 	}
 	if fs.Faults == nil {
 		fs.Faults = []Fault{}
 	}
 	return &fs, nil
+}
+
+// faultSetMode checks the mode: of a fault file, written, against the
+// mode the command line gives, if any, and sets the mode the faults are
+// checked for: the file's when it writes one, else the command line's.
+func (c *checker) faultSetMode(written *string, given string) {
+	wrote := c.x.get("mode") != nil
+	if !c.proxyMode("mode", written) || given == "" {
+		return
+	}
+	switch {
+	case wrote && *written != given:
+		c.add("mode", fmt.Sprintf("the file says %s but --mode says %s; remove one, or make them agree", *written, given))
+	case !wrote:
+		*written = given
+		c.mode, c.modeFlag = given, true
+	}
 }
 
 // DecodeFault reads one fault, a YAML mapping or a JSON object (JSON is

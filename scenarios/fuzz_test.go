@@ -78,72 +78,10 @@ func checkFault(t *testing.T, f Fault, mode string) {
 			fail(fi.name + " zero")
 		}
 	}
-	switch f.Kind {
-	case KindLatency:
-		if d := f.Distribution; d != nil {
-			if f.Delay != 0 || f.Jitter != 0 || !slices.Contains([]string{"lognormal", "normal", "uniform"}, d.Type) || d.P50 <= 0 || d.P99 < d.P50 {
-				fail("a valid distribution and no delay or jitter")
-			}
-		} else if f.Delay <= 0 || f.Jitter < 0 || f.Jitter > f.Delay {
-			fail("0 < delay and 0 <= jitter <= delay")
-		}
-	case KindSlowBody:
-		if f.BytesPerSecond < 1 || f.BytesPerSecond > MaxBytesPerSecond {
-			fail("bytes_per_second in range")
-		}
-	case KindSlowHeaders:
-		if f.Duration <= 0 {
-			fail("duration above 0")
-		}
-	case KindHang:
-		if f.For < 0 {
-			fail("for of 0 or more")
-		}
-	case KindReset, KindClose:
-		if !slices.Contains([]string{AtConnect, AtBeforeHeaders, AtAfterHeaders, AtMidBody}, f.At) || f.AfterBytes < 0 || f.AfterBytes > 0 && f.At != AtMidBody {
-			fail("a point and after_bytes only at mid-body")
-		}
-		if mode == ModeTCP && f.At != AtConnect && f.At != AtMidBody {
-			fail("at connect or mid-body in mode tcp")
-		}
-	case KindStatus:
-		if f.Code < 100 || f.Code > 599 {
-			fail("a code from 100 to 599")
-		}
-	case KindMalformed:
-		switch f.Variant {
-		case MalformedOversizedHeaders:
-			if f.Size < 1 || f.Size > MaxOversizedSize || f.Bytes != 0 {
-				fail("size in range")
-			}
-		case MalformedGarbage:
-			if f.Bytes < 1 || f.Bytes > MaxGarbageBytes || f.Size != 0 {
-				fail("bytes in range")
-			}
-		case MalformedStatusLine, MalformedHeader, MalformedLengthMismatch, MalformedBadChunked:
-			if f.Size != 0 || f.Bytes != 0 {
-				fail("no size or bytes")
-			}
-		default:
-			fail("a known variant")
-		}
-	case KindKeepalive:
-		if f.Idle <= 0 {
-			fail("idle above 0")
-		}
-	case KindOverload:
-		if f.MaxInflight < 1 || f.Queue < 0 || f.Queue > 0 && f.QueueTimeout <= 0 || f.Queue == 0 && f.QueueTimeout != 0 || f.Reject != "503" && f.Reject != "reset" {
-			fail("max_inflight, queue, queue_timeout and reject valid")
-		}
-	case KindSSECut:
-		if f.Events < 0 || f.Cut != "close" && f.Cut != "reset" {
-			fail("events of 0 or more and a cut")
-		}
-	case KindSSEStall:
-		if f.Events < 0 || f.For <= 0 {
-			fail("events of 0 or more and for above 0")
-		}
+	if what := settingsWant(f, mode); what != "" {
+		fail(what)
 	}
+
 }
 
 func FuzzDecode(f *testing.F) {
@@ -277,4 +215,82 @@ func FuzzDecodeFaultSet(f *testing.F) {
 			}
 		}
 	})
+}
+
+// settingsWant checks the settings of f's kind, decoded for mode, and
+// says what they should have been; "" when they are valid.
+func settingsWant(f Fault, mode string) string {
+	switch f.Kind {
+	case KindLatency:
+		if d := f.Distribution; d != nil {
+			if f.Delay != 0 || f.Jitter != 0 || !slices.Contains([]string{"lognormal", "normal", "uniform"}, d.Type) || d.P50 <= 0 || d.P99 < d.P50 {
+				return "a valid distribution and no delay or jitter"
+			}
+		} else if f.Delay <= 0 || f.Jitter < 0 || f.Jitter > f.Delay {
+			return "0 < delay and 0 <= jitter <= delay"
+		}
+	case KindSlowBody:
+		if f.BytesPerSecond < 1 || f.BytesPerSecond > MaxBytesPerSecond {
+			return "bytes_per_second in range"
+		}
+	case KindSlowHeaders:
+		if f.Duration <= 0 {
+			return "duration above 0"
+		}
+	case KindHang:
+		if f.For < 0 {
+			return "for of 0 or more"
+		}
+	case KindReset, KindClose:
+		if !slices.Contains([]string{AtConnect, AtBeforeHeaders, AtAfterHeaders, AtMidBody}, f.At) || f.AfterBytes < 0 || f.AfterBytes > 0 && f.At != AtMidBody {
+			return "a point and after_bytes only at mid-body"
+		}
+		if mode == ModeTCP && f.At != AtConnect && f.At != AtMidBody {
+			return "at connect or mid-body in mode tcp"
+		}
+	case KindStatus:
+		if f.Code < 100 || f.Code > 599 {
+			return "a code from 100 to 599"
+		}
+	case KindMalformed:
+		return malformedWant(f)
+	case KindKeepalive:
+		if f.Idle <= 0 {
+			return "idle above 0"
+		}
+	case KindOverload:
+		if f.MaxInflight < 1 || f.Queue < 0 || f.Queue > 0 && f.QueueTimeout <= 0 || f.Queue == 0 && f.QueueTimeout != 0 || f.Reject != "503" && f.Reject != "reset" {
+			return "max_inflight, queue, queue_timeout and reject valid"
+		}
+	case KindSSECut:
+		if f.Events < 0 || f.Cut != "close" && f.Cut != "reset" {
+			return "events of 0 or more and a cut"
+		}
+	case KindSSEStall:
+		if f.Events < 0 || f.For <= 0 {
+			return "events of 0 or more and for above 0"
+		}
+	}
+	return ""
+}
+
+// malformedWant is settingsWant for a malformed fault.
+func malformedWant(f Fault) string {
+	switch f.Variant {
+	case MalformedOversizedHeaders:
+		if f.Size < 1 || f.Size > MaxOversizedSize || f.Bytes != 0 {
+			return "size in range"
+		}
+	case MalformedGarbage:
+		if f.Bytes < 1 || f.Bytes > MaxGarbageBytes || f.Size != 0 {
+			return "bytes in range"
+		}
+	case MalformedStatusLine, MalformedHeader, MalformedLengthMismatch, MalformedBadChunked:
+		if f.Size != 0 || f.Bytes != 0 {
+			return "no size or bytes"
+		}
+	default:
+		return "a known variant"
+	}
+	return ""
 }

@@ -284,3 +284,12 @@ func (x *index) lineOnly(path string) int {
 	line, _ := x.line(path)
 	return line
 }
+
+// unalias returns the node an alias stands for, following a chain of
+// aliases a bounded number of steps; n itself when it is not an alias.
+func unalias(n *yaml.Node) *yaml.Node {
+	for i := 0; i < 100 && n.Kind == yaml.AliasNode && n.Alias != nil; i++ {
+		n = n.Alias
+	}
+	return n
+}

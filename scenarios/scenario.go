@@ -1,10 +1,8 @@
-// Package scenarios reads gatecrash scenario files: the types, strict YAML
-// decoding with the file and line in every error, validation, defaults, and
-// the embedded catalog of ready scenarios.
 package scenarios
 
 import (
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -45,10 +43,18 @@ const (
 	GatewayNone    = "none"    // a gateway the user runs, reached at target.url
 )
 
+// managedGateways are the real gateways gatecrash starts from a template,
+// in the order messages list them.
+var managedGateways = []string{GatewayNginx, GatewayHAProxy, GatewayCaddy}
+
+// ManagedGateways returns the real gateways gatecrash starts from a
+// template: nginx, haproxy and caddy, in the order messages list them.
+func ManagedGateways() []string { return slices.Clone(managedGateways) }
+
 // Managed reports whether gateway is a real gateway that gatecrash starts
 // from a template: nginx, haproxy or caddy.
 func Managed(gateway string) bool {
-	return gateway == GatewayNginx || gateway == GatewayHAProxy || gateway == GatewayCaddy
+	return slices.Contains(managedGateways, gateway)
 }
 
 // Target describes the gateway under test.

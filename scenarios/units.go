@@ -57,12 +57,7 @@ func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 // value is a *yaml.TypeError naming the line; [Decode] reports the same
 // problem with the field's path.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, problem := durationNode(n)
-	if problem != "" {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, problem)}}
-	}
-	*d = v
-	return nil
+	return decodeNode(n, d, durationNode)
 }
 
 // durationNode parses the duration in n, or says what is wrong with it.
@@ -127,12 +122,7 @@ func (r Rate) MarshalYAML() (any, error) { return r.String(), nil }
 // value is a *yaml.TypeError naming the line; [Decode] reports the same
 // problem with the field's path.
 func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
-	v, problem := rateNode(n)
-	if problem != "" {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, problem)}}
-	}
-	*r = v
-	return nil
+	return decodeNode(n, r, rateNode)
 }
 
 // rateNode parses the rate in n, or says what is wrong with it.
@@ -183,4 +173,15 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// decodeNode stores in dst the value parse reads from n, or returns what
+// is wrong with it as a *yaml.TypeError naming n's line.
+func decodeNode[T any](n *yaml.Node, dst *T, parse func(*yaml.Node) (T, string)) error {
+	v, problem := parse(n)
+	if problem != "" {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, problem)}}
+	}
+	*dst = v
+	return nil
 }
