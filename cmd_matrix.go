@@ -32,7 +32,7 @@ gatecrash starts it) and whether it retried. Every cell is measured.`, stdout)
 	if fs.NArg() != 0 {
 		return inputErrf("matrix takes no arguments, got %q; name the gateway with --gateway", fs.Args())
 	}
-	if !slices.Contains([]string{scenarios.GatewayBuiltin, "nginx", "haproxy", "caddy"}, *gateway) {
+	if !slices.Contains(append([]string{scenarios.GatewayBuiltin}, scenarios.ManagedGateways()...), *gateway) {
 		return inputErrf("--gateway %q: give builtin, nginx, haproxy or caddy", *gateway)
 	}
 	if *rate < 1 || *rate > 1000 || *duration < 500*time.Millisecond || *duration > time.Minute {

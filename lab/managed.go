@@ -9,14 +9,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // Managed gateway kinds: real gateways gatecrash starts from a template.
-const (
-	KindNginx   = "nginx"
-	KindHAProxy = "haproxy"
-	KindCaddy   = "caddy"
-)
 
 // Defaults of ManagedConfig.
 const (
@@ -45,7 +42,7 @@ type gatewaySpec struct {
 }
 
 var specs = map[string]gatewaySpec{
-	KindNginx: {
+	scenarios.GatewayNginx: {
 		binary:   "nginx",
 		pkg:      "nginx",
 		template: "templates/nginx.conf",
@@ -60,7 +57,7 @@ var specs = map[string]gatewaySpec{
 		version: []string{"-v"},
 		product: "nginx",
 	},
-	KindHAProxy: {
+	scenarios.GatewayHAProxy: {
 		binary:   "haproxy",
 		pkg:      "haproxy",
 		template: "templates/haproxy.cfg",
@@ -71,7 +68,7 @@ var specs = map[string]gatewaySpec{
 		product:        "HAProxy",
 		stdoutToAccess: true,
 	},
-	KindCaddy: {
+	scenarios.GatewayCaddy: {
 		binary:   "caddy",
 		pkg:      "caddy",
 		template: "templates/Caddyfile",
@@ -92,7 +89,9 @@ var specs = map[string]gatewaySpec{
 var nginxPid = regexp.MustCompile(`(?m)^\s*pid\s`)
 
 // Kinds lists the managed gateway kinds.
-func Kinds() []string { return []string{KindNginx, KindHAProxy, KindCaddy} }
+func Kinds() []string {
+	return []string{scenarios.GatewayNginx, scenarios.GatewayHAProxy, scenarios.GatewayCaddy}
+}
 
 func spec(kind string) (gatewaySpec, error) {
 	s, ok := specs[kind]

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatecrash/gatecrash/lab"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 func TestManagedNotInstalled(t *testing.T) {
@@ -52,9 +53,9 @@ func TestLookPathSbin(t *testing.T) {
 	tests := []struct {
 		kind, want string
 	}{
-		{lab.KindNginx, filepath.Join(sbin, "nginx")},
-		{lab.KindCaddy, filepath.Join(bin, "caddy")},
-		{lab.KindHAProxy, ""},
+		{scenarios.GatewayNginx, filepath.Join(sbin, "nginx")},
+		{scenarios.GatewayCaddy, filepath.Join(bin, "caddy")},
+		{scenarios.GatewayHAProxy, ""},
 	}
 	for _, tt := range tests {
 		got, err := lab.LookPath(tt.kind)

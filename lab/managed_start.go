@@ -176,8 +176,8 @@ func privateDir(kind string) (string, error) {
 
 // placeholders returns the template's values for a gateway listening on
 // port, with the private folder dir.
-func (l *launch) placeholders(port int, dir string) Placeholders {
-	return Placeholders{
+func (l *launch) placeholders(port int, dir string) scenarios.TemplateValues {
+	return scenarios.TemplateValues{
 		Listen:     net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		ListenHost: "127.0.0.1", ListenPort: port,
 		Upstream:     net.JoinHostPort(l.upHost, strconv.Itoa(l.upPort)),
@@ -191,7 +191,7 @@ func (l *launch) placeholders(port int, dir string) Placeholders {
 }
 
 // openLogs creates (or empties) the gateway's error and access logs.
-func openLogs(kind string, p Placeholders) (errLog, accessLog *os.File, err error) {
+func openLogs(kind string, p scenarios.TemplateValues) (errLog, accessLog *os.File, err error) {
 	errLog, err = os.OpenFile(p.ErrorLog, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: error log: %w", kind, err)

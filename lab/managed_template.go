@@ -1,13 +1,12 @@
 package lab
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"text/template"
+
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 //go:embed templates/*
@@ -26,45 +25,6 @@ func DefaultTemplate(kind string) (string, error) {
 		return "", err
 	}
 	return string(b), nil
-}
-
-// Placeholders are the values a gateway template is rendered with, as
-// {{.Listen}}, {{.Upstream}} and so on. Every address is on loopback.
-type Placeholders struct {
-	// Listen is where the gateway must listen, 127.0.0.1:PORT: a free
-	// port picked by gatecrash. ListenHost and ListenPort are its parts.
-	Listen     string
-	ListenHost string
-	ListenPort int
-	// Upstream is the host:port the gateway must forward to: the fault
-	// proxy. UpstreamHost and UpstreamPort are its parts.
-	Upstream     string
-	UpstreamHost string
-	UpstreamPort int
-	// ConnectTimeoutMS is the timeout of a connect to the upstream, and
-	// ReadTimeoutMS the longest wait for the upstream's response headers
-	// (and between two reads of its answer), in milliseconds.
-	ConnectTimeoutMS int64
-	ReadTimeoutMS    int64
-	// Dir is a private folder for the gateway's pid and temporary files;
-	// it is removed when the gateway stops.
-	Dir string
-	// AccessLog and ErrorLog are the absolute paths of the logs in the
-	// run folder, gateway-access.log and gateway-error.log.
-	AccessLog string
-	ErrorLog  string
-}
-
-// placeholderNames lists the placeholders, for messages.
-const placeholderNames = "{{.Listen}}, {{.ListenHost}}, {{.ListenPort}}, {{.Upstream}}, {{.UpstreamHost}}, {{.UpstreamPort}}, " +
-	"{{.ConnectTimeoutMS}}, {{.ReadTimeoutMS}}, {{.Dir}}, {{.AccessLog}}, {{.ErrorLog}}"
-
-// examplePlaceholders are the values Render checks a template with.
-var examplePlaceholders = Placeholders{
-	Listen: "127.0.0.1:40001", ListenHost: "127.0.0.1", ListenPort: 40001,
-	Upstream: "127.0.0.1:40002", UpstreamHost: "127.0.0.1", UpstreamPort: 40002,
-	ConnectTimeoutMS: 1000, ReadTimeoutMS: 5000,
-	Dir: "/tmp/gatecrash-check", AccessLog: "/tmp/out/gateway-access.log", ErrorLog: "/tmp/out/gateway-error.log",
 }
 
 // TemplateError is a gateway template that does not parse or render, or
@@ -107,11 +67,12 @@ func (t *Template) Name() string { return t.name }
 
 // Render parses text, a template of the user's own for a kind gateway
 // (nginx, haproxy, caddy), and checks it once, rendering it with example
-// values: it must render, and what it renders must use the listen and
-// upstream addresses. name names it in messages, such as the file it was
-// read from; empty means "template". A problem is a *TemplateError, an
-// unknown kind a plain error. It checks the template, not that the
-// gateway accepts the configuration: only StartManaged can tell that.
+// values (scenarios.ParseTemplate): it must render, and what it renders
+// must use the listen and upstream addresses. name names it in messages,
+// such as the file it was read from; empty means "template". A problem is
+// a *TemplateError, an unknown kind a plain error. It checks the
+// template, not that the gateway accepts the configuration: only
+// StartManaged can tell that.
 func Render(kind, name, text string) (*Template, error) {
 	if _, err := spec(kind); err != nil {
 		return nil, err
@@ -120,6 +81,16 @@ func Render(kind, name, text string) (*Template, error) {
 		name = "template"
 	}
 	return parseTemplate(kind, name, text, true)
+}
+
+// Checked is the Template of t, a template of the user's own for a kind
+// gateway that scenarios.ParseTemplate has already parsed and checked
+// (Scenario.GatewayTemplate): nothing is rendered again.
+func Checked(kind, name string, t *template.Template) (*Template, error) {
+	if _, err := spec(kind); err != nil {
+		return nil, err
+	}
+	return &Template{kind: kind, name: name, own: true, tmpl: t}, nil
 }
 
 // RenderDefault is Render for the kind's DefaultTemplate, named
@@ -135,52 +106,31 @@ func RenderDefault(kind string) (*Template, error) {
 // parseTemplate parses text and checks it with the example values.
 func parseTemplate(kind, name, text string, own bool) (*Template, error) {
 	t := &Template{kind: kind, name: name, own: own}
-	tmpl, err := template.New(name).Option("missingkey=error").Parse(text)
+	tmpl, err := scenarios.ParseTemplate(name, text)
 	if err != nil {
-		return nil, t.fail(fmt.Errorf("%w; its placeholders are %s", err, placeholderNames))
+		return nil, t.fail(err)
 	}
 	t.tmpl = tmpl
-	if _, err := t.fill(examplePlaceholders); err != nil {
-		return nil, err
-	}
 	return t, nil
 }
 
-// fill renders the parsed template with p, and checks that what it
-// renders uses p's listen and upstream ports.
-func (t *Template) fill(p Placeholders) (string, error) {
-	var b bytes.Buffer
-	if err := t.tmpl.Execute(&b, p); err != nil {
-		return "", t.fail(fmt.Errorf("%w; its placeholders are %s", err, placeholderNames))
-	}
-	out := b.String()
-	if !hasNumber(out, p.ListenPort) {
-		return "", t.fail(errors.New("it never uses {{.Listen}} or {{.ListenPort}}, so the gateway would not listen where gatecrash sends the attack"))
-	}
-	if !hasNumber(out, p.UpstreamPort) {
-		return "", t.fail(errors.New("it never uses {{.Upstream}} or {{.UpstreamPort}}, so the gateway would not forward through the fault proxy"))
+// fill renders the parsed template with v, and checks that what it
+// renders uses v's listen and upstream ports.
+func (t *Template) fill(v scenarios.TemplateValues) (string, error) {
+	out, err := scenarios.RenderTemplate(t.tmpl, v)
+	if err != nil {
+		return "", t.fail(err)
 	}
 	return out, nil
 }
 
-// fail returns err as a *TemplateError of t.
+// fail returns err, a problem scenarios.ParseTemplate or RenderTemplate
+// found, as a *TemplateError of t.
 func (t *Template) fail(err error) error {
-	return &TemplateError{Kind: t.kind, Name: t.name, Err: err}
-}
-
-// hasNumber reports whether text holds n as a whole number.
-func hasNumber(text string, n int) bool {
-	num := strconv.Itoa(n)
-	digit := func(i int) bool { return i >= 0 && i < len(text) && text[i] >= '0' && text[i] <= '9' }
-	for i := 0; ; {
-		j := strings.Index(text[i:], num)
-		if j < 0 {
-			return false
-		}
-		j += i
-		if !digit(j-1) && !digit(j+len(num)) {
-			return true
-		}
-		i = j + 1
+	if errors.Is(err, scenarios.ErrNoListen) || errors.Is(err, scenarios.ErrNoUpstream) {
+		err = fmt.Errorf("it %w", err)
+	} else {
+		err = fmt.Errorf("%w; its placeholders are %s", err, scenarios.PlaceholderList())
 	}
+	return &TemplateError{Kind: t.kind, Name: t.name, Err: err}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
-	"slices"
 	"strings"
 	"testing"
 
@@ -21,17 +19,17 @@ func TestManagedBadTemplates(t *testing.T) {
 		template string
 		want     []string
 	}{
-		{"unknown placeholder", lab.KindNginx, "listen {{.Lisen}};",
-			[]string{"nginx template mine.tmpl:", `can't evaluate field Lisen`, "its placeholders are {{.Listen}}, {{.ListenHost}}"}},
-		{"broken template", lab.KindCaddy, "http://:{{.ListenPort} {",
+		{"unknown placeholder", scenarios.GatewayNginx, "listen {{.Lisen}};",
+			[]string{"nginx template mine.tmpl:", `map has no entry for key "Lisen"`, "its placeholders are {{.AccessLog}}, {{.ConnectTimeoutMS}}"}},
+		{"broken template", scenarios.GatewayCaddy, "http://:{{.ListenPort} {",
 			[]string{"caddy template mine.tmpl:", "mine.tmpl:1", "its placeholders are"}},
-		{"no listen address", lab.KindHAProxy, "backend b\n    server s {{.Upstream}}\n",
+		{"no listen address", scenarios.GatewayHAProxy, "backend b\n    server s {{.Upstream}}\n",
 			[]string{"haproxy template mine.tmpl: it never uses {{.Listen}} or {{.ListenPort}}"}},
-		{"no upstream", lab.KindNginx, "events {}\nhttp { server { listen {{.Listen}}; return 200 ok; } }\n",
+		{"no upstream", scenarios.GatewayNginx, "events {}\nhttp { server { listen {{.Listen}}; return 200 ok; } }\n",
 			[]string{"it never uses {{.Upstream}} or {{.UpstreamPort}}, so the gateway would not forward through the fault proxy"}},
-		{"rejected by the gateway", lab.KindNginx, "events {}\nhttp { server { listen {{.Listen}}; location / { proxy_pass http://{{.Upstream}}; bogus_directive on; } } }\n",
+		{"rejected by the gateway", scenarios.GatewayNginx, "events {}\nhttp { server { listen {{.Listen}}; location / { proxy_pass http://{{.Upstream}}; bogus_directive on; } } }\n",
 			[]string{"nginx template mine.tmpl: nginx rejected the configuration rendered from it", `unknown directive "bogus_directive"`}},
-		{"rejected by haproxy", lab.KindHAProxy, "frontend f\n    bind {{.Listen}}\n    mode http\n    bogus\n    default_backend b\nbackend b\n    mode http\n    server s {{.Upstream}}\n",
+		{"rejected by haproxy", scenarios.GatewayHAProxy, "frontend f\n    bind {{.Listen}}\n    mode http\n    bogus\n    default_backend b\nbackend b\n    mode http\n    server s {{.Upstream}}\n",
 			[]string{"haproxy template mine.tmpl: haproxy rejected the configuration", "bogus"}},
 	}
 	for _, tt := range tests {
@@ -90,7 +88,7 @@ func TestManagedDefaultTemplates(t *testing.T) {
 		kind string
 		want []string
 	}{
-		{lab.KindNginx, []string{
+		{scenarios.GatewayNginx, []string{
 			`log_format gatecrash 'gc1 $msec $connection $connection_requests "$http_x_vegeta_attack" "$http_x_vegeta_seq" $status "$upstream_status" "$upstream_response_time" $request_time';`,
 			`access_log {{.AccessLog}} gatecrash;`,
 			`error_log {{.ErrorLog}} info;`,
@@ -98,7 +96,7 @@ func TestManagedDefaultTemplates(t *testing.T) {
 			"proxy_connect_timeout {{.ConnectTimeoutMS}}ms;", "proxy_read_timeout {{.ReadTimeoutMS}}ms;",
 			"listen {{.Listen}};", "server {{.Upstream}};",
 		}},
-		{lab.KindHAProxy, []string{
+		{scenarios.GatewayHAProxy, []string{
 			"log stdout format raw local0 info",
 			`log-format "gc1 %Ts.%ms %[capture.req.hdr(0)] %[capture.req.hdr(1)] %ST %tsc %rc %Tw %Tc %Tr %Ta %b/%s"`,
 			"http-request capture req.hdr(X-Vegeta-Attack) len 64\n    http-request capture req.hdr(X-Vegeta-Seq) len 24",
@@ -106,7 +104,7 @@ func TestManagedDefaultTemplates(t *testing.T) {
 			"timeout connect {{.ConnectTimeoutMS}}ms", "timeout server {{.ReadTimeoutMS}}ms",
 			"bind {{.Listen}}", "server proxy {{.Upstream}}",
 		}},
-		{lab.KindCaddy, []string{
+		{scenarios.GatewayCaddy, []string{
 			"admin off", "auto_https off",
 			"log {\n\t\toutput file {{.ErrorLog}}\n\t\tformat json\n\t\tlevel INFO\n\t}",
 			"log {\n\t\toutput file {{.AccessLog}}\n\t\tformat json\n\t}",
@@ -132,16 +130,27 @@ func TestManagedDefaultTemplates(t *testing.T) {
 	}
 }
 
-// TestPlaceholdersAgree checks that the placeholders a scenario's template
-// is checked with are those StartManaged renders it with.
-func TestPlaceholdersAgree(t *testing.T) {
-	var got []string
-	pt := reflect.TypeFor[lab.Placeholders]()
-	for i := range pt.NumField() {
-		got = append(got, pt.Field(i).Name)
+// TestCheckedTemplate: a template the scenario already parsed and
+// checked starts the gateway as it is, rendered with the run's values.
+func TestCheckedTemplate(t *testing.T) {
+	text, err := lab.DefaultTemplate(scenarios.GatewayNginx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	slices.Sort(got)
-	if want := scenarios.TemplatePlaceholders(); !slices.Equal(got, want) {
-		t.Errorf("lab.Placeholders has %v, scenarios.TemplatePlaceholders %v; want the same", got, want)
+	parsed, err := scenarios.ParseTemplate("mine.tmpl", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := lab.Checked(scenarios.GatewayNginx, "mine.tmpl", parsed)
+	if err != nil || tmpl.Kind() != scenarios.GatewayNginx || tmpl.Name() != "mine.tmpl" {
+		t.Fatalf("Checked: got %v, %v; want the nginx template mine.tmpl", tmpl, err)
+	}
+	if _, err := lab.Checked("envoy", "mine.tmpl", parsed); err == nil {
+		t.Error("Checked(envoy): got no error, want one")
+	}
+	m, dir := startManaged(t, lab.ManagedConfig{Template: tmpl, Upstream: "127.0.0.1:9"})
+	conf, err := os.ReadFile(filepath.Join(dir, configFile))
+	if err != nil || !strings.Contains(string(conf), m.Addr()) {
+		t.Errorf("gateway.conf: %v; want it rendered with the listen address %s", err, m.Addr())
 	}
 }

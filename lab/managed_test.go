@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatecrash/gatecrash/lab"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // managedCase is what one managed gateway must do in front of a real
@@ -42,7 +43,7 @@ type managedCase struct {
 
 var managedCases = []managedCase{
 	{
-		kind:       lab.KindNginx,
+		kind:       scenarios.GatewayNginx,
 		access:     regexp.MustCompile(`(?m)^gc1 \d+\.\d{3} \d+ \d+ "att" "7" 200 "200" "\d+\.\d{3}" \d+\.\d{3}$`),
 		refused:    502,
 		refusedLog: "connect() failed (111: Connection refused) while connecting to upstream",
@@ -69,7 +70,7 @@ http {
 `,
 	},
 	{
-		kind:    lab.KindHAProxy,
+		kind:    scenarios.GatewayHAProxy,
 		access:  regexp.MustCompile(`(?m)^gc1 \d+\.\d{3} att 7 200 ---- 0 \d+ \d+ \d+ \d+ upstream/proxy$`),
 		refused: 503,
 		// The failed request's own line, in the error log too.
@@ -90,7 +91,7 @@ backend up
 `,
 	},
 	{
-		kind:       lab.KindCaddy,
+		kind:       scenarios.GatewayCaddy,
 		refused:    502,
 		refusedLog: "connect: connection refused",
 		timeout:    504,
@@ -314,7 +315,7 @@ func TestManagedGateways(t *testing.T) {
 			if code, _, body := get(t, m.URL(), 7); code != 200 || body != `{"ok":true}` {
 				t.Errorf("got %d %q, want 200 from the upstream", code, body)
 			}
-			if tc.kind == lab.KindCaddy {
+			if tc.kind == scenarios.GatewayCaddy {
 				waitLog(t, access, func(l string) bool { return caddySeq(l, "http.log.access.log0", 7, 200) })
 			} else {
 				waitLog(t, access, tc.access.MatchString)
@@ -343,7 +344,7 @@ func TestManagedRefusedUpstream(t *testing.T) {
 			}
 			t.Logf("%s answered %d to a refused upstream", tc.kind, code)
 			line := waitLog(t, filepath.Join(dir, errorLogFile), func(l string) bool {
-				if tc.kind == lab.KindCaddy {
+				if tc.kind == scenarios.GatewayCaddy {
 					return strings.Contains(l, tc.refusedLog) && caddySeq(l, "http.log.error.log0", 8, 502)
 				}
 				return strings.Contains(l, tc.refusedLog)
@@ -427,10 +428,10 @@ func TestManagedStops(t *testing.T) {
 // starts anything: no template, an upstream off loopback or without a
 // port.
 func TestManagedConfigErrors(t *testing.T) {
-	if _, err := lab.LookPath(lab.KindNginx); err != nil {
+	if _, err := lab.LookPath(scenarios.GatewayNginx); err != nil {
 		t.Skip(err)
 	}
-	tmpl := defaultTemplate(t, lab.KindNginx)
+	tmpl := defaultTemplate(t, scenarios.GatewayNginx)
 	for _, tt := range []struct {
 		name string
 		cfg  lab.ManagedConfig

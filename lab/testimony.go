@@ -74,11 +74,11 @@ func readTestimony(kind string, access, errorLog io.Reader, loc *time.Location) 
 	c := &toldLog{kind: kind, byConn: map[string][]*toldEntry{}, bySeq: map[toldKey][]*toldEntry{}}
 	var err error
 	switch kind {
-	case KindNginx:
+	case scenarios.GatewayNginx:
 		err = c.readNginx(access, errorLog, loc)
-	case KindHAProxy:
+	case scenarios.GatewayHAProxy:
 		err = c.readHAProxy(access, errorLog)
-	case KindCaddy:
+	case scenarios.GatewayCaddy:
 		err = c.readCaddy(access, errorLog)
 	case scenarios.GatewayBuiltin:
 		err = c.readBuiltin(access)

@@ -144,9 +144,9 @@ func (a *Analyzer) classes(rep *Report) {
 // kind most error answers are signed by.
 func (a *Analyzer) gateway() Gateway {
 	switch a.run.Gateway {
-	case "builtin":
-		return Gateway{Kind: "builtin", Evidence: "started by gatecrash: Go's net/http/httputil.ReverseProxy"}
-	case "", "none":
+	case scenarios.GatewayBuiltin:
+		return Gateway{Kind: scenarios.GatewayBuiltin, Evidence: "started by gatecrash: Go's net/http/httputil.ReverseProxy"}
+	case "", scenarios.GatewayNone:
 	default:
 		why := "started by gatecrash"
 		if a.run.GatewayVersion != "" {

@@ -6,14 +6,13 @@ import (
 	"strings"
 
 	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
-// Gateway kinds a signature names.
+// Gateway kinds a signature names beyond those gatecrash can start
+// (scenarios.GatewayNginx, scenarios.GatewayHAProxy and scenarios.GatewayCaddy).
 const (
-	GatewayNginx   = "nginx"
-	GatewayHAProxy = "haproxy"
 	GatewayEnvoy   = "envoy"
-	GatewayCaddy   = "caddy"
 	GatewayTraefik = "traefik"
 	GatewayGo      = "go" // Go's net/http/httputil.ReverseProxy default error handler (empty body, no Server header) — also the built-in gateway
 )
@@ -86,7 +85,7 @@ func signEmpty(code uint16, h http.Header) Signature {
 	server := header(h, "Server")
 	switch {
 	case strings.EqualFold(server, "Caddy"):
-		return Signature{Gateway: GatewayCaddy, Evidence: "empty body with Server: Caddy"}
+		return Signature{Gateway: scenarios.GatewayCaddy, Evidence: "empty body with Server: Caddy"}
 	case len(h) > 0 && server == "" && header(h, "Content-Type") == "" &&
 		(code == http.StatusBadGateway || code == http.StatusGatewayTimeout):
 		return Signature{Gateway: GatewayGo, Evidence: "empty body, no Server header (Go's httputil.ReverseProxy)"}
@@ -116,10 +115,10 @@ var (
 
 func signNginx(body []byte) (Signature, bool) {
 	if bytes.Contains(body, nginxFooter) {
-		return Signature{Gateway: GatewayNginx, Evidence: "nginx error page footer <center>nginx</center>"}, true
+		return Signature{Gateway: scenarios.GatewayNginx, Evidence: "nginx error page footer <center>nginx</center>"}, true
 	}
 	if bytes.Contains(body, openrestyFooter) {
-		return Signature{Gateway: GatewayNginx, Evidence: "nginx error page footer <center>openresty</center>"}, true
+		return Signature{Gateway: scenarios.GatewayNginx, Evidence: "nginx error page footer <center>openresty</center>"}, true
 	}
 	return Signature{}, false
 }
@@ -152,7 +151,7 @@ func signHAProxy(body []byte) Signature {
 	}
 	for _, p := range haproxyPages {
 		if bytes.Contains(body, p.msg) {
-			return Signature{Gateway: GatewayHAProxy, Cause: p.cause, Evidence: p.evidence}
+			return Signature{Gateway: scenarios.GatewayHAProxy, Cause: p.cause, Evidence: p.evidence}
 		}
 	}
 	return Signature{}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // signatureDir holds raw HTTP answers: real captures of nginx 1.22.1,
@@ -43,25 +45,25 @@ func TestSignFixtures(t *testing.T) {
 		gateway string
 		cause   string
 	}{
-		{"nginx-502-refused.http", GatewayNginx, ""},
-		{"nginx-502-refused-server-tokens-off.http", GatewayNginx, ""},
-		{"nginx-502-closed.http", GatewayNginx, ""},
-		{"nginx-502-reset.http", GatewayNginx, ""},
-		{"nginx-503-limit-req.http", GatewayNginx, ""},
-		{"nginx-504-timeout.http", GatewayNginx, "upstream-timeout"},
+		{"nginx-502-refused.http", scenarios.GatewayNginx, ""},
+		{"nginx-502-refused-server-tokens-off.http", scenarios.GatewayNginx, ""},
+		{"nginx-502-closed.http", scenarios.GatewayNginx, ""},
+		{"nginx-502-reset.http", scenarios.GatewayNginx, ""},
+		{"nginx-503-limit-req.http", scenarios.GatewayNginx, ""},
+		{"nginx-504-timeout.http", scenarios.GatewayNginx, "upstream-timeout"},
 
-		{"haproxy-503-refused.http", GatewayHAProxy, ""},
-		{"haproxy-502-closed.http", GatewayHAProxy, "malformed-response"},
-		{"haproxy-502-reset.http", GatewayHAProxy, "malformed-response"},
-		{"haproxy-502-garbage.http", GatewayHAProxy, "malformed-response"},
-		{"haproxy-504-timeout.http", GatewayHAProxy, "upstream-timeout"},
+		{"haproxy-503-refused.http", scenarios.GatewayHAProxy, ""},
+		{"haproxy-502-closed.http", scenarios.GatewayHAProxy, "malformed-response"},
+		{"haproxy-502-reset.http", scenarios.GatewayHAProxy, "malformed-response"},
+		{"haproxy-502-garbage.http", scenarios.GatewayHAProxy, "malformed-response"},
+		{"haproxy-504-timeout.http", scenarios.GatewayHAProxy, "upstream-timeout"},
 
-		{"caddy-502-refused.http", GatewayCaddy, ""},
-		{"caddy-502-closed.http", GatewayCaddy, ""},
-		{"caddy-502-reset.http", GatewayCaddy, ""},
-		{"caddy-502-garbage.http", GatewayCaddy, ""},
-		{"caddy-503-no-upstreams.http", GatewayCaddy, ""},
-		{"caddy-504-timeout.http", GatewayCaddy, "upstream-timeout"},
+		{"caddy-502-refused.http", scenarios.GatewayCaddy, ""},
+		{"caddy-502-closed.http", scenarios.GatewayCaddy, ""},
+		{"caddy-502-reset.http", scenarios.GatewayCaddy, ""},
+		{"caddy-502-garbage.http", scenarios.GatewayCaddy, ""},
+		{"caddy-503-no-upstreams.http", scenarios.GatewayCaddy, ""},
+		{"caddy-504-timeout.http", scenarios.GatewayCaddy, "upstream-timeout"},
 
 		{"go-502-refused.http", GatewayGo, ""},
 		{"go-502-closed.http", GatewayGo, ""},
@@ -130,8 +132,8 @@ func TestSignNotAGateway(t *testing.T) {
 			`{"error":"upstream"}`, "", ""},
 		{"200", 200, http.Header{"Server": {"nginx"}}, "<hr><center>nginx</center>", "", ""},
 		{"200 empty", 200, nil, "", "", ""},
-		{"empty 502 with Server: Caddy", 502, http.Header{"Server": {"Caddy"}}, "", GatewayCaddy, ""},
-		{"empty 504 with Server: Caddy", 504, http.Header{"Server": {"Caddy"}}, "", GatewayCaddy, "upstream-timeout"},
+		{"empty 502 with Server: Caddy", 502, http.Header{"Server": {"Caddy"}}, "", scenarios.GatewayCaddy, ""},
+		{"empty 504 with Server: Caddy", 504, http.Header{"Server": {"Caddy"}}, "", scenarios.GatewayCaddy, "upstream-timeout"},
 		{"empty 404 with Server: Caddy", 404, http.Header{"Server": {"Caddy"}}, "", "", ""},
 		{"empty 502 no Server", 502, http.Header{"Date": {"Wed, 25 Nov 2026 23:44:06 GMT"}}, "", GatewayGo, ""},
 		{"empty 502 nil header: nothing recorded, nothing known", 502, nil, "", "", ""},
@@ -143,9 +145,9 @@ func TestSignNotAGateway(t *testing.T) {
 		{"Bad Gateway with a newline (http.Error)", 502, nil, "Bad Gateway\n", "", ""},
 		{"Bad Gateway on a 503", 503, nil, "Bad Gateway", "", ""},
 		{"HTML without a footer", 502, nil, "<html><body><h1>502 Bad Gateway</h1></body></html>", "", ""},
-		{"nginx 429", 429, nil, "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", GatewayNginx, "overload-rejected"},
-		{"openresty", 502, nil, "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>openresty</center>\r\n", GatewayNginx, ""},
-		{"HAProxy 429", 429, nil, "<html><body><h1>429 Too Many Requests</h1>\nYou have sent too many requests in a given amount of time.\n</body></html>\n", GatewayHAProxy, "overload-rejected"},
+		{"nginx 429", 429, nil, "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n", scenarios.GatewayNginx, "overload-rejected"},
+		{"openresty", 502, nil, "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>openresty</center>\r\n", scenarios.GatewayNginx, ""},
+		{"HAProxy 429", 429, nil, "<html><body><h1>429 Too Many Requests</h1>\nYou have sent too many requests in a given amount of time.\n</body></html>\n", scenarios.GatewayHAProxy, "overload-rejected"},
 		{"HAProxy message inside JSON", 502, nil, `{"msg":"The server returned an invalid or incomplete response."}`, "", ""},
 		{"Envoy unknown reason", 503, nil, envoy + "reset reason: local reset", GatewayEnvoy, ""},
 		{"Envoy without a reason", 503, nil, strings.TrimSpace(envoy), "", ""},
@@ -184,7 +186,7 @@ func TestSignAllocs(t *testing.T) {
 }
 
 var (
-	signKinds  = map[string]bool{"": true, GatewayNginx: true, GatewayHAProxy: true, GatewayEnvoy: true, GatewayCaddy: true, GatewayTraefik: true, GatewayGo: true}
+	signKinds  = map[string]bool{"": true, scenarios.GatewayNginx: true, scenarios.GatewayHAProxy: true, GatewayEnvoy: true, scenarios.GatewayCaddy: true, GatewayTraefik: true, GatewayGo: true}
 	signCauses = map[string]bool{"": true, "connection-refused": true, "reset-before-headers": true, "closed-before-headers": true, "upstream-timeout": true, "overload-rejected": true, "malformed-response": true}
 )
 

@@ -95,6 +95,10 @@ func Check(sc *scenarios.Scenario) (*lab.Template, error) {
 	if path == "" {
 		return lab.RenderDefault(kind)
 	}
+	if parsed := sc.GatewayTemplate(); parsed != nil {
+		// Loaded from a file: checked already, not rendered again.
+		return lab.Checked(kind, path, parsed)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, inputErrf("target.config: cannot read the %s template: %w", kind, err)

@@ -166,3 +166,32 @@ func TestRunInputErrors(t *testing.T) {
 		t.Errorf("Check with nginx missing: got %v, want an *InputError", err)
 	}
 }
+
+// TestCheckRendersOnce: the template of a scenario loaded from a file was
+// parsed and checked by the loading; Check starts from it, without
+// reading or rendering the file again (here it is gone by then).
+func TestCheckRendersOnce(t *testing.T) {
+	dir := t.TempDir()
+	tmpl := filepath.Join(dir, "gw.conf.tmpl")
+	if err := os.WriteFile(tmpl, []byte("events {}\nhttp { server { listen {{.Listen}}; location / { proxy_pass http://{{.Upstream}}; } } }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(file, []byte("name: once\ntarget: {gateway: nginx, config: gw.conf.tmpl}\nrequests: [{path: /}]\nphases: [{name: a, duration: 1s, rate: 1/s}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scenarios.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(tmpl); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Check(sc)
+	if err != nil {
+		t.Fatalf("Check: %v; want the template Load checked", err)
+	}
+	if got.Kind() != "nginx" || got.Name() != tmpl {
+		t.Errorf("Check: got the %s template %s, want nginx's %s", got.Kind(), got.Name(), tmpl)
+	}
+}

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"path/filepath"
 	"slices"
+	"text/template"
 	"time"
 )
 
@@ -32,6 +33,10 @@ type Scenario struct {
 
 	// File is the name the scenario was read from, for messages.
 	File string `yaml:"-"`
+
+	// gatewayTemplate is target.config's template as Load parsed and
+	// checked it; see GatewayTemplate.
+	gatewayTemplate *template.Template
 }
 
 // Gateway kinds accepted in target.gateway.

@@ -178,6 +178,10 @@ func TestRoundTrip(t *testing.T) {
 			}
 			clearLines(first)
 			clearLines(second)
+			if (first.GatewayTemplate() != nil) != (first.Target.Config != "") {
+				t.Errorf("Load: target.config %q, parsed template %v; want one exactly when config is set", first.Target.Config, first.GatewayTemplate())
+			}
+			first.gatewayTemplate = nil // Decode reads no file
 			if !reflect.DeepEqual(first, second) {
 				t.Errorf("got %+v, want %+v\n%s", second, first, out)
 			}
