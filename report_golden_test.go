@@ -3,33 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/gatecrash/gatecrash/internal/golden"
 	"github.com/gatecrash/gatecrash/run"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; run go test -update if the change is right\ngot:\n%s", name, got)
-	}
-}
 
 // TestReportGolden rebuilds the report of a recorded run folder
 // (testdata/runs/upstream-resets: results, events.jsonl and run.json of
@@ -59,12 +39,12 @@ func TestReportGolden(t *testing.T) {
 			if code != exitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			golden(t, tt.golden+".txt", []byte(stdout))
+			golden.Check(t, tt.golden+".txt", []byte(stdout))
 			js, err := os.ReadFile(filepath.Join(dir, run.ReportFile))
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.golden+".json", js)
+			golden.Check(t, tt.golden+".json", js)
 			code, stdout, stderr = gatecrash(t, append(append([]string{"report", "--json"}, tt.args...), dir)...)
 			if code != exitOK || stdout != string(js) {
 				t.Errorf("report --json: exit %d (%s), and its output differs from the report.json it wrote", code, stderr)

@@ -13,8 +13,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/internal/golden"
 	"github.com/gatecrash/gatecrash/results/causes"
-	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

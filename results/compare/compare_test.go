@@ -16,8 +16,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/internal/golden"
 	"github.com/gatecrash/gatecrash/results"
-	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
 
 // A synthetic run for the fixtures: phases baseline, resets (faults:

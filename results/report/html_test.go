@@ -10,8 +10,8 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/gatecrash/gatecrash/internal/golden"
 	"github.com/gatecrash/gatecrash/results"
-	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
 
 // chartRE matches one inline SVG chart.

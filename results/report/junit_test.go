@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatecrash/gatecrash/internal/golden"
 	"github.com/gatecrash/gatecrash/results"
-	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
 
 func TestJUnitGolden(t *testing.T) {

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatecrash/gatecrash/internal/golden"
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/results/causes"
-	"github.com/gatecrash/gatecrash/results/internal/golden"
 )
 
 // outputFixture is a report with every part the Markdown, HTML and JUnit
