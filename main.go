@@ -1,6 +1,3 @@
-// Command gatecrash load-tests an HTTP gateway while its upstream
-// misbehaves on a schedule, and reports when 502 Bad Gateway answers
-// appeared and why.
 package main
 
 import (

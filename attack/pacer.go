@@ -1,6 +1,3 @@
-// Package attack is gatecrash's client side: the phased pacer, the
-// targets, and one vegeta attack for a whole scenario with its results
-// streamed out.
 package attack
 
 import (
