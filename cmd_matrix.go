@@ -48,7 +48,7 @@ gatecrash starts it) and whether it retried. Every cell is measured.`, stdout)
 		dir = tmp
 	}
 	cells, version, err := run.Matrix(ctx, run.MatrixOptions{Gateway: *gateway, Rate: *rate, Duration: *duration, Dir: dir, Log: stderr})
-	if ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return &exitError{code: exitBroken, err: errors.New("interrupted")}
 	}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -31,16 +32,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 scenario file. gatecrash starts the upstream, its fault proxy and the gateway on
 loopback ports, attacks the gateway with vegeta through every phase, stops
 everything, prints the report and writes into the output folder:
-  results       every request's vegeta result (vegeta report/plot read it)
-  events.jsonl  one JSON line per fault the proxy applied or retry it saw
-  run.json      the plan and clock of the run
-  expect.json   the scenario's expectations, and why the run was aborted
-  report.json   the report (schema gatecrash/report/v1)
-  gateway.log   the built-in gateway's error answers
-  gateway-access.log, gateway-error.log, gateway.conf
-                nginx's, HAProxy's or Caddy's logs and configuration, when
-                gatecrash started one (target.gateway, or --gateway)
-
+`+folderHelp()+`
 Exit codes: 0 every expectation held; 1 an expectation failed, or one with
 abort: true stopped the run; 2 bad input; 3 the run broke or was
 interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
@@ -105,6 +97,25 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 		return &exitError{code: exitFailed, err: fmt.Errorf("a regression against the baseline %s", *baseline)}
 	}
 	return nil
+}
+
+// folderHelp says what the run folder holds, for run's help.
+func folderHelp() string {
+	var b strings.Builder
+	for _, f := range []struct{ name, what string }{
+		{run.ResultsFile, "every request's vegeta result (vegeta report/plot read it)"},
+		{run.EventsFile, "one JSON line per fault the proxy applied or retry it saw"},
+		{run.PlanFile, "the plan and clock of the run"},
+		{run.ExpectFile, "the scenario's expectations, and why the run was aborted"},
+		{run.ReportFile, "the report (schema gatecrash/report/v1)"},
+		{run.GatewayLogFile, "the built-in gateway's error answers"},
+	} {
+		fmt.Fprintf(&b, "  %-12s  %s\n", f.name, f.what)
+	}
+	fmt.Fprintf(&b, "  %s, %s, %s\n", run.AccessLogFile, run.ErrorLogFile, run.GatewayConfigFile)
+	b.WriteString("                nginx's, HAProxy's or Caddy's logs and configuration, when\n")
+	b.WriteString("                gatecrash started one (target.gateway, or --gateway)\n")
+	return b.String()
 }
 
 // runScenario resolves run's one argument into the scenario to run, with

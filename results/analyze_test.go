@@ -186,7 +186,7 @@ func TestMasked(t *testing.T) {
 	rep := Analyze(oneRun("reset", "keepalive"), res, events, Options{})
 	m := rep.Masked
 	want := Masked{Faults: 7, Count: 4, Repeated: 1,
-		Reasons: map[string]int{maskedRetried: 1, maskedAbsorbed: 1, maskedNoResult: 1, maskedConnUnused: 1},
+		Reasons: map[string]int{scenarios.MaskedRetried: 1, scenarios.MaskedAbsorbed: 1, scenarios.MaskedNoResult: 1, scenarios.MaskedConnUnused: 1},
 		ByKind:  map[string]int{"reset": 2, "status": 1, "keepalive": 1}}
 	if m.Faults != want.Faults || m.Count != want.Count || m.Repeated != want.Repeated || !sameCounts(m.Reasons, want.Reasons) || !sameCounts(m.ByKind, want.ByKind) {
 		t.Errorf("got %+v, want %+v", m, want)

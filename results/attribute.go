@@ -22,14 +22,6 @@ const (
 	levelNone
 )
 
-// Masked reasons.
-const (
-	maskedRetried    = "gateway-retried"
-	maskedAbsorbed   = "absorbed"
-	maskedConnUnused = "connection-unused"
-	maskedNoResult   = "no-result"
-)
-
 // temporalSlack widens a request's in-flight window backwards when
 // looking for a connection-level fault: the gateway may pick the broken
 // connection a moment before the attacker's clock says it sent.
@@ -262,14 +254,14 @@ func mergeRanges(rs [][2]uint64) [][2]uint64 {
 }
 
 // holdsBack reports whether a fault kind delays an answer without ending
-// the exchange.
-func holdsBack(kind string) bool {
-	switch kind {
-	case scenarios.KindLatency, scenarios.KindSlowHeaders, scenarios.KindSlowBody:
-		return true
-	}
-	return false
-}
+// the exchange: the kinds of the table's upstream-latency row.
+func holdsBack(kind string) bool { return slices.Contains(latencyKinds, kind) }
+
+// latencyKinds are the fault kinds of causes.UpstreamLatency.
+var latencyKinds = func() []string {
+	c, _ := causes.Lookup(causes.UpstreamLatency)
+	return c.Kinds
+}()
 
 // sawKnown reports whether the proxy's record of what it saw covers the
 // request.
@@ -388,14 +380,14 @@ func (ev *evidence) masked(bucket func(time.Time)) Masked {
 		in := ev.info(e.attack, e.seq, false)
 		switch {
 		case in.flags&(outcomeOK|outcomeFail|outcomePass) == 0:
-			mask(e, maskedNoResult)
+			mask(e, scenarios.MaskedNoResult)
 		case in.flags&outcomeOK != 0 && uint16(e.attempt) < in.last:
-			mask(e, maskedRetried)
+			mask(e, scenarios.MaskedRetried)
 			if in.retried {
 				m.GatewayConfirmed++
 			}
 		case in.flags&outcomeOK != 0:
-			mask(e, maskedAbsorbed)
+			mask(e, scenarios.MaskedAbsorbed)
 		case in.flags&outcomeFail != 0 && uint16(e.attempt) < in.last:
 			m.Repeated++
 		case in.flags&outcomePass != 0:
@@ -404,7 +396,7 @@ func (ev *evidence) masked(bucket func(time.Time)) Masked {
 	}
 	for j := range ev.conn {
 		if !ev.used[j] {
-			mask(&ev.conn[j], maskedConnUnused)
+			mask(&ev.conn[j], scenarios.MaskedConnUnused)
 		}
 	}
 	return m

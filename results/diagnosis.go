@@ -155,10 +155,10 @@ func (v Verdict) Measured() string {
 const minCorrelated = 10
 
 var maskedWords = map[string]string{
-	maskedRetried:    "retried by the gateway",
-	maskedAbsorbed:   "absorbed",
-	maskedConnUnused: "on connections no failed request used",
-	maskedNoResult:   "without a result",
+	scenarios.MaskedRetried:    "retried by the gateway",
+	scenarios.MaskedAbsorbed:   "absorbed",
+	scenarios.MaskedConnUnused: "on connections no failed request used",
+	scenarios.MaskedNoResult:   "without a result",
 }
 
 // onsetWords says when a class began and took hold, e.g. "502s began at

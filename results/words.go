@@ -1,14 +1,12 @@
 package results
 
 // The numbers as every report writes them: one decimal, a unit.
-
 import (
 	"math"
 	"strconv"
 )
 
 // Secs writes seconds with one decimal: "12.5s".
-
 func Secs(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "s" }
 
 // instant shows a moment truncated to the tenth of a second it falls in,

@@ -52,7 +52,7 @@ func (s *session) startGateway(proxyAddr string) (target, version string, err er
 // that does not render or that the gateway rejects, are bad input.
 func (s *session) startManaged(proxyAddr string) (*lab.Managed, error) {
 	sc, tmpl := s.sc, s.opt.Gateway
-	if tmpl == nil {
+	if tmpl == nil || tmpl.Kind() != sc.Target.Gateway {
 		var err error
 		if tmpl, err = Check(sc); err != nil {
 			return nil, err
@@ -82,7 +82,9 @@ func (s *session) startManaged(proxyAddr string) (*lab.Managed, error) {
 // scenario names is installed, and renders and checks its template
 // (target.config, or gatecrash's own) once: Run starts the gateway from
 // what it returns (Options.Gateway). It returns nil for a gateway
-// gatecrash does not manage. Its errors are *InputError.
+// gatecrash does not manage. An error the user can fix (the gateway not
+// installed, a template that cannot be read or does not render) is an
+// *InputError.
 func Check(sc *scenarios.Scenario) (*lab.Template, error) {
 	kind := sc.Target.Gateway
 	if !scenarios.Managed(kind) {

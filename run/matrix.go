@@ -76,7 +76,7 @@ type MatrixOptions struct {
 
 // MatrixCell is what one row measured.
 type MatrixCell struct {
-	Row     MatrixRow
+	Row     MatrixRow      // the row measured
 	Hit     int            // requests the fault hit
 	Got     map[string]int // what the client got, by status or error kind
 	Retried int            // hit requests the gateway sent again

@@ -153,7 +153,9 @@ func (s *session) startProgress(ctx context.Context, pacer *attack.Pacer) Progre
 		}
 		return "", 0
 	})
-	go prog.Run(ctx)
+	if prog != nil {
+		go prog.Run(ctx)
+	}
 	return prog
 }
 

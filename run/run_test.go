@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,15 +146,16 @@ func TestRunInputErrors(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		opt  Options
+		want string
 	}{
-		{"proxy port taken", Options{Dir: t.TempDir(), ProxyListen: taken.Addr().String()}},
-		{"folder is a file", Options{Dir: filepath.Join(file, "out")}},
+		{"proxy port taken", Options{Dir: t.TempDir(), ProxyListen: taken.Addr().String()}, "fault proxy: listen on " + taken.Addr().String()},
+		{"folder is a file", Options{Dir: filepath.Join(file, "out")}, "output folder:"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Run(context.Background(), decode(t, short), tt.opt)
 			var ie *InputError
-			if !errors.As(err, &ie) {
-				t.Errorf("got %v (%T), want an *InputError", err, err)
+			if !errors.As(err, &ie) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v (%T), want an *InputError saying %q", err, err, tt.want)
 			}
 		})
 	}
@@ -162,8 +164,8 @@ func TestRunInputErrors(t *testing.T) {
 	sc.Target.Config = filepath.Join(t.TempDir(), "missing.conf.tmpl")
 	t.Setenv("PATH", t.TempDir()) // no gateway on PATH
 	var ie *InputError
-	if _, err := Check(sc); !errors.As(err, &ie) {
-		t.Errorf("Check with nginx missing: got %v, want an *InputError", err)
+	if _, err := Check(sc); !errors.As(err, &ie) || !strings.Contains(err.Error(), "nginx") {
+		t.Errorf("Check with nginx missing: got %v, want an *InputError naming nginx", err)
 	}
 }
 

@@ -20,8 +20,17 @@ var (
 // them.
 var metricNames = []string{"rate", "count", "p50", "p90", "p99", "max", "mean", "first", "sustained", "share", "recovery", "achieved_rate", "masked", "send_lag"}
 
+// Masked reasons: why a fault that broke an attempt did not fail the
+// request. Reports give them and masked(reason=...) accepts them.
+const (
+	MaskedRetried    = "gateway-retried"
+	MaskedAbsorbed   = "absorbed"
+	MaskedConnUnused = "connection-unused"
+	MaskedNoResult   = "no-result"
+)
+
 // maskedReasons are the reasons masked(reason=...) accepts.
-var maskedReasons = []string{"gateway-retried", "absorbed", "connection-unused", "no-result"}
+var maskedReasons = []string{MaskedRetried, MaskedAbsorbed, MaskedConnUnused, MaskedNoResult}
 
 // MaskedReasons returns the reasons masked(reason=...) accepts.
 func MaskedReasons() []string { return slices.Clone(maskedReasons) }

@@ -92,7 +92,7 @@ var table = []Cause{
 		[]string{"Connection refused", "connection refused", "no live upstreams", "SC--", "connection failure"}},
 	{UpstreamTimeout, "upstream timeouts", WhileWaiting, []string{"hang", "blackhole"},
 		[]string{"timed out", "sH--", "timeout awaiting response headers", "The server didn't respond in time.", "connection timeout", "upstream request timeout"}},
-	{UpstreamLatency, "upstream latency", WhileWaiting, []string{"latency", "slow-headers", "slow-body", "sse-stall"}, nil},
+	{UpstreamLatency, "upstream latency", WhileWaiting, []string{"latency", "slow-headers", "slow-body"}, nil},
 	{KeepaliveRace, "keep-alive connections closed under the gateway", BeforeHeaders, []string{"keepalive"}, nil},
 	{OverloadRejected, "overload rejections", TheAnswer, []string{"overload"},
 		[]string{"You have sent too many requests in a given amount of time.", "overflow", "overload manager reset"}},
@@ -189,31 +189,32 @@ func Passthrough(code int) string {
 	return UpstreamStatus
 }
 
-// logWords is the order in which Word tries the phrases of gateway logs:
-// the first phrase found wins, so a longer phrase comes before one it
-// contains. Each phrase is also in its cause's Words.
-var logWords = []struct{ phrase, cause string }{
-	{"Connection refused", ConnectionRefused},
-	{"connection refused", ConnectionRefused},
-	{"no live upstreams", ConnectionRefused},
-	{"SC--", ConnectionRefused},
-	{"timed out", UpstreamTimeout},
-	{"sH--", UpstreamTimeout},
-	{"timeout awaiting response headers", UpstreamTimeout},
-	{"Connection reset by peer", ResetBeforeHeaders},
-	{"connection reset by peer", ResetBeforeHeaders},
-	{"prematurely closed connection while reading response header", ClosedBeforeHeaders},
-	{"prematurely closed connection", ClosedMidBody},
-	{"SH--", ClosedBeforeHeaders},
-	{"SD--", ClosedMidBody},
-	{"no valid HTTP/1.0 header", MalformedStatusLine},
-	{"malformed HTTP", MalformedResponse},
-	{"invalid header", MalformedHeader},
-	{"too big header", OversizedHeaders},
-	{"PH--", MalformedResponse},
-	{"unexpected EOF", ClosedMidBody},
-	{"EOF", ClosedBeforeHeaders},
+// wordOrder is the order in which Word tries the phrases of gateway
+// logs: the first phrase found wins, so a longer phrase comes before one
+// it contains. Each phrase names the cause whose Words hold it.
+var wordOrder = []string{
+	"Connection refused", "connection refused", "no live upstreams", "SC--",
+	"timed out", "sH--", "timeout awaiting response headers",
+	"Connection reset by peer", "connection reset by peer",
+	"prematurely closed connection while reading response header", "prematurely closed connection",
+	"SH--", "SD--", "no valid HTTP/1.0 header", "malformed HTTP", "invalid header", "too big header",
+	"PH--", "unexpected EOF", "EOF",
 }
+
+// WordOrder returns the phrases Word matches, in the order it tries
+// them.
+func WordOrder() []string { return slices.Clone(wordOrder) }
+
+// wordCauses maps every phrase of the table's Words to its cause.
+var wordCauses = func() map[string]string {
+	m := map[string]string{}
+	for _, c := range table {
+		for _, w := range c.Words {
+			m[w] = c.Name
+		}
+	}
+	return m
+}()
 
 // Word returns the cause a gateway's logged words name, or "" when they
 // name none. The words are nginx's error log, HAProxy's termination state
@@ -230,9 +231,9 @@ func Word(words string) string {
 		}
 		return ClosedMidBody
 	}
-	for _, w := range logWords {
-		if strings.Contains(words, w.phrase) {
-			return w.cause
+	for _, w := range wordOrder {
+		if strings.Contains(words, w) {
+			return wordCauses[w]
 		}
 	}
 	return ""
