@@ -23,8 +23,8 @@ func TestMatrix(t *testing.T) {
 			rows[strings.TrimSpace(name)] = rest
 		}
 	}
-	if len(rows) < len(run.MatrixRows) {
-		t.Fatalf("got %d rows, want %d:\n%s", len(rows), len(run.MatrixRows), stdout)
+	if len(rows) < len(run.MatrixRows()) {
+		t.Fatalf("got %d rows, want %d:\n%s", len(rows), len(run.MatrixRows()), stdout)
 	}
 	for _, tt := range []struct{ row, want string }{
 		{"reset before headers", "502 ×"},

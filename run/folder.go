@@ -168,7 +168,7 @@ func ReadReport(path string) (*results.Report, error) {
 	}
 	file := path
 	if st.IsDir() {
-		file = filepath.Join(path, ReportFile)
+		file = Folder(path).Path(ReportFile)
 		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s: no %s in this folder; rebuild it with gatecrash report %s, or give a report.json", path, ReportFile, path)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,9 +31,12 @@ type MatrixRow struct {
 	Conn bool
 }
 
-// MatrixRows covers every fault kind, and every point of reset, close and
-// malformed.
-var MatrixRows = []MatrixRow{
+// MatrixRows returns the rows of the matrix: every fault kind, and every
+// point of reset, close and malformed.
+func MatrixRows() []MatrixRow { return slices.Clone(matrixRows) }
+
+// matrixRows are the rows of MatrixRows; never changed.
+var matrixRows = []MatrixRow{
 	{"latency 100ms", "{kind: latency, delay: 100ms}", scenarios.KindLatency, false},
 	{"latency 1.5s (> read timeout)", "{kind: latency, delay: 1500ms}", scenarios.KindLatency, false},
 	{"slow-headers 300ms", "{kind: slow-headers, duration: 300ms}", scenarios.KindSlowHeaders, false},
@@ -83,7 +87,7 @@ type MatrixCell struct {
 	Words   string         // the gateway's most frequent words
 }
 
-// Matrix runs every row of MatrixRows against the gateway, one run each,
+// Matrix runs every row of MatrixRows() against the gateway, one run each,
 // and measures what the requests the fault hit met. It returns the cells
 // and the gateway's version (its kind, when it says none).
 func Matrix(ctx context.Context, opt MatrixOptions) ([]MatrixCell, string, error) {
@@ -92,7 +96,7 @@ func Matrix(ctx context.Context, opt MatrixOptions) ([]MatrixCell, string, error
 	}
 	var cells []MatrixCell
 	version := ""
-	for i, row := range MatrixRows {
+	for i, row := range matrixRows {
 		if ctx.Err() != nil {
 			return nil, "", ctx.Err()
 		}

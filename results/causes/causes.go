@@ -245,20 +245,15 @@ func Markdown() string {
 	var b strings.Builder
 	b.WriteString("| cause | meaning | where it breaks | fault kinds | a gateway's words |\n|---|---|---|---|---|\n")
 	for _, c := range table {
-		kinds, words := "", ""
-		for i, k := range c.Kinds {
-			if i > 0 {
-				kinds += ", "
-			}
-			kinds += "`" + k + "`"
-		}
-		for i, w := range c.Words {
-			if i > 0 {
-				words += ", "
-			}
-			words += "`" + w + "`"
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.Name, c.Meaning, c.Point, kinds, words)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.Name, c.Meaning, c.Point, codeList(c.Kinds), codeList(c.Words))
 	}
 	return b.String()
+}
+
+// codeList writes items as Markdown code, separated by commas.
+func codeList(items []string) string {
+	if len(items) == 0 {
+		return ""
+	}
+	return "`" + strings.Join(items, "`, `") + "`"
 }
