@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gatecrash/gatecrash/scenarios"
@@ -39,6 +40,11 @@ type gatewaySpec struct {
 	product string
 	// stdoutToAccess says the gateway writes its access log to stdout.
 	stdoutToAccess bool
+	// stop is the signal that stops the gateway gracefully: it stops
+	// accepting, finishes the requests it holds and writes their log
+	// lines. SIGTERM is a hard stop for nginx and HAProxy, which can lose
+	// the access-log line of a request just answered.
+	stop syscall.Signal
 }
 
 var specs = map[string]gatewaySpec{
@@ -56,6 +62,7 @@ var specs = map[string]gatewaySpec{
 		},
 		version: []string{"-v"},
 		product: "nginx",
+		stop:    syscall.SIGQUIT, // graceful shutdown
 	},
 	scenarios.GatewayHAProxy: {
 		binary:   "haproxy",
@@ -67,6 +74,7 @@ var specs = map[string]gatewaySpec{
 		version:        []string{"-v"},
 		product:        "HAProxy",
 		stdoutToAccess: true,
+		stop:           syscall.SIGUSR1, // soft stop
 	},
 	scenarios.GatewayCaddy: {
 		binary:   "caddy",
@@ -82,6 +90,7 @@ var specs = map[string]gatewaySpec{
 		},
 		version: []string{"version"},
 		product: "Caddy",
+		stop:    syscall.SIGTERM, // graceful exit
 	},
 }
 
@@ -132,6 +141,7 @@ type ManagedConfig struct {
 // for concurrent use.
 type Managed struct {
 	kind    string
+	stop    syscall.Signal // the graceful-stop signal of its kind
 	addr    string
 	version string
 	dir     string // the private folder, removed by Close

@@ -18,7 +18,7 @@ import (
 )
 
 // How long StartManaged waits for the gateway to answer, and Close for it
-// to stop after SIGTERM before it sends SIGKILL.
+// to stop after its graceful-stop signal before it sends SIGKILL.
 const (
 	readyTimeout = 10 * time.Second
 	stopTimeout  = 3 * time.Second
@@ -145,7 +145,7 @@ func (l *launch) once(ctx context.Context) (m *Managed, err error) {
 		closeFiles(files)
 		return nil, fmt.Errorf("%s: start %s: %w", kind, l.bin, err)
 	}
-	m = &Managed{kind: kind, addr: p.Listen, dir: dir, errLog: p.ErrorLog, cmd: cmd, files: files, done: make(chan struct{})}
+	m = &Managed{kind: kind, stop: l.spec.stop, addr: p.Listen, dir: dir, errLog: p.ErrorLog, cmd: cmd, files: files, done: make(chan struct{})}
 	go func() {
 		m.waitErr = cmd.Wait()
 		close(m.done)

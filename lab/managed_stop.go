@@ -11,8 +11,10 @@ import (
 	"time"
 )
 
-// Close stops the gateway: SIGTERM to its process, then, if it has not
-// exited within 3s, SIGKILL to its process group; it returns once the
+// Close stops the gateway: its graceful-stop signal to its process
+// (nginx SIGQUIT, HAProxy SIGUSR1, Caddy SIGTERM), so that it finishes
+// the requests it holds and logs them, then, if it has not exited within
+// 3s, SIGKILL to its process group; it returns once the
 // process has been reaped, and removes the private folder. It reports an
 // error if the gateway had exited before it was asked to stop. Close may
 // be called more than once; later calls return the first call's error.
@@ -70,7 +72,7 @@ func (m *Managed) terminate() (gone bool) {
 	}
 	// By the process, not its number: once reaped, its pid may be
 	// another's.
-	if err := m.cmd.Process.Signal(syscall.SIGTERM); errors.Is(err, os.ErrProcessDone) {
+	if err := m.cmd.Process.Signal(m.stop); errors.Is(err, os.ErrProcessDone) {
 		<-m.done
 		killGroup(pid)
 		return true

@@ -399,6 +399,66 @@ func TestManagedStops(t *testing.T) {
 			}
 			checkGone(t, m.PID())
 		})
+		t.Run(kind+" finishes what it holds", func(t *testing.T) {
+			// A request the gateway holds when Close is called is
+			// answered and logged: a hard stop (SIGTERM to nginx or
+			// HAProxy) would cut it and lose its access-log line.
+			arrived := make(chan struct{}, 1)
+			held, err := lab.Start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				arrived <- struct{}{}
+				time.Sleep(300 * time.Millisecond)
+				io.WriteString(w, `{"ok":true}`)
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer held.Close()
+			dir := t.TempDir()
+			m, err := lab.StartManaged(context.Background(), inDir(lab.ManagedConfig{Template: defaultTemplate(t, kind), Upstream: held.Addr()}, dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The readiness probe may have reached the upstream too.
+			for len(arrived) > 0 {
+				<-arrived
+			}
+			type answer struct {
+				code int
+				body string
+				err  error
+			}
+			got := make(chan answer, 1)
+			go func() {
+				req, _ := http.NewRequest(http.MethodGet, m.URL()+"/v1/items", nil)
+				req.Header.Set("X-Vegeta-Attack", "att")
+				req.Header.Set("X-Vegeta-Seq", "7")
+				client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+				resp, err := client.Do(req)
+				if err != nil {
+					got <- answer{err: err}
+					return
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				got <- answer{resp.StatusCode, string(b), err}
+			}()
+			select {
+			case <-arrived:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the request did not reach the upstream in 5s")
+			}
+			if err := m.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			checkGone(t, m.PID())
+			if a := <-got; a.err != nil || a.code != 200 || a.body != `{"ok":true}` {
+				t.Errorf("the request held at Close: got %d %q, %v; want 200 from the upstream", a.code, a.body, a.err)
+			}
+			access, _ := os.ReadFile(filepath.Join(dir, accessLogFile))
+			if !strings.Contains(string(access), `"att"`) && !strings.Contains(string(access), " att 7 ") && !strings.Contains(string(access), `"X-Vegeta-Seq":["7"]`) {
+				t.Errorf("%s after Close: got\n%s\nwant the held request's line", accessLogFile, access)
+			}
+		})
 		t.Run(kind+" killed from outside", func(t *testing.T) {
 			m, err := lab.StartManaged(context.Background(), inDir(lab.ManagedConfig{Template: defaultTemplate(t, kind), Upstream: up.Addr()}, t.TempDir()))
 			if err != nil {
