@@ -15,7 +15,15 @@ type Keepalive struct {
 	Idle time.Duration
 }
 
-var _ Idler = Keepalive{}
+var (
+	_ Idler  = Keepalive{}
+	_ Misser = Keepalive{}
+)
+
+// Missed says why a keepalive fault never applied.
+func (k Keepalive) Missed() string {
+	return fmt.Sprintf("no connection was idle %s; lower idle or the rate", k.Idle)
+}
 
 // IdleClose returns Idle and the event of the close.
 func (k Keepalive) IdleClose() (time.Duration, Outcome) {

@@ -47,6 +47,15 @@ type Idler interface {
 	IdleClose() (time.Duration, Outcome)
 }
 
+// Misser is a kind that can say why it never applied in a phase where it
+// was active, and what to change: a keepalive fault's "no connection was
+// idle 50ms; lower idle or the rate". The tally of a phase's faults (see
+// ObservedTally) carries it as Detail. A kind without it gets a sentence
+// of the report's own.
+type Misser interface {
+	Missed() string
+}
+
 // Exchanger is a kind that acts on one request and its answer, after the
 // proxy has decided that it happens. It returns what it did.
 type Exchanger interface {
