@@ -25,7 +25,7 @@ func (p *Proxy) exchange(ctx context.Context, l *link, h *head) bool {
 		// The pass-through path allocates no Exchange.
 		return p.forward(ctx, l, h, base, nil)
 	}
-	x := &Exchange{Conn: l.down, req: h, reader: l.br, plan: newPlan()}
+	x := &Exchange{Conn: l.down, req: h, reader: l.br, plan: newPlan(), idle: l.idle, reused: !l.lastEnd.IsZero()}
 	defer x.finish()
 	if keep, ended := p.applyRules(ctx, x, phase, base); ended {
 		return keep

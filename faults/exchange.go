@@ -21,9 +21,16 @@ type Exchange struct {
 
 	req    *head
 	reader *bufio.Reader
+	idle   time.Duration // how long the connection waited for the request
+	reused bool          // the connection carried a request before
 	plan   *plan
 	rule   Rule // the rule being applied
 }
+
+// Idle returns how long the connection waited for this request since the
+// previous answer ended, and whether there was one (false for a
+// connection's first request).
+func (x *Exchange) Idle() (time.Duration, bool) { return x.idle, x.reused }
 
 // The methods below let a fault act on the upstream's answer: they plan
 // what forwarding does, and the proxy logs the fault's event once it took

@@ -24,14 +24,14 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl 
 	}
 	resp, dropAfter, err := p.send(ctx, l, req)
 	if err != nil {
-		return p.fail(base, err)
+		return p.fail(l, base, err)
 	}
 	if dropAfter {
 		defer l.dropUpstream()
 	}
 	if err := pl.writeHead(l.bw, l.bw.Flush, resp.raw); err != nil {
 		l.dropUpstream()
-		return p.fail(base, fmt.Errorf("pass the answer's head down: %w: %v", errDownstream, err))
+		return p.fail(l, base, fmt.Errorf("pass the answer's head down: %w: %v", errDownstream, err))
 	}
 	if pl.cutHead != "" {
 		cutAfterHead(l, pl)
@@ -54,8 +54,10 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl 
 
 // fail records an upstream failure the proxy saw (or the gateway closing
 // in the middle of the exchange) and reports that the connection cannot
-// carry another request.
-func (p *Proxy) fail(base Event, err error) bool {
+// carry another request. The gateway's connection ends as the upstream's
+// did: a RST for a reset or a refused connect, a FIN otherwise (when the
+// caller closes it).
+func (p *Proxy) fail(l *link, base Event, err error) bool {
 	e := base
 	e.Time, e.Type, e.Kind, e.Fault = time.Now(), TypeObservation, ObservedUpstreamError, -1
 	e.Cause, e.Ended = upstreamCause(err), true
@@ -63,63 +65,133 @@ func (p *Proxy) fail(base Event, err error) bool {
 		e.Kind, e.Cause, e.Ended = ObservedGatewayClosed, "", false
 	}
 	e.Detail = err.Error()
+	if e.Kind == ObservedUpstreamError {
+		var ue *upstreamEnded
+		if errors.As(err, &ue) && ue.how == causes.HowReset || errors.Is(err, syscall.ECONNREFUSED) {
+			e.Detail += "; reset the gateway's connection the same way"
+			endConn(l.down, causes.HowReset)
+		} else {
+			e.Detail += "; closed the gateway's connection the same way"
+		}
+	}
+	l.dropUpstream()
 	p.record(e)
 	return false
 }
 
 // send sends the request (head and body) upstream and reads the answer's
-// head, passing informational answers down. A request without a body is
-// sent again, once, on a new connection when a reused one turns out
-// closed before any byte of the answer: the upstream closed it while
-// idle, which is not the gateway's business. dropAfter says that the
-// upstream connection cannot carry another request once this answer is
-// through (it answered before the whole request body came). An error
-// names the step that failed.
+// head, passing informational answers down. The proxy never dials again
+// behind the gateway's back: when the upstream ended a reused connection
+// (while it was idle, or as this request came), the error is an
+// *upstreamEnded and the gateway's connection ends the same way (see
+// fail). dropAfter says that the upstream connection cannot carry
+// another request once this answer is through (it answered before the
+// whole request body came). An error names the step that failed.
 func (p *Proxy) send(ctx context.Context, l *link, req *head) (resp *head, dropAfter bool, err error) {
 	hasBody := req.chunked || req.length > 0
-	for try := 0; ; try++ {
-		// A request without a body needs no check that a reused connection
-		// is still open: it is sent again if it was not (below).
-		reused, err := p.upstream(ctx, l, hasBody)
-		if err != nil {
-			return nil, false, fmt.Errorf("connect to upstream: %w", err)
-		}
-		if _, err := l.upbw.Write(req.raw); err != nil {
-			return nil, false, fmt.Errorf("write request upstream: %w", err)
-		}
-		var bodyDone chan error
-		if hasBody {
-			bodyDone = sendBody(l, req)
-		} else if err := l.upbw.Flush(); err != nil {
-			l.dropUpstream()
-			if reused && try == 0 {
-				continue
-			}
-			return nil, false, fmt.Errorf("write request upstream: %w", err)
-		}
-		resp, err := p.responseHead(l)
-		if err == nil {
-			if err := waitBody(l, bodyDone); err != nil {
-				req.close = true
-				return resp, true, nil
-			}
-			return resp, false, nil
-		}
-		if errors.Is(err, errDownstream) {
-			waitBody(l, bodyDone)
-			l.dropUpstream()
-			return nil, false, fmt.Errorf("pass an informational answer down: %w", err)
-		}
-		berr := waitBody(l, bodyDone)
-		l.dropUpstream()
-		if reused && try == 0 && !hasBody && errors.Is(err, errNoAnswer) {
-			continue
-		}
-		if berr != nil && !errors.Is(err, errNoAnswer) {
-			err = berr
-		}
-		return nil, false, fmt.Errorf("read upstream answer: %w", err)
+	reused, err := p.upstream(ctx, l)
+	if err != nil {
+		return nil, false, fmt.Errorf("connect to upstream: %w", err)
 	}
+	if reused && l.upEnd != nil {
+		// The watcher saw the upstream end the connection while the
+		// gateway's request was on its way.
+		how, _ := endHow(l.upEnd)
+		return nil, false, &upstreamEnded{how: how, at: causes.BeforeHeaders, reused: true, idle: l.idle, err: l.upEnd}
+	}
+	if _, err := l.upbw.Write(req.raw); err != nil {
+		return nil, false, fmt.Errorf("write request upstream: %w", err)
+	}
+	var bodyDone chan error
+	if hasBody {
+		bodyDone = sendBody(l, req)
+	} else if err := l.upbw.Flush(); err != nil {
+		return nil, false, p.ended(fmt.Errorf("write request upstream: %w", err), reused, l.idle)
+	}
+	resp, err = p.responseHead(l)
+	if err == nil {
+		if err := waitBody(l, bodyDone); err != nil {
+			req.close = true
+			return resp, true, nil
+		}
+		return resp, false, nil
+	}
+	if errors.Is(err, errDownstream) {
+		waitBody(l, bodyDone)
+		return nil, false, fmt.Errorf("pass an informational answer down: %w", err)
+	}
+	berr := waitBody(l, bodyDone)
+	if _, end := endHow(err); !end && berr != nil {
+		err = berr
+	}
+	return nil, false, p.ended(fmt.Errorf("read upstream answer: %w", err), reused, l.idle)
+}
+
+// ended returns err as an *upstreamEnded before the headers when it is
+// the upstream ending the connection (a FIN or a RST), else err.
+func (p *Proxy) ended(err error, reused bool, idle time.Duration) error {
+	if how, ok := endHow(err); ok {
+		return &upstreamEnded{how: how, at: causes.BeforeHeaders, reused: reused, idle: idle, err: err}
+	}
+	return err
+}
+
+// upstreamEnded is the upstream ending its connection on its own, with no
+// fault: how (causes.HowClose for a FIN, HowReset for a RST), at which
+// point of the exchange, and whether the connection had carried a request
+// before (a reused keep-alive connection, idle for idle).
+type upstreamEnded struct {
+	how    string
+	at     causes.Point
+	reused bool
+	idle   time.Duration
+	err    error
+}
+
+func (e *upstreamEnded) Error() string {
+	what := map[string]string{causes.HowClose: "closed (FIN)", causes.HowReset: "reset (RST)"}[e.how]
+	switch {
+	case e.at != causes.BeforeHeaders:
+		return fmt.Sprintf("the upstream %s the connection %s: %v", what, e.at, e.err)
+	case e.reused:
+		return fmt.Sprintf("the upstream %s the keep-alive connection, idle %s, as the request came: %v", what, e.idle.Round(time.Millisecond), e.err)
+	}
+	return fmt.Sprintf("the upstream %s the connection before answering: %v", what, e.err)
+}
+
+func (e *upstreamEnded) Unwrap() error { return e.err }
+
+// cause names the upstream's own failure.
+func (e *upstreamEnded) cause() string {
+	reset := e.how == causes.HowReset
+	switch {
+	case e.at != causes.BeforeHeaders:
+		return pick(reset, causes.UpstreamResetMidBody, causes.UpstreamClosedMidBody)
+	case e.reused:
+		return causes.UpstreamClosedIdle
+	}
+	return pick(reset, causes.UpstreamReset, causes.UpstreamClosed)
+}
+
+func pick(c bool, a, b string) string {
+	if c {
+		return a
+	}
+	return b
+}
+
+// endHow reports whether err is a peer ending a connection, and how: a
+// RST (ECONNRESET, EPIPE) or a FIN (EOF, an unexpected EOF).
+func endHow(err error) (how string, ok bool) {
+	switch {
+	case err == nil:
+		return "", false
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return causes.HowReset, true
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return causes.HowClose, true
+	}
+	return "", false
 }
 
 // sendBody copies the request body up while the answer comes down (an
@@ -173,17 +245,19 @@ func (p *Proxy) passBody(l *link, resp *head, pl *plan, base Event) bool {
 		endConn(l.down, pl.cutNow)
 		return false
 	case errors.Is(err, errDownstream):
-		return p.fail(base, fmt.Errorf("pass the answer's body down: %w", err))
+		return p.fail(l, base, fmt.Errorf("pass the answer's body down: %w", err))
 	}
-	return p.fail(base, fmt.Errorf("copy upstream body: %w", err))
+	if how, ok := endHow(err); ok {
+		err = &upstreamEnded{how: how, at: causes.MidBody, err: err}
+	}
+	return p.fail(l, base, fmt.Errorf("copy upstream body: %w", err))
 }
 
 // errGatewayBody marks a failure to read a request body from the gateway.
 var errGatewayBody = errors.New("read request body from the gateway")
 
-// errNoAnswer marks an upstream connection that ended before the first
-// byte of an answer.
-var errNoAnswer = errors.New("upstream closed the connection before answering")
+// errMalformedAnswer marks an answer head the proxy could not read.
+var errMalformedAnswer = errors.New("the upstream's answer is not HTTP the proxy can read")
 
 // errDownstream marks a failure to write to the downstream connection (in
 // copyBody: to its writer).
@@ -192,17 +266,16 @@ var errDownstream = errors.New("write downstream")
 // responseHead reads the upstream's answer head, passing informational
 // (1xx) answers down as they come, and returns the final head unwritten.
 func (p *Proxy) responseHead(l *link) (*head, error) {
-	first := true
 	h := &l.resp
 	for {
 		err := h.read(l.upbr, false)
 		if err != nil {
-			if first && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
-				return nil, fmt.Errorf("%w: %v", errNoAnswer, err)
+			var ne net.Error
+			if _, end := endHow(err); !end && !errors.As(err, &ne) && !errors.Is(err, net.ErrClosed) {
+				err = fmt.Errorf("%w: %v", errMalformedAnswer, err)
 			}
 			return nil, err
 		}
-		first = false
 		if h.code >= 200 || h.code == 101 {
 			if h.code == 101 {
 				h.close = true // no protocol switch through the fault proxy
@@ -236,21 +309,18 @@ func waitBody(l *link, done chan error) error {
 	return err
 }
 
-// upstream returns the link's upstream connection, dialling one when
-// there is none or (with check) the old one was closed by the upstream
-// while idle, and reports whether it was reused.
-func (p *Proxy) upstream(ctx context.Context, l *link, check bool) (bool, error) {
+// upstream returns the link's upstream connection, dialling one at the
+// link's first forwarded request, and reports whether it was reused.
+// Bytes the upstream sent unasked stay buffered: they are the answer the
+// gateway would read.
+func (p *Proxy) upstream(ctx context.Context, l *link) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.done {
 		return false, net.ErrClosed
 	}
 	if l.up != nil {
-		if l.upbr.Buffered() == 0 && (!check || alive(l.up)) {
-			return true, nil
-		}
-		l.up.Close()
-		l.up = nil
+		return true, nil
 	}
 	d := net.Dialer{Timeout: p.cfg.DialTimeout}
 	c, err := d.DialContext(ctx, "tcp", p.cfg.Upstream)
@@ -261,38 +331,20 @@ func (p *Proxy) upstream(ctx context.Context, l *link, check bool) (bool, error)
 	return false, nil
 }
 
-// alive reports whether an idle connection is still open: a peek that
-// finds neither bytes nor EOF. (A read deadline cannot tell: Go fails a
-// read past its deadline before asking the socket.)
-func alive(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return true
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	ok = false
-	var buf [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		_, _, rerr := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		ok = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
-		return true
-	})
-	return err == nil && ok
-}
-
 // upstreamCause names the cause of a gateway error that an upstream
 // failure the proxy saw (not caused) leads to.
 func upstreamCause(err error) string {
+	var ue *upstreamEnded
 	switch {
+	case errors.As(err, &ue):
+		return ue.cause()
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return causes.ConnectionRefused
-	case errors.Is(err, syscall.ECONNRESET):
-		return causes.ResetBeforeHeaders
-	case errors.Is(err, errNoAnswer), errors.Is(err, io.EOF):
-		return causes.ClosedBeforeHeaders
+		return causes.UpstreamRefused
+	case errors.Is(err, errMalformedAnswer):
+		return causes.UpstreamMalformed
+	}
+	if how, ok := endHow(err); ok {
+		return (&upstreamEnded{how: how, at: causes.BeforeHeaders}).cause()
 	}
 	return causes.UpstreamError
 }

@@ -43,8 +43,9 @@ type Acceptor interface {
 type Idler interface {
 	// IdleClose returns how long a connection may wait for its next
 	// request before the proxy closes it without warning, and the outcome
-	// logged when it does.
-	IdleClose() (time.Duration, Outcome)
+	// logged when it does; ok is false when the fault does not act
+	// between requests as configured.
+	IdleClose() (limit time.Duration, out Outcome, ok bool)
 }
 
 // Misser is a kind that can say why it never applied in a phase where it

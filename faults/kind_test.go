@@ -21,7 +21,7 @@ var capabilities = map[string]string{
 	scenarios.KindMalformed:   "Exchanger",
 	scenarios.KindRefuse:      "Refuser",
 	scenarios.KindBlackhole:   "Exchanger Streamer",
-	scenarios.KindKeepalive:   "Idler",
+	scenarios.KindKeepalive:   "Idler Exchanger",
 	scenarios.KindOverload:    "Exchanger",
 	scenarios.KindSSECut:      "Exchanger",
 	scenarios.KindSSEStall:    "Exchanger",

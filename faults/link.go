@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,18 @@ type link struct {
 	// busy is set while an exchange runs; closeAfter asks the connection
 	// to close once it ends (a refuse fault began meanwhile).
 	busy, closeAfter atomic.Bool
+
+	// The watch of the upstream connection while the link waits for its
+	// next request (see watch): claimed (under mu) tells the watcher that
+	// a request came, watched gets the watcher's end, and upEnd is how the
+	// upstream ended the connection meanwhile (nil while it is open).
+	claimed bool
+	watched chan error
+	upEnd   error
+	// lastEnd is when the previous exchange ended (zero before the first),
+	// idle how long the connection then waited for the current request.
+	lastEnd time.Time
+	idle    time.Duration
 }
 
 func (l *link) close() {
@@ -73,21 +86,122 @@ func (p *Proxy) serveConn(ctx context.Context, c net.Conn) {
 	if p.accepted(l) {
 		return
 	}
-	for idle := 0; ctx.Err() == nil && !l.closeAfter.Load(); idle++ {
-		if p.idleClose(l, idle) {
+	for n := 0; ctx.Err() == nil && !l.closeAfter.Load(); n++ {
+		if p.idleClose(l, n) {
 			return
 		}
 		h := &l.req
 		if err := h.read(l.br, true); err != nil {
 			return
 		}
+		if n > 0 {
+			l.idle = time.Since(l.lastEnd)
+		}
 		l.busy.Store(true)
+		l.upEnd = l.unwatch()
 		keep := p.exchange(ctx, l, h)
 		l.busy.Store(false)
 		if !keep {
 			return
 		}
+		if l.upEnd != nil {
+			// A fault answered while the upstream ended the connection:
+			// end the gateway's the same way now.
+			p.mirrorIdleEnd(l, l.upEnd)
+			return
+		}
+		l.lastEnd = time.Now()
+		p.watch(l)
 	}
+}
+
+// aLongTimeAgo is a deadline in the past: it interrupts a blocked read.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// watch watches the upstream connection while the link waits for its
+// next request, as a gateway's pool watches its idle connections: when
+// the upstream ends it on its own (its keep-alive timeout: a FIN, or a
+// RST), the gateway's connection ends the same way at once, and bytes the
+// upstream sends unasked (a 408 before the close) go down as they are.
+// The proxy so hides none of the upstream's own closes. unwatch ends the
+// watch once a request came.
+func (p *Proxy) watch(l *link) {
+	l.mu.Lock()
+	l.claimed = false
+	up, br, done := l.up, l.upbr, l.done
+	l.mu.Unlock()
+	if up == nil || done {
+		l.watched = nil
+		return
+	}
+	end := make(chan error, 1)
+	l.watched = end
+	since := l.lastEnd
+	go func() {
+		for {
+			_, err := br.Peek(1)
+			l.mu.Lock()
+			if l.claimed || l.done {
+				l.mu.Unlock()
+				end <- err
+				return
+			}
+			if err == nil {
+				b, _ := br.Peek(br.Buffered())
+				_, werr := l.down.Write(b)
+				_, _ = br.Discard(len(b))
+				l.mu.Unlock()
+				if werr != nil {
+					end <- werr
+					return
+				}
+				continue
+			}
+			l.mu.Unlock()
+			end <- err
+			p.mirrorIdleEnd(l, err)
+			p.record(Event{Time: time.Now(), Type: TypeObservation, Attack: l.attack, Conn: l.id, Kind: ObservedUpstreamError, Fault: -1,
+				Cause: causes.UpstreamClosedIdle,
+				Detail: fmt.Sprintf("the upstream ended the idle keep-alive connection after %s (%v); ended the gateway's connection the same way",
+					time.Since(since).Round(time.Millisecond), err)})
+			return
+		}
+	}()
+}
+
+// unwatch ends the watch of the upstream connection, once a request came,
+// and returns how the upstream ended the connection meanwhile (nil when
+// it is still open).
+func (l *link) unwatch() error {
+	end := l.watched
+	if end == nil {
+		return nil
+	}
+	l.watched = nil
+	l.mu.Lock()
+	l.claimed = true
+	up := l.up
+	l.mu.Unlock()
+	if up != nil {
+		_ = up.SetReadDeadline(aLongTimeAgo)
+	}
+	err := <-end
+	if up != nil {
+		_ = up.SetReadDeadline(time.Time{})
+	}
+	if _, ok := endHow(err); ok {
+		return err
+	}
+	return nil
+}
+
+// mirrorIdleEnd ends the gateway's connection the way the upstream ended
+// its own: a RST for a reset, a FIN (a plain close) otherwise.
+func (p *Proxy) mirrorIdleEnd(l *link, err error) {
+	if how, _ := endHow(err); how == causes.HowReset {
+		endConn(l.down, causes.HowReset)
+	}
+	l.close()
 }
 
 // dropConnections ends every open downstream connection, as an upstream
@@ -163,12 +277,15 @@ func (p *Proxy) idleClose(l *link, n int) bool {
 		if !ok {
 			continue
 		}
+		limit, out, ok := idler.IdleClose()
+		if !ok {
+			continue
+		}
 		hit := p.connDraw(l.id, n, r.Index).Hit(r.Probability)
 		r.count(false) // applied only once a connection is closed
 		if !hit {
 			return false
 		}
-		limit, out := idler.IdleClose()
 		_ = l.down.SetReadDeadline(time.Now().Add(limit))
 		_, err := l.br.Peek(1)
 		_ = l.down.SetReadDeadline(time.Time{})
@@ -177,7 +294,11 @@ func (p *Proxy) idleClose(l *link, n int) bool {
 			return err != nil // a request came, or the peer went away
 		}
 		r.applied()
-		endConn(l.down, causes.HowClose)
+		how := causes.HowClose
+		if k, ok := r.Fault.(Keepalive); ok {
+			how = k.how()
+		}
+		endConn(l.down, how)
 		p.recordConn(l, ph, r, out)
 		return true
 	}

@@ -96,7 +96,7 @@ var kinds = map[string]func(scenarios.Fault) Fault{
 	scenarios.KindMalformed:   func(s scenarios.Fault) Fault { return Malformed{Variant: s.Variant, Size: s.Size, Bytes: s.Bytes} },
 	scenarios.KindRefuse:      func(scenarios.Fault) Fault { return Refuse{} },
 	scenarios.KindBlackhole:   func(scenarios.Fault) Fault { return Blackhole{} },
-	scenarios.KindKeepalive:   func(s scenarios.Fault) Fault { return Keepalive{Idle: s.Idle.D()} },
+	scenarios.KindKeepalive:   func(s scenarios.Fault) Fault { return Keepalive{Idle: s.Idle.D(), When: s.When, Close: s.Close} },
 	scenarios.KindOverload:    newOverload,
 	scenarios.KindSSECut:      func(s scenarios.Fault) Fault { return SSECut{Events: s.Events, Cut: s.Cut} },
 	scenarios.KindSSEStall:    func(s scenarios.Fault) Fault { return SSEStall{Events: s.Events, For: s.For.D()} },

@@ -226,8 +226,8 @@ func TestTCPUpstreamDown(t *testing.T) {
 	if len(evs) != 2 {
 		t.Fatalf("got %d events, want 2: %+v", len(evs), evs)
 	}
-	if e := evs[0]; e.Type != TypeObservation || e.Kind != ObservedUpstreamError || e.Cause != "connection-refused" || e.Conn != 1 {
-		t.Errorf("got %+v, want an upstream-error observation with cause connection-refused", e)
+	if e := evs[0]; e.Type != TypeObservation || e.Kind != ObservedUpstreamError || e.Cause != "upstream-refused" || e.Conn != 1 {
+		t.Errorf("got %+v, want an upstream-error observation with cause upstream-refused", e)
 	}
 	checkEvent(t, evs[1], 1, "latency", 0, "", false, "no effect: the upstream could not be reached")
 }

@@ -24,6 +24,22 @@ const (
 	DefaultQueueTimeout  = time.Second // overload queue_timeout, when queue is more than 0
 	DefaultReject        = "503"       // overload reject; the other is "reset"
 	DefaultCut           = "close"     // sse-cut cut; the other is "reset"
+	DefaultWhen          = WhenRequest // keepalive when
+	DefaultClose         = CloseFIN    // keepalive close
+)
+
+// Keepalive's when: the upstream's idle close crosses the next request
+// (request), or happens while the connection waits (idle).
+const (
+	WhenRequest = "request"
+	WhenIdle    = "idle"
+)
+
+// Keepalive's close: how the upstream's side ends, a FIN (fin) or a RST
+// (rst).
+const (
+	CloseFIN = "fin"
+	CloseRST = "rst"
 )
 
 // kindSpec is what a fault kind takes and where it works.
@@ -66,14 +82,10 @@ var kindSpecs = map[string]kindSpec{
 		noMatch:       "blackhole acts on connections, before any request is read; remove match (a hang fault with match stalls some requests)",
 		tcp:           true,
 	},
-	KindKeepalive: {
-		settings: []string{"idle"},
-		noMatch:  "keepalive acts on idle connections, between requests, so there is no request to match; remove match",
-		check:    (*checker).keepalive,
-	},
-	KindOverload: {settings: []string{"max_inflight", "queue", "queue_timeout", "reject"}, check: (*checker).overload},
-	KindSSECut:   {settings: []string{"events", "cut"}, check: (*checker).sseCut},
-	KindSSEStall: {settings: []string{"events", "for"}, check: (*checker).sseStall},
+	KindKeepalive: {settings: []string{"idle", "when", "close"}, check: (*checker).keepalive},
+	KindOverload:  {settings: []string{"max_inflight", "queue", "queue_timeout", "reject"}, check: (*checker).overload},
+	KindSSECut:    {settings: []string{"events", "cut"}, check: (*checker).sseCut},
+	KindSSEStall:  {settings: []string{"events", "for"}, check: (*checker).sseStall},
 }
 
 // tcpKinds lists the kinds that work in mode: tcp, for messages.

@@ -176,7 +176,12 @@ func (c *checker) sized(path string, n *int, variantOK, applies bool, variant st
 }
 
 func (c *checker) keepalive(path string, f *Fault) {
-	c.needDuration(join(path, "idle"), f.Idle, "how long a connection waits between requests before it is closed", "idle: 2s", f.Kind)
+	c.needDuration(join(path, "idle"), f.Idle, "how long a connection waits between requests before the upstream closes it", "idle: 2s", f.Kind)
+	if c.oneOf(join(path, "when"), &f.When, DefaultWhen, "when", []string{WhenRequest, WhenIdle}) &&
+		f.When == WhenIdle && c.x.has(join(path, "match")) {
+		c.add(join(path, "match"), "keepalive with when: idle closes connections between requests, so there is no request to match; remove match, or use when: request")
+	}
+	c.oneOf(join(path, "close"), &f.Close, DefaultClose, "close", []string{CloseFIN, CloseRST})
 }
 
 func (c *checker) overload(path string, f *Fault) {

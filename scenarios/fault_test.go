@@ -132,13 +132,17 @@ var faultErrorTests = []decodeErrorTest{
 
 	// keepalive
 	{"keepalive without idle", inPhase("      - {kind: keepalive, probability: 0.5}\n"),
-		[]want{{8, "phases[0].faults[0].idle", "a keepalive fault needs idle, how long a connection waits between requests before it is closed; write one such as idle: 2s"}}},
+		[]want{{8, "phases[0].faults[0].idle", "a keepalive fault needs idle, how long a connection waits between requests before the upstream closes it; write one such as idle: 2s"}}},
 	{"keepalive idle zero", inPhase("      - {kind: keepalive, idle: 0s}\n"),
 		[]want{{8, "phases[0].faults[0].idle", "idle must be more than 0"}}},
-	{"keepalive with match", inPhase("      - kind: keepalive\n        idle: 1s\n        match: {method: GET}\n"),
-		[]want{{10, "phases[0].faults[0].match", "keepalive acts on idle connections, between requests, so there is no request to match; remove match"}}},
+	{"keepalive when idle with match", inPhase("      - kind: keepalive\n        idle: 1s\n        when: idle\n        match: {method: GET}\n"),
+		[]want{{11, "phases[0].faults[0].match", "keepalive with when: idle closes connections between requests, so there is no request to match; remove match, or use when: request"}}},
+	{"keepalive unknown when", inPhase("      - {kind: keepalive, idle: 1s, when: idel}\n"),
+		[]want{{8, "phases[0].faults[0].when", `unknown when "idel"; did you mean idle? write when: request or idle`}}},
+	{"keepalive unknown close", inPhase("      - {kind: keepalive, idle: 1s, close: reset}\n"),
+		[]want{{8, "phases[0].faults[0].close", `unknown close "reset"; write close: fin or rst`}}},
 	{"keepalive with a setting", inPhase("      - {kind: keepalive, idle: 1s, delay: 1s}\n"),
-		[]want{{8, "phases[0].faults[0].delay", "delay does not apply to a keepalive fault; remove it (a keepalive fault takes idle, besides kind and probability)"}}},
+		[]want{{8, "phases[0].faults[0].delay", "delay does not apply to a keepalive fault; remove it (a keepalive fault takes idle, when, close, besides kind, probability and match)"}}},
 
 	// overload
 	{"overload without max_inflight", inPhase("      - {kind: overload}\n"),
@@ -175,7 +179,7 @@ var faultErrorTests = []decodeErrorTest{
 	{"unknown field of a known kind", inPhase("      - {kind: reset, colour: red}\n"),
 		[]want{{8, "phases[0].faults[0].colour", `unknown field "colour"; known fields here: kind, probability, match, at, after_bytes`}}},
 	{"misspelt field of a kind", inPhase("      - {kind: keepalive, idel: 1s}\n"),
-		[]want{{8, "phases[0].faults[0].idel", `unknown field "idel" (did you mean idle?); known fields here: kind, probability, idle`}}},
+		[]want{{8, "phases[0].faults[0].idel", `unknown field "idel" (did you mean idle?); known fields here: kind, probability, match, idle, when, close`}}},
 
 	// proxy
 	{"proxy unknown mode", "proxy: {mode: tpc}\n" + inPhase("      - {kind: reset}\n"),

@@ -242,9 +242,16 @@ type Fault struct {
 	// For (hang, sse-stall): how long; for hang zero means until the
 	// gateway gives up or the run ends.
 	For Duration `yaml:"for,omitempty"`
-	// Idle (keepalive): close an upstream-side keep-alive connection once
-	// it has been idle this long, without warning.
-	Idle Duration `yaml:"idle,omitempty"`
+	// Idle, When and Close (keepalive): the upstream closes a keep-alive
+	// connection that has been idle for Idle. With When request (the
+	// default) it does so as the next request comes, so that the close
+	// crosses the request, as the real race happens: the request is read
+	// and never answered. With When idle it closes the connection while
+	// it waits, which a gateway watching its pool notices. Close is how:
+	// fin (the default, what Node.js and Go servers send) or rst.
+	Idle  Duration `yaml:"idle,omitempty"`
+	When  string   `yaml:"when,omitempty"`
+	Close string   `yaml:"close,omitempty"`
 	// MaxInflight, Queue, QueueTimeout and Reject (overload): at most
 	// MaxInflight requests at once; up to Queue more wait up to
 	// QueueTimeout for a slot; the rest, and those that waited too long,

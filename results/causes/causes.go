@@ -9,23 +9,32 @@ import (
 // The stable cause names, in the order of the table. Every report, every
 // fault event and every expectation uses these and no other spelling.
 const (
-	ResetBeforeHeaders     = "reset-before-headers"
-	ClosedBeforeHeaders    = "closed-before-headers"
-	ResetAfterHeaders      = "reset-after-headers"
-	ClosedAfterHeaders     = "closed-after-headers"
-	ResetMidBody           = "reset-mid-body"
-	ClosedMidBody          = "closed-mid-body"
-	MalformedStatusLine    = "malformed-status-line"
-	MalformedHeader        = "malformed-header"
-	OversizedHeaders       = "oversized-headers"
-	LengthMismatch         = "length-mismatch"
-	TruncatedChunked       = "truncated-chunked"
-	MalformedResponse      = "malformed-response"
-	ConnectionRefused      = "connection-refused"
-	UpstreamTimeout        = "upstream-timeout"
-	UpstreamLatency        = "upstream-latency"
-	KeepaliveRace          = "keepalive-race"
-	OverloadRejected       = "overload-rejected"
+	ResetBeforeHeaders  = "reset-before-headers"
+	ClosedBeforeHeaders = "closed-before-headers"
+	ResetAfterHeaders   = "reset-after-headers"
+	ClosedAfterHeaders  = "closed-after-headers"
+	ResetMidBody        = "reset-mid-body"
+	ClosedMidBody       = "closed-mid-body"
+	MalformedStatusLine = "malformed-status-line"
+	MalformedHeader     = "malformed-header"
+	OversizedHeaders    = "oversized-headers"
+	LengthMismatch      = "length-mismatch"
+	TruncatedChunked    = "truncated-chunked"
+	MalformedResponse   = "malformed-response"
+	ConnectionRefused   = "connection-refused"
+	UpstreamTimeout     = "upstream-timeout"
+	UpstreamLatency     = "upstream-latency"
+	KeepaliveRace       = "keepalive-race"
+	OverloadRejected    = "overload-rejected"
+	// The upstream's own failures, which the proxy saw with no fault
+	// injected: told apart from the injected causes of the same shape.
+	UpstreamClosedIdle     = "upstream-closed-idle"
+	UpstreamClosed         = "upstream-closed"
+	UpstreamReset          = "upstream-reset"
+	UpstreamClosedMidBody  = "upstream-closed-mid-body"
+	UpstreamResetMidBody   = "upstream-reset-mid-body"
+	UpstreamRefused        = "upstream-refused"
+	UpstreamMalformed      = "upstream-malformed"
 	UpstreamError          = "upstream-error"
 	Upstream5xxPassthrough = "upstream-5xx-passthrough"
 	UpstreamStatus         = "upstream-status"
@@ -96,6 +105,13 @@ var table = []Cause{
 	{KeepaliveRace, "keep-alive connections closed under the gateway", BeforeHeaders, []string{"keepalive"}, nil},
 	{OverloadRejected, "overload rejections", TheAnswer, []string{"overload"},
 		[]string{"You have sent too many requests in a given amount of time.", "overflow", "overload manager reset"}},
+	{UpstreamClosedIdle, "the upstream's own keep-alive close, crossing the next request", BeforeHeaders, nil, nil},
+	{UpstreamClosed, "the upstream's own close before headers", BeforeHeaders, nil, nil},
+	{UpstreamReset, "the upstream's own reset before headers", BeforeHeaders, nil, nil},
+	{UpstreamClosedMidBody, "the upstream's own close mid-body", MidBody, nil, nil},
+	{UpstreamResetMidBody, "the upstream's own reset mid-body", MidBody, nil, nil},
+	{UpstreamRefused, "the upstream's own refused connections", AtConnect, nil, nil},
+	{UpstreamMalformed, "the upstream's own malformed answers", InTheHead, nil, nil},
 	{UpstreamError, "upstream failures the proxy saw", NowhereKnown, nil, nil},
 	{Upstream5xxPassthrough, "upstream 5xx answers passed on", TheAnswer, []string{"status"}, nil},
 	{UpstreamStatus, "upstream statuses passed on", TheAnswer, []string{"status"}, nil},
