@@ -90,23 +90,45 @@ func (p *Proxy) fail(l *link, base Event, err error) bool {
 func (p *Proxy) send(ctx context.Context, l *link, req *head) (resp *head, dropAfter bool, err error) {
 	hasBody := req.chunked || req.length > 0
 	reused, err := p.upstream(ctx, l)
+	watch := l.claim()
+	if watch != nil && (err != nil || !reused) {
+		<-watch // the watch of a connection that ended
+		watch = nil
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("connect to upstream: %w", err)
 	}
-	if reused && l.upEnd != nil {
-		// The watcher saw the upstream end the connection while the
-		// gateway's request was on its way.
-		how, _ := endHow(l.upEnd)
-		return nil, false, &upstreamEnded{how: how, at: causes.BeforeHeaders, reused: true, idle: l.idle, err: l.upEnd}
+	// The watcher's end, once the request went: the first byte of the
+	// answer, or the upstream ending the connection (maybe before the
+	// request came: then the gateway's connection has ended too).
+	first := func() error {
+		if watch == nil {
+			return nil
+		}
+		err := <-watch
+		watch = nil
+		return err
+	}
+	// A write that failed on a connection the upstream ended: its end
+	// says how.
+	writeErr := func(err error) error {
+		if w := first(); w != nil {
+			return p.ended(fmt.Errorf("read upstream answer: %w", w), reused, l.idle)
+		}
+		return p.ended(fmt.Errorf("write request upstream: %w", err), reused, l.idle)
 	}
 	if _, err := l.upbw.Write(req.raw); err != nil {
-		return nil, false, fmt.Errorf("write request upstream: %w", err)
+		return nil, false, writeErr(err)
 	}
 	var bodyDone chan error
 	if hasBody {
 		bodyDone = sendBody(l, req)
 	} else if err := l.upbw.Flush(); err != nil {
-		return nil, false, p.ended(fmt.Errorf("write request upstream: %w", err), reused, l.idle)
+		return nil, false, writeErr(err)
+	}
+	if err := first(); err != nil {
+		waitBody(l, bodyDone)
+		return nil, false, p.ended(fmt.Errorf("read upstream answer: %w", err), reused, l.idle)
 	}
 	resp, err = p.responseHead(l)
 	if err == nil {

@@ -34,13 +34,12 @@ type link struct {
 	// to close once it ends (a refuse fault began meanwhile).
 	busy, closeAfter atomic.Bool
 
-	// The watch of the upstream connection while the link waits for its
-	// next request (see watch): claimed (under mu) tells the watcher that
-	// a request came, watched gets the watcher's end, and upEnd is how the
-	// upstream ended the connection meanwhile (nil while it is open).
+	// The watch of the upstream connection while no request is in
+	// flight on it (see watch): claimed (under mu) tells the watcher that
+	// a request was sent, and watched gets the watcher's end (nil when
+	// none runs).
 	claimed bool
 	watched chan error
-	upEnd   error
 	// lastEnd is when the previous exchange ended (zero before the first),
 	// idle how long the connection then waited for the current request.
 	lastEnd time.Time
@@ -71,7 +70,12 @@ func (p *Proxy) serveConn(ctx context.Context, c net.Conn) {
 	l := &link{id: p.conns.Add(1), down: c, br: bufio.NewReader(c), bw: bufio.NewWriter(c)}
 	stop := context.AfterFunc(ctx, l.close)
 	defer stop()
-	defer l.close()
+	defer func() {
+		l.close()
+		if l.watched != nil {
+			<-l.watched // the watcher ends with the upstream connection
+		}
+	}()
 	p.mu.Lock()
 	if p.links == nil {
 		p.links = map[*link]struct{}{}
@@ -98,45 +102,37 @@ func (p *Proxy) serveConn(ctx context.Context, c net.Conn) {
 			l.idle = time.Since(l.lastEnd)
 		}
 		l.busy.Store(true)
-		l.upEnd = l.unwatch()
 		keep := p.exchange(ctx, l, h)
 		l.busy.Store(false)
 		if !keep {
 			return
 		}
-		if l.upEnd != nil {
-			// A fault answered while the upstream ended the connection:
-			// end the gateway's the same way now.
-			p.mirrorIdleEnd(l, l.upEnd)
-			return
-		}
 		l.lastEnd = time.Now()
-		p.watch(l)
+		if l.watched == nil {
+			p.watch(l)
+		}
 	}
 }
 
-// aLongTimeAgo is a deadline in the past: it interrupts a blocked read.
-var aLongTimeAgo = time.Unix(1, 0)
-
-// watch watches the upstream connection while the link waits for its
-// next request, as a gateway's pool watches its idle connections: when
-// the upstream ends it on its own (its keep-alive timeout: a FIN, or a
-// RST), the gateway's connection ends the same way at once, and bytes the
+// watch watches the upstream connection while no request is in flight
+// on it, as a gateway's pool watches its idle connections: when the
+// upstream ends it on its own (its keep-alive timeout: a FIN, or a RST),
+// the gateway's connection ends the same way at once, and bytes the
 // upstream sends unasked (a 408 before the close) go down as they are.
-// The proxy so hides none of the upstream's own closes. unwatch ends the
-// watch once a request came.
+// The proxy so hides none of the upstream's own closes. The next request
+// sent on the connection claims the watch (see send): the watcher's end
+// is then the first byte of the answer (nil) or the upstream's end.
 func (p *Proxy) watch(l *link) {
 	l.mu.Lock()
 	l.claimed = false
 	up, br, done := l.up, l.upbr, l.done
 	l.mu.Unlock()
 	if up == nil || done {
-		l.watched = nil
 		return
 	}
 	end := make(chan error, 1)
 	l.watched = end
-	since := l.lastEnd
+	since := time.Now()
 	go func() {
 		for {
 			_, err := br.Peek(1)
@@ -147,8 +143,13 @@ func (p *Proxy) watch(l *link) {
 				return
 			}
 			if err == nil {
+				// Under mu, so that no answer interleaves; bounded, so that
+				// close (which takes mu) never waits on a gateway that
+				// does not read.
 				b, _ := br.Peek(br.Buffered())
+				_ = l.down.SetWriteDeadline(time.Now().Add(time.Second))
 				_, werr := l.down.Write(b)
+				_ = l.down.SetWriteDeadline(time.Time{})
 				_, _ = br.Discard(len(b))
 				l.mu.Unlock()
 				if werr != nil {
@@ -158,21 +159,23 @@ func (p *Proxy) watch(l *link) {
 				continue
 			}
 			l.mu.Unlock()
+			if _, ok := endHow(err); ok {
+				p.record(Event{Time: time.Now(), Type: TypeObservation, Attack: l.attack, Conn: l.id, Kind: ObservedUpstreamError, Fault: -1,
+					Cause: causes.UpstreamClosedIdle,
+					Detail: fmt.Sprintf("the upstream ended the idle keep-alive connection after %s (%v); ended the gateway's connection the same way",
+						time.Since(since).Round(time.Millisecond), err)})
+				p.mirrorIdleEnd(l, err)
+			} // else closed by the proxy itself
 			end <- err
-			p.mirrorIdleEnd(l, err)
-			p.record(Event{Time: time.Now(), Type: TypeObservation, Attack: l.attack, Conn: l.id, Kind: ObservedUpstreamError, Fault: -1,
-				Cause: causes.UpstreamClosedIdle,
-				Detail: fmt.Sprintf("the upstream ended the idle keep-alive connection after %s (%v); ended the gateway's connection the same way",
-					time.Since(since).Round(time.Millisecond), err)})
 			return
 		}
 	}()
 }
 
-// unwatch ends the watch of the upstream connection, once a request came,
-// and returns how the upstream ended the connection meanwhile (nil when
-// it is still open).
-func (l *link) unwatch() error {
+// claim takes the watch of the upstream connection over for a request
+// about to be sent on it, and returns the watcher's end channel; nil when
+// no watch runs.
+func (l *link) claim() chan error {
 	end := l.watched
 	if end == nil {
 		return nil
@@ -180,19 +183,8 @@ func (l *link) unwatch() error {
 	l.watched = nil
 	l.mu.Lock()
 	l.claimed = true
-	up := l.up
 	l.mu.Unlock()
-	if up != nil {
-		_ = up.SetReadDeadline(aLongTimeAgo)
-	}
-	err := <-end
-	if up != nil {
-		_ = up.SetReadDeadline(time.Time{})
-	}
-	if _, ok := endHow(err); ok {
-		return err
-	}
-	return nil
+	return end
 }
 
 // mirrorIdleEnd ends the gateway's connection the way the upstream ended
