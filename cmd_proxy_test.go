@@ -103,7 +103,8 @@ faults:
 			t.Errorf("stdout lacks %q:\n%s", want, p.stdout.String())
 		}
 	}
-	checkEventsFile(t, eventsFile, []string{"old fault reset fault 0", "proxy fault status fault 0", "proxy fault status fault 1"})
+	// The tally, as the proxy stops, is of the faults held then: fault 1.
+	checkEventsFile(t, eventsFile, []string{"old fault reset fault 0", "proxy fault status fault 0", "proxy fault status fault 1", "proxy observation tally fault 1"})
 }
 
 // proxyCommand is a gatecrash proxy running in the test.

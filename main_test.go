@@ -170,10 +170,24 @@ func TestRunEndToEnd(t *testing.T) {
 		seq    uint64
 	}
 	resets := map[key]int{} // the last attempt the proxy reset
-	seen := map[key]int{}   // highest attempt the proxy saw
+	tallies, tallied := 0, uint64(0)
+	seen := map[key]int{} // highest attempt the proxy saw
+	applied := 0          // fault events
 	for _, e := range rd.events {
 		if e.Kind == faults.ObservedSeen {
 			continue
+		}
+		if e.Kind == faults.ObservedTally {
+			// One tally, the reset's, applied once per fault event.
+			if e.Phase != "resets" || e.Fault != 0 || e.FaultKind != "reset" || e.P != 0.25 || e.Applied == 0 || e.Matched < e.Applied {
+				t.Errorf("got tally %+v, want the reset's of phase resets", e)
+			}
+			tallies++
+			tallied = e.Applied
+			continue
+		}
+		if e.Type == faults.TypeFault {
+			applied++
 		}
 		if e.Seq == nil {
 			t.Fatalf("event without seq: %+v", e)
@@ -189,6 +203,12 @@ func TestRunEndToEnd(t *testing.T) {
 				resets[k] = e.Attempt
 			}
 		}
+	}
+	if tallies != 1 || tallied != uint64(applied) {
+		t.Errorf("got %d tallies, applied %d; want one, applied as often as the %d fault events", tallies, tallied, applied)
+	}
+	if len(rep.Unapplied) != 0 {
+		t.Errorf("unapplied: got %+v, want none: the reset applied as its probability says", rep.Unapplied)
 	}
 	byKey := map[key]vegeta.Result{}
 	n502 := 0

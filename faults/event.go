@@ -34,12 +34,27 @@ const (
 	// ObservedGatewayClosed: the gateway closed its connection in the
 	// middle of an exchange (it gave up: a timeout, or its client left).
 	ObservedGatewayClosed = "gateway-closed"
+	// ObservedTally: how often one fault of the schedule matched and was
+	// applied, so that a fault that never bit is known as such. When
+	// Serve returns, the proxy (of mode http and tcp) records one per rule
+	// of every phase of the schedule in force then (the one SetPhases set
+	// last: a fault an admin removed earlier gets none), phases and rules
+	// in order, just before the seen observations: Phase and Fault name
+	// the rule, FaultKind its kind (Kind is "tally"), Matched, Applied and
+	// P its counters and probability, Conditional whether it applies on a
+	// hit only when a condition of its own holds too (its kind is a
+	// Misser). Detail, for a Misser that never applied, says why, as its kind
+	// words it ("no connection was idle 50ms; lower idle or the rate");
+	// otherwise it sums the counts up. The counts run from the rule's
+	// creation: a proxy served twice reports them twice, each time
+	// cumulated; the last tally of a rule is the one to read. Seq is nil.
+	ObservedTally = "tally"
 	// ObservedSeen: the seqs of one attack that reached the proxy with a
 	// seq header, in Ranges. The proxy of mode http records one per attack,
 	// attacks in sorted order, when Serve returns, after every other event
-	// of that Serve; mode tcp reads no requests and records none. An attack
-	// with more than 65536 ranges gets several, each with a part of them
-	// ("ranges part 1 of 2" in Detail). Each Serve reports only the
+	// of that Serve (the tallies included); mode tcp reads no requests and
+	// records none. An attack with more than 65536 ranges gets several,
+	// each with a part of them ("ranges part 1 of 2" in Detail). Each Serve reports only the
 	// requests it received itself, so a proxy served more than once records
 	// seen events for each Serve. In every case, the union of an attack's
 	// Ranges is what the proxy received.
@@ -72,7 +87,7 @@ type Event struct {
 	// Kind is the fault kind (latency, reset, ...) or the observation kind.
 	Kind string `json:"kind"`
 	// Fault is the index of the fault in its phase's list; -1 for
-	// observations.
+	// observations but a tally, which names its fault by it.
 	Fault int `json:"fault"`
 	// Cause is the stable cause name a gateway error from this fault gets,
 	// for example reset-before-headers; empty for observations and for
@@ -86,6 +101,20 @@ type Event struct {
 	Status int `json:"status,omitempty"`
 	// Detail says what exactly was done or seen.
 	Detail string `json:"detail"`
+	// FaultKind, Matched, Applied, P and Conditional are set on a tally
+	// observation only (see ObservedTally): the kind of the fault it
+	// counts; how many requests (or, for the faults that act on
+	// connections, connections and idle waits) the fault matched and drew
+	// for; how many times it was applied; its probability; and whether a
+	// hit applies only when a condition of the kind's own holds too (a
+	// keepalive fault closes only a connection idle long enough, an
+	// overload fault rejects only beyond its cap), so that Applied may
+	// fall far below Matched × P by design. Such a kind is a Misser.
+	FaultKind   string  `json:"fault_kind,omitempty"`
+	Matched     uint64  `json:"matched,omitempty"`
+	Applied     uint64  `json:"applied,omitempty"`
+	P           float64 `json:"p,omitempty"`
+	Conditional bool    `json:"conditional,omitempty"`
 	// Ranges, for a seen observation, are the seqs of Attack the proxy
 	// received at least once, as sorted, non-overlapping, non-adjacent
 	// half-open intervals [lo, hi); Seq is nil on this event. Only seqs

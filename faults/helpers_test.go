@@ -51,8 +51,9 @@ func startProxyLog(t *testing.T, upstream http.Handler, specs ...scenarios.Fault
 	t.Cleanup(up.Close)
 	addr, log, events := runProxy(t, Config{Upstream: up.Listener.Addr().String(), Seed: 1, Phases: []Phase{onlyPhase(t, specs...)}})
 	return addr, log, func() []Event {
-		// The seen observations (TestSeen*) would be in every test's way.
-		return slices.DeleteFunc(events(), func(e Event) bool { return e.Kind == ObservedSeen })
+		// The seen and tally observations (TestSeen*, TestTally*) would be
+		// in every test's way.
+		return slices.DeleteFunc(events(), func(e Event) bool { return e.Kind == ObservedSeen || e.Kind == ObservedTally })
 	}
 }
 

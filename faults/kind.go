@@ -50,10 +50,16 @@ type Idler interface {
 
 // Misser is a kind that can say why it never applied in a phase where it
 // was active, and what to change: a keepalive fault's "no connection was
-// idle 50ms; lower idle or the rate". The tally of a phase's faults (see
-// ObservedTally) carries it as Detail. A kind without it gets a sentence
-// of the report's own.
+// idle 50ms; lower idle or the rate". It is a kind whose hit applies only
+// when a condition of its own holds too (a connection idle long enough,
+// a cap reached), so that it may apply far less often than its
+// probability says without anything being wrong. The tally of a phase's
+// faults (see ObservedTally) carries Missed as Detail and marks the
+// fault Conditional. A kind without it gets a sentence of the report's
+// own.
 type Misser interface {
+	// Missed says, in a clause without a final period, why the fault
+	// never applied and what to change.
 	Missed() string
 }
 

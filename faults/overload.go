@@ -24,7 +24,19 @@ type Overload struct {
 	slots, waiting chan struct{}
 }
 
-var _ Exchanger = (*Overload)(nil)
+var (
+	_ Exchanger = (*Overload)(nil)
+	_ Misser    = (*Overload)(nil)
+)
+
+// Missed says why an overload fault never applied.
+func (o *Overload) Missed() string {
+	q := ""
+	if o.Queue > 0 {
+		q = fmt.Sprintf(" and its queue of %d", o.Queue)
+	}
+	return fmt.Sprintf("the requests in flight never filled its %d slots%s; raise the rate or lower max_inflight", o.MaxInflight, q)
+}
 
 // newOverload returns the Overload of a spec, with its slots.
 func newOverload(s scenarios.Fault) Fault {

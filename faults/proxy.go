@@ -119,8 +119,10 @@ func (p *Proxy) Phases() []Phase { return *p.phases.Load() }
 // Serve accepts connections on ln until ctx is done, then closes ln and
 // every connection and returns once all of them are finished. It returns
 // nil when ctx ended it, and an error when accepting failed for good.
-// Before it returns, however it ends, the proxy of mode http records the
-// seen observations of the requests it received (see ObservedSeen).
+// Before it returns, however it ends, the proxy records the tally of
+// every fault of the schedule in force (see ObservedTally) and then, in
+// mode http, the seen observations of the requests it received (see
+// ObservedSeen).
 //
 // While a phase with a refuse fault runs, the listener is closed, so that
 // connecting is refused for real, and (in mode http) the open connections
@@ -132,8 +134,11 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		p.start = time.Now()
 	}
 	// Deferred first, so run last: once every connection has ended, no
-	// request can be received any more.
-	defer p.recordSeen()
+	// request can be received, nor a fault applied, any more.
+	defer func() {
+		p.recordTally()
+		p.recordSeen()
+	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	// The refuse loop ends with Serve, however Serve ends.

@@ -101,7 +101,11 @@ func answer(b []byte) func(c *net.TCPConn) {
 // a function that stops it and returns its events.
 func startTCPProxy(t *testing.T, upstream string, specs ...scenarios.Fault) (string, *EventLog, func() []Event) {
 	t.Helper()
-	return runProxy(t, Config{Upstream: upstream, Seed: 1, Phases: []Phase{onlyPhase(t, specs...)}, Mode: scenarios.ModeTCP})
+	addr, log, events := runProxy(t, Config{Upstream: upstream, Seed: 1, Phases: []Phase{onlyPhase(t, specs...)}, Mode: scenarios.ModeTCP})
+	return addr, log, func() []Event {
+		// The tallies (TestTally*) would be in every test's way.
+		return slices.DeleteFunc(events(), func(e Event) bool { return e.Kind == ObservedTally })
+	}
 }
 
 func dialTCP(t *testing.T, addr string) *net.TCPConn {

@@ -89,10 +89,16 @@ type evidence struct {
 	refusing  *time.Time
 	seen      map[string][][2]uint64 // per attack, the seqs the proxy saw; nil when unknown
 	endFaults int                    // faults that ended an attempt or a connection
+	// The proxy's tallies, by fault, in the order first seen; and the
+	// fault events of each fault, for the runs without tallies.
+	tallies    map[tallyKey]tallied
+	tallyOrder []tallyKey
+	faulted    map[tallyKey]int
 }
 
 func newEvidence() *evidence {
-	return &evidence{names: []string{""}, ids: map[string]uint32{"": 0}, dense: map[uint32][]reqInfo{}, sparse: map[reqKey]*reqInfo{}}
+	return &evidence{names: []string{""}, ids: map[string]uint32{"": 0}, dense: map[uint32][]reqInfo{}, sparse: map[reqKey]*reqInfo{},
+		faulted: map[tallyKey]int{}}
 }
 
 // intern returns s's number.
@@ -145,7 +151,13 @@ func (ev *evidence) lookup(attack string, seq uint64) *reqInfo {
 
 // add takes one event.
 func (ev *evidence) add(e *faults.Event) {
+	if e.Type == faults.TypeFault {
+		ev.faulted[tallyKey{ev.intern(e.Phase), e.Fault}]++
+	}
 	switch {
+	case e.Type == faults.TypeObservation && e.Kind == faults.ObservedTally:
+		ev.addTally(e)
+		return
 	case e.Type == faults.TypeObservation && e.Kind == faults.ObservedSeen:
 		if ev.seen == nil {
 			ev.seen = map[string][][2]uint64{}

@@ -46,7 +46,8 @@ func Diagnosis(r *Report) string {
 		s = append(s, w)
 	}
 	if r.Totals.Requests == 0 {
-		return strings.Join(append(s, "No requests were recorded."), " ")
+		s = append(s, "No requests were recorded.")
+		return strings.Join(append(s, unappliedWords(r)...), " ")
 	}
 	if r.Onset.FirstS == nil {
 		s = append(s, fmt.Sprintf("No 502 Bad Gateway answers in %d requests.", r.Totals.Requests))
@@ -64,6 +65,9 @@ func Diagnosis(r *Report) string {
 			s = append(s, fmt.Sprintf("After phase %s the 502 share never fell back under %s.", p.Name, Percent(r.Analysis.Threshold)))
 		}
 	}
+	// Right after the 502s: a fault that never bit makes "no 502s" mean
+	// nothing.
+	s = append(s, unappliedWords(r)...)
 	if m := r.Masked; m.Faults > 0 {
 		line := fmt.Sprintf("Of %s that broke an attempt or a connection, %d %s masked", plural(m.Faults, "fault"), m.Count, were(m.Count))
 		if m.Count > 0 {
@@ -110,6 +114,16 @@ func Diagnosis(r *Report) string {
 	}
 	s = append(s, fmt.Sprintf("Gateway: %s (%s).", r.Gateway.Kind, r.Gateway.Evidence))
 	return strings.Join(s, " ")
+}
+
+// unappliedWords are the warnings of the faults that never bit, one
+// sentence each.
+func unappliedWords(r *Report) []string {
+	out := make([]string, len(r.Unapplied))
+	for i, u := range r.Unapplied {
+		out[i] = u.Warning
+	}
+	return out
 }
 
 // expectWords says whether the expectations held, and why the run was

@@ -59,6 +59,10 @@ type Report struct {
 	Masked Masked `json:"masked"`
 	// Correlations tie each fault kind's timeline to the 502 timeline.
 	Correlations []Correlation `json:"correlations"`
+	// Unapplied are the faults that never bit: never applied, or far
+	// fewer times than their probability implies; see [Unapplied]. Every
+	// report format warns of each.
+	Unapplied []Unapplied `json:"unapplied"`
 	// SendLagMS is how late the attacker sent its requests against the
 	// pacer's plan.
 	SendLagMS SendLag `json:"send_lag_ms"`

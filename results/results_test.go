@@ -144,6 +144,12 @@ func TestAnalyze(t *testing.T) {
 		{Time: at(2002), Type: faults.TypeFault, Attack: "a", Seq: u64(5), Kind: "reset", Cause: "reset-before-headers", Ended: true},
 		// Another attack's event for seq 6 must not match.
 		{Time: at(2501), Type: faults.TypeFault, Attack: "other", Seq: u64(6), Kind: "reset", Cause: "reset-before-headers", Ended: true},
+		// The proxy's tallies as it stopped: the reset applied as its
+		// probability says; the keepalive fault never did.
+		{Time: at(3100), Type: faults.TypeObservation, Kind: faults.ObservedTally, Phase: "faulty", Fault: 0, FaultKind: "reset",
+			Matched: 5, Applied: 3, P: 0.5, Detail: "matched 5, applied 3, probability 0.5"},
+		{Time: at(3100), Type: faults.TypeObservation, Kind: faults.ObservedTally, Phase: "faulty", Fault: 1, FaultKind: "keepalive",
+			Matched: 5, P: 1, Conditional: true, Detail: "no connection was idle 50ms; lower idle or the rate"},
 	}
 	rep := Analyze(run, res, events, Options{})
 
@@ -175,6 +181,11 @@ func TestAnalyze(t *testing.T) {
 		if !sameCause(rep.Causes[i], want[i]) {
 			t.Errorf("cause %d: got %+v, want %+v", i, rep.Causes[i], want[i])
 		}
+	}
+
+	const warning = "keepalive (phase faulty) never applied: no connection was idle 50ms; lower idle or the rate."
+	if len(rep.Unapplied) != 1 || rep.Unapplied[0].Warning != warning || !strings.Contains(rep.Diagnosis, warning) {
+		t.Errorf("unapplied: got %+v, diagnosis %q; want the keepalive fault's warning in both", rep.Unapplied, rep.Diagnosis)
 	}
 
 	js, err := rep.MarshalIndent()

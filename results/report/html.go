@@ -15,7 +15,8 @@ import (
 // HTML writes the report as one self-contained HTML page: inline CSS
 // and inline SVG charts (drawn by gonum.org/v1/plot), no script, and a
 // Content-Security-Policy that forbids loading anything, so it shows the
-// same offline and can be kept as a CI artifact. The charts: status
+// same offline and can be kept as a CI artifact. Under its title, a
+// banner per fault that never bit. The charts: status
 // classes and offered rate over time with the phases shaded; latency p50
 // and p99 over time; the faults injected and the 502s over time. Then the
 // causes of each failure class, the phases, and the expectations. Every
@@ -182,6 +183,7 @@ h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #e1e4e8; padd
 .banner { padding: 8px 12px; border-radius: 4px; font-weight: 600; margin: 8px 0; }
 .bad { background: #ffeef0; color: #86181d; }
 .good { background: #e6ffed; color: #144620; }
+.warn { background: #fffbdd; color: #735c0f; }
 .banner a { color: inherit; }
 .diagnosis { background: #f6f8fa; border-left: 4px solid #d73a49; padding: 10px 14px; margin: 0; }
 figure { margin: 0; }
@@ -207,7 +209,8 @@ footer { color: #959da5; margin-top: 32px; font-size: 12px; }
 {{else if .R.Interrupted}}<p class="banner bad">Interrupted: the run was stopped before its end; the report covers what ran.</p>
 {{end}}{{if .Verdicts}}{{if .Failed}}<p class="banner bad"><a href="#expectations">{{.Failed}} of {{len .Verdicts}} expectations failed.</a></p>
 {{else}}<p class="banner good"><a href="#expectations">All {{len .Verdicts}} expectations held.</a></p>
-{{end}}{{end}}</header>
+{{end}}{{end}}{{range .R.Unapplied}}<p class="banner warn">Warning: {{.Warning}}</p>
+{{end}}</header>
 <main>
 <section id="diagnosis">
 <h2>Diagnosis</h2>

@@ -134,6 +134,8 @@ func TestHTMLEscapes(t *testing.T) {
 		"<b>2s</b>",                             // its measured value
 		"<script>alert(3)</script>",             // the gateway's evidence
 		`"<script>alert(1)</script> & \"quoted\" </td></tr></table>" (3)`, // the gateway's words
+		// A fault that never bit, in its banner.
+		"Warning: keepalive (phase <script>alert(1)</script>) never applied: *no* `connection` was idle 50ms | [x](y).",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the page does not show %q as text", want)

@@ -47,7 +47,13 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *junitProblem `xml:"failure"`
 	Error     *junitProblem `xml:"error"`
+	Skipped   *junitSkipped `xml:"skipped"`
 	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+// junitSkipped is a <skipped>: the test case did not run for real.
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 // junitProblem is a <failure> or an <error>.
@@ -66,6 +72,12 @@ type junitProblem struct {
 //     exits 0), so each phase is a passing test case named "phase NAME"
 //     whose output gives its requests, status counts and latency: CI shows
 //     what ran, and the suite's own output holds the diagnosis;
+//   - each fault that never bit (Report.Unapplied) adds a test case
+//     "fault N (KIND) in phase P" marked <skipped>, its message the
+//     warning: CI shows it apart from the passing cases (in yellow, as a
+//     skipped test) without failing the build, as gatecrash exits 0 for
+//     it; the name stays the same from run to run, so a CI that tracks
+//     tests follows it;
 //   - an interrupted run adds a test case "run" with an <error>, as it
 //     exits 3.
 //
@@ -114,6 +126,15 @@ func writeJUnit(w io.Writer, r *results.Report, vs []shownVerdict) error {
 				SystemOut: junitPhaseOut(p),
 			})
 		}
+	}
+	for _, u := range r.Unapplied {
+		s.Cases = append(s.Cases, junitCase{
+			ClassName: class,
+			Name:      fmt.Sprintf("fault %d (%s) in phase %s", u.Fault, u.Kind, u.Phase),
+			Time:      "0",
+			Skipped:   &junitSkipped{Message: u.Warning},
+		})
+		s.Skipped++
 	}
 	if r.Interrupted {
 		s.Cases = append(s.Cases, junitCase{

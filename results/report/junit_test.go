@@ -47,13 +47,14 @@ func TestJUnitRoundTrip(t *testing.T) {
 		errors    int
 		wantNames []string
 	}{
-		{"expectations", outputFixture(), fixtureVerdicts(), 4, 2, 0, []string{
+		{"expectations", outputFixture(), fixtureVerdicts(), 5, 2, 0, []string{
 			"rate(status=502) < 0.5% in baseline", "p99(latency) < 25ms in resets",
-			"share(cause=reset-before-headers) >= 99%", "first(status=502) > 2s"}},
-		{"phases", outputFixture(), nil, 3, 0, 0, []string{"phase baseline", "phase resets", "phase recover"}},
-		{"escaped", evilFixture(), []shownVerdict{{Expr: `a < b && c > "d" ]]> </testcase>`, OK: false, Value: "<1> & more"}}, 1, 1, 0,
-			[]string{`a < b && c > "d" ]]> </testcase>`}},
-		{"escaped phases", evilFixture(), nil, 3, 0, 0, []string{"phase baseline", "phase <script>alert(1)</script>", "phase a|b\n## c <img src=x onerror=alert(2)>"}},
+			"share(cause=reset-before-headers) >= 99%", "first(status=502) > 2s", "fault 2 (keepalive) in phase resets"}},
+		{"phases", outputFixture(), nil, 4, 0, 0, []string{"phase baseline", "phase resets", "phase recover", "fault 2 (keepalive) in phase resets"}},
+		{"escaped", evilFixture(), []shownVerdict{{Expr: `a < b && c > "d" ]]> </testcase>`, OK: false, Value: "<1> & more"}}, 2, 1, 0,
+			[]string{`a < b && c > "d" ]]> </testcase>`, "fault 2 (keepalive) in phase <script>alert(1)</script>"}},
+		{"escaped phases", evilFixture(), nil, 4, 0, 0, []string{"phase baseline", "phase <script>alert(1)</script>", "phase a|b\n## c <img src=x onerror=alert(2)>",
+			"fault 2 (keepalive) in phase <script>alert(1)</script>"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -79,10 +80,13 @@ func TestJUnitRoundTrip(t *testing.T) {
 			if s.Failures != tt.failures || got.Failures != tt.failures || s.Errors != tt.errors {
 				t.Errorf("failures %d (root %d), errors %d; want %d, %d", s.Failures, got.Failures, s.Errors, tt.failures, tt.errors)
 			}
-			var names []string
+			var names, skipped []string
 			failed := 0
 			for _, c := range s.Cases {
 				names = append(names, c.Name)
+				if c.Skipped != nil {
+					skipped = append(skipped, c.Skipped.Message)
+				}
 				if c.Failure != nil {
 					failed++
 					if !strings.HasPrefix(c.Failure.Message, "measured ") {
@@ -95,6 +99,15 @@ func TestJUnitRoundTrip(t *testing.T) {
 			}
 			if failed != tt.failures {
 				t.Errorf("got %d <failure> elements, want %d", failed, tt.failures)
+			}
+			// A fault that never bit is a skipped case whose message is
+			// its warning.
+			var warnings []string
+			for _, u := range tt.r.Unapplied {
+				warnings = append(warnings, u.Warning)
+			}
+			if !reflect.DeepEqual(skipped, warnings) || s.Skipped != len(warnings) {
+				t.Errorf("skipped: got %q (skipped=%d), want the warnings %q", skipped, s.Skipped, warnings)
 			}
 			if tt.vs != nil {
 				for i, v := range tt.vs {

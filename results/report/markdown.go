@@ -51,7 +51,8 @@ func failedShown(vs []shownVerdict) int {
 
 // Markdown writes a GitHub-flavoured Markdown summary of the report,
 // short enough for a CI job summary or a pull-request comment: the
-// verdict of the expectations, the diagnosis, a table of the phases, the
+// verdict of the expectations, the diagnosis, a warning per fault that
+// never bit, a table of the phases, the
 // causes of every failure class with their evidence, the masked faults and
 // the expectations one by one. Every string that came from the scenario
 // or a target (phase names, the gateway's words) is escaped, so it shows
@@ -81,7 +82,8 @@ func writeMarkdown(w io.Writer, r *results.Report, vs []shownVerdict) error {
 }
 
 // mdHead writes the title, the run's facts, its state, the verdict of the
-// expectations and the diagnosis.
+// expectations, the diagnosis and the warnings of the faults that never
+// bit.
 func mdHead(b *strings.Builder, r *results.Report, vs []shownVerdict) {
 	fmt.Fprintf(b, "## gatecrash: %s\n\n", mdText(r.Scenario))
 	fmt.Fprintf(b, "seed %d · started %s · %s · gateway %s\n\n", r.Seed, r.Started.UTC().Format("2006-01-02T15:04:05Z"), results.Secs(r.DurationS), mdText(r.Gateway.Kind))
@@ -100,6 +102,9 @@ func mdHead(b *strings.Builder, r *results.Report, vs []shownVerdict) {
 	}
 	b.WriteString(mdText(r.Diagnosis))
 	b.WriteString("\n\n")
+	for _, u := range r.Unapplied {
+		fmt.Fprintf(b, "> **⚠ Warning**: %s\n\n", mdText(u.Warning))
+	}
 }
 
 // mdPhases writes the table of phases and the total.

@@ -14,11 +14,13 @@ import (
 // outputFixture is a report with every part the Markdown, HTML and JUnit
 // outputs show: three phases (one ramping with faults), a timeline with
 // 502, 503, 504 and requests without an answer, causes of each class with
-// the gateway's words, masked faults and correlations. It is written by
+// the gateway's words, masked faults, correlations and a fault that never
+// bit. It is written by
 // hand so that the golden files do not move with the analysis.
 func outputFixture() *results.Report {
 	f := func(v float64) *float64 { return &v }
 	s := func(v string) *string { return &v }
+	n := func(v int) *int { return &v }
 	r := &results.Report{
 		Schema:    results.Schema,
 		Scenario:  "upstream-resets",
@@ -26,7 +28,7 @@ func outputFixture() *results.Report {
 		Started:   time.Date(2026, 11, 25, 23, 57, 6, 0, time.UTC),
 		DurationS: 12.004,
 		Analysis:  results.Options{Bucket: time.Second, Threshold: 0.01, Sustain: 3},
-		Diagnosis: "502s began at 4.2s (phase resets, 112.5/s offered), sustained from 5.0s (the knee: 137.5/s offered): 93.8% follow upstream resets before headers (exact, temporal), 6.3% gateway-local. After phase resets the 502 share fell under 1.0% within 1.0s. Gateway: nginx (started by gatecrash).",
+		Diagnosis: "502s began at 4.2s (phase resets, 112.5/s offered), sustained from 5.0s (the knee: 137.5/s offered): 93.8% follow upstream resets before headers (exact, temporal), 6.3% gateway-local. After phase resets the 502 share fell under 1.0% within 1.0s. keepalive (phase resets) never applied: no connection was idle 50ms; lower idle or the rate. Gateway: nginx (started by gatecrash).",
 		Gateway:   results.Gateway{Kind: "nginx", Evidence: "started by gatecrash"},
 		Totals: results.Totals{
 			Requests:   1500,
@@ -37,7 +39,7 @@ func outputFixture() *results.Report {
 		Phases: []results.PhaseReport{
 			{Name: "baseline", StartS: 0, EndS: 4, Faults: []string{}, OfferedRate: 100, AchievedRate: 100, Requests: 400,
 				Status: map[string]int{"200": 400}, LatencyMS: results.Latency{P50: 1.3, P90: 1.6, P99: 2.1, Max: 3}, Recovery: "not-measured"},
-			{Name: "resets", StartS: 4, EndS: 8, Faults: []string{"reset", "latency"}, OfferedRate: 150, AchievedRate: 149.5, Requests: 598,
+			{Name: "resets", StartS: 4, EndS: 8, Faults: []string{"reset", "latency", "keepalive"}, OfferedRate: 150, AchievedRate: 149.5, Requests: 598,
 				Status: map[string]int{"200": 558, "502": 32, "504": 5, "503": 2}, Errors: 1,
 				LatencyMS: results.Latency{P50: 17.2, P90: 25.3, P99: 27.1, Max: 1002}, Recovery: "recovered", RecoveryS: f(1)},
 			{Name: "recover", StartS: 8, EndS: 12, Faults: []string{}, OfferedRate: 125, AchievedRate: 125.5, Requests: 502,
@@ -59,6 +61,8 @@ func outputFixture() *results.Report {
 			Repeated: 2, GatewayConfirmed: 50},
 		Correlations: []results.Correlation{{Kind: "latency", Pearson: f(0.42)}, {Kind: "reset", Pearson: f(0.91)}},
 		SendLagMS:    results.SendLag{P50: 0.6, P99: 1.1, Max: 2.6},
+		Unapplied: []results.Unapplied{{Phase: "resets", Fault: 2, Kind: "keepalive", Matched: n(598), Probability: f(1), Expected: f(598), Never: true,
+			Warning: "keepalive (phase resets) never applied: no connection was idle 50ms; lower idle or the rate."}},
 	}
 	for i := range 12 {
 		ts := float64(i)
@@ -127,6 +131,8 @@ func evilFixture() *results.Report {
 	r.Causes[0].GatewayWords = []results.Words{{Words: evil + " & \"quoted\" </td></tr></table>", Count: 3}, {Words: "ctl \x00\x1b[31m \x01", Count: 1}}
 	r.Gateway.Evidence = "<script>alert(3)</script>"
 	r.Diagnosis = "phase " + evil + " broke; " + r.Phases[2].Name
+	r.Unapplied[0].Phase = evil
+	r.Unapplied[0].Warning = "keepalive (phase " + evil + ") never applied: *no* `connection` was idle 50ms | [x](y)."
 	r.Timeline[5].Faults[evil] = 4
 	return r
 }
@@ -160,7 +166,7 @@ func TestMarkdownEscapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := b.String()
-	for _, bad := range []string{"<script", "<img", "\n## c", "[z](http"} {
+	for _, bad := range []string{"<script", "<img", "\n## c", "[z](http", "[x](y)", "*no*"} {
 		if strings.Contains(md, bad) {
 			t.Errorf("the Markdown holds %q unescaped:\n%s", bad, md)
 		}
@@ -213,7 +219,7 @@ func TestOutputsShowReportExpectations(t *testing.T) {
 		want      []string
 	}{
 		{"markdown", md.String(), []string{"❌ 1 of 2 expectations failed", "| ❌ | `p99(latency) < 25ms in resets` (abort) | " + failedValue + " |", "`rate(status=502) < 0.5% in baseline`", "> **Aborted**: p99(latency) &lt; 25ms"}},
-		{"junit", junit.String(), []string{`tests="2" failures="1"`, `<failure message="measured ` + failedValue + `" type="expectation">`, `name="rate(status=502) &lt; 0.5% in baseline"`, `<property name="aborted" value="p99(latency) &lt; 25ms in resets failed for good at 6.0s">`}},
+		{"junit", junit.String(), []string{`tests="3" failures="1"`, `<failure message="measured ` + failedValue + `" type="expectation">`, `name="rate(status=502) &lt; 0.5% in baseline"`, `<property name="aborted" value="p99(latency) &lt; 25ms in resets failed for good at 6.0s">`}},
 		{"html", page.String(), []string{"1 of 2 expectations failed.", "<code>p99(latency) &lt; 25ms in resets</code> <small>(abort)</small>", "Aborted: p99(latency) &lt; 25ms in resets failed for good at 6.0s"}},
 	} {
 		for _, w := range c.want {

@@ -42,12 +42,22 @@ func writeExpectations(b *strings.Builder, r *results.Report) {
 	b.WriteString("\n")
 }
 
+// writeUnapplied writes one WARNING line per fault that never bit.
+func writeUnapplied(b *strings.Builder, r *results.Report) {
+	for _, u := range r.Unapplied {
+		fmt.Fprintf(b, "WARNING: %s\n", u.Warning)
+	}
+	if len(r.Unapplied) > 0 {
+		b.WriteString("\n")
+	}
+}
+
 // maxTimelineRows is how many timeline buckets the text report lists in
 // full; beyond it, only buckets with a failure or a fault.
 const maxTimelineRows = 120
 
-// Text writes the report for a terminal: the diagnosis; the
-// expectations and their verdicts; per phase the requests, rates, status
+// Text writes the report for a terminal: the diagnosis; a WARNING line
+// per fault that never bit; the expectations and their verdicts; per phase the requests, rates, status
 // counts and latency; the timeline; the causes of every failure class;
 // masked faults, correlations and send lag.
 func Text(w io.Writer, r *results.Report) error {
@@ -62,6 +72,7 @@ func Text(w io.Writer, r *results.Report) error {
 	fmt.Fprintf(&b, "scenario %s, seed %d, started %s, %.1fs%s\n\n", r.Scenario, r.Seed, r.Started.UTC().Format("2006-01-02T15:04:05Z"), r.DurationS, state)
 	b.WriteString(wrap(r.Diagnosis, 100))
 	b.WriteString("\n\n")
+	writeUnapplied(&b, r)
 	writeExpectations(&b, r)
 
 	codes := statusCodes(r)
