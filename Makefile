@@ -8,7 +8,7 @@ FIDELITY_FLAGS ?=
 # How long each fuzz target runs.
 FUZZTIME ?= 30s
 
-.PHONY: test bench-proxy bench-attack bench-analysis fuzz
+.PHONY: test bench-proxy bench-attack bench-analysis bench-node fuzz
 
 test:
 	$(GO) test -race ./...
@@ -31,6 +31,11 @@ bench-attack:
 # results. It prints figures; it never fails on them.
 bench-analysis:
 	$(GO) test -run '^$$' -bench BenchmarkAnalyze -benchtime 1x -timeout 30m -v ./run
+
+# Node.js behind nginx, with and without the fault proxy: the 502 rates of
+# node's own keep-alive race, compared (fails when they differ at p < 0.001).
+bench-node:
+	$(GO) test -run '^TestNodeUpstreamKeepAliveRace$$' -count=5 -v -node-compare-rates .
 
 # Every fuzz target of every package, one after the other, FUZZTIME each.
 fuzz:

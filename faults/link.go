@@ -189,8 +189,18 @@ func (l *link) claim() chan error {
 
 // mirrorIdleEnd ends the gateway's connection the way the upstream ended
 // its own: a RST for a reset, a FIN (a plain close) otherwise.
+//
+// A FIN is only the gateway's side's write half: a request that crosses
+// it (the gateway sent it before the FIN came) is still read, so that its
+// failure is tied to it exactly (see send), until the gateway closes too
+// or lingerFIN passes.
 func (p *Proxy) mirrorIdleEnd(l *link, err error) {
-	if how, _ := endHow(err); how == causes.HowReset {
+	if how, _ := endHow(err); how == causes.HowClose {
+		if cw, ok := l.down.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+			_ = l.down.SetReadDeadline(time.Now().Add(lingerFIN))
+			return
+		}
+	} else {
 		endConn(l.down, causes.HowReset)
 	}
 	l.close()
