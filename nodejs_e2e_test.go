@@ -1,11 +1,11 @@
 package main
 
 import (
-	"flag"
 	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
