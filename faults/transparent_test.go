@@ -222,3 +222,33 @@ func deref(p *uint64) any {
 	}
 	return *p
 }
+
+// TestProxyPassesUnaskedBytes: what the upstream sends on an idle
+// connection (a 408 before its close) reaches the gateway as it is, and
+// then the close.
+func TestProxyPassesUnaskedBytes(t *testing.T) {
+	const late = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+	gate := make(chan struct{})
+	upAddr, _ := scriptedUpstream(t, func(c *net.TCPConn, br *bufio.Reader, gate <-chan struct{}) {
+		if answerOK(c, br) {
+			<-gate // the answer is read first
+			io.WriteString(c, late)
+		}
+	}, gate)
+	addr, _, events := runProxy(t, Config{Upstream: upAddr, Seed: 1})
+	c := dialProxy(t, addr)
+	defer c.Close()
+	br := bufio.NewReader(c)
+	if resp, err := getOn(c, br, 0, http.MethodGet); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("got %v, want the first answer", err)
+	}
+	close(gate)
+	rest, err := io.ReadAll(br)
+	if string(rest) != late || err != nil {
+		t.Errorf("got %q, %v; want the upstream's unasked 408, then the close", rest, err)
+	}
+	evs := slices.DeleteFunc(events(), func(e Event) bool { return e.Kind == ObservedSeen || e.Kind == ObservedTally })
+	if len(evs) != 1 || evs[0].Cause != "upstream-closed-idle" || evs[0].Seq != nil {
+		t.Errorf("got %+v, want one upstream-closed-idle observation without seq", evs)
+	}
+}
