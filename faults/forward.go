@@ -30,7 +30,6 @@ func (p *Proxy) forward(ctx context.Context, l *link, req *head, base Event, pl 
 		defer l.dropUpstream()
 	}
 	if err := pl.writeHead(l.bw, l.bw.Flush, resp.raw); err != nil {
-		l.dropUpstream()
 		return p.fail(l, base, fmt.Errorf("pass the answer's head down: %w: %v", errDownstream, err))
 	}
 	if pl.cutHead != "" {
@@ -184,23 +183,7 @@ func (e *upstreamEnded) Error() string {
 func (e *upstreamEnded) Unwrap() error { return e.err }
 
 // cause names the upstream's own failure.
-func (e *upstreamEnded) cause() string {
-	reset := e.how == causes.HowReset
-	switch {
-	case e.at != causes.BeforeHeaders:
-		return pick(reset, causes.UpstreamResetMidBody, causes.UpstreamClosedMidBody)
-	case e.reused:
-		return causes.UpstreamClosedIdle
-	}
-	return pick(reset, causes.UpstreamReset, causes.UpstreamClosed)
-}
-
-func pick(c bool, a, b string) string {
-	if c {
-		return a
-	}
-	return b
-}
+func (e *upstreamEnded) cause() string { return causes.Own(e.how, e.at, e.reused) }
 
 // endHow reports whether err is a peer ending a connection, and how: a
 // RST (ECONNRESET, EPIPE) or a FIN (EOF, an unexpected EOF).

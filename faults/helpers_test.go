@@ -51,10 +51,14 @@ func startProxyLog(t *testing.T, upstream http.Handler, specs ...scenarios.Fault
 	t.Cleanup(up.Close)
 	addr, log, events := runProxy(t, Config{Upstream: up.Listener.Addr().String(), Seed: 1, Phases: []Phase{onlyPhase(t, specs...)}})
 	return addr, log, func() []Event {
-		// The seen and tally observations (TestSeen*, TestTally*) would be
-		// in every test's way.
-		return slices.DeleteFunc(events(), func(e Event) bool { return e.Kind == ObservedSeen || e.Kind == ObservedTally })
+		return withoutSummaries(events())
 	}
+}
+
+// withoutSummaries drops the observations the proxy records when Serve
+// returns (seen, tally), which would be in every test's way.
+func withoutSummaries(evs []Event) []Event {
+	return slices.DeleteFunc(evs, func(e Event) bool { return e.Kind == ObservedSeen || e.Kind == ObservedTally })
 }
 
 // onlyPhase is a phase "only", an hour long, of the given faults.

@@ -51,13 +51,13 @@ func (k Keepalive) Missed() string {
 	return fmt.Sprintf("no connection was idle %s; lower idle or the rate", k.Idle)
 }
 
-// IdleClose, with When idle, returns Idle and the event of the close; ok
+// IdleClose, with When idle, returns Idle, the close and its event; ok
 // is false with When request.
-func (k Keepalive) IdleClose() (limit time.Duration, out Outcome, ok bool) {
+func (k Keepalive) IdleClose() (limit time.Duration, how string, out Outcome, ok bool) {
 	if k.When != scenarios.WhenIdle {
-		return 0, Outcome{}, false
+		return 0, "", Outcome{}, false
 	}
-	return k.Idle, Outcome{Cause: causes.KeepaliveRace, Ended: true,
+	return k.Idle, k.how(), Outcome{Cause: causes.KeepaliveRace, Ended: true,
 		Detail: fmt.Sprintf("%s the keep-alive connection after %s idle, while it waited", k.words(), k.Idle)}, true
 }
 

@@ -42,10 +42,11 @@ type Acceptor interface {
 // Idler is a kind that acts on a keep-alive connection between requests.
 type Idler interface {
 	// IdleClose returns how long a connection may wait for its next
-	// request before the proxy closes it without warning, and the outcome
-	// logged when it does; ok is false when the fault does not act
-	// between requests as configured.
-	IdleClose() (limit time.Duration, out Outcome, ok bool)
+	// request before the proxy ends it without warning, how it ends it
+	// (causes.HowClose or causes.HowReset), and the outcome logged when it
+	// does; ok is false when the fault does not act between requests as
+	// configured.
+	IdleClose() (limit time.Duration, how string, out Outcome, ok bool)
 }
 
 // Misser is a kind that can say why it never applied in a phase where it

@@ -279,7 +279,7 @@ func (p *Proxy) idleClose(l *link, n int) bool {
 		if !ok {
 			continue
 		}
-		limit, out, ok := idler.IdleClose()
+		limit, how, out, ok := idler.IdleClose()
 		if !ok {
 			continue
 		}
@@ -296,10 +296,6 @@ func (p *Proxy) idleClose(l *link, n int) bool {
 			return err != nil // a request came, or the peer went away
 		}
 		r.applied()
-		how := causes.HowClose
-		if k, ok := r.Fault.(Keepalive); ok {
-			how = k.how()
-		}
 		endConn(l.down, how)
 		p.recordConn(l, ph, r, out)
 		return true

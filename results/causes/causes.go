@@ -189,6 +189,22 @@ func Ended(how string, at Point) string {
 	panic(fmt.Sprintf("causes: a connection is not ended at %q", at))
 }
 
+// Own names the cause of a connection the upstream itself ended, with no
+// fault (how: HowReset or HowClose) at a point: BeforeHeaders, or
+// AfterHeaders and MidBody (both named mid-body); reused says the
+// connection had carried a request before and the end came before the
+// headers: its keep-alive close crossing the request.
+func Own(how string, at Point, reused bool) string {
+	reset := how == HowReset
+	switch {
+	case at != BeforeHeaders:
+		return pick(reset, UpstreamResetMidBody, UpstreamClosedMidBody)
+	case reused:
+		return UpstreamClosedIdle
+	}
+	return pick(reset, UpstreamReset, UpstreamClosed)
+}
+
 func pick(reset bool, r, c string) string {
 	if reset {
 		return r

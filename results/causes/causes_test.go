@@ -117,3 +117,24 @@ func TestEnded(t *testing.T) {
 		t.Errorf("Passthrough(429) = %s", got)
 	}
 }
+
+func TestOwn(t *testing.T) {
+	for _, tc := range []struct {
+		how    string
+		at     causes.Point
+		reused bool
+		want   string
+	}{
+		{causes.HowClose, causes.BeforeHeaders, true, causes.UpstreamClosedIdle},
+		{causes.HowReset, causes.BeforeHeaders, true, causes.UpstreamClosedIdle},
+		{causes.HowClose, causes.BeforeHeaders, false, causes.UpstreamClosed},
+		{causes.HowReset, causes.BeforeHeaders, false, causes.UpstreamReset},
+		{causes.HowClose, causes.MidBody, true, causes.UpstreamClosedMidBody},
+		{causes.HowReset, causes.MidBody, false, causes.UpstreamResetMidBody},
+		{causes.HowReset, causes.AfterHeaders, false, causes.UpstreamResetMidBody},
+	} {
+		if got := causes.Own(tc.how, tc.at, tc.reused); got != tc.want {
+			t.Errorf("Own(%s, %s, %v) = %s, want %s", tc.how, tc.at, tc.reused, got, tc.want)
+		}
+	}
+}
