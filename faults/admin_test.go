@@ -54,6 +54,16 @@ func startAdmin(t *testing.T, initial ...scenarios.Fault) *adminRig {
 	return rig
 }
 
+// do sends req with the rig's client; the caller closes the body.
+func (rig *adminRig) do(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	resp, err := rig.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 // call sends one admin request and returns the status and body.
 func (rig *adminRig) call(t *testing.T, method, path, body string) (int, string) {
 	t.Helper()
@@ -61,10 +71,7 @@ func (rig *adminRig) call(t *testing.T, method, path, body string) (int, string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := rig.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := rig.do(t, req)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -290,10 +297,7 @@ func TestAdminEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := rig.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := rig.do(t, req)
 	defer resp.Body.Close()
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "application/x-ndjson" {
 		t.Fatalf("GET /events: got %d %s, want 200 application/x-ndjson", resp.StatusCode, ct)

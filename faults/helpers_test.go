@@ -254,3 +254,89 @@ func keptAlive(t *testing.T, c net.Conn) *bufio.Reader {
 	io.Copy(io.Discard, resp.Body)
 	return br
 }
+
+// logRig is a proxy whose events go to a buffer, with the proxy itself at
+// hand (for SetPhases, or to serve it again). It stands apart from
+// startProxy so that no helper filters the summary observations out.
+type logRig struct {
+	t     *testing.T
+	p     *Proxy
+	buf   bytes.Buffer
+	log   *EventLog
+	stops []func()
+}
+
+// newLogRig makes the proxy of cfg, with seed 1 and the rig's log.
+func newLogRig(t *testing.T, cfg Config) *logRig {
+	t.Helper()
+	r := &logRig{t: t}
+	r.log = NewEventLog(&r.buf)
+	cfg.Events, cfg.Seed = r.log, 1
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.p = p
+	return r
+}
+
+// newSeenRig is a logRig of mode http with no faults in front of a real
+// upstream, not yet served.
+func newSeenRig(t *testing.T) *logRig {
+	t.Helper()
+	up := httptest.NewServer(http.HandlerFunc(hello))
+	t.Cleanup(up.Close)
+	return newLogRig(t, Config{Upstream: up.Listener.Addr().String()})
+}
+
+// newTallyRig is a logRig of cfg, served; it returns the proxy's address.
+func newTallyRig(t *testing.T, cfg Config) (*logRig, string) {
+	t.Helper()
+	r := newLogRig(t, cfg)
+	addr, _ := r.serve()
+	return r, addr
+}
+
+// serve serves the proxy and returns its address and a function that
+// stops it and waits for Serve to return; events and the test's end stop
+// it too.
+func (r *logRig) serve() (string, func()) {
+	addr, stop := serve(r.t, r.p)
+	var once sync.Once
+	stopOnce := func() { once.Do(stop) }
+	r.stops = append(r.stops, stopOnce)
+	r.t.Cleanup(stopOnce)
+	return addr, stopOnce
+}
+
+// events stops the proxy, closes the log and reads it back.
+func (r *logRig) events() []Event {
+	r.t.Helper()
+	for _, stop := range r.stops {
+		stop()
+	}
+	if err := r.log.Close(); err != nil {
+		r.t.Fatal(err)
+	}
+	evs, err := ReadEvents(&r.buf)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return evs
+}
+
+// onlyEvent checks that evs holds exactly one event when want is true and
+// none otherwise, and returns the one (ok false when none was wanted).
+func onlyEvent(t *testing.T, evs []Event, want bool) (e Event, ok bool) {
+	t.Helper()
+	if !want {
+		if len(evs) != 0 {
+			t.Errorf("got events %+v, want none", evs)
+		}
+		return Event{}, false
+	}
+	if len(evs) != 1 {
+		t.Fatalf("got %d events, want 1: %+v", len(evs), evs)
+	}
+	return evs[0], true
+}

@@ -185,17 +185,10 @@ func TestFaultsOnTheWire(t *testing.T) {
 			if d := tt.fault.Delay.D() + tt.fault.For.D(); elapsed < d {
 				t.Errorf("answered after %s, want at least %s", elapsed, d)
 			}
-			evs := events()
-			if !tt.event {
-				if len(evs) != 0 {
-					t.Errorf("got events %+v, want none", evs)
-				}
+			e, ok := onlyEvent(t, events(), tt.event)
+			if !ok {
 				return
 			}
-			if len(evs) != 1 {
-				t.Fatalf("got %d events, want 1: %+v", len(evs), evs)
-			}
-			e := evs[0]
 			if e.Type != TypeFault || e.Kind != tt.fault.Kind || e.Cause != tt.cause || e.Attack != "a" || e.Seq == nil || *e.Seq != 7 || e.Attempt != 0 || e.Phase != "only" {
 				t.Errorf("got event %+v, want a %s fault with cause %s for attack a seq 7, attempt 0, phase only", e, tt.fault.Kind, tt.cause)
 			}

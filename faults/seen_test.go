@@ -8,10 +8,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -68,52 +66,6 @@ func seenEvents(t *testing.T, evs []Event) []Event {
 		seen = append(seen, e)
 	}
 	return seen
-}
-
-// seenRig is a proxy of mode http in front of a real upstream, with no
-// faults, logging to a buffer. It stands apart from startProxy so that
-// no helper can filter the seen events out.
-type seenRig struct {
-	t   *testing.T
-	p   *Proxy
-	buf bytes.Buffer
-	log *EventLog
-}
-
-func newSeenRig(t *testing.T) *seenRig {
-	t.Helper()
-	up := httptest.NewServer(http.HandlerFunc(hello))
-	t.Cleanup(up.Close)
-	r := &seenRig{t: t}
-	r.log = NewEventLog(&r.buf)
-	p, err := New(Config{Upstream: up.Listener.Addr().String(), Seed: 1, Events: r.log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.p = p
-	return r
-}
-
-// serve serves the proxy and returns its address and a function that
-// stops it and waits for Serve to return; the test's end stops it too.
-func (r *seenRig) serve() (string, func()) {
-	addr, stop := serve(r.t, r.p)
-	var once sync.Once
-	r.t.Cleanup(func() { once.Do(stop) })
-	return addr, func() { once.Do(stop) }
-}
-
-// events closes the log and reads it back.
-func (r *seenRig) events() []Event {
-	r.t.Helper()
-	if err := r.log.Close(); err != nil {
-		r.t.Fatal(err)
-	}
-	evs, err := ReadEvents(&r.buf)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return evs
 }
 
 func TestSeenOverTheWire(t *testing.T) {

@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -12,53 +11,6 @@ import (
 
 	"github.com/gatecrash/gatecrash/scenarios"
 )
-
-// tallyRig is a proxy in front of a real upstream whose events go to a
-// buffer, with the proxy itself at hand (for SetPhases).
-type tallyRig struct {
-	t    *testing.T
-	p    *Proxy
-	buf  bytes.Buffer
-	log  *EventLog
-	stop func()
-	addr string
-}
-
-func newTallyRig(t *testing.T, cfg Config) *tallyRig {
-	t.Helper()
-	r := &tallyRig{t: t}
-	r.log = NewEventLog(&r.buf)
-	cfg.Events, cfg.Seed = r.log, 1
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.p = p
-	addr, stop := serve(t, p)
-	stopped := false
-	r.addr, r.stop = addr, func() {
-		if !stopped {
-			stopped = true
-			stop()
-		}
-	}
-	t.Cleanup(r.stop)
-	return r
-}
-
-// events stops the proxy, waits for Serve to return and reads the log.
-func (r *tallyRig) events() []Event {
-	r.t.Helper()
-	r.stop()
-	if err := r.log.Close(); err != nil {
-		r.t.Fatal(err)
-	}
-	evs, err := ReadEvents(&r.buf)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return evs
-}
 
 // phaseOf builds a phase of the given faults.
 func phaseOf(t *testing.T, name string, d time.Duration, specs ...scenarios.Fault) Phase {
@@ -154,10 +106,10 @@ func TestTallyModeHTTP(t *testing.T) {
 		scenarios.Fault{Kind: scenarios.KindKeepalive, Idle: scenarios.Duration(time.Hour)},
 	)
 	second := phaseOf(t, "second", time.Hour, scenarios.Fault{Kind: scenarios.KindReset, At: scenarios.AtBeforeHeaders})
-	rig := newTallyRig(t, Config{Upstream: up.Listener.Addr().String(), Phases: []Phase{first, second}})
+	rig, addr := newTallyRig(t, Config{Upstream: up.Listener.Addr().String(), Phases: []Phase{first, second}})
 	const teapots, items = 3, 20
 	for i := range teapots {
-		if code := get(t, rig.addr, "/teapot", i); code != 418 {
+		if code := get(t, addr, "/teapot", i); code != 418 {
 			t.Fatalf("/teapot: got %d, want 418", code)
 		}
 	}
@@ -167,7 +119,7 @@ func TestTallyModeHTTP(t *testing.T) {
 		if NewDraw(1, "a", uint64(i), 0, 2).Hit(half) {
 			delayed++
 		}
-		get(t, rig.addr, "/v1/items", i)
+		get(t, addr, "/v1/items", i)
 	}
 	if delayed == 0 || delayed == items {
 		t.Fatalf("the draws hit %d of %d: pick another seed, the test needs some of each", delayed, items)
@@ -209,8 +161,8 @@ func TestTallyScheduleInForce(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(hello))
 	t.Cleanup(up.Close)
 	old := phaseOf(t, "old", 0, scenarios.Fault{Kind: scenarios.KindStatus, Code: 503})
-	rig := newTallyRig(t, Config{Upstream: up.Listener.Addr().String(), Phases: []Phase{old}})
-	if code := get(t, rig.addr, "/", 0); code != 503 {
+	rig, addr := newTallyRig(t, Config{Upstream: up.Listener.Addr().String(), Phases: []Phase{old}})
+	if code := get(t, addr, "/", 0); code != 503 {
 		t.Fatalf("got %d, want 503", code)
 	}
 	kept := old.Rules[0]
@@ -218,7 +170,7 @@ func TestTallyScheduleInForce(t *testing.T) {
 	added := phaseOf(t, "new", 0, scenarios.Fault{Kind: scenarios.KindStatus, Code: 429, Match: scenarios.Match{Method: http.MethodPost}})
 	added.Rules = append(added.Rules, kept)
 	rig.p.SetPhases([]Phase{added})
-	if code := get(t, rig.addr, "/", 1); code != 503 {
+	if code := get(t, addr, "/", 1); code != 503 {
 		t.Fatalf("got %d, want 503 from the kept rule", code)
 	}
 	checkTallies(t, tallies(t, rig.events()), []tallyWant{
@@ -234,7 +186,7 @@ func TestTallyModeTCP(t *testing.T) {
 	up := startTCPUpstream(t, func(c *net.TCPConn) { _, _ = c.Write([]byte("ok")); _ = c.CloseWrite() })
 	half := 0.5
 	ph := phaseOf(t, "only", time.Hour, scenarios.Fault{Kind: scenarios.KindClose, At: scenarios.AtConnect, Probability: &half})
-	rig := newTallyRig(t, Config{Upstream: up.addr, Phases: []Phase{ph}, Mode: scenarios.ModeTCP})
+	rig, addr := newTallyRig(t, Config{Upstream: up.addr, Phases: []Phase{ph}, Mode: scenarios.ModeTCP})
 	const n = 20
 	var hits uint64
 	for id := uint64(1); id <= n; id++ {
@@ -242,7 +194,7 @@ func TestTallyModeTCP(t *testing.T) {
 			hits++
 		}
 		// One connection at a time, so that ids follow the dial order.
-		c := dialTCP(t, rig.addr)
+		c := dialTCP(t, addr)
 		_, _ = io.ReadAll(c)
 		c.Close()
 	}

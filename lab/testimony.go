@@ -330,14 +330,7 @@ func parseToldSeq(s string) *uint64 {
 	return &n
 }
 
+// toldDigits reports whether s is one or more ASCII digits.
 func toldDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return s != "" && strings.TrimLeft(s, "0123456789") == ""
 }

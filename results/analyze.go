@@ -222,7 +222,7 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 	ms := float64(r.Latency) / float64(time.Millisecond)
 	a.total.add(r.Code)
 	if r.Code == 0 {
-		a.kinds[errorKind(r.Error)]++
+		a.kinds[ErrorKind(r.Error)]++
 	}
 	b := a.bucketAt(off)
 	b.add(r.Code)

@@ -307,7 +307,7 @@ func (ev *evidence) explain(r *vegeta.Result, in *reqInfo, class, phase string, 
 			e := &ev.ended[in.ended-1]
 			return explanation{ev.names[e.cause], levelExact, e.answered}
 		}
-		if in.slowAt != 0 && in.slowAt-1 == in.last && (class == "504" || (class == scenarios.ClassError && errorKind(r.Error) == "timeout")) {
+		if in.slowAt != 0 && in.slowAt-1 == in.last && (class == "504" || (class == scenarios.ClassError && ErrorKind(r.Error) == ErrorTimeout)) {
 			return explanation{cause: causes.UpstreamLatency, level: levelExact}
 		}
 	}
@@ -427,19 +427,31 @@ func (w windows) cover(from, to time.Time) bool {
 	return false
 }
 
-// errorKind classifies the error of a request without an answer.
-func errorKind(msg string) string {
+// The kinds of client error ErrorKind tells apart; the report counts
+// client errors by them.
+const (
+	ErrorTimeout  = "timeout"
+	ErrorCanceled = "canceled"
+	ErrorRefused  = "refused"
+	ErrorReset    = "reset"
+	ErrorEOF      = "eof" // the connection ended, before or after the headers
+	ErrorOther    = "other"
+)
+
+// ErrorKind classifies the error of a request without an answer (a
+// vegeta Result's Error) as one of the Error constants.
+func ErrorKind(msg string) string {
 	switch {
 	case strings.Contains(msg, "Timeout") || strings.Contains(msg, "timeout") || strings.Contains(msg, "deadline exceeded"):
-		return "timeout"
+		return ErrorTimeout
 	case strings.Contains(msg, "context canceled"):
-		return "canceled"
+		return ErrorCanceled
 	case strings.Contains(msg, "connection refused"):
-		return "refused"
+		return ErrorRefused
 	case strings.Contains(msg, "connection reset"):
-		return "reset"
+		return ErrorReset
 	case strings.HasSuffix(msg, "EOF"):
-		return "eof"
+		return ErrorEOF
 	}
-	return "other"
+	return ErrorOther
 }

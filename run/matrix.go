@@ -13,6 +13,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
@@ -264,16 +265,18 @@ func mostSaid(said map[string]int) string {
 	return words
 }
 
-// errorWords names a client error briefly.
+// errorWords names a client error briefly: an answer cut after its
+// headers apart from a connection that ended before them.
 func errorWords(msg string) string {
-	switch {
-	case strings.Contains(msg, "unexpected EOF"):
+	if strings.Contains(msg, "unexpected EOF") {
 		return "cut (unexpected EOF)"
-	case strings.Contains(msg, "Timeout") || strings.Contains(msg, "deadline"):
+	}
+	switch results.ErrorKind(msg) {
+	case results.ErrorTimeout:
 		return "client timeout"
-	case strings.Contains(msg, "reset"):
+	case results.ErrorReset:
 		return "reset"
-	case strings.HasSuffix(msg, "EOF"):
+	case results.ErrorEOF:
 		return "EOF"
 	}
 	return "error"

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -205,15 +204,11 @@ func parse(file string, data []byte, d docType) (*yaml.Node, []*Error) {
 	return root, errs
 }
 
-// kindName names the kind of value n holds.
+// kindName names the kind of value n holds, for a file that is not a
+// mapping: "a list", or the single value it is.
 func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		return "the single value " + strconv.Quote(n.Value)
+	if n.Kind == yaml.ScalarNode {
+		return "the single value " + describe(n)
 	}
-	return "a " + strings.TrimPrefix(n.ShortTag(), "!!")
+	return describe(n)
 }

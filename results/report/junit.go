@@ -88,6 +88,30 @@ func JUnit(w io.Writer, r *results.Report) error {
 }
 
 func writeJUnit(w io.Writer, r *results.Report, vs []shownVerdict) error {
+	s := junitSuiteOf(r, vs)
+	doc := junitSuites{
+		Name:     "gatecrash",
+		Tests:    s.Tests,
+		Failures: s.Failures,
+		Errors:   s.Errors,
+		Time:     s.Time,
+		Suites:   []junitSuite{s},
+	}
+	b, err := xml.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode junit: %w", err)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// junitSuiteOf is the run's one suite: a case per expectation (or per
+// phase when there are none), a skipped case per fault that never
+// applied, and an error case when the run was interrupted.
+func junitSuiteOf(r *results.Report, vs []shownVerdict) junitSuite {
 	class := "gatecrash." + r.Scenario
 	s := junitSuite{
 		Name:      "gatecrash " + r.Scenario,
@@ -150,23 +174,7 @@ func writeJUnit(w io.Writer, r *results.Report, vs []shownVerdict) error {
 		s.Errors++
 	}
 	s.Tests = len(s.Cases)
-	doc := junitSuites{
-		Name:     "gatecrash",
-		Tests:    s.Tests,
-		Failures: s.Failures,
-		Errors:   s.Errors,
-		Time:     s.Time,
-		Suites:   []junitSuite{s},
-	}
-	b, err := xml.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode junit: %w", err)
-	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return s
 }
 
 // junitPhaseOut says in one line what a phase got.
