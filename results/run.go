@@ -27,6 +27,10 @@ type Run struct {
 	Seed uint64 `json:"seed"`
 	// Started is the zero of the pacer's clock.
 	Started time.Time `json:"started"`
+	// Running is true in the run.json written as the attack starts, and
+	// dropped when the run ends and writes it again: a run.json still
+	// running belongs to a run that was killed before it could finish.
+	Running bool `json:"running,omitempty"`
 	// Interrupted is true when the run was stopped before its end.
 	Interrupted bool `json:"interrupted"`
 	// StoppedS is when an interrupted attack stopped sending, in seconds
