@@ -187,6 +187,9 @@ func callProxy(t *testing.T, client *http.Client, method, url, body string) (int
 		t.Fatal(err)
 	}
 	req.Header.Set(faults.HeaderAttack, "cmd")
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/yaml") // the admin API refuses writes without it
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
