@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,8 +154,9 @@ func foreign(r *http.Request) string {
 		return fmt.Sprintf("Host %s is not this API's address: send Host %s or localhost:%s (a name that resolves here through DNS is refused, against DNS rebinding)", clip(r.Host), own, port)
 	}
 	for _, o := range r.Header.Values("Origin") {
-		u, err := url.Parse(o)
-		if err != nil || u.Scheme != "http" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || !ownHost(u.Host, local.IP, port) {
+		// Browsers send an origin as scheme://host[:port], nothing more.
+		rest, plain := strings.CutPrefix(strings.ToLower(o), "http://")
+		if !plain || !ownHost(rest, local.IP, port) {
 			return fmt.Sprintf("a request from the web page at %s is refused: only tools and scripts (curl, an HTTP client), which send no Origin header, or http://%s itself may call the admin API", clip(o), own)
 		}
 	}
@@ -165,18 +165,15 @@ func foreign(r *http.Request) string {
 
 // ownHost reports whether hostport, a Host header or an origin's host,
 // names the API listening on ip and port: by that address, or as
-// localhost, 127.0.0.1 or [::1]. A hostport without a port is on port 80.
+// localhost, 127.0.0.1 or [::1], with the port, or without it when the
+// port is 80. Names are compared without regard to case.
 func ownHost(hostport string, ip net.IP, port string) bool {
-	host, p, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host, p = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]"), "80"
-	}
-	if p != port || host == "" {
-		return false
-	}
-	switch strings.ToLower(host) {
-	case "localhost", "127.0.0.1", "::1", ip.String():
-		return true
+	for _, h := range []string{"localhost", "127.0.0.1", "::1", ip.String()} {
+		withPort := net.JoinHostPort(h, port)
+		bare := strings.TrimSuffix(withPort, ":"+port) // [::1] keeps its brackets
+		if strings.EqualFold(hostport, withPort) || port == "80" && strings.EqualFold(hostport, bare) {
+			return true
+		}
 	}
 	return false
 }
