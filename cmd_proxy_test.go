@@ -235,6 +235,7 @@ func TestProxyBadInvocations(t *testing.T) {
 	unknownKind := writeFile(t, "unknown.yaml", "faults:\n  - kind: status\n    code: 503\n  - kind: explode\n")
 	httpFile := writeFile(t, "http.yaml", "mode: http\nfaults: []\n")
 	statusFile := writeFile(t, "status.yaml", "faults:\n  - kind: status\n    code: 503\n")
+	tooMany := writeFile(t, "many.yaml", "faults:\n"+strings.Repeat("  - kind: latency\n    delay: 1ms\n", faults.MaxFaults+1))
 	up := "127.0.0.1:1"
 	tests := []struct {
 		name string
@@ -262,6 +263,7 @@ func TestProxyBadInvocations(t *testing.T) {
 		{"faults unknown kind", []string{"--listen", "127.0.0.1:0", "--upstream", up, "--faults", unknownKind}, []string{unknownKind + ":4:", "faults[1].kind", `"explode"`}},
 		{"faults mode disagrees", []string{"--listen", "127.0.0.1:0", "--upstream", up, "--faults", httpFile, "--mode", "tcp"}, []string{httpFile + ":1: mode: the file says http but --mode says tcp"}},
 		{"faults not for tcp", []string{"--listen", "127.0.0.1:0", "--upstream", up, "--faults", statusFile, "--mode", "tcp"}, []string{statusFile + ":2: faults[0].kind", "--mode tcp"}},
+		{"too many faults", []string{"--listen", "127.0.0.1:0", "--upstream", up, "--faults", tooMany}, []string{"--faults: " + tooMany + " holds 1001 faults, more than the 1000"}},
 		{"events unwritable", []string{"--listen", "127.0.0.1:0", "--upstream", up, "--events", "/nonexistent/dir/events.jsonl"}, []string{"--events", "/nonexistent/dir"}},
 	}
 	for _, tt := range tests {
