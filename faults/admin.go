@@ -54,10 +54,11 @@ const MaxFaults = 1000
 // every request must name in its Host header the address it arrived on
 // (the one in its context under http.LocalAddrContextKey), or localhost,
 // 127.0.0.1 or [::1] with that port, and may carry an Origin header only
-// when that names the API itself; others get 403. A POST, PUT or DELETE
-// must say Content-Type: application/json (or application/yaml for a
-// YAML fault), which no page can send without a CORS preflight, which
-// the API never grants; others get 415. A body over 64 KiB gets 413, and
+// when that names the API itself; others get 403. A POST or PUT must say
+// Content-Type: application/json (or application/yaml for a YAML fault),
+// which no page can send without a CORS preflight, which the API never
+// grants; others get 415 (a DELETE needs no type: no page can send one
+// cross-origin without a preflight either). A body over 64 KiB gets 413, and
 // a POST while MaxFaults faults are held 409.
 type Admin struct {
 	proxy  *Proxy
@@ -195,7 +196,7 @@ func writable(w http.ResponseWriter, r *http.Request) bool {
 	if mt, _, err := mime.ParseMediaType(ct); err == nil && (mt == "application/json" || mt == "application/yaml") {
 		return true
 	}
-	textError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %s: send every POST, PUT and DELETE with Content-Type: application/json (or application/yaml for a fault written in YAML)", clip(ct)))
+	textError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %s: send every POST and PUT with Content-Type: application/json (or application/yaml for a fault written in YAML)", clip(ct)))
 	return false
 }
 
@@ -326,9 +327,6 @@ func (a *Admin) replace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) remove(w http.ResponseWriter, r *http.Request) {
-	if !writable(w, r) {
-		return
-	}
 	a.mu.Lock()
 	i := a.find(r)
 	if i >= 0 {
