@@ -47,7 +47,7 @@ func newRedactor(values []string) *redactor {
 
 // line returns line, without its newline, redacted.
 func (r *redactor) line(line string) string {
-	if t := strings.TrimSpace(line); strings.HasPrefix(t, "{") {
+	if t := strings.TrimSpace(line); strings.HasPrefix(t, "{") && results.MentionsSecret(t) {
 		dec := json.NewDecoder(strings.NewReader(t))
 		dec.UseNumber()
 		var obj map[string]any

@@ -40,6 +40,24 @@ func SecretHeader(name string) bool {
 	return false
 }
 
+// MentionsSecret reports whether s holds, in any case, a word that a
+// secret header's name (SecretHeader) contains: a text without one names
+// no secret header, and a log line without one needs no closer look.
+func MentionsSecret(s string) bool {
+	l := strings.ToLower(s)
+	for n := range secretNames {
+		if strings.Contains(l, n) {
+			return true
+		}
+	}
+	for _, w := range secretWords {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // RedactHeader replaces, in place, every value of each secret header of h
 // (SecretHeader) with Redacted, one per value, so that a reader still
 // sees that the header was there and how many times. A nil h is left

@@ -80,3 +80,20 @@ func TestSecretValues(t *testing.T) {
 		})
 	}
 }
+
+func TestMentionsSecret(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{`{"headers":{"X-API-KEY":["k"]}}`, true},
+		{`{"headers":{"Cookie":[]}}`, true},
+		{`{"headers":{"Proxy-Authorization":["x"]}}`, true},
+		{`{"client_secret":"x"}`, true},
+		{`{"headers":{"X-Trace-Id":["t1"],"Accept":["*/*"]}}`, false},
+	} {
+		if got := MentionsSecret(tc.s); got != tc.want {
+			t.Errorf("MentionsSecret(%s): got %v, want %v", tc.s, got, tc.want)
+		}
+	}
+}
