@@ -99,6 +99,7 @@ func TestKilledRunLeavesNothingRunning(t *testing.T) {
 			}
 			cmd.Wait()
 			waited = true
+			killed := time.Now()
 
 			// Every process the killed run started goes (bounded).
 			deadline := time.Now().Add(10 * time.Second)
@@ -110,6 +111,8 @@ func TestKilledRunLeavesNothingRunning(t *testing.T) {
 					}
 				}
 				if len(left) == 0 {
+					t.Logf("%s: %d processes under gatecrash (%d %s), all gone %v after its SIGKILL; %d results recorded before it",
+						kind, len(tree), gw, kind, time.Since(killed).Round(time.Millisecond), n)
 					break
 				}
 				if time.Now().After(deadline) {

@@ -57,7 +57,10 @@ type Progress interface {
 // attack stops, the requests in flight are cancelled and the report is
 // marked interrupted (and aborted, with the reason). Every server it
 // starts is stopped, and every record flushed, before it returns,
-// whatever happened. An error the user can fix (a folder that cannot be
+// whatever happened. While the attack goes, run.json says it is running
+// and the results and events are flushed to their files every second,
+// so that a run killed outright (SIGKILL) leaves a folder that can be
+// read up to its last second; the gateway it started dies with it. An error the user can fix (a folder that cannot be
 // made, a port taken, a gateway not installed or rejecting its template)
 // is an *InputError.
 func Run(ctx context.Context, sc *scenarios.Scenario, opt Options) (*results.Report, error) {
