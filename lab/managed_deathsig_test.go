@@ -32,10 +32,30 @@ func TestManagedOutlivesItsStartersThread(t *testing.T) {
 			}
 			ch := make(chan started, 1)
 			dir := t.TempDir()
-			go func() {
-				runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-				m, err := lab.StartManaged(context.Background(), inDir(lab.ManagedConfig{Template: defaultTemplate(t, kind), Upstream: refusingAddr(t)}, dir))
+			cfg := inDir(lab.ManagedConfig{Template: defaultTemplate(t, kind), Upstream: refusingAddr(t)}, dir)
+			// The starter: locked to its thread, never unlocked, so that
+			// the thread ends with the goroutine.
+			starter := func() {
+				runtime.LockOSThread()
+				m, err := lab.StartManaged(context.Background(), cfg)
 				ch <- started{m, err, syscall.Gettid()}
+			}
+			// Go wedges the main thread rather than end it: a goroutine
+			// that finds itself there holds it while the starter runs
+			// (on another thread, then), and lets it go.
+			go func() {
+				runtime.LockOSThread()
+				if syscall.Gettid() != os.Getpid() {
+					starter()
+					return
+				}
+				defer runtime.UnlockOSThread()
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					starter()
+				}()
+				<-done
 			}()
 			s := <-ch
 			if s.err != nil {
