@@ -24,7 +24,7 @@ target: {timeout: 5s}
 upstream:
   builtin: {latency: 1ms, body_bytes: 64}
 requests:
-  - {path: /v1/items}
+  - {path: /v1/items, headers: {X-Api-Key: sekret-killed-7777}}
 phases:
   - {name: long, duration: 60s, rate: 50/s}
 `
@@ -35,7 +35,8 @@ phases:
 // process tree under the killed pid, walked in /proc before the kill),
 // that the run folder holds a run.json that says running and the results
 // of the first second, readable by vegeta's decoder, and that the next
-// start of a gateway removes the private folder the killed run left.
+// start of a gateway removes the private folder the killed run left,
+// once it has redacted the secret headers in the logs it named.
 func TestKilledRunLeavesNothingRunning(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -141,6 +142,17 @@ func TestKilledRunLeavesNothingRunning(t *testing.T) {
 			startAndStop(t, kind)
 			if _, err := os.Stat(private); !os.IsNotExist(err) {
 				t.Errorf("%s after the next start: got %v, want it removed", private, err)
+			}
+			// ... and redacts the logs it named (Caddy's JSON log
+			// holds the request headers).
+			entries, err := os.ReadDir(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if b, err := os.ReadFile(filepath.Join(out, e.Name())); err == nil && bytes.Contains(b, []byte("sekret-killed-7777")) {
+					t.Errorf("%s after the next start: holds the X-Api-Key value, want it redacted", e.Name())
+				}
 			}
 		})
 	}
