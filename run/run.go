@@ -60,9 +60,9 @@ type Progress interface {
 // whatever happened. While the attack goes, run.json says it is running
 // and the results and events are flushed to their files every second,
 // so that a run killed outright (SIGKILL) leaves a folder that can be
-// read up to its last second; the gateway it started dies with it. An error the user can fix (a folder that cannot be
-// made, a port taken, a gateway not installed or rejecting its template)
-// is an *InputError.
+// read up to its last second; the gateway it started dies with it. An
+// error the user can fix (a folder that cannot be made, a port taken, a
+// gateway not installed or rejecting its template) is an *InputError.
 func Run(ctx context.Context, sc *scenarios.Scenario, opt Options) (*results.Report, error) {
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, inputErrf("output folder: %w", err)
