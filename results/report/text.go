@@ -42,12 +42,16 @@ func writeExpectations(b *strings.Builder, r *results.Report) {
 	b.WriteString("\n")
 }
 
-// writeUnapplied writes one WARNING line per fault that never bit.
+// writeUnapplied writes one WARNING line per damaged file, then one per
+// fault that never bit.
 func writeUnapplied(b *strings.Builder, r *results.Report) {
+	for _, d := range r.Damaged {
+		fmt.Fprintf(b, "WARNING: %s\n", d.Warning)
+	}
 	for _, u := range r.Unapplied {
 		fmt.Fprintf(b, "WARNING: %s\n", u.Warning)
 	}
-	if len(r.Unapplied) > 0 {
+	if len(r.Damaged)+len(r.Unapplied) > 0 {
 		b.WriteString("\n")
 	}
 }
@@ -57,7 +61,7 @@ func writeUnapplied(b *strings.Builder, r *results.Report) {
 const maxTimelineRows = 120
 
 // Text writes the report for a terminal: the diagnosis; a WARNING line
-// per fault that never bit; the expectations and their verdicts; per phase the requests, rates, status
+// per damaged file and per fault that never bit; the expectations and their verdicts; per phase the requests, rates, status
 // counts and latency; the timeline; the causes of every failure class;
 // masked faults, correlations and send lag.
 func Text(w io.Writer, r *results.Report) error {
