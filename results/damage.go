@@ -66,15 +66,15 @@ func RecordsDamage(file string, e Ending) (Damaged, bool) {
 	switch {
 	case e.Empty:
 		return Damaged{File: file, Problem: DamageEmpty, Dropped: "every request: not one was recorded",
-			Warning: fmt.Sprintf("%s is empty: not one request was recorded, so the report has none.", file)}, true
+			Warning: fmt.Sprintf("The %s file is empty: not one request was recorded, so the report has none.", file)}, true
 	case e.Dropped > 0 && e.Records == 0:
 		return Damaged{File: file, Problem: DamageCutInHeader, DroppedBytes: e.Dropped,
 			Dropped: fmt.Sprintf("all %s: the file ends inside its first record", bytesWords(e.Dropped)),
-			Warning: fmt.Sprintf("%s is cut inside its first record (%s): not one request could be read, so the report has none.", file, bytesWords(e.Dropped))}, true
+			Warning: fmt.Sprintf("The %s file is cut inside its first record (%s): not one request could be read, so the report has none.", file, bytesWords(e.Dropped))}, true
 	case e.Dropped > 0:
 		return Damaged{File: file, Problem: DamageCut, DroppedBytes: e.Dropped,
 			Dropped: fmt.Sprintf("%s after record %d, the last whole one", bytesWords(e.Dropped), e.Records),
-			Warning: fmt.Sprintf("%s is cut: %s after its last whole record (the %s) were dropped, so the report covers only the %s read.", file, bytesWords(e.Dropped), ordinal(e.Records), plural(e.Records, "request"))}, true
+			Warning: fmt.Sprintf("The %s file is cut: %s after its last whole record (the %s) were dropped, so the report covers only the %s read.", file, bytesWords(e.Dropped), ordinal(e.Records), plural(e.Records, "request"))}, true
 	}
 	return Damaged{}, false
 }

@@ -201,15 +201,23 @@ func (f Folder) eachEventCut(fn func(*faults.Event)) (faults.CutLine, error) {
 	return cut, nil
 }
 
-// lastSent returns when the last request recorded was sent, in seconds
-// from started (0 without any): where the run of a killed gatecrash
-// stopped, as far as its records tell.
+// lastSent returns where the run of a killed gatecrash stopped, as far
+// as its records tell: when the last request recorded was sent, or the
+// last event happened if that came later (the proxy saw a request the
+// results lost), in seconds from started; 0 without either.
 func (f Folder) lastSent(started time.Time) (float64, error) {
 	var last time.Duration
-	_, err := f.eachRecord(func(r *vegeta.Result) {
+	if _, err := f.eachRecord(func(r *vegeta.Result) {
 		last = max(last, r.Timestamp.Sub(started))
-	})
-	return last.Seconds(), err
+	}); err != nil {
+		return 0, err
+	}
+	if _, err := f.eachEventCut(func(e *faults.Event) {
+		last = max(last, e.Time.Sub(started))
+	}); err != nil {
+		return 0, err
+	}
+	return last.Seconds(), nil
 }
 
 // WriteReport writes report.json into the folder.

@@ -18,7 +18,9 @@ func writeExpectations(b *strings.Builder, r *results.Report) {
 		return
 	}
 	failed := len(r.Expectations.Failed())
-	if failed == 0 {
+	if len(r.Damaged) > 0 {
+		fmt.Fprintf(b, "expectations: none of %d judged: the run is damaged\n", len(r.Expectations))
+	} else if failed == 0 {
 		fmt.Fprintf(b, "expectations: all %d held\n", len(r.Expectations))
 	} else {
 		fmt.Fprintf(b, "expectations: %d of %d failed\n", failed, len(r.Expectations))
