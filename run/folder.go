@@ -176,7 +176,7 @@ func (f Folder) Analyze(opt results.Options) (*results.Report, error) {
 func (f Folder) eachRecord(fn func(*vegeta.Result)) (results.Ending, error) {
 	rf, err := os.Open(f.Path(ResultsFile))
 	if err != nil {
-		return results.Ending{}, err
+		return results.Ending{}, f.openErr(ResultsFile, err)
 	}
 	defer rf.Close()
 	end, err := results.EachRecord(rf, fn)
@@ -191,7 +191,7 @@ func (f Folder) eachRecord(fn func(*vegeta.Result)) (results.Ending, error) {
 func (f Folder) eachEventCut(fn func(*faults.Event)) (faults.CutLine, error) {
 	ef, err := os.Open(f.Path(EventsFile))
 	if err != nil {
-		return faults.CutLine{}, err
+		return faults.CutLine{}, f.openErr(EventsFile, err)
 	}
 	defer ef.Close()
 	cut, err := faults.EachEventCut(ef, fn)
@@ -199,6 +199,15 @@ func (f Folder) eachEventCut(fn func(*faults.Event)) (faults.CutLine, error) {
 		return faults.CutLine{}, fmt.Errorf("%s: %w", ef.Name(), err)
 	}
 	return cut, nil
+}
+
+// openErr words the error of opening a file every run folder holds: a
+// missing one says so, and what to give instead.
+func (f Folder) openErr(name string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: no %s, which every run folder holds; give the whole folder gatecrash run wrote", string(f), name)
+	}
+	return err
 }
 
 // lastSent returns where the run of a killed gatecrash stopped, as far

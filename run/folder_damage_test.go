@@ -2,7 +2,9 @@ package run
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -287,18 +289,59 @@ func TestFolderDamaged(t *testing.T) {
 	}
 }
 
-// TestFolderWithoutPlan: a folder without run.json cannot be reported on;
-// the error names the file and says what to do.
-func TestFolderWithoutPlan(t *testing.T) {
-	dir, _ := damageFolder(t)
-	remove(t, dir, PlanFile)
-	_, err := dir.Analyze(results.Options{})
-	if err == nil {
-		t.Fatal("got a report, want an error")
+// TestFolderWithout: a folder without run.json, results or events.jsonl
+// cannot be reported on; the error names the folder and the file, and says
+// what to do. Today's said "open DIR/run.json: no such file or directory".
+func TestFolderWithout(t *testing.T) {
+	for _, tt := range []struct {
+		file string
+		want string
+	}{
+		{PlanFile, "no run.json, the plan every report needs: gatecrash writes it as the attack starts, so this folder is not one gatecrash run wrote, or its run never began; give the run folder gatecrash run wrote, or run the scenario again"},
+		{ResultsFile, "no results, which every run folder holds; give the whole folder gatecrash run wrote"},
+		{EventsFile, "no events.jsonl, which every run folder holds; give the whole folder gatecrash run wrote"},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			dir, _ := damageFolder(t)
+			remove(t, dir, tt.file)
+			_, err := dir.Analyze(results.Options{})
+			if err == nil || err.Error() != string(dir)+": "+tt.want {
+				t.Errorf("got %v, want %s: %s", err, dir, tt.want)
+			}
+		})
 	}
-	for _, want := range []string{string(dir), "no run.json", "give the run folder gatecrash run wrote, or run the scenario again"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("got %q, want it to say %q", err, want)
+}
+
+// TestDamagedDocumented: docs/report.md names every key of report.json's
+// damaged entries, and the field itself (the root's schema test reads a
+// whole run's report, which has none).
+func TestDamagedDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.ReadFile(filepath.Join("testdata", "damage-killed-mid-run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Damaged []map[string]any `json:"damaged"`
+	}
+	if err := json.Unmarshal(js, &rep); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"damaged"}
+	for _, d := range rep.Damaged {
+		for k := range d {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) < 7 {
+		t.Fatalf("found only the keys %v", keys)
+	}
+	for _, k := range keys {
+		if !bytes.Contains(doc, []byte("`"+k+"`")) {
+			t.Errorf("docs/report.md does not document %q", k)
 		}
 	}
 }
