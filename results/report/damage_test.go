@@ -26,7 +26,8 @@ func TestOutputsWarnDamaged(t *testing.T) {
 		{"markdown", Markdown, []string{"\n> **⚠ Damaged**: " + strings.ReplaceAll(warning, "<b>", "&lt;b&gt;") + "\n", "**❌ None of the 3 expectations was judged: the run is damaged.**"}, "Damaged"},
 		{"html", HTML, []string{`<p class="banner bad">Damaged: ` + strings.ReplaceAll(warning, "<b>", "&lt;b&gt;") + "</p>", "None of the 3 expectations was judged: the run is damaged."}, "Damaged"},
 		{"junit", JUnit, []string{`<testcase classname="gatecrash.upstream-resets" name="file results" time="0">` + "\n" +
-			`      <error message="` + strings.ReplaceAll(warning, "<b>", "&lt;b&gt;") + `" type="damaged">results: cut; dropped: 7 bytes after record 46, the last whole one</error>`}, `type="damaged"`},
+			`      <error message="` + strings.ReplaceAll(warning, "<b>", "&lt;b&gt;") + `" type="damaged">results: cut; dropped: 7 bytes after record 46, the last whole one</error>`,
+			`<failure message="not measured: the run is damaged" type="expectation">expected masked &gt; 0; not measured: the run is damaged</failure>`}, `type="damaged"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := outputFixture()

@@ -135,10 +135,14 @@ func junitSuiteOf(r *results.Report, vs []shownVerdict) junitSuite {
 	for _, v := range vs {
 		c := junitCase{ClassName: class, Name: v.Expr, Time: "0"}
 		if !v.OK {
+			measured := "measured " + v.Value
+			if len(r.Damaged) > 0 {
+				measured = v.Value // not measured: the run is damaged
+			}
 			c.Failure = &junitProblem{
-				Message: "measured " + v.Value,
+				Message: measured,
 				Type:    "expectation",
-				Text:    fmt.Sprintf("expected %s; measured %s", v.Expr, v.Value),
+				Text:    fmt.Sprintf("expected %s; %s", v.Expr, measured),
 			}
 			s.Failures++
 		}
