@@ -182,7 +182,8 @@ func TestFolderDamaged(t *testing.T) {
 			name: "results-cut-after-type",
 			damage: func(t *testing.T, dir Folder, offsets []int64) {
 				// The first record is the type's definition, then the
-				// value: a cut between them leaves the definition alone.
+				// value: cut about where the definition ends (a value is
+				// about as long as the second record).
 				cutTo(t, dir, ResultsFile, offsets[0]-(offsets[1]-offsets[0]))
 			},
 			want: []string{"results:cut-in-header"}, dropped: []int64{-1}, requests: 0,
