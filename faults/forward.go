@@ -327,8 +327,7 @@ func (p *Proxy) upstream(ctx context.Context, l *link) (bool, error) {
 	if l.up != nil {
 		return true, nil
 	}
-	d := net.Dialer{Timeout: p.cfg.DialTimeout}
-	c, err := d.DialContext(ctx, "tcp", p.cfg.Upstream)
+	c, err := dialUpstream(ctx, p.cfg.Upstream, p.cfg.DialTimeout)
 	if err != nil {
 		return false, err
 	}

@@ -160,11 +160,17 @@ func (p *Proxy) watch(l *link) {
 			}
 			l.mu.Unlock()
 			if _, ok := endHow(err); ok {
-				p.record(Event{Time: time.Now(), Type: TypeObservation, Attack: l.attack, Conn: l.id, Kind: ObservedUpstreamError, Fault: -1,
+				// The gateway's connection ends first and the event is
+				// recorded after: every microsecond between the two is
+				// one more in which the gateway may still reuse the
+				// connection, which widens the upstream's keep-alive race
+				// behind the proxy.
+				at := time.Now()
+				p.mirrorIdleEnd(l, err)
+				p.record(Event{Time: at, Type: TypeObservation, Attack: l.attack, Conn: l.id, Kind: ObservedUpstreamError, Fault: -1,
 					Cause: causes.UpstreamClosedIdle,
 					Detail: fmt.Sprintf("the upstream ended the idle keep-alive connection after %s (%v); ended the gateway's connection the same way",
-						time.Since(since).Round(time.Millisecond), err)})
-				p.mirrorIdleEnd(l, err)
+						at.Sub(since).Round(time.Millisecond), err)})
 			} // else closed by the proxy itself
 			end <- err
 			return

@@ -222,3 +222,35 @@ func TestProxyPassesUnaskedBytes(t *testing.T) {
 		t.Errorf("got %+v, want one upstream-closed-idle observation without seq", evs)
 	}
 }
+
+// TestProxyMirrorsIdleCloseFirst: the upstream's idle close reaches the
+// gateway before the proxy records its observation, so that a slow event
+// log never keeps the gateway reusing a connection the upstream closed
+// (which widens the keep-alive race the proxy must only pass on).
+func TestProxyMirrorsIdleCloseFirst(t *testing.T) {
+	gate := make(chan struct{})
+	upAddr, _ := scriptedUpstream(t, func(c *net.TCPConn, br *bufio.Reader, gate <-chan struct{}) {
+		if answerOK(c, br) {
+			<-gate // the answer is read first, then the FIN
+		}
+	}, gate)
+	addr, log, events := runProxy(t, Config{Upstream: upAddr, Seed: 1})
+	c := dialProxy(t, addr)
+	defer c.Close()
+	br := bufio.NewReader(c)
+	if resp, err := getOn(c, br, 0, http.MethodGet); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("got %v, want the first answer", err)
+	}
+	log.mu.Lock() // the event log is busy: recording blocks
+	close(gate)
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, err := br.ReadByte()
+	log.mu.Unlock()
+	if !isEOF(err) {
+		t.Errorf("while the event log was busy, the client's connection got %v, want the upstream's FIN (EOF)", err)
+	}
+	evs := withoutSummaries(events())
+	if len(evs) != 1 || evs[0].Cause != "upstream-closed-idle" {
+		t.Errorf("got %+v, want one upstream-closed-idle observation", evs)
+	}
+}
