@@ -249,8 +249,8 @@ func settingsWant(f Fault, mode string) string {
 			return "at connect or mid-body in mode tcp"
 		}
 	case KindStatus:
-		if f.Code < 100 || f.Code > 599 {
-			return "a code from 100 to 599"
+		if f.Code < 200 || f.Code > 599 {
+			return "a code from 200 to 599"
 		}
 	case KindMalformed:
 		return malformedWant(f)
