@@ -47,7 +47,7 @@ func (c *checker) requests(rs []Request) {
 func (c *checker) method(path, m string) {
 	switch {
 	case !isToken(m):
-		c.add(path, Quote(m) + " is not an HTTP method; write GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS")
+		c.add(path, Quote(m)+" is not an HTTP method; write GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS")
 	case strings.ToUpper(m) != m:
 		c.add(path, fmt.Sprintf("method %s must be upper case; write %s", Quote(m), Cut(strings.ToUpper(m))))
 	}
@@ -73,7 +73,7 @@ func (c *checker) headers(path string, h map[string]string) {
 	for _, name := range names {
 		p := join(path, name)
 		if !isToken(name) {
-			c.add(p, Quote(name) + " is not a header name: it may hold letters, digits and - but no spaces, colons or quotes; write one such as X-Request-Id")
+			c.add(p, Quote(name)+" is not a header name: it may hold letters, digits and - but no spaces, colons or quotes; write one such as X-Request-Id")
 			continue
 		}
 		if strings.ContainsFunc(h[name], func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {

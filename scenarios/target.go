@@ -38,7 +38,7 @@ func (c *checker) target(t *Target) {
 		case strings.TrimSpace(t.Config) == "":
 			c.add("target.config", "config is empty; write the path of your template, relative to this file, such as config: nginx.conf.tmpl, or leave config out for gatecrash's own")
 		case strings.ContainsFunc(t.Config, func(r rune) bool { return r < ' ' || r == 0x7f }):
-			c.add("target.config", "config " + Quote(t.Config) + " holds a line break or control character; write the path of your template, such as config: nginx.conf.tmpl")
+			c.add("target.config", "config "+Quote(t.Config)+" holds a line break or control character; write the path of your template, such as config: nginx.conf.tmpl")
 		}
 	} else if c.x.get("target.config") != nil {
 		// config: with no value.
