@@ -19,10 +19,10 @@ import (
 func loopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("%q is not host:port: %w", addr, err)
+		return fmt.Errorf("%s is not host:port; use 127.0.0.1:PORT or [::1]:PORT", scenarios.Quote(addr))
 	}
 	if !scenarios.LoopbackHost(host) {
-		return fmt.Errorf("%q is not a loopback address; use 127.0.0.1:PORT or [::1]:PORT", addr)
+		return fmt.Errorf("%s is not a loopback address; use 127.0.0.1:PORT or [::1]:PORT", scenarios.Quote(addr))
 	}
 	return nil
 }
