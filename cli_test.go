@@ -40,6 +40,16 @@ func TestBrokenScenariosExit2(t *testing.T) {
 			[]string{"bad.yaml: ", "empty", "gatecrash list"}},
 		{"YAML syntax error", "name: t\nphases: [\n  {name: a\n",
 			[]string{"bad.yaml:3: ", "invalid YAML"}},
+		{"credentials in target.url", "name: t\ntarget: {gateway: none, url: \"http://user:PASS@127.0.0.1:8080\"}\nrequests: [{path: /}]\nphases:\n  - {name: a, duration: 1s, rate: 1/s}\n",
+			[]string{"bad.yaml:2: target.url: the URL holds credentials (user:password@)", "send an Authorization header instead, in requests[].headers"}},
+		{"credentials in upstream.url", "name: t\nupstream: {url: \"http://u:PASS@127.0.0.1:9000\"}\nrequests: [{path: /}]\nphases:\n  - {name: a, duration: 1s, rate: 1/s}\n",
+			[]string{"bad.yaml:2: upstream.url: the URL holds credentials", "write the URL as http://127.0.0.1:9000"}},
+		{"status 1xx", validHead + "phases:\n  - name: a\n    duration: 1s\n    rate: 1/s\n    faults:\n      - {kind: status, code: 102}\n",
+			[]string{"bad.yaml:9: phases[0].faults[0].code: code 102 is informational (1xx)", "write a final status from 200 to 599"}},
+		{"too many phases", validHead + "phases:\n" + strings.Repeat("  - {name: p, duration: 10ms, rate: 100/s}\n", 1001),
+			[]string{"bad.yaml:4: phases: 1001 phases, more than 1000", "merge neighbouring phases, or write one with ramp_to"}},
+		{"a 2 MB value", validHead + "phases:\n  - {name: a, duration: 1s, rate: " + strings.Repeat("9", 2<<20) + "}\n",
+			[]string{"bad.yaml:5: phases[0].rate: \"9999999999999999999999999999999999999999…\" (2097152 bytes) has no period; write 9999999999999999999999999999999999999999…/s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,8 +67,11 @@ func TestBrokenScenariosExit2(t *testing.T) {
 				}
 				for _, w := range tt.want {
 					if !strings.Contains(stderr, w) {
-						t.Errorf("%s: stderr %q lacks %q", cmd, stderr, w)
+						t.Errorf("%s: stderr %.2000q lacks %q", cmd, stderr, w)
 					}
+				}
+				if len(stderr) > 2000 || strings.Contains(stderr, "PASS") {
+					t.Errorf("%s: stderr of %d bytes, want a short message without the password: %.2000s", cmd, len(stderr), stderr)
 				}
 			}
 		})
@@ -91,9 +104,25 @@ func TestUsage(t *testing.T) {
 		{[]string{"run", "--sustain", "0", "upstream-resets"}, exitInput, "--sustain 0: give 1 or more buckets, for example --sustain 3"},
 		{[]string{"report", "--bucket", "soon", "testdata/runs/upstream-resets"}, exitInput, "invalid argument \"soon\" for \"--bucket\""},
 		{[]string{"report", "--help"}, exitOK, "--threshold"},
+		// Every float flag refuses NaN and Inf up front (NaN ran the whole
+		// scenario, then failed to encode the report: exit 3).
+		{[]string{"run", "--threshold", "NaN", "upstream-resets"}, exitInput, "--threshold NaN: not a share; give a number above 0 and at most 1, for example --threshold 0.01"},
+		{[]string{"run", "--threshold=nan", "upstream-resets"}, exitInput, "--threshold NaN: not a share; give a number above 0 and at most 1"},
+		{[]string{"run", "--threshold", "+Inf", "upstream-resets"}, exitInput, "--threshold +Inf: not a share; give a number above 0 and at most 1"},
+		{[]string{"report", "--threshold", "NaN", "testdata/runs/upstream-resets"}, exitInput, "--threshold NaN: not a share"},
+		{[]string{"report", "--threshold", "-Inf", "testdata/runs/upstream-resets"}, exitInput, "--threshold -Inf: not a share"},
+		{[]string{"run", "--alpha", "NaN", "upstream-resets"}, exitInput, "--alpha NaN: give a significance level above 0 and below 1, for example --alpha 0.01"},
+		{[]string{"compare", "--alpha", "Inf", "a", "b"}, exitInput, "--alpha +Inf: give a significance level above 0 and below 1"},
+		{[]string{"compare", "--max-p50-increase", "NaN%", "a", "b"}, exitInput, `--max-p50-increase "NaN%": not a number; give a percentage of the base value, or off`},
+		{[]string{"run", "--max-recovery-increase", "Inf", "upstream-resets"}, exitInput, `--max-recovery-increase "Inf": a number without its unit; give a duration, or off`},
+		// Long values are cut in pflag's messages too.
+		{[]string{"report", "--bucket", strings.Repeat("9", 100000), "testdata/runs/upstream-resets"}, exitInput, `invalid argument "9999999999999999999999999999999999999999…" for "--bucket" flag`},
+		{[]string{"run", "--" + strings.Repeat("x", 100000), "upstream-resets"}, exitInput, "unknown flag: " + scenarios.Cut("--"+strings.Repeat("x", 100000))},
+		{[]string{"compare", "--format", strings.Repeat("y", 100000), "a", "b"}, exitInput, `--format "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy…" (100000 bytes): give text, markdown or json`},
+		{[]string{"run", "--format", strings.Repeat("z", 100000), "upstream-resets"}, exitInput, `--format "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz…" (100000 bytes): not a report format`},
 	}
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+		t.Run(scenarios.Cut(strings.Join(tt.args, " ")), func(t *testing.T) {
 			code, stdout, stderr := gatecrash(t, tt.args...)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d; stderr: %s", code, tt.code, stderr)
@@ -103,7 +132,10 @@ func TestUsage(t *testing.T) {
 				out = stderr
 			}
 			if !strings.Contains(out, tt.out) {
-				t.Errorf("output lacks %q:\nstdout: %s\nstderr: %s", tt.out, stdout, stderr)
+				t.Errorf("output lacks %q:\nstdout: %.2000s\nstderr: %.2000s", tt.out, stdout, stderr)
+			}
+			if len(stderr) > 2000 {
+				t.Errorf("stderr holds %d bytes, want a message of a few lines", len(stderr))
 			}
 		})
 	}
