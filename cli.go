@@ -142,7 +142,7 @@ func parse(fs *pflag.FlagSet, args []string) error {
 			fs.Usage()
 			return err
 		}
-		return inputErrf("%s: %s; run gatecrash %s --help", fs.Name(), cutArgs(err.Error(), args), fs.Name())
+		return inputErrf("%s: %s; run gatecrash %s --help", fs.Name(), cutArgs(flagProblem(err, args), args), fs.Name())
 	}
 	if h, _ := fs.GetBool("help"); h {
 		fs.Usage()
@@ -199,4 +199,32 @@ func checkBuckets(width, d time.Duration, what string) error {
 	}
 	return inputErrf("--bucket %s: the timeline of %s, %s long, would have %d buckets, more than %d; give --bucket %s or wider",
 		width, what, d, n, results.MaxBuckets, results.MinBucket(d))
+}
+
+// flagProblem is pflag's message, but for a problem with a shorthand it
+// names the argument as given: pflag names what follows the shorthands
+// it read ("-0" for -h0, "-o" for -qo).
+func flagProblem(err error, args []string) string {
+	msg := err.Error()
+	var short string
+	var ne *pflag.NotExistError
+	var ve *pflag.ValueRequiredError
+	switch {
+	case errors.As(err, &ne):
+		short = ne.GetSpecifiedShortnames()
+	case errors.As(err, &ve):
+		short = ve.GetSpecifiedShortnames()
+	}
+	if short == "" || !strings.HasSuffix(msg, " in -"+short) {
+		return msg
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.HasSuffix(a, short) {
+			return strings.TrimSuffix(msg, "-"+short) + a
+		}
+	}
+	return msg
 }
