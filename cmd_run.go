@@ -159,8 +159,8 @@ func prepareOut(dir string, force bool) error {
 		for _, e := range entries[:min(3, len(entries))] {
 			names = append(names, scenarios.Cut(e.Name()))
 		}
-		return inputErrf("--out %s: the folder is not empty (%d entries, such as %s): a run would mix its files with theirs; give a new folder, or add --force to remove the files of an earlier run (%s, ...) from it first",
-			scenarios.Cut(dir), len(entries), strings.Join(names, ", "), strings.Join(runFiles[:3], ", "))
+		return inputErrf("--out %s: the folder is not empty (%s, such as %s): a run would mix its files with theirs; give a new folder, or add --force to remove the files of an earlier run (%s, ...) from it first",
+			scenarios.Cut(dir), entryCount(len(entries)), strings.Join(names, ", "), strings.Join(runFiles[:3], ", "))
 	}
 	for _, name := range runFiles {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -237,4 +237,12 @@ func overrideGateway(sc *scenarios.Scenario, gateway string) error {
 	}
 	sc.Target.Gateway = gateway
 	return nil
+}
+
+// entryCount says how many entries a folder holds.
+func entryCount(n int) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return fmt.Sprintf("%d entries", n)
 }
