@@ -41,8 +41,20 @@ func checkError(t *testing.T, err error) {
 	if se.Line < 0 || se.Msg == "" {
 		t.Fatalf("got line %d and message %q, want line >= 0 and a message", se.Line, se.Msg)
 	}
-	_ = err.Error()
+	// Each problem quotes values cut (Quote), whatever their length.
+	problems := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		problems = j.Unwrap()
+	}
+	for _, p := range problems {
+		if msg := p.Error(); len(msg) > maxProblem {
+			t.Fatalf("got a problem of %d bytes, want at most %d: %.300s...", len(msg), maxProblem, msg)
+		}
+	}
 }
+
+// maxProblem bounds the length of one problem's message.
+const maxProblem = 1000
 
 // checkFault checks what Decode, DecodeFaultSet and DecodeFault promise of
 // a fault they accept in mode.
