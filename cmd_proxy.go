@@ -165,6 +165,9 @@ func loadFaultSet(file, flagMode string) ([]scenarios.Fault, string, error) {
 	if err != nil {
 		return nil, "", inputErr(err)
 	}
+	if len(set.Faults) > faults.MaxFaults {
+		return nil, "", inputErrf("--faults: %s holds %d faults, more than the %d the proxy keeps at once; keep at most %d", file, len(set.Faults), faults.MaxFaults, faults.MaxFaults)
+	}
 	return set.Faults, set.Mode, nil
 }
 

@@ -188,6 +188,9 @@ func callProxy(t *testing.T, client *http.Client, method, url, body string) (int
 		t.Fatal(err)
 	}
 	req.Header.Set(faults.HeaderAttack, "cmd")
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/yaml") // the admin API refuses writes without it
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -238,6 +241,7 @@ func TestProxyBadInvocations(t *testing.T) {
 	longText := strings.Repeat("root:x:0:0:root:/root:/bin/bash\n", 1000)
 	longFile := writeFile(t, "passwd", longText)
 	infoFile := writeFile(t, "info.yaml", "faults:\n  - kind: status\n    code: 101\n")
+	tooMany := writeFile(t, "many.yaml", "faults:\n"+strings.Repeat("  - kind: latency\n    delay: 1ms\n", faults.MaxFaults+1))
 	up := "127.0.0.1:1"
 	tests := []struct {
 		name string
@@ -271,6 +275,7 @@ func TestProxyBadInvocations(t *testing.T) {
 		{"faults unknown kind", []string{"--listen", "127.0.0.1:0", "--upstream", up, "--faults", unknownKind}, []string{unknownKind + ":4:", "faults[1].kind", `"explode"`}},
 		{"faults mode disagrees", []string{"--listen", "127.0.0.1:0", "--upstream", up, "--faults", httpFile, "--mode", "tcp"}, []string{httpFile + ":1: mode: the file says http but --mode says tcp"}},
 		{"faults not for tcp", []string{"--listen", "127.0.0.1:0", "--upstream", up, "--faults", statusFile, "--mode", "tcp"}, []string{statusFile + ":2: faults[0].kind", "--mode tcp"}},
+		{"too many faults", []string{"--listen", "127.0.0.1:0", "--upstream", up, "--faults", tooMany}, []string{"--faults: " + tooMany + " holds 1001 faults, more than the 1000"}},
 		{"events unwritable", []string{"--listen", "127.0.0.1:0", "--upstream", up, "--events", "/nonexistent/dir/events.jsonl"}, []string{"--events", "/nonexistent/dir"}},
 	}
 	for _, tt := range tests {

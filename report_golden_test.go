@@ -12,7 +12,8 @@ import (
 )
 
 // TestReportGolden rebuilds the report of a recorded run folder
-// (testdata/runs/upstream-resets: results, events.jsonl and run.json of
+// (testdata/runs/upstream-resets: results, events.jsonl, run.json and an
+// expect.json without expectations, of
 // `gatecrash run upstream-resets`) and compares the text, report.json and
 // --json output with golden files: the same inputs give byte-identical
 // output, and the analysis settings change it.
@@ -26,7 +27,7 @@ func TestReportGolden(t *testing.T) {
 	} {
 		t.Run(tt.golden, func(t *testing.T) {
 			dir := t.TempDir()
-			for _, f := range []string{run.PlanFile, run.ResultsFile, run.EventsFile} {
+			for _, f := range []string{run.PlanFile, run.ResultsFile, run.EventsFile, run.ExpectFile} {
 				b, err := os.ReadFile(filepath.Join("testdata", "runs", "upstream-resets", f))
 				if err != nil {
 					t.Fatal(err)

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
@@ -19,8 +22,13 @@ import (
 // keeps the proxy's faults; events report it.
 const AdminPhase = "proxy"
 
-// maxFaultBody bounds the body of a POST or PUT to the admin API.
-const maxFaultBody = 1 << 20
+// maxFaultBody bounds the body of a write to the admin API: one fault,
+// a status fault's body included, fits with room to spare.
+const maxFaultBody = 64 << 10
+
+// MaxFaults is the most faults an Admin holds at once: a POST beyond it
+// is refused (409) until a DELETE removes one.
+const MaxFaults = 1000
 
 // Admin is the control API of a proxy that runs alone (gatecrash proxy):
 // an http.Handler that lists, adds, replaces and removes the proxy's
@@ -41,10 +49,22 @@ const maxFaultBody = 1 << 20
 //
 // Errors are one line of plain text saying what is wrong and how to fix
 // it; a method a path does not take gets 405, an unknown path 404.
+//
+// No web page can drive it, neither cross-origin nor by DNS rebinding:
+// every request must name in its Host header the address it arrived on
+// (the one in its context under http.LocalAddrContextKey), or localhost,
+// 127.0.0.1 or [::1] with that port, and may carry an Origin header only
+// when that names the API itself; others get 403. A POST or PUT must say
+// Content-Type: application/json (or application/yaml for a YAML fault),
+// which no page can send without a CORS preflight, which the API never
+// grants; others get 415 (a DELETE needs no type: no page can send one
+// cross-origin without a preflight either). A body over 64 KiB gets 413, and
+// a POST while MaxFaults faults are held 409.
 type Admin struct {
 	proxy  *Proxy
 	events *EventLog
 	mux    *http.ServeMux
+	most   int // the most faults held at once: MaxFaults
 
 	mu     sync.Mutex
 	next   int          // the id of the next fault added
@@ -73,11 +93,19 @@ type AdminEntry struct {
 
 // NewAdmin returns the control API of p, holding the faults in initial
 // with ids 0, 1, ... in order; it replaces p's phases with them at once.
-// Faults added later are checked for p's mode. events is where /events
-// streams from, normally p's own Config.Events; nil makes /events answer
-// 404.
+// More than MaxFaults initial faults are an error. Faults added later are
+// checked for p's mode. events is where /events streams from, normally
+// p's own Config.Events; nil makes /events answer 404.
 func NewAdmin(p *Proxy, events *EventLog, initial []scenarios.Fault) (*Admin, error) {
-	a := &Admin{proxy: p, events: events, mux: http.NewServeMux()}
+	return newAdmin(p, events, initial, MaxFaults)
+}
+
+// newAdmin is NewAdmin holding at most most faults.
+func newAdmin(p *Proxy, events *EventLog, initial []scenarios.Fault, most int) (*Admin, error) {
+	if len(initial) > most {
+		return nil, fmt.Errorf("%d faults, more than the %d the proxy holds at once; remove some", len(initial), most)
+	}
+	a := &Admin{proxy: p, events: events, mux: http.NewServeMux(), most: most}
 	for _, spec := range initial {
 		f, err := newAdminFault(a.next, spec)
 		if err != nil {
@@ -100,8 +128,77 @@ func NewAdmin(p *Proxy, events *EventLog, initial []scenarios.Fault) (*Admin, er
 	return a, nil
 }
 
-// ServeHTTP serves the admin API.
-func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the admin API, after refusing with 403 a request whose
+// Host or Origin is not the API's own.
+func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if msg := foreign(r); msg != "" {
+		textError(w, http.StatusForbidden, msg)
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+// foreign says why r does not come from a client of this API on this
+// machine, or returns "" when it does. The Host header must name the
+// address r arrived on, or localhost, 127.0.0.1 or [::1] with its port:
+// a page that had its own name resolve to 127.0.0.1 (DNS rebinding) sends
+// its name. An Origin header, sent by browsers only, must name the API
+// itself: a page elsewhere may send a request without asking first.
+func foreign(r *http.Request) string {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr)
+	if !ok {
+		return "the admin API cannot tell the address this request arrived on; serve it with net/http on a TCP listener"
+	}
+	port := strconv.Itoa(local.Port)
+	own := net.JoinHostPort(local.IP.String(), port)
+	if !ownHost(r.Host, local.IP, port) {
+		return fmt.Sprintf("Host %s is not this API's address: send Host %s or localhost:%s (a name that resolves here through DNS is refused, against DNS rebinding)", clip(r.Host), own, port)
+	}
+	for _, o := range r.Header.Values("Origin") {
+		// Browsers send an origin as scheme://host[:port], nothing more.
+		rest, plain := strings.CutPrefix(strings.ToLower(o), "http://")
+		if !plain || !ownHost(rest, local.IP, port) {
+			return fmt.Sprintf("a request from the web page at %s is refused: only tools and scripts (curl, an HTTP client), which send no Origin header, or http://%s itself may call the admin API", clip(o), own)
+		}
+	}
+	return ""
+}
+
+// ownHost reports whether hostport, a Host header or an origin's host,
+// names the API listening on ip and port: by that address, or as
+// localhost, 127.0.0.1 or [::1], with the port, or without it when the
+// port is 80. Names are compared without regard to case.
+func ownHost(hostport string, ip net.IP, port string) bool {
+	for _, h := range []string{"localhost", "127.0.0.1", "::1", ip.String()} {
+		withPort := net.JoinHostPort(h, port)
+		bare := strings.TrimSuffix(withPort, ":"+port) // [::1] keeps its brackets
+		if strings.EqualFold(hostport, withPort) || port == "80" && strings.EqualFold(hostport, bare) {
+			return true
+		}
+	}
+	return false
+}
+
+// clip quotes s, cut to a few dozen characters.
+func clip(s string) string {
+	const most = 60
+	if len(s) > most {
+		return strconv.Quote(s[:most]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// writable answers 415 and reports false unless r, a write, says its
+// body is JSON or YAML: a web page cannot send either type to another
+// origin without a CORS preflight, which the API never grants.
+func writable(w http.ResponseWriter, r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && (mt == "application/json" || mt == "application/yaml") {
+		return true
+	}
+	textError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %s: send every POST and PUT with Content-Type: application/json (or application/yaml for a fault written in YAML)", clip(ct)))
+	return false
+}
 
 // Entries returns the faults held, in id order, with their counters.
 func (a *Admin) Entries() []AdminEntry {
@@ -180,13 +277,21 @@ func (a *Admin) add(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.mu.Lock()
-	f, err := newAdminFault(a.next, spec)
-	if err == nil {
-		a.next++
-		a.faults = append(a.faults, f)
-		a.apply()
+	full := len(a.faults) >= a.most
+	var f adminFault
+	var err error
+	if !full {
+		if f, err = newAdminFault(a.next, spec); err == nil {
+			a.next++
+			a.faults = append(a.faults, f)
+			a.apply()
+		}
 	}
 	a.mu.Unlock()
+	if full {
+		textError(w, http.StatusConflict, fmt.Sprintf("the proxy holds %d faults, the most it keeps; remove one with DELETE /faults/{id} (GET /faults lists them) before adding another", a.most))
+		return
+	}
 	if err != nil {
 		textError(w, http.StatusBadRequest, err.Error())
 		return
@@ -237,8 +342,12 @@ func (a *Admin) remove(w http.ResponseWriter, r *http.Request) {
 }
 
 // decode reads one fault from the request body, checked for the proxy's
-// mode; on failure it answers 400 with the problems and reports false.
+// mode; on failure it answers 415, 413 or 400 with the problems and
+// reports false.
 func (a *Admin) decode(w http.ResponseWriter, r *http.Request) (scenarios.Fault, bool) {
+	if !writable(w, r) {
+		return scenarios.Fault{}, false
+	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFaultBody))
 	if err != nil {
 		var mb *http.MaxBytesError

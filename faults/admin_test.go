@@ -71,6 +71,9 @@ func (rig *adminRig) call(t *testing.T, method, path, body string) (int, string)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", bodyType(body))
+	}
 	resp := rig.do(t, req)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -78,6 +81,15 @@ func (rig *adminRig) call(t *testing.T, method, path, body string) (int, string)
 		t.Fatal(err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// bodyType is the Content-Type of a fault written as body: JSON when it
+// starts as JSON does (or is empty), else YAML.
+func bodyType(body string) string {
+	if body == "" || strings.HasPrefix(body, "{") || strings.HasPrefix(body, "[") {
+		return "application/json"
+	}
+	return "application/yaml"
 }
 
 // through sends one GET through the proxy as request seq of attack and

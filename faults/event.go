@@ -236,15 +236,32 @@ func ReadEvents(r io.Reader) ([]Event, error) {
 // turn and must not keep it. A run of millions of events is read in
 // constant memory.
 func EachEvent(r io.Reader, fn func(*Event)) error {
+	_, err := EachEventCut(r, fn)
+	return err
+}
+
+// CutLine is a last line that EachEventCut skipped because it was not
+// whole: its number (from 1) and its length in bytes. The zero CutLine
+// means the stream ended on a whole event.
+type CutLine struct {
+	Line  int
+	Bytes int
+}
+
+// EachEventCut is EachEvent, and says which last line, if any, it
+// skipped as cut short. A line that does not decode before the last is an
+// error: a cut only ever falls at the end.
+func EachEventCut(r io.Reader, fn func(*Event)) (CutLine, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	line := 0
 	var pending error
+	var cut CutLine
 	var e Event
 	for sc.Scan() {
 		line++
 		if pending != nil {
-			return pending
+			return CutLine{}, pending
 		}
 		if len(sc.Bytes()) == 0 {
 			continue
@@ -253,12 +270,13 @@ func EachEvent(r io.Reader, fn func(*Event)) error {
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			// Only the last line may be cut short.
 			pending = fmt.Errorf("line %d: %w", line, err)
+			cut = CutLine{Line: line, Bytes: len(sc.Bytes())}
 			continue
 		}
 		fn(&e)
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read events: %w", err)
+		return CutLine{}, fmt.Errorf("read events: %w", err)
 	}
-	return nil
+	return cut, nil
 }

@@ -45,6 +45,13 @@ type gatewaySpec struct {
 	// lines. SIGTERM is a hard stop for nginx and HAProxy, which can lose
 	// the access-log line of a request just answered.
 	stop syscall.Signal
+	// deathsig is the signal the gateway's process gets when gatecrash
+	// dies (Pdeathsig). nginx's workers outlive a master killed by
+	// SIGKILL (they keep listening, under init): its master gets SIGTERM,
+	// its fast shutdown, which ends the workers first. HAProxy gets
+	// SIGTERM too, which stops it at once, and its workers with it if a
+	// template runs it as master-worker; Caddy, one process, SIGKILL.
+	deathsig syscall.Signal
 }
 
 var specs = map[string]gatewaySpec{
@@ -60,9 +67,10 @@ var specs = map[string]gatewaySpec{
 			}
 			return []string{"-p", dir + "/", "-e", errorLog, "-c", conf, "-g", global}
 		},
-		version: []string{"-v"},
-		product: "nginx",
-		stop:    syscall.SIGQUIT, // graceful shutdown
+		version:  []string{"-v"},
+		product:  "nginx",
+		stop:     syscall.SIGQUIT, // graceful shutdown
+		deathsig: syscall.SIGTERM,
 	},
 	scenarios.GatewayHAProxy: {
 		binary:   "haproxy",
@@ -75,6 +83,7 @@ var specs = map[string]gatewaySpec{
 		product:        "HAProxy",
 		stdoutToAccess: true,
 		stop:           syscall.SIGUSR1, // soft stop
+		deathsig:       syscall.SIGTERM,
 	},
 	scenarios.GatewayCaddy: {
 		binary:   "caddy",
@@ -88,9 +97,10 @@ var specs = map[string]gatewaySpec{
 		env: func(dir string) []string {
 			return []string{"HOME=" + dir, "XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config")}
 		},
-		version: []string{"version"},
-		product: "Caddy",
-		stop:    syscall.SIGTERM, // graceful exit
+		version:  []string{"version"},
+		product:  "Caddy",
+		stop:     syscall.SIGTERM, // graceful exit
+		deathsig: syscall.SIGKILL,
 	},
 }
 
@@ -133,6 +143,13 @@ type ManagedConfig struct {
 	// its stdout). Their folders must exist; the caller names the files
 	// (the run folder's layout is package run's).
 	Config, AccessLog, ErrorLog string
+	// Secrets are values the logs must not keep, such as the values of
+	// the secret headers (results.SecretValues) the run's requests
+	// carry: Close replaces each, wherever it appears in the access and
+	// error logs, with results.Redacted, as it does the value of every
+	// secret header (results.SecretHeader) in a JSON log line (Caddy's).
+	// Nil leaves the values, not the JSON headers.
+	Secrets []string
 }
 
 // Managed is a real gateway process (nginx, HAProxy or Caddy) started by
@@ -146,8 +163,11 @@ type Managed struct {
 	version string
 	dir     string // the private folder, removed by Close
 	errLog  string
-	cmd     *exec.Cmd
-	files   []*os.File // the process's stdout and stderr, closed by Close
+	// accessLog is the access log; redact what Close removes from both.
+	accessLog string
+	redact    *redactor
+	cmd       *exec.Cmd
+	files     []*os.File // the process's stdout and stderr, closed by Close
 
 	done    chan struct{} // closed once the process has exited and been reaped
 	waitErr error         // how it exited, set before done is closed

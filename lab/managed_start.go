@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -66,17 +67,20 @@ type launch struct {
 	upPort               int
 	connect              time.Duration // ManagedConfig.ConnectTimeout, or its default
 	read                 time.Duration // ManagedConfig.ReadTimeout, or its default
+	redact               *redactor     // what Close removes from the logs
 }
 
 // prepareLaunch finds the gateway's executable and its version, and
 // checks cfg's upstream and run folder.
 func prepareLaunch(ctx context.Context, cfg ManagedConfig) (*launch, error) {
+	// What a gatecrash killed before it could stop its gateway left.
+	removeStale(os.TempDir())
 	if cfg.Template == nil {
 		return nil, errors.New("managed gateway: no template; set ManagedConfig.Template to what Render or RenderDefault returned")
 	}
 	kind := cfg.Template.kind
 	l := &launch{tmpl: cfg.Template, spec: specs[kind], connect: cfg.ConnectTimeout, read: cfg.ReadTimeout,
-		conf: cfg.Config, access: cfg.AccessLog, errLog: cfg.ErrorLog}
+		conf: cfg.Config, access: cfg.AccessLog, errLog: cfg.ErrorLog, redact: newRedactor(cfg.Secrets)}
 	var err error
 	if l.bin, err = LookPath(kind); err != nil {
 		return nil, err
@@ -121,6 +125,10 @@ func (l *launch) once(ctx context.Context) (m *Managed, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := writeOwner(dir, l.access, l.errLog); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("%s: private folder: %w", kind, err)
+	}
 	defer func() {
 		if err != nil {
 			os.RemoveAll(dir)
@@ -141,15 +149,12 @@ func (l *launch) once(ctx context.Context) (m *Managed, err error) {
 	}
 	files := []*os.File{errLog, accessLog}
 	cmd := l.command(confPath, conf, dir, p.ErrorLog, errLog, accessLog)
-	if err := cmd.Start(); err != nil {
+	m = &Managed{kind: kind, stop: l.spec.stop, addr: p.Listen, dir: dir, errLog: p.ErrorLog, accessLog: p.AccessLog,
+		redact: l.redact, cmd: cmd, files: files, done: make(chan struct{})}
+	if err := m.start(); err != nil {
 		closeFiles(files)
 		return nil, fmt.Errorf("%s: start %s: %w", kind, l.bin, err)
 	}
-	m = &Managed{kind: kind, stop: l.spec.stop, addr: p.Listen, dir: dir, errLog: p.ErrorLog, cmd: cmd, files: files, done: make(chan struct{})}
-	go func() {
-		m.waitErr = cmd.Wait()
-		close(m.done)
-	}()
 	if err := m.waitReady(ctx); err != nil {
 		m.terminate()
 		closeFiles(files)
@@ -159,9 +164,34 @@ func (l *launch) once(ctx context.Context) (m *Managed, err error) {
 	return m, nil
 }
 
+// start starts the gateway's process, and reaps it once it exits.
+//
+// The process gets a parent-death signal (SysProcAttr.Pdeathsig), so that
+// it dies with gatecrash, even with a gatecrash killed by SIGKILL. Linux
+// sends it when the thread that forked the child exits, not the process
+// (golang/go#27505), and Go ends a thread when a goroutine locked to it
+// exits without unlocking: so the fork happens on a goroutine that locks
+// its thread for the gateway's whole life, waiting for it, and no other
+// goroutine can hold (and end) that thread meanwhile.
+func (m *Managed) start() error {
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := m.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		m.waitErr = m.cmd.Wait()
+		close(m.done)
+	}()
+	return <-started
+}
+
 // privateDir makes the private folder of one kind gateway.
 func privateDir(kind string) (string, error) {
-	dir, err := os.MkdirTemp("", "gatecrash-"+kind+"-")
+	dir, err := os.MkdirTemp("", privatePrefix+kind+"-")
 	if err != nil {
 		return "", fmt.Errorf("%s: private folder: %w", kind, err)
 	}
@@ -228,7 +258,8 @@ func (l *launch) command(confPath, conf, dir, errLogPath string, errLog, accessL
 	// A process group of its own: a terminal's Ctrl-C reaches gatecrash
 	// alone, which stops the gateway once the results are in, and a
 	// SIGKILL reaches the gateway's worker processes too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: the gateway dies with gatecrash (see Managed.start).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: l.spec.deathsig}
 	return cmd
 }
 

@@ -14,10 +14,12 @@ import (
 // Close stops the gateway: its graceful-stop signal to its process
 // (nginx SIGQUIT, HAProxy SIGUSR1, Caddy SIGTERM), so that it finishes
 // the requests it holds and logs them, then, if it has not exited within
-// 3s, SIGKILL to its process group; it returns once the
-// process has been reaped, and removes the private folder. It reports an
-// error if the gateway had exited before it was asked to stop. Close may
-// be called more than once; later calls return the first call's error.
+// 3s, SIGKILL to its process group; it returns once the process has
+// been reaped, has redacted the secrets in the gateway's access and error
+// logs (ManagedConfig.Secrets) and has removed the private folder. It
+// reports an error if the gateway had exited before it was asked to stop.
+// Close may be called more than once; later calls return the first
+// call's error.
 func (m *Managed) Close() error {
 	m.closeOnce.Do(func() {
 		if m.stopOnDone != nil {
@@ -29,7 +31,9 @@ func (m *Managed) Close() error {
 			early = m.exitedEarly(true)
 		}
 		closeFiles(m.files)
-		m.closeErr = errors.Join(early, os.RemoveAll(m.dir))
+		// The process is gone: its logs are whole, and can be redacted.
+		redactErr := errors.Join(m.redact.file(m.accessLog), m.redact.file(m.errLog))
+		m.closeErr = errors.Join(early, redactErr, os.RemoveAll(m.dir))
 	})
 	return m.closeErr
 }

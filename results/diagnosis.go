@@ -41,7 +41,8 @@ func were(n int) string {
 // Diagnosis says in one paragraph when 502s began and why, what became of
 // the faults that did not end in one, and what else failed.
 func Diagnosis(r *Report) string {
-	var s []string
+	// First: a damaged folder qualifies everything that follows.
+	s := damageWords(r)
 	if w := expectWords(r); w != "" {
 		s = append(s, w)
 	}
@@ -138,6 +139,10 @@ func expectWords(r *Report) string {
 	failed := r.Expectations.Failed()
 	switch {
 	case n == 0:
+	case len(r.Damaged) > 0 && n == 1:
+		s = append(s, "The expectation was not judged: the run is damaged.")
+	case len(r.Damaged) > 0:
+		s = append(s, fmt.Sprintf("None of the %d expectations was judged: the run is damaged.", n))
 	case len(failed) == 0 && n == 1:
 		s = append(s, "The expectation held.")
 	case len(failed) == 0:

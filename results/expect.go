@@ -77,9 +77,18 @@ func Evaluate(rep *Report, exps []scenarios.Expectation) Verdicts {
 }
 
 // SetExpectations evaluates exps on r and records the verdicts, and why
-// the run was aborted ("" when it was not), in r and in its diagnosis.
+// the run was aborted ("" when it was not), in r and in its diagnosis. On
+// a damaged report (set r.Damaged first) no expectation is judged: each
+// verdict fails, its value null, its detail "not measured: the run is
+// damaged", for what was not recorded could turn any of them.
 func (r *Report) SetExpectations(exps []scenarios.Expectation, aborted string) {
 	r.Expectations = Evaluate(r, exps)
+	if len(r.Damaged) > 0 {
+		for i := range r.Expectations {
+			v := &r.Expectations[i]
+			v.OK, v.Value, v.Detail = false, nil, notMeasured
+		}
+	}
 	r.Aborted = nil
 	if aborted != "" {
 		r.Aborted = &aborted

@@ -59,27 +59,96 @@ func (w *Writer) Flush() error {
 // Each decodes a record file written by Writer, or by vegeta in any of
 // its encodings, and calls fn with each result in turn; fn must not keep
 // the result, which the next decode overwrites. A file cut short is read up
-// to its last whole record.
+// to its last whole record; EachRecord says whether it was.
 func Each(r io.Reader, fn func(*vegeta.Result)) error {
+	_, err := EachRecord(r, fn)
+	return err
+}
+
+// notResults is the error of a file no vegeta decoder reads.
+var notResults = errors.New("not a vegeta results file (gob, JSON or CSV)")
+
+// EachRecord is Each, and says how the file ended: empty, on a whole
+// record, or cut inside one (in the gob encoding gatecrash and vegeta
+// write, to the byte; vegeta's JSON and CSV encodings are read as Each
+// always read them).
+func EachRecord(r io.Reader, fn func(*vegeta.Result)) (Ending, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
-	if _, err := br.Peek(1); errors.Is(err, io.EOF) {
-		return nil
+	first, err := br.Peek(1)
+	if errors.Is(err, io.EOF) {
+		return Ending{Empty: true}, nil
+	}
+	if err != nil {
+		return Ending{}, fmt.Errorf("read results: %w", err)
+	}
+	// A gob stream of vegeta.Result opens with the type's definition,
+	// longer than 127 bytes: its count's first byte has the high bit set;
+	// JSON opens with {, CSV with a digit.
+	if first[0] >= 0x80 {
+		return eachGob(&countingReader{r: br}, fn)
 	}
 	dec := vegeta.DecoderFor(br)
 	if dec == nil {
-		return errors.New("not a vegeta results file (gob, JSON or CSV)")
+		return Ending{}, notResults
 	}
 	var res vegeta.Result
 	for n := 0; ; n++ {
 		res = vegeta.Result{Body: res.Body[:0]}
 		if err := dec.Decode(&res); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil
+				return Ending{Records: n}, nil
 			}
-			return fmt.Errorf("decode result %d: %w", n, err)
+			return Ending{}, fmt.Errorf("decode result %d: %w", n, err)
 		}
 		fn(&res)
 	}
+}
+
+// eachGob reads a gob record file. The gob decoder reads a ByteReader
+// without buffering of its own, so cr counts the bytes of the whole
+// records exactly.
+func eachGob(cr *countingReader, fn func(*vegeta.Result)) (Ending, error) {
+	dec := vegeta.NewDecoder(cr)
+	var res vegeta.Result
+	for n := 0; ; n++ {
+		res = vegeta.Result{Body: res.Body[:0]}
+		whole := cr.n
+		if err := dec.Decode(&res); err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+				if n == 0 {
+					return Ending{}, fmt.Errorf("%w: %w", notResults, err)
+				}
+				return Ending{}, fmt.Errorf("decode result %d: %w", n, err)
+			}
+			// Whatever the decoder read past the last whole record (a
+			// type definition, part of a record) is a record cut short.
+			if _, err := io.Copy(io.Discard, cr); err != nil {
+				return Ending{}, fmt.Errorf("read results: %w", err)
+			}
+			return Ending{Records: n, Dropped: cr.n - whole}, nil
+		}
+		fn(&res)
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r *bufio.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingReader) ReadByte() (byte, error) {
+	b, err := c.r.ReadByte()
+	if err == nil {
+		c.n++
+	}
+	return b, err
 }
 
 // Read decodes a whole record file; see Each.

@@ -63,6 +63,11 @@ type Report struct {
 	// fewer times than their probability implies; see [Unapplied]. Every
 	// report format warns of each.
 	Unapplied []Unapplied `json:"unapplied"`
+	// Damaged lists the files of the run folder that are not whole (cut,
+	// empty, missing) and a run that never ended; see [Damaged]. Absent
+	// from report.json when nothing is damaged. Every report format warns
+	// of each, and the expectations of a damaged run are not judged.
+	Damaged []Damaged `json:"damaged,omitempty"`
 	// SendLagMS is how late the attacker sent its requests against the
 	// pacer's plan.
 	SendLagMS SendLag `json:"send_lag_ms"`

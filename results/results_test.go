@@ -223,10 +223,24 @@ func FuzzRead(f *testing.F) {
 	f.Add(buf.Bytes())
 	f.Add([]byte(`{"attack":"a","seq":1,"code":200,"timestamp":"2026-01-01T00:00:00Z"}` + "\n"))
 	f.Add([]byte("1,200,1,0,0,,,a,1,GET,/,\n"))
+	whole := bytes.Clone(buf.Bytes())
+	w.Write(&r)
+	w.Flush()
+	for _, n := range []int{0, 1, 2, len(whole) / 2, len(whole) - 1, len(whole) + 5} {
+		f.Add(buf.Bytes()[:n]) // cut: empty, in the header, mid-record
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rs, err := Read(bytes.NewReader(data))
 		if err != nil && rs != nil {
 			t.Errorf("got %d results with error %v, want none", len(rs), err)
+		}
+		calls := 0
+		end, err := EachRecord(bytes.NewReader(data), func(*vegeta.Result) { calls++ })
+		if err != nil {
+			return
+		}
+		if end.Records != calls || end.Empty != (len(data) == 0) || end.Dropped < 0 || end.Dropped > int64(len(data)) {
+			t.Errorf("%d bytes: got %+v after %d records, want Records the records read, Empty only without a byte, Dropped within the file", len(data), end, calls)
 		}
 	})
 }

@@ -80,13 +80,20 @@ func (r *Run) Schedule() *attack.Pacer {
 	return attack.NewSchedule(steps)
 }
 
-// WriteRun writes run.json.
+// WriteRun writes run.json whole or not at all: into a file beside it,
+// then renamed over it, so that a run killed while it writes (run.json is
+// written as the attack starts and again at its end) leaves the old one.
 func WriteRun(path string, r *Run) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode run: %w", err)
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write run: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("write run: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -60,8 +61,15 @@ type Folder string
 // Path returns the path of one of the folder's files.
 func (f Folder) Path(name string) string { return filepath.Join(string(f), name) }
 
-// Plan reads the folder's run.json.
-func (f Folder) Plan() (*results.Run, error) { return results.ReadRun(f.Path(PlanFile)) }
+// Plan reads the folder's run.json. A folder without one gets an error
+// that says so, and what to do.
+func (f Folder) Plan() (*results.Run, error) {
+	plan, err := results.ReadRun(f.Path(PlanFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no %s, the plan every report needs: gatecrash writes it as the attack starts, so this folder is not one gatecrash run wrote, or its run never began; give the run folder gatecrash run wrote, or run the scenario again", string(f), PlanFile)
+	}
+	return plan, err
+}
 
 // EachResult calls fn with every result of the folder, in the order
 // recorded; fn must not keep the Result.
@@ -110,36 +118,115 @@ func (f Folder) Testimony() ([]results.Testimony, error) {
 }
 
 // Analyze builds the folder's report from its records alone, with the
-// verdicts of the expectations in its expect.json.
+// verdicts of the expectations in its expect.json. A damaged folder is
+// reported on all the same, from what was recorded, and the report's
+// Damaged says what is wrong: results cut short or empty, events cut
+// inside their last line, a missing expect.json, a run.json still
+// running (gatecrash was killed: the run counts as interrupted, stopped
+// at the last request recorded).
 func (f Folder) Analyze(opt results.Options) (*results.Report, error) {
 	plan, err := f.Plan()
 	if err != nil {
 		return nil, err
 	}
-	a := results.NewAnalyzer(plan, opt)
-	if err := f.EachEvent(a.AddEvent); err != nil {
-		return nil, err
+	var damaged []results.Damaged
+	if plan.Running {
+		stopped, err := f.lastSent(plan.Started)
+		if err != nil {
+			return nil, err
+		}
+		plan.Interrupted, plan.StoppedS = true, stopped
+		damaged = append(damaged, results.NotEnded(PlanFile, stopped))
 	}
-	rf, err := os.Open(f.Path(ResultsFile))
+	a := results.NewAnalyzer(plan, opt)
+	cut, err := f.eachEventCut(a.AddEvent)
 	if err != nil {
 		return nil, err
 	}
-	defer rf.Close()
 	told, err := f.Testimony()
 	if err != nil {
 		return nil, err
 	}
 	a.AddTestimony(told)
-	if err := results.Each(rf, a.Add); err != nil {
-		return nil, fmt.Errorf("%s: %w", rf.Name(), err)
+	end, err := f.eachRecord(a.Add)
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := results.RecordsDamage(ResultsFile, end); ok {
+		damaged = append(damaged, d)
+	}
+	if cut.Line > 0 {
+		damaged = append(damaged, results.LinesDamage(EventsFile, cut.Line, cut.Bytes))
 	}
 	rep := a.Report()
 	exps, aborted, err := results.ReadExpect(f.Path(ExpectFile))
 	if err != nil {
 		return nil, err
 	}
+	if _, err := os.Stat(f.Path(ExpectFile)); errors.Is(err, fs.ErrNotExist) {
+		damaged = append(damaged, results.ExpectMissing(ExpectFile))
+	}
+	rep.Damaged = damaged
 	rep.SetExpectations(exps, aborted)
 	return rep, nil
+}
+
+// eachRecord reads the folder's results as EachResult does, and says how
+// the file ended.
+func (f Folder) eachRecord(fn func(*vegeta.Result)) (results.Ending, error) {
+	rf, err := os.Open(f.Path(ResultsFile))
+	if err != nil {
+		return results.Ending{}, f.openErr(ResultsFile, err)
+	}
+	defer rf.Close()
+	end, err := results.EachRecord(rf, fn)
+	if err != nil {
+		return results.Ending{}, fmt.Errorf("%s: %w", rf.Name(), err)
+	}
+	return end, nil
+}
+
+// eachEventCut reads the folder's events as EachEvent does, and says
+// which last line it skipped as cut short.
+func (f Folder) eachEventCut(fn func(*faults.Event)) (faults.CutLine, error) {
+	ef, err := os.Open(f.Path(EventsFile))
+	if err != nil {
+		return faults.CutLine{}, f.openErr(EventsFile, err)
+	}
+	defer ef.Close()
+	cut, err := faults.EachEventCut(ef, fn)
+	if err != nil {
+		return faults.CutLine{}, fmt.Errorf("%s: %w", ef.Name(), err)
+	}
+	return cut, nil
+}
+
+// openErr words the error of opening a file every run folder holds: a
+// missing one says so, and what to give instead.
+func (f Folder) openErr(name string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: no %s, which every run folder holds; give the whole folder gatecrash run wrote", string(f), name)
+	}
+	return err
+}
+
+// lastSent returns where the run of a killed gatecrash stopped, as far
+// as its records tell: when the last request recorded was sent, or the
+// last event happened if that came later (the proxy saw a request the
+// results lost), in seconds from started; 0 without either.
+func (f Folder) lastSent(started time.Time) (float64, error) {
+	var last time.Duration
+	if _, err := f.eachRecord(func(r *vegeta.Result) {
+		last = max(last, r.Timestamp.Sub(started))
+	}); err != nil {
+		return 0, err
+	}
+	if _, err := f.eachEventCut(func(e *faults.Event) {
+		last = max(last, e.Time.Sub(started))
+	}); err != nil {
+		return 0, err
+	}
+	return last.Seconds(), nil
 }
 
 // WriteReport writes report.json into the folder.

@@ -17,7 +17,7 @@ import (
 func recorded(t *testing.T) Folder {
 	t.Helper()
 	dir := Folder(t.TempDir())
-	for _, name := range []string{PlanFile, ResultsFile, EventsFile} {
+	for _, name := range []string{PlanFile, ResultsFile, EventsFile, ExpectFile} {
 		b, err := os.ReadFile(filepath.Join("..", "testdata", "runs", "upstream-resets", name))
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/gatecrash/gatecrash/lab"
+	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
@@ -66,6 +67,7 @@ func (s *session) startManaged(proxyAddr string) (*lab.Managed, error) {
 		Config:         s.dir.Path(GatewayConfigFile),
 		AccessLog:      s.dir.Path(AccessLogFile),
 		ErrorLog:       s.dir.Path(ErrorLogFile),
+		Secrets:        secretValues(sc),
 	})
 	if err != nil {
 		var missing *lab.NotInstalledError
@@ -76,6 +78,19 @@ func (s *session) startManaged(proxyAddr string) (*lab.Managed, error) {
 		return nil, fmt.Errorf("start %s: %w", tmpl.Kind(), err)
 	}
 	return m, nil
+}
+
+// secretValues returns the values of the secret headers
+// (results.SecretValues) the scenario's requests carry, which the
+// gateway's logs must not keep.
+func secretValues(sc *scenarios.Scenario) []string {
+	var out []string
+	for _, r := range sc.Requests {
+		for name, v := range r.Headers {
+			out = append(out, results.SecretValues(name, v)...)
+		}
+	}
+	return out
 }
 
 // Check checks, before anything starts, that the managed gateway the

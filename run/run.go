@@ -57,9 +57,12 @@ type Progress interface {
 // attack stops, the requests in flight are cancelled and the report is
 // marked interrupted (and aborted, with the reason). Every server it
 // starts is stopped, and every record flushed, before it returns,
-// whatever happened. An error the user can fix (a folder that cannot be
-// made, a port taken, a gateway not installed or rejecting its template)
-// is an *InputError.
+// whatever happened. While the attack goes, run.json says it is running
+// and the results and events are flushed to their files every second,
+// so that a run killed outright (SIGKILL) leaves a folder that can be
+// read up to its last second; the gateway it started dies with it. An
+// error the user can fix (a folder that cannot be made, a port taken, a
+// gateway not installed or rejecting its template) is an *InputError.
 func Run(ctx context.Context, sc *scenarios.Scenario, opt Options) (*results.Report, error) {
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, inputErrf("output folder: %w", err)
@@ -80,7 +83,7 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opt Options) (*results.Rep
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.attack(ctx, target)
+	out, err := s.attack(ctx, target, version)
 	stopErr := s.stopAll()
 	return s.finish(out, version, err, stopErr)
 }
@@ -97,7 +100,7 @@ type attackOutcome struct {
 // attack runs the scenario's one attack against target, recording every
 // result, watching the expectations that may abort it, and feeding the
 // progress.
-func (s *session) attack(ctx context.Context, target string) (attackOutcome, error) {
+func (s *session) attack(ctx context.Context, target, version string) (attackOutcome, error) {
 	sc, opt := s.sc, s.opt
 	// The attack has a context of its own, so that an expectation with
 	// abort: true that fails for good stops it as Ctrl-C does: the
@@ -106,7 +109,14 @@ func (s *session) attack(ctx context.Context, target string) (attackOutcome, err
 	atkCtx, stopAttack := context.WithCancel(ctx)
 	defer stopAttack()
 	clock := time.Now() // no later than the attack's start
+	// run.json, written now, says the run is going: a run killed before
+	// its end leaves a folder whose plan and clock can still be read.
+	if err := results.WriteRun(s.dir.Path(PlanFile), s.plan(out, clock, version, true)); err != nil {
+		return out, err
+	}
 	watch := results.NewWatch(planOf(sc, out.pacer), clock, sc.Expect)
+	stopFlush := s.flushEvery(flushInterval)
+	defer stopFlush()
 	prog := s.startProgress(atkCtx, out.pacer)
 	started, err := attack.Run(atkCtx, out.pacer, attack.Options{
 		Name:     sc.Name,
@@ -117,7 +127,10 @@ func (s *session) attack(ctx context.Context, target string) (attackOutcome, err
 		if prog != nil {
 			prog.Add(r.Code)
 		}
-		if err := s.records.Write(r); err != nil {
+		// A non-2xx answer's headers are kept (gateway signatures), its
+		// secrets not.
+		results.RedactHeader(r.Headers)
+		if err := s.writeRecord(r); err != nil {
 			return err
 		}
 		// After Ctrl-C, cancelled requests are no reason to abort; after
@@ -159,23 +172,31 @@ func (s *session) startProgress(ctx context.Context, pacer *attack.Pacer) Progre
 	return prog
 }
 
+// plan returns the run.json of the attack out, started at started:
+// running while it goes, complete once it has ended.
+func (s *session) plan(out attackOutcome, started time.Time, version string, running bool) *results.Run {
+	sc := s.sc
+	return &results.Run{
+		Schema:         results.RunSchema,
+		Scenario:       sc.Name,
+		Attack:         sc.Name,
+		Seed:           s.seed,
+		Started:        started.UTC(),
+		Running:        running,
+		Interrupted:    out.interrupted,
+		Gateway:        sc.Target.Gateway,
+		GatewayVersion: version,
+		Phases:         planOf(sc, out.pacer),
+	}
+}
+
 // finish completes the folder once everything has stopped and every
 // record is flushed: the plan, the expectations and the testimony, even
 // when something broke, so that what was recorded can still be reported;
 // then the report, when nothing did.
 func (s *session) finish(out attackOutcome, version string, attackErr, stopErr error) (*results.Report, error) {
 	sc := s.sc
-	plan := &results.Run{
-		Schema:         results.RunSchema,
-		Scenario:       sc.Name,
-		Attack:         sc.Name,
-		Seed:           s.seed,
-		Started:        out.started.UTC(),
-		Interrupted:    out.interrupted,
-		Gateway:        sc.Target.Gateway,
-		GatewayVersion: version,
-		Phases:         planOf(sc, out.pacer),
-	}
+	plan := s.plan(out, out.started, version, false)
 	if out.interrupted {
 		plan.StoppedS = out.stopped.Seconds()
 	}

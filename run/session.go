@@ -7,6 +7,10 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/lab"
@@ -27,7 +31,11 @@ type session struct {
 	stopServers context.CancelFunc
 	cleanups    []func() error // run last in first out
 
+	// records is the results file's writer; recMu guards it, for the
+	// attack's goroutine writes to it while flushEvery flushes it.
+	recMu   sync.Mutex
 	records *results.Writer
+	events  *faults.EventLog
 }
 
 func newSession(ctx context.Context, sc *scenarios.Scenario, opt Options, seed uint64) *session {
@@ -110,13 +118,61 @@ func (s *session) openRecords() (*faults.EventLog, error) {
 	}
 	s.onStop(resultsFile.Close)
 	s.records = results.NewWriter(resultsFile)
-	s.onStop(s.records.Flush)
+	s.onStop(func() error {
+		s.recMu.Lock()
+		defer s.recMu.Unlock()
+		return s.records.Flush()
+	})
 	eventsFile, err := os.Create(s.dir.Path(EventsFile))
 	if err != nil {
 		return nil, fmt.Errorf("create events: %w", err)
 	}
 	s.onStop(eventsFile.Close)
-	return faults.NewEventLog(eventsFile), nil
+	s.events = faults.NewEventLog(eventsFile)
+	return s.events, nil
+}
+
+// flushInterval is how often flushEvery writes the buffered records out
+// while the attack goes: a run killed (SIGKILL) loses at most this much.
+const flushInterval = time.Second
+
+// writeRecord writes one result to the results file.
+func (s *session) writeRecord(r *vegeta.Result) error {
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	return s.records.Write(r)
+}
+
+// flushEvery flushes the results and the events to their files every
+// interval, until the function it returns is called; that call returns
+// once the flushing has stopped. A flush that fails is left for the last
+// flush, stopAll's, to report.
+func (s *session) flushEvery(interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			s.recMu.Lock()
+			s.records.Flush()
+			s.recMu.Unlock()
+			s.events.Flush()
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			<-stopped
+		})
+	}
 }
 
 // startProxy starts the fault proxy in front of upstream, with the

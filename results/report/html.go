@@ -16,7 +16,8 @@ import (
 // and inline SVG charts (drawn by gonum.org/v1/plot), no script, and a
 // Content-Security-Policy that forbids loading anything, so it shows the
 // same offline and can be kept as a CI artifact. Under its title, a
-// banner per fault that never bit. The charts: status
+// banner per damaged file of the run folder and per fault that never
+// bit. The charts: status
 // classes and offered rate over time with the phases shaded; latency p50
 // and p99 over time; the faults injected and the 502s over time. Then the
 // causes of each failure class, the phases, and the expectations. Every
@@ -47,6 +48,7 @@ type htmlData struct {
 	Duration  string
 	Verdicts  []shownVerdict
 	Failed    int
+	NotJudged string
 	Charts    []htmlChart
 	Causes    []htmlCauses
 	PhaseHead []htmlCell
@@ -86,6 +88,9 @@ func htmlPage(r *results.Report, vs []shownVerdict) (*htmlData, error) {
 		Duration: results.Secs(r.DurationS),
 		Verdicts: vs,
 		Failed:   failedShown(vs),
+	}
+	if len(vs) > 0 {
+		d.NotJudged = notJudged(len(vs))
 	}
 	charts, err := htmlCharts(r)
 	if err != nil {
@@ -207,9 +212,11 @@ footer { color: #959da5; margin-top: 32px; font-size: 12px; }
 <p class="meta">seed {{.R.Seed}} · started {{.Started}} · {{.Duration}} · {{.R.Totals.Requests}} requests · gateway {{.R.Gateway.Kind}} ({{.R.Gateway.Evidence}})</p>
 {{if .R.Aborted}}<p class="banner bad">Aborted: {{.R.Aborted}}; the report covers what ran.</p>
 {{else if .R.Interrupted}}<p class="banner bad">Interrupted: the run was stopped before its end; the report covers what ran.</p>
-{{end}}{{if .Verdicts}}{{if .Failed}}<p class="banner bad"><a href="#expectations">{{.Failed}} of {{len .Verdicts}} expectations failed.</a></p>
+{{end}}{{if .Verdicts}}{{if .R.Damaged}}<p class="banner bad"><a href="#expectations">{{.NotJudged}} judged: the run is damaged.</a></p>
+{{else if .Failed}}<p class="banner bad"><a href="#expectations">{{.Failed}} of {{len .Verdicts}} expectations failed.</a></p>
 {{else}}<p class="banner good"><a href="#expectations">All {{len .Verdicts}} expectations held.</a></p>
-{{end}}{{end}}{{range .R.Unapplied}}<p class="banner warn">Warning: {{.Warning}}</p>
+{{end}}{{end}}{{range .R.Damaged}}<p class="banner bad">Damaged: {{.Warning}}</p>
+{{end}}{{range .R.Unapplied}}<p class="banner warn">Warning: {{.Warning}}</p>
 {{end}}</header>
 <main>
 <section id="diagnosis">

@@ -78,6 +78,9 @@ type junitProblem struct {
 //     skipped test) without failing the build, as gatecrash exits 0 for
 //     it; the name stays the same from run to run, so a CI that tracks
 //     tests follows it;
+//   - each damaged file of the run folder (Report.Damaged) adds a test
+//     case "file NAME" with an <error> whose message is the warning: the
+//     report covers only what was recorded, so CI must not go green;
 //   - an interrupted run adds a test case "run" with an <error>, as it
 //     exits 3.
 //
@@ -132,10 +135,14 @@ func junitSuiteOf(r *results.Report, vs []shownVerdict) junitSuite {
 	for _, v := range vs {
 		c := junitCase{ClassName: class, Name: v.Expr, Time: "0"}
 		if !v.OK {
+			measured := "measured " + v.Value
+			if len(r.Damaged) > 0 {
+				measured = v.Value // not measured: the run is damaged
+			}
 			c.Failure = &junitProblem{
-				Message: "measured " + v.Value,
+				Message: measured,
 				Type:    "expectation",
-				Text:    fmt.Sprintf("expected %s; measured %s", v.Expr, v.Value),
+				Text:    fmt.Sprintf("expected %s; %s", v.Expr, measured),
 			}
 			s.Failures++
 		}
@@ -159,6 +166,19 @@ func junitSuiteOf(r *results.Report, vs []shownVerdict) junitSuite {
 			Skipped:   &junitSkipped{Message: u.Warning},
 		})
 		s.Skipped++
+	}
+	for _, d := range r.Damaged {
+		s.Cases = append(s.Cases, junitCase{
+			ClassName: class,
+			Name:      "file " + d.File,
+			Time:      "0",
+			Error: &junitProblem{
+				Message: d.Warning,
+				Type:    "damaged",
+				Text:    fmt.Sprintf("%s: %s; dropped: %s", d.File, d.Problem, d.Dropped),
+			},
+		})
+		s.Errors++
 	}
 	if r.Interrupted {
 		s.Cases = append(s.Cases, junitCase{

@@ -94,7 +94,9 @@ func mdHead(b *strings.Builder, r *results.Report, vs []shownVerdict) {
 		b.WriteString("> **Interrupted**: the run was stopped before its end; the report covers what ran.\n\n")
 	}
 	if len(vs) > 0 {
-		if n := failedShown(vs); n > 0 {
+		if len(r.Damaged) > 0 {
+			fmt.Fprintf(b, "**❌ %s judged: the run is damaged.**\n\n", notJudged(len(vs)))
+		} else if n := failedShown(vs); n > 0 {
 			fmt.Fprintf(b, "**❌ %d of %d expectations failed.**\n\n", n, len(vs))
 		} else {
 			fmt.Fprintf(b, "**✅ all %d expectations held.**\n\n", len(vs))
@@ -102,6 +104,9 @@ func mdHead(b *strings.Builder, r *results.Report, vs []shownVerdict) {
 	}
 	b.WriteString(mdText(r.Diagnosis))
 	b.WriteString("\n\n")
+	for _, d := range r.Damaged {
+		fmt.Fprintf(b, "> **⚠ Damaged**: %s\n\n", mdText(d.Warning))
+	}
 	for _, u := range r.Unapplied {
 		fmt.Fprintf(b, "> **⚠ Warning**: %s\n\n", mdText(u.Warning))
 	}
@@ -291,4 +296,13 @@ func mdRow(b *strings.Builder, cells []string) {
 	b.WriteString("| ")
 	b.WriteString(strings.Join(cells, " | "))
 	b.WriteString(" |\n")
+}
+
+// notJudged says "The expectation was not", "None of the 3 expectations
+// was": what a damaged run's banner says of its expectations.
+func notJudged(n int) string {
+	if n == 1 {
+		return "The expectation was not"
+	}
+	return fmt.Sprintf("None of the %d expectations was", n)
 }

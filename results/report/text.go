@@ -18,7 +18,9 @@ func writeExpectations(b *strings.Builder, r *results.Report) {
 		return
 	}
 	failed := len(r.Expectations.Failed())
-	if failed == 0 {
+	if len(r.Damaged) > 0 {
+		fmt.Fprintf(b, "expectations: none of %d judged: the run is damaged\n", len(r.Expectations))
+	} else if failed == 0 {
 		fmt.Fprintf(b, "expectations: all %d held\n", len(r.Expectations))
 	} else {
 		fmt.Fprintf(b, "expectations: %d of %d failed\n", failed, len(r.Expectations))
@@ -42,12 +44,16 @@ func writeExpectations(b *strings.Builder, r *results.Report) {
 	b.WriteString("\n")
 }
 
-// writeUnapplied writes one WARNING line per fault that never bit.
+// writeUnapplied writes one WARNING line per damaged file, then one per
+// fault that never bit.
 func writeUnapplied(b *strings.Builder, r *results.Report) {
+	for _, d := range r.Damaged {
+		fmt.Fprintf(b, "WARNING: %s\n", d.Warning)
+	}
 	for _, u := range r.Unapplied {
 		fmt.Fprintf(b, "WARNING: %s\n", u.Warning)
 	}
-	if len(r.Unapplied) > 0 {
+	if len(r.Damaged)+len(r.Unapplied) > 0 {
 		b.WriteString("\n")
 	}
 }
@@ -57,7 +63,7 @@ func writeUnapplied(b *strings.Builder, r *results.Report) {
 const maxTimelineRows = 120
 
 // Text writes the report for a terminal: the diagnosis; a WARNING line
-// per fault that never bit; the expectations and their verdicts; per phase the requests, rates, status
+// per damaged file and per fault that never bit; the expectations and their verdicts; per phase the requests, rates, status
 // counts and latency; the timeline; the causes of every failure class;
 // masked faults, correlations and send lag.
 func Text(w io.Writer, r *results.Report) error {
