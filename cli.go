@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -141,7 +142,7 @@ func parse(fs *pflag.FlagSet, args []string) error {
 			fs.Usage()
 			return err
 		}
-		return inputErrf("%s: %v; run gatecrash %s --help", fs.Name(), err, fs.Name())
+		return inputErrf("%s: %s; run gatecrash %s --help", fs.Name(), cutArgs(flagProblem(err, args), args), fs.Name())
 	}
 	if h, _ := fs.GetBool("help"); h {
 		fs.Usage()
@@ -159,11 +160,71 @@ func analysisFlags(fs *pflag.FlagSet) func() (results.Options, error) {
 		switch {
 		case *bucket < time.Millisecond:
 			return results.Options{}, inputErrf("--bucket %s: too small; give 1ms or more, for example --bucket 1s", *bucket)
-		case *threshold <= 0 || *threshold > 1:
+		case !(*threshold > 0 && *threshold <= 1): // NaN too
 			return results.Options{}, inputErrf("--threshold %v: not a share; give a number above 0 and at most 1, for example --threshold 0.01", *threshold)
 		case *sustain < 1:
 			return results.Options{}, inputErrf("--sustain %d: give 1 or more buckets, for example --sustain 3", *sustain)
 		}
 		return results.Options{Bucket: *bucket, Threshold: *threshold, Sustain: *sustain}, nil
 	}
+}
+
+// cutArgs cuts, in a message of pflag's, every long argument (or value
+// after a =) that it repeats, as scenarios.Cut does: pflag quotes them
+// whole, a file's worth of them.
+func cutArgs(msg string, args []string) string {
+	for _, a := range args {
+		parts := []string{a}
+		if _, v, ok := strings.Cut(a, "="); ok {
+			parts = append(parts, v)
+		}
+		for _, p := range parts {
+			if p == scenarios.Cut(p) {
+				continue
+			}
+			q := strconv.Quote(p)
+			msg = strings.ReplaceAll(msg, q[1:len(q)-1], scenarios.Cut(p))
+			msg = strings.ReplaceAll(msg, p, scenarios.Cut(p))
+		}
+	}
+	return msg
+}
+
+// checkBuckets refuses a --bucket width with which the timeline of what,
+// d long, would have more than results.MaxBuckets buckets.
+func checkBuckets(width, d time.Duration, what string) error {
+	n := results.Buckets(d, width)
+	if n <= results.MaxBuckets {
+		return nil
+	}
+	return inputErrf("--bucket %s: the timeline of %s, %s long, would have %d buckets, more than %d; give --bucket %s or wider",
+		width, what, d, n, results.MaxBuckets, results.MinBucket(d))
+}
+
+// flagProblem is pflag's message, but for a problem with a shorthand it
+// names the argument as given: pflag names what follows the shorthands
+// it read ("-0" for -h0, "-o" for -qo).
+func flagProblem(err error, args []string) string {
+	msg := err.Error()
+	var short string
+	var ne *pflag.NotExistError
+	var ve *pflag.ValueRequiredError
+	switch {
+	case errors.As(err, &ne):
+		short = ne.GetSpecifiedShortnames()
+	case errors.As(err, &ve):
+		short = ve.GetSpecifiedShortnames()
+	}
+	if short == "" || !strings.HasSuffix(msg, " in -"+short) {
+		return msg
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.HasSuffix(a, short) {
+			return strings.TrimSuffix(msg, "-"+short) + a
+		}
+	}
+	return msg
 }

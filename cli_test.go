@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/run"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
@@ -40,6 +42,16 @@ func TestBrokenScenariosExit2(t *testing.T) {
 			[]string{"bad.yaml: ", "empty", "gatecrash list"}},
 		{"YAML syntax error", "name: t\nphases: [\n  {name: a\n",
 			[]string{"bad.yaml:3: ", "invalid YAML"}},
+		{"credentials in target.url", "name: t\ntarget: {gateway: none, url: \"http://user:PASS@127.0.0.1:8080\"}\nrequests: [{path: /}]\nphases:\n  - {name: a, duration: 1s, rate: 1/s}\n",
+			[]string{"bad.yaml:2: target.url: the URL holds credentials (user:password@)", "send an Authorization header instead, in requests[].headers"}},
+		{"credentials in upstream.url", "name: t\nupstream: {url: \"http://u:PASS@127.0.0.1:9000\"}\nrequests: [{path: /}]\nphases:\n  - {name: a, duration: 1s, rate: 1/s}\n",
+			[]string{"bad.yaml:2: upstream.url: the URL holds credentials", "write the URL as http://127.0.0.1:9000"}},
+		{"status 1xx", validHead + "phases:\n  - name: a\n    duration: 1s\n    rate: 1/s\n    faults:\n      - {kind: status, code: 102}\n",
+			[]string{"bad.yaml:9: phases[0].faults[0].code: code 102 is informational (1xx)", "write a final status from 200 to 599"}},
+		{"too many phases", validHead + "phases:\n" + strings.Repeat("  - {name: p, duration: 10ms, rate: 100/s}\n", 1001),
+			[]string{"bad.yaml:4: phases: 1001 phases, more than 1000", "merge neighbouring phases, or write one with ramp_to"}},
+		{"a 2 MB value", validHead + "phases:\n  - {name: a, duration: 1s, rate: " + strings.Repeat("9", 2<<20) + "}\n",
+			[]string{"bad.yaml:5: phases[0].rate: \"9999999999999999999999999999999999999999…\" (2097152 bytes) has no period; write 9999999999999999999999999999999999999999…/s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,8 +69,11 @@ func TestBrokenScenariosExit2(t *testing.T) {
 				}
 				for _, w := range tt.want {
 					if !strings.Contains(stderr, w) {
-						t.Errorf("%s: stderr %q lacks %q", cmd, stderr, w)
+						t.Errorf("%s: stderr %.2000q lacks %q", cmd, stderr, w)
 					}
+				}
+				if len(stderr) > 2000 || strings.Contains(stderr, "PASS") {
+					t.Errorf("%s: stderr of %d bytes, want a short message without the password: %.2000s", cmd, len(stderr), stderr)
 				}
 			}
 		})
@@ -91,9 +106,28 @@ func TestUsage(t *testing.T) {
 		{[]string{"run", "--sustain", "0", "upstream-resets"}, exitInput, "--sustain 0: give 1 or more buckets, for example --sustain 3"},
 		{[]string{"report", "--bucket", "soon", "testdata/runs/upstream-resets"}, exitInput, "invalid argument \"soon\" for \"--bucket\""},
 		{[]string{"report", "--help"}, exitOK, "--threshold"},
+		// Every float flag refuses NaN and Inf up front (NaN ran the whole
+		// scenario, then failed to encode the report: exit 3).
+		{[]string{"run", "--threshold", "NaN", "upstream-resets"}, exitInput, "--threshold NaN: not a share; give a number above 0 and at most 1, for example --threshold 0.01"},
+		{[]string{"run", "--threshold=nan", "upstream-resets"}, exitInput, "--threshold NaN: not a share; give a number above 0 and at most 1"},
+		{[]string{"run", "--threshold", "+Inf", "upstream-resets"}, exitInput, "--threshold +Inf: not a share; give a number above 0 and at most 1"},
+		{[]string{"report", "--threshold", "NaN", "testdata/runs/upstream-resets"}, exitInput, "--threshold NaN: not a share"},
+		{[]string{"report", "--threshold", "-Inf", "testdata/runs/upstream-resets"}, exitInput, "--threshold -Inf: not a share"},
+		{[]string{"run", "--alpha", "NaN", "upstream-resets"}, exitInput, "--alpha NaN: give a significance level above 0 and below 1, for example --alpha 0.01"},
+		{[]string{"compare", "--alpha", "Inf", "a", "b"}, exitInput, "--alpha +Inf: give a significance level above 0 and below 1"},
+		{[]string{"compare", "--max-p50-increase", "NaN%", "a", "b"}, exitInput, `--max-p50-increase "NaN%": not a number; give a percentage of the base value, or off`},
+		{[]string{"run", "--max-recovery-increase", "Inf", "upstream-resets"}, exitInput, `--max-recovery-increase "Inf": a number without its unit; give a duration, or off`},
+		// A shorthand's problem names the argument as written (pflag said -0, -o).
+		{[]string{"run", "-h0", "upstream-resets"}, exitInput, "run: unknown shorthand flag: '0' in -h0; run gatecrash run --help"},
+		{[]string{"run", "upstream-resets", "-qo"}, exitInput, "run: flag needs an argument: 'o' in -qo; run gatecrash run --help"},
+		// Long values are cut in pflag's messages too.
+		{[]string{"report", "--bucket", strings.Repeat("9", 100000), "testdata/runs/upstream-resets"}, exitInput, `invalid argument "9999999999999999999999999999999999999999…" for "--bucket" flag`},
+		{[]string{"run", "--" + strings.Repeat("x", 100000), "upstream-resets"}, exitInput, "unknown flag: " + scenarios.Cut("--"+strings.Repeat("x", 100000))},
+		{[]string{"compare", "--format", strings.Repeat("y", 100000), "a", "b"}, exitInput, `--format "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy…" (100000 bytes): give text, markdown or json`},
+		{[]string{"run", "--format", strings.Repeat("z", 100000), "upstream-resets"}, exitInput, `--format "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz…" (100000 bytes): not a report format`},
 	}
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+		t.Run(scenarios.Cut(strings.Join(tt.args, " ")), func(t *testing.T) {
 			code, stdout, stderr := gatecrash(t, tt.args...)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d; stderr: %s", code, tt.code, stderr)
@@ -103,7 +137,10 @@ func TestUsage(t *testing.T) {
 				out = stderr
 			}
 			if !strings.Contains(out, tt.out) {
-				t.Errorf("output lacks %q:\nstdout: %s\nstderr: %s", tt.out, stdout, stderr)
+				t.Errorf("output lacks %q:\nstdout: %.2000s\nstderr: %.2000s", tt.out, stdout, stderr)
+			}
+			if len(stderr) > 2000 {
+				t.Errorf("stderr holds %d bytes, want a message of a few lines", len(stderr))
 			}
 		})
 	}
@@ -153,4 +190,95 @@ phases:
 		t.Errorf("got interrupted %v with %d requests (%d in results), want interrupted with some but not all 3000",
 			rd.report.Interrupted, rd.report.Totals.Requests, len(rd.results))
 	}
+}
+
+// TestBucketCap refuses a --bucket width that would make more timeline
+// buckets than results.MaxBuckets, before any bucket is made: report
+// asked for 176 GB on a long run.json, and run would have run a whole
+// scenario first.
+func TestBucketCap(t *testing.T) {
+	long := t.TempDir()
+	plan := &results.Run{Schema: results.RunSchema, Started: time.Unix(1e9, 0).UTC(), Gateway: "builtin",
+		Phases: []results.PhasePlan{{Name: "a", EndS: (720 * time.Hour).Seconds(), Planned: 1, Rate: 1, RampTo: 1}}}
+	if err := results.WriteRun(filepath.Join(long, run.PlanFile), plan); err != nil {
+		t.Fatal(err)
+	}
+	day := writeFile(t, "day.yaml", "name: day\nrequests: [{path: /}]\nphases:\n  - {name: a, duration: 23h, rate: 1/s}\n")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"report 720h at 1ms", []string{"report", "--bucket", "1ms", long},
+			"--bucket 1ms: the timeline of the run in " + long + ", 720h0m0s long, would have 2592000000 buckets, more than 100000; give --bucket 25.92s or wider"},
+		{"report 720h at 1s", []string{"report", long},
+			"--bucket 1s: the timeline of the run in " + long + ", 720h0m0s long, would have 2592000 buckets, more than 100000; give --bucket 25.92s or wider"},
+		{"run 23h at 1ms", []string{"run", "--bucket", "1ms", "--out", t.TempDir(), day},
+			"--bucket 1ms: the timeline of the scenario day, 23h0m0s long, would have 82800000 buckets, more than 100000; give --bucket 828ms or wider"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := gatecrash(t, tt.args...)
+			if code != exitInput {
+				t.Errorf("exit %d, want 2; stderr: %s", code, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr %q lacks %q", stderr, tt.want)
+			}
+		})
+	}
+}
+
+// TestOutFolder refuses to mix a run's files with those already in its
+// output folder, unless --force, which removes the files of a run first
+// and leaves any other alone.
+func TestOutFolder(t *testing.T) {
+	scenario := writeFile(t, "short.yaml", "name: short\nseed: 1\nrequests: [{path: /}]\nphases:\n  - {name: a, duration: 200ms, rate: 20/s}\n")
+	used := t.TempDir()
+	for _, f := range []string{run.ResultsFile, run.ReportFile, run.CompareTextFile, "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(used, f), []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notDir := writeFile(t, "file", "x")
+	errTests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"not empty", []string{"run", "--out", used, scenario},
+			"--out " + scenarios.Cut(used) + ": the folder is not empty (4 entries, such as compare.txt, notes.txt, report.json): a run would mix its files with theirs; give a new folder, or add --force to remove the files of an earlier run (results, events.jsonl, run.json, ...) from it first"},
+		{"not a folder", []string{"run", "--out", notDir, scenario}, "not a directory; give a folder gatecrash can write"},
+	}
+	for _, tt := range errTests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := gatecrash(t, tt.args...)
+			if code != exitInput {
+				t.Errorf("exit %d, want 2; stderr: %s", code, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr %q lacks %q", stderr, tt.want)
+			}
+		})
+	}
+	if b, err := os.ReadFile(filepath.Join(used, run.ReportFile)); err != nil || string(b) != "old" {
+		t.Fatalf("the refused run touched the folder: %q, %v", b, err)
+	}
+
+	t.Run("force", func(t *testing.T) {
+		code, _, stderr := gatecrash(t, "run", "--quiet", "--force", "--out", used, scenario)
+		if code != exitOK {
+			t.Fatalf("exit %d, want 0; stderr: %s", code, stderr)
+		}
+		rd := readRunDir(t, used)
+		if rd.report.Totals.Requests == 0 || len(rd.results) != rd.report.Totals.Requests {
+			t.Errorf("got %d requests in the report and %d results, want the new run's alone", rd.report.Totals.Requests, len(rd.results))
+		}
+		if _, err := os.Stat(filepath.Join(used, run.CompareTextFile)); !os.IsNotExist(err) {
+			t.Errorf("the earlier run's %s is still there (%v), want it removed", run.CompareTextFile, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(used, "notes.txt")); err != nil || string(b) != "old" {
+			t.Errorf("notes.txt: got %q, %v; want it left alone", b, err)
+		}
+	})
 }

@@ -17,28 +17,13 @@ import (
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/results/compare"
 	"github.com/gatecrash/gatecrash/run"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 func cmdCompare(_ context.Context, args []string, stdout, _ io.Writer) error {
-	fs := flagSet("compare", "[flags] BASE NEW", `Compare two reports: BASE and NEW are report.json files or run folders.
-Per phase and overall, every metric side by side with its change. A change
-is a regression when it is beyond its limit (the --max-* flags) and
-statistically significant: a one-sided Mann-Whitney U test on the per-second
-timeline buckets (stratified by phase overall), at --alpha. docs/compare.md
-says more. Exit 1 on a regression, 0 otherwise, 2 on bad input.`, stdout)
-	format := fs.String("format", "text", "output: text, markdown (a pull-request comment) or json")
-	options := compareFlags(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	opt, err := options()
+	fs, opt, format, err := parseCompareFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	switch *format {
-	case "text", "markdown", "json":
-	default:
-		return inputErrf("--format %q: give text, markdown or json", *format)
 	}
 	if fs.NArg() != 2 {
 		return inputErrf("compare takes two reports, BASE and NEW (report.json files or run folders), got %d; for example gatecrash compare gatecrash-out/last-night gatecrash-out/tonight", fs.NArg())
@@ -53,13 +38,40 @@ says more. Exit 1 on a regression, 0 otherwise, 2 on bad input.`, stdout)
 	}
 	c := compare.Reports(base, cur, opt)
 	c.Base.File, c.New.File = fs.Arg(0), fs.Arg(1)
-	if err := writeComparison(stdout, c, *format); err != nil {
+	if err := writeComparison(stdout, c, format); err != nil {
 		return err
 	}
 	if c.Regression {
 		return &exitError{code: exitFailed, err: fmt.Errorf("compare: %s", c.Verdict)}
 	}
 	return nil
+}
+
+// parseCompareFlags parses and checks compare's flags, without reading a
+// file; every error is bad input and names its flag. It returns the
+// FlagSet for the arguments, the options and the output format.
+func parseCompareFlags(args []string, stdout io.Writer) (*pflag.FlagSet, compare.Options, string, error) {
+	fs := flagSet("compare", "[flags] BASE NEW", `Compare two reports: BASE and NEW are report.json files or run folders.
+Per phase and overall, every metric side by side with its change. A change
+is a regression when it is beyond its limit (the --max-* flags) and
+statistically significant: a one-sided Mann-Whitney U test on the per-second
+timeline buckets (stratified by phase overall), at --alpha. docs/compare.md
+says more. Exit 1 on a regression, 0 otherwise, 2 on bad input.`, stdout)
+	format := fs.String("format", "text", "output: text, markdown (a pull-request comment) or json")
+	options := compareFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return nil, compare.Options{}, "", err
+	}
+	opt, err := options()
+	if err != nil {
+		return nil, compare.Options{}, "", err
+	}
+	switch *format {
+	case "text", "markdown", "json":
+	default:
+		return nil, compare.Options{}, "", inputErrf("--format %s: give text, markdown or json", scenarios.Quote(*format))
+	}
+	return fs, opt, *format, nil
 }
 
 // readCompared reads a report for compare, or for run --baseline; its
@@ -197,7 +209,7 @@ func parseLimit(flag, s, unit string) (compare.Limit, error) {
 	}
 	bad := func(why string) error {
 		example := map[string]string{"%": "10%", "pp": "0.5pp", "s": "1s"}[unit]
-		return fmt.Errorf("--%s %q: %s; give %s, or off, for example --%s %s", flag, s, why, compareUnitWords[unit], flag, example)
+		return fmt.Errorf("--%s %s: %s; give %s, or off, for example --%s %s", flag, scenarios.Quote(s), why, compareUnitWords[unit], flag, example)
 	}
 	var n float64
 	switch unit {

@@ -55,7 +55,7 @@ Every address must be on loopback.`, stdout)
 		return err
 	}
 	if fs.NArg() != 0 {
-		return inputErrf("proxy takes flags only, got %q; run gatecrash proxy --help", fs.Arg(0))
+		return inputErrf("proxy takes flags only, got %s; run gatecrash proxy --help", scenarios.Quote(fs.Arg(0)))
 	}
 	if !fs.Changed("seed") {
 		opt.seed = rand.Uint64()
@@ -90,7 +90,7 @@ func checkProxyFlags(opt *proxyOptions) (string, error) {
 	switch opt.mode {
 	case "", scenarios.ModeHTTP, scenarios.ModeTCP:
 	default:
-		errs = append(errs, fmt.Errorf("--mode: unknown mode %q; write --mode http or --mode tcp", opt.mode))
+		errs = append(errs, fmt.Errorf("--mode: unknown mode %s; write --mode http or --mode tcp", scenarios.Quote(opt.mode)))
 	}
 	if len(errs) > 0 {
 		return "", inputErr(errors.Join(errs...))
@@ -108,27 +108,36 @@ func upstreamAddr(s string) (string, error) {
 	if strings.Contains(s, "://") {
 		u, err := url.Parse(s)
 		if err != nil {
-			return "", fmt.Errorf("%q is not a URL: %w", s, err)
+			// Not wrapped: url's error repeats the whole value.
+			return "", fmt.Errorf("%s is not a URL; write http://HOST:PORT or HOST:PORT, such as http://127.0.0.1:8080", scenarios.Quote(s))
 		}
+		if u.User != nil {
+			// Not quoted: the value holds a password.
+			return "", fmt.Errorf("the URL holds credentials (user:password@); the proxy forwards each request's own headers, so send an Authorization header from the client instead (in a scenario, in requests[].headers, which gatecrash keeps out of every output), and write --upstream http://%s", scenarios.Cut(hostPort(u, "80")))
+		}
+		q := scenarios.Quote(s)
 		switch {
 		case u.Scheme == "https":
-			return "", fmt.Errorf("%q: the proxy speaks plain HTTP to its upstream; for a TLS upstream use --mode tcp --upstream %s", s, hostPort(u, "443"))
+			return "", fmt.Errorf("%s: the proxy speaks plain HTTP to its upstream; for a TLS upstream use --mode tcp --upstream %s", q, scenarios.Cut(hostPort(u, "443")))
 		case u.Scheme != "http":
-			return "", fmt.Errorf("%q: unknown scheme %q; write http://HOST:PORT or HOST:PORT", s, u.Scheme)
-		case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
-			return "", fmt.Errorf("%q: the proxy forwards each request's own path; write only http://%s", s, hostPort(u, "80"))
+			return "", fmt.Errorf("%s: unknown scheme %s; write http://HOST:PORT or HOST:PORT", q, scenarios.Quote(u.Scheme))
+		case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+			return "", fmt.Errorf("%s: the proxy forwards each request's own path; write only http://%s", q, scenarios.Cut(hostPort(u, "80")))
 		}
 		addr = hostPort(u, "80")
+	} else if strings.Contains(s, "@") {
+		return "", errors.New("the address holds credentials (user:password@); the proxy forwards each request's own headers, so send an Authorization header from the client instead (in a scenario, in requests[].headers, which gatecrash keeps out of every output), and write --upstream HOST:PORT, such as 127.0.0.1:8080")
 	}
+	q := scenarios.Quote(s)
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", fmt.Errorf("%q is neither http://HOST:PORT nor HOST:PORT, such as 127.0.0.1:8080", s)
+		return "", fmt.Errorf("%s is neither http://HOST:PORT nor HOST:PORT, such as 127.0.0.1:8080", q)
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return "", fmt.Errorf("%q: port %q is not a number from 0 to 65535", s, port)
+		return "", fmt.Errorf("%s: port %s is not a number from 0 to 65535", q, scenarios.Quote(port))
 	}
 	if !scenarios.LoopbackHost(host) {
-		return "", fmt.Errorf("%q is not on loopback; gatecrash sends traffic to loopback only: run the upstream on 127.0.0.1 or [::1]", s)
+		return "", fmt.Errorf("%s is not on loopback; gatecrash sends traffic to loopback only: run the upstream on 127.0.0.1 or [::1]", q)
 	}
 	return addr, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -235,6 +236,11 @@ func TestProxyBadInvocations(t *testing.T) {
 	unknownKind := writeFile(t, "unknown.yaml", "faults:\n  - kind: status\n    code: 503\n  - kind: explode\n")
 	httpFile := writeFile(t, "http.yaml", "mode: http\nfaults: []\n")
 	statusFile := writeFile(t, "status.yaml", "faults:\n  - kind: status\n    code: 503\n")
+	// YAML folds the line breaks of one plain scalar into spaces and drops
+	// the last: the value is one byte shorter than the file.
+	longText := strings.Repeat("root:x:0:0:root:/root:/bin/bash\n", 1000)
+	longFile := writeFile(t, "passwd", longText)
+	infoFile := writeFile(t, "info.yaml", "faults:\n  - kind: status\n    code: 101\n")
 	tooMany := writeFile(t, "many.yaml", "faults:\n"+strings.Repeat("  - kind: latency\n    delay: 1ms\n", faults.MaxFaults+1))
 	up := "127.0.0.1:1"
 	tests := []struct {
@@ -252,6 +258,12 @@ func TestProxyBadInvocations(t *testing.T) {
 		{"upstream scheme", []string{"--listen", "127.0.0.1:0", "--upstream", "ftp://127.0.0.1:21"}, []string{"--upstream", `unknown scheme "ftp"`}},
 		{"upstream https", []string{"--listen", "127.0.0.1:0", "--upstream", "https://127.0.0.1:8443"}, []string{"--upstream", "--mode tcp --upstream 127.0.0.1:8443"}},
 		{"upstream path", []string{"--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:8080/api"}, []string{"--upstream", "http://127.0.0.1:8080"}},
+		{"upstream credentials", []string{"--listen", "127.0.0.1:0", "--upstream", "http://user:PASS@127.0.0.1:8080"}, []string{"--upstream: the URL holds credentials (user:password@); the proxy forwards each request's own headers, so send an Authorization header from the client instead (in a scenario, in requests[].headers, which gatecrash keeps out of every output), and write --upstream http://127.0.0.1:8080"}},
+		{"upstream user only", []string{"--listen", "127.0.0.1:0", "--upstream", "http://admin@127.0.0.1:8080/"}, []string{"--upstream: the URL holds credentials", "Authorization header"}},
+		{"upstream credentials without scheme", []string{"--listen", "127.0.0.1:0", "--upstream", "user:PASS@127.0.0.1:8080"}, []string{"--upstream: the address holds credentials", "Authorization header", "write --upstream HOST:PORT"}},
+		{"upstream long", []string{"--listen", "127.0.0.1:0", "--upstream", strings.Repeat("h", 5000) + ":80"}, []string{"--upstream", `hhh…" (5003 bytes) is not on loopback`}},
+		{"faults file of one long value", []string{"--listen", "127.0.0.1:0", "--upstream", up, "--faults", longFile}, []string{longFile + `:1: the file holds the single value "root:x:0:0:root:/root:/bin/bash root:x:0…" (` + strconv.Itoa(len(longText)-1) + " bytes), not a fault set"}},
+		{"status 1xx", []string{"--listen", "127.0.0.1:0", "--upstream", up, "--faults", infoFile}, []string{infoFile + ":3: faults[0].code: code 101 is informational (1xx)", "write a final status from 200 to 599"}},
 		{"upstream not loopback", []string{"--listen", "127.0.0.1:0", "--upstream", "http://example.com:80"}, []string{"--upstream", "not on loopback"}},
 		{"upstream no port", []string{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1"}, []string{"--upstream", "HOST:PORT"}},
 		{"two problems at once", []string{"--listen", "0.0.0.0:1", "--upstream", "10.0.0.1:80"}, []string{"--listen", "--upstream"}},
@@ -279,6 +291,12 @@ func TestProxyBadInvocations(t *testing.T) {
 				if !strings.Contains(stderr.String(), w) {
 					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
 				}
+			}
+			if n := stderr.Len(); n > 2000 {
+				t.Errorf("stderr holds %d bytes, want a message of a few lines", n)
+			}
+			if strings.Contains(stderr.String(), "PASS") {
+				t.Errorf("stderr repeats the password: %s", stderr.String())
 			}
 		})
 	}

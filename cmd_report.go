@@ -8,11 +8,55 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/run"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseReportFlags(args, stdout)
+	if err != nil {
+		return err
+	}
+	if f.fs.NArg() != 1 {
+		return inputErrf("report takes one run folder, got %d", f.fs.NArg())
+	}
+	dir := f.fs.Arg(0)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return inputErrf("report: %s is not a run folder; give the folder gatecrash run wrote", scenarios.Cut(dir))
+	}
+	// The width is checked against the plan before any bucket is made;
+	// a run.json that cannot be read is Analyze's to report.
+	if plan, err := run.Folder(dir).Plan(); err == nil {
+		if err := checkBuckets(f.opt.Bucket, results.TimelineLength(plan), "the run in "+scenarios.Cut(dir)); err != nil {
+			return err
+		}
+	}
+	rep, err := run.Folder(dir).Analyze(f.opt)
+	if err != nil {
+		return inputErr(err)
+	}
+	if err := run.Folder(dir).WriteReport(rep); err != nil {
+		return err
+	}
+	if err := warnOnly(writeOutputs(rep, f.formats, dir, stdout), stderr); err != nil {
+		return err
+	}
+	return verdict(rep)
+}
+
+// reportFlags are report's settings, as its flags give them.
+type reportFlags struct {
+	fs      *pflag.FlagSet // for its arguments
+	opt     results.Options
+	formats []string
+}
+
+// parseReportFlags parses and checks report's flags, without reading a
+// file; every error is bad input and names its flag.
+func parseReportFlags(args []string, stdout io.Writer) (*reportFlags, error) {
 	fs := flagSet("report", "DIR", `Rebuild the report of a run folder from its results, events.jsonl, run.json
 and expect.json alone: it rewrites DIR/report.json and prints the report.
 
@@ -23,36 +67,19 @@ interrupted.`, stdout)
 	formats := fs.StringSlice("format", nil, "what to print on stdout: "+formatNames()+"; repeat or separate with commas for several (default text); DIR always gets every one")
 	analysis := analysisFlags(fs)
 	if err := parse(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	opt, err := analysis()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkFormats(*formats); err != nil {
-		return err
+		return nil, err
 	}
 	if *asJSON {
 		*formats = append([]string{"json"}, *formats...)
 	}
-	if fs.NArg() != 1 {
-		return inputErrf("report takes one run folder, got %d", fs.NArg())
-	}
-	dir := fs.Arg(0)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return inputErrf("report: %s is not a run folder; give the folder gatecrash run wrote", dir)
-	}
-	rep, err := run.Folder(dir).Analyze(opt)
-	if err != nil {
-		return inputErr(err)
-	}
-	if err := run.Folder(dir).WriteReport(rep); err != nil {
-		return err
-	}
-	if err := warnOnly(writeOutputs(rep, *formats, dir, stdout), stderr); err != nil {
-		return err
-	}
-	return verdict(rep)
+	return &reportFlags{fs: fs, opt: opt, formats: *formats}, nil
 }
 
 // verdict returns the error that gives a report's exit code, once

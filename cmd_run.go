@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/gatecrash/gatecrash/results/compare"
 	"github.com/gatecrash/gatecrash/run"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
@@ -19,15 +22,81 @@ import (
 func loopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("%q is not host:port: %w", addr, err)
+		return fmt.Errorf("%s is not host:port; use 127.0.0.1:PORT or [::1]:PORT", scenarios.Quote(addr))
 	}
 	if !scenarios.LoopbackHost(host) {
-		return fmt.Errorf("%q is not a loopback address; use 127.0.0.1:PORT or [::1]:PORT", addr)
+		return fmt.Errorf("%s is not a loopback address; use 127.0.0.1:PORT or [::1]:PORT", scenarios.Quote(addr))
 	}
 	return nil
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseRunFlags(args, stdout)
+	if err != nil {
+		return err
+	}
+	opt := f.opt
+	if f.baseline != "" {
+		if _, err := readCompared("baseline", f.baseline); err != nil {
+			return err
+		}
+	}
+	sc, err := runScenario(f.fs, f.gateway, f.seed, &opt)
+	if err != nil {
+		return err
+	}
+	if err := checkBuckets(opt.Analysis.Bucket, sc.Duration(), "the scenario "+sc.Name); err != nil {
+		return err
+	}
+	if err := prepareOut(opt.Dir, f.force); err != nil {
+		return err
+	}
+	opt.Log = stderr
+	if !f.quiet {
+		opt.Progress = progressOn(stderr)
+	}
+	rep, err := run.Run(ctx, sc, opt)
+	if err != nil {
+		return err
+	}
+	if err := warnOnly(writeOutputs(rep, f.formats, opt.Dir, stdout), stderr); err != nil {
+		return err
+	}
+	if !f.quiet {
+		fmt.Fprintf(stderr, "written to %s\n", opt.Dir)
+	}
+	if f.baseline == "" {
+		return verdict(rep)
+	}
+	regressed, err := compareBaseline(f.baseline, rep, f.compare, stderr, opt.Dir)
+	if err != nil {
+		return err
+	}
+	if err := verdict(rep); err != nil {
+		return err
+	}
+	if regressed {
+		return &exitError{code: exitFailed, err: fmt.Errorf("a regression against the baseline %s", f.baseline)}
+	}
+	return nil
+}
+
+// runFlags are run's settings, as its flags give them.
+type runFlags struct {
+	fs       *pflag.FlagSet // for its arguments, and which flags were set
+	opt      run.Options
+	seed     uint64
+	gateway  string
+	formats  []string
+	quiet    bool
+	force    bool
+	baseline string
+	compare  compare.Options
+}
+
+// parseRunFlags parses and checks run's flags, without reading a file or
+// touching the network; every error is bad input and names its flag.
+func parseRunFlags(args []string, stdout io.Writer) (*runFlags, error) {
 	fs := flagSet("run", "NAME|FILE", `Run a scenario: a name from the embedded catalog (see gatecrash list) or a
 scenario file. gatecrash starts the upstream, its fault proxy and the gateway on
 loopback ports, attacks the gateway with vegeta through every phase, stops
@@ -36,65 +105,67 @@ everything, prints the report and writes into the output folder:
 Exit codes: 0 every expectation held; 1 an expectation failed, or one with
 abort: true stopped the run; 2 bad input; 3 the run broke or was
 interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
-	var opt run.Options
-	var err error
-	fs.StringVarP(&opt.Dir, "out", "o", "", "output folder (default ./gatecrash-out/NAME-UTCTIME)")
-	seed := fs.Uint64("seed", 0, "seed for every fault decision, overriding the scenario's (default: the scenario's, else random)")
-	gateway := fs.String("gateway", "", "the gateway gatecrash starts, overriding the scenario's target.gateway: builtin, nginx, haproxy or caddy (found on PATH)")
-	fs.StringVar(&opt.ProxyListen, "proxy-listen", "127.0.0.1:0", "address of the fault proxy, overriding the scenario's proxy.listen; point your gateway's upstream here when target.gateway is none")
-	formats := fs.StringSlice("format", nil, "what to print on stdout: "+formatNames()+"; repeat or separate with commas for several (default text); the output folder always gets every one")
-	quiet := fs.BoolP("quiet", "q", false, "no live progress on stderr")
-	baseline := fs.String("baseline", "", "compare this run with a report.json or run folder at the end, as gatecrash compare does: exit 1 on a regression")
+	f := &runFlags{fs: fs}
+	fs.StringVarP(&f.opt.Dir, "out", "o", "", "output folder (default ./gatecrash-out/NAME-UTCTIME); it must be new or empty, unless --force")
+	fs.BoolVar(&f.force, "force", false, "write into an --out folder that is not empty, removing the files of an earlier run from it first")
+	fs.Uint64Var(&f.seed, "seed", 0, "seed for every fault decision, overriding the scenario's (default: the scenario's, else random)")
+	fs.StringVar(&f.gateway, "gateway", "", "the gateway gatecrash starts, overriding the scenario's target.gateway: builtin, nginx, haproxy or caddy (found on PATH)")
+	fs.StringVar(&f.opt.ProxyListen, "proxy-listen", "127.0.0.1:0", "address of the fault proxy, overriding the scenario's proxy.listen; point your gateway's upstream here when target.gateway is none")
+	fs.StringSliceVar(&f.formats, "format", nil, "what to print on stdout: "+formatNames()+"; repeat or separate with commas for several (default text); the output folder always gets every one")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress on stderr")
+	fs.StringVar(&f.baseline, "baseline", "", "compare this run with a report.json or run folder at the end, as gatecrash compare does: exit 1 on a regression")
 	analysis := analysisFlags(fs)
 	compare := compareFlags(fs)
 	if err := parse(fs, args); err != nil {
-		return err
+		return nil, err
 	}
-	if opt.Analysis, err = analysis(); err != nil {
-		return err
+	var err error
+	if f.opt.Analysis, err = analysis(); err != nil {
+		return nil, err
 	}
-	if err := checkFormats(*formats); err != nil {
-		return err
+	if err := checkFormats(f.formats); err != nil {
+		return nil, err
 	}
-	copt, err := compare()
-	if err != nil {
-		return err
+	if f.compare, err = compare(); err != nil {
+		return nil, err
 	}
-	if *baseline != "" {
-		if _, err := readCompared("baseline", *baseline); err != nil {
-			return err
+	return f, nil
+}
+
+// runFiles are the files a run writes into its folder, which --force
+// removes.
+var runFiles = []string{
+	run.ResultsFile, run.EventsFile, run.PlanFile, run.ExpectFile, run.TestimonyFile,
+	run.ReportFile, run.TextFile, run.MarkdownFile, run.HTMLFile, run.JUnitFile,
+	run.CompareTextFile, run.CompareMarkdownFile, run.CompareJSONFile,
+	run.GatewayLogFile, run.AccessLogFile, run.ErrorLogFile, run.GatewayConfigFile,
+}
+
+// prepareOut checks the output folder before a run: it must be new or
+// empty, so that the run's files do not mix with an earlier run's. With
+// force, the files a run writes are removed from it instead, and any
+// other file is left alone.
+func prepareOut(dir string, force bool) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return inputErrf("--out %s: %w; give a folder gatecrash can write", scenarios.Cut(dir), err)
+	case len(entries) == 0:
+		return nil
+	case !force:
+		names := make([]string, 0, 3)
+		for _, e := range entries[:min(3, len(entries))] {
+			names = append(names, scenarios.Cut(e.Name()))
 		}
+		return inputErrf("--out %s: the folder is not empty (%s, such as %s): a run would mix its files with theirs; give a new folder, or add --force to remove the files of an earlier run (%s, ...) from it first",
+			scenarios.Cut(dir), entryCount(len(entries)), strings.Join(names, ", "), strings.Join(runFiles[:3], ", "))
 	}
-	sc, err := runScenario(fs, *gateway, *seed, &opt)
-	if err != nil {
-		return err
-	}
-	opt.Log = stderr
-	if !*quiet {
-		opt.Progress = progressOn(stderr)
-	}
-	rep, err := run.Run(ctx, sc, opt)
-	if err != nil {
-		return err
-	}
-	if err := warnOnly(writeOutputs(rep, *formats, opt.Dir, stdout), stderr); err != nil {
-		return err
-	}
-	if !*quiet {
-		fmt.Fprintf(stderr, "written to %s\n", opt.Dir)
-	}
-	if *baseline == "" {
-		return verdict(rep)
-	}
-	regressed, err := compareBaseline(*baseline, rep, copt, stderr, opt.Dir)
-	if err != nil {
-		return err
-	}
-	if err := verdict(rep); err != nil {
-		return err
-	}
-	if regressed {
-		return &exitError{code: exitFailed, err: fmt.Errorf("a regression against the baseline %s", *baseline)}
+	for _, name := range runFiles {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return inputErrf("--force: %w; remove it yourself, or give a new --out folder", err)
+		}
 	}
 	return nil
 }
@@ -166,4 +237,12 @@ func overrideGateway(sc *scenarios.Scenario, gateway string) error {
 	}
 	sc.Target.Gateway = gateway
 	return nil
+}
+
+// entryCount says how many entries a folder holds.
+func entryCount(n int) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return fmt.Sprintf("%d entries", n)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/results/report"
 	"github.com/gatecrash/gatecrash/run"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // reportFormat is one way to write a report, and the file it goes to in
@@ -60,7 +61,7 @@ func checkFormats(formats []string) error {
 	var errs []string
 	for _, f := range formats {
 		if !slices.ContainsFunc(reportFormats, func(rf reportFormat) bool { return rf.name == f }) {
-			errs = append(errs, fmt.Sprintf("%q", f))
+			errs = append(errs, scenarios.Quote(f))
 		}
 	}
 	if len(errs) > 0 {

@@ -120,10 +120,20 @@ type Analyzer struct {
 }
 
 // NewAnalyzer returns an Analyzer for a run. Zero Options fields take
-// their defaults. Give it every fault event (AddEvent) and the gateway's
-// testimony (AddTestimony), if any, before the first result (Add).
+// their defaults. A bucket width so narrow that the timeline would have
+// more than MaxBuckets buckets is widened to MinBucket of its length,
+// and the report's Analysis says so: callers that take the width from a
+// user should refuse it first (Buckets, MinBucket). Give it every fault
+// event (AddEvent) and the gateway's testimony (AddTestimony), if any,
+// before the first result (Add).
 func NewAnalyzer(run *Run, opt Options) *Analyzer {
 	opt = opt.WithDefaults()
+	// One bucket per slice of the run, even those without a request, and
+	// one more for whatever comes after the plan.
+	d := TimelineLength(run)
+	if Buckets(d, opt.Bucket) > MaxBuckets {
+		opt.Bucket = MinBucket(d)
+	}
 	a := &Analyzer{
 		run:    run,
 		opt:    opt,
@@ -136,13 +146,7 @@ func NewAnalyzer(run *Run, opt Options) *Analyzer {
 		causes: map[string]map[string]*Cause{},
 		gws:    map[[2]string]int{},
 	}
-	// One bucket per slice of the run, even those without a request, and
-	// one more for whatever comes after the plan.
-	d := a.pacer.Duration()
-	if run.Interrupted {
-		d = min(d, time.Duration(run.StoppedS*float64(time.Second)))
-	}
-	n := int((d + a.width - 1) / a.width)
+	n := int(Buckets(d, a.width))
 	a.limit = n
 	if n > 0 {
 		a.bucket = make([]bucketAcc, n)

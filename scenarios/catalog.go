@@ -3,7 +3,6 @@ package scenarios
 import (
 	"embed"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -73,7 +72,7 @@ func catalogNames() []string {
 // unknownEntry is the message for a name that is not in the catalog.
 func unknownEntry(name string) string {
 	names := catalogNames()
-	msg := "no catalog scenario is called " + strconv.Quote(name) + "; "
+	msg := "no catalog scenario is called " + Quote(name) + "; "
 	if near, ok := closest(name, names); ok {
 		msg += "did you mean " + near + "? "
 	}

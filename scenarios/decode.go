@@ -129,7 +129,7 @@ func Resolve(arg string) (*Scenario, error) {
 	}
 	s, err := Load(arg)
 	if err != nil && errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(arg, `/\`) && !strings.HasSuffix(arg, ".yaml") && !strings.HasSuffix(arg, ".yml") {
-		msg := fmt.Sprintf("%q is neither a catalog scenario nor a file; ", arg)
+		msg := Quote(arg) + " is neither a catalog scenario nor a file; "
 		if near, ok := closest(arg, catalogNames()); ok {
 			msg += "did you mean " + near + "? "
 		}

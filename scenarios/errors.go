@@ -3,9 +3,11 @@ package scenarios
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error is one problem in a scenario file. Decode, Load, Resolve and Lookup
@@ -47,7 +49,7 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 	}
 	if e.Field != "" {
-		b.WriteString(e.Field)
+		b.WriteString(cutField(e.Field))
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)
@@ -123,4 +125,47 @@ func editDistance(a, b string) int {
 		}
 	}
 	return d[len(a)][len(b)]
+}
+
+// maxQuoted is how many bytes of a value an error message quotes; a
+// longer value is cut, so that a whole file or a 2 MB scalar does not
+// make a 2 MB message.
+const maxQuoted = 40
+
+// Cut returns s, or its first bytes followed by "…" when it is longer
+// than a message should quote (the cut falls between whole UTF-8
+// characters).
+func Cut(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	n := maxQuoted
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// Quote quotes s for an error message as %q does, cut as Cut does, with
+// the length of the whole value after a cut one, for example:
+//
+//	"root:x:0:0:root:/root:/bin/bash daemon:x…" (1843 bytes)
+func Quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s (%d bytes)", strconv.Quote(Cut(s)), len(s))
+}
+
+// cutField cuts each name in a field path as Cut does: a key the file
+// writes is part of the path.
+func cutField(path string) string {
+	if len(path) <= maxQuoted {
+		return path
+	}
+	names := strings.Split(path, ".")
+	for i, n := range names {
+		names[i] = Cut(n)
+	}
+	return strings.Join(names, ".")
 }

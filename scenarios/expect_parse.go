@@ -231,10 +231,7 @@ func (p *exprParser) scope() string {
 
 // shorten quotes s for a message, cut to a readable length.
 func shorten(s string) string {
-	if len(s) > 40 {
-		s = s[:37] + "..."
-	}
-	return strconv.Quote(s)
+	return Quote(s)
 }
 
 // firstWord returns s up to its first space.

@@ -159,7 +159,7 @@ func (c *checker) fault(path string, f *Fault) {
 	case f.Kind == "":
 		c.add(at("kind"), "kind is required; write one of "+strings.Join(kinds, ", "))
 	case !known:
-		msg := fmt.Sprintf("unknown fault kind %q; ", f.Kind)
+		msg := "unknown fault kind " + Quote(f.Kind) + "; "
 		if near, ok := closest(f.Kind, kinds); ok {
 			msg += "did you mean " + near + "? "
 		}

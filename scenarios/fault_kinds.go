@@ -24,7 +24,7 @@ func (c *checker) oneOf(path string, v *string, def, what string, values []strin
 		*v = def
 	case slices.Contains(values, *v):
 	default:
-		msg := fmt.Sprintf("unknown %s %q; ", what, *v)
+		msg := fmt.Sprintf("unknown %s %s; ", what, Quote(*v))
 		if near, ok := closest(*v, values); ok {
 			msg += "did you mean " + near + "? "
 		}
@@ -143,8 +143,10 @@ func (c *checker) status(path string, f *Fault) {
 	case !set:
 		c.add(p, "a status fault needs code; write one such as code: 503")
 	case !ok:
-	case f.Code < 100 || f.Code > 599:
-		c.add(p, fmt.Sprintf("code %d is not an HTTP status; write 100 to 599, such as 503", f.Code))
+	case f.Code >= 100 && f.Code < 200:
+		c.add(p, fmt.Sprintf("code %d is informational (1xx): the gateway waits for the final answer after it, or fails, so every request would end in a 502 that says nothing about the gateway; write a final status from 200 to 599, such as 503", f.Code))
+	case f.Code < 200 || f.Code > 599:
+		c.add(p, fmt.Sprintf("code %d is not an HTTP status; write 200 to 599, such as 503", f.Code))
 	}
 	c.headers(join(path, "headers"), f.Headers)
 	f.Headers = nilIfEmpty(f.Headers)

@@ -177,6 +177,11 @@ func TestDecodeFaultErrors(t *testing.T) {
 			[]want{{1, "kind", "kind is required"}}},
 		{"bad type", `{"kind": "status", "code": "five"}`, "",
 			[]want{{1, "code", `"five" is not a whole number; write one such as code: 503`}}},
+		// The admin API's faults go through the same checks as a scenario's.
+		{"status 1xx", `{"kind": "status", "code": 101}`, "",
+			[]want{{1, "code", "code 101 is informational (1xx): the gateway waits for the final answer after it, or fails"}}},
+		{"long kind", `{"kind": "` + strings.Repeat("k", 5000) + `"}`, "",
+			[]want{{1, "kind", `unknown fault kind "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk…" (5000 bytes); write one of`}}},
 		{"tcp kind", `{"kind": "sse-cut", "events": 1}`, ModeTCP,
 			[]want{{1, "kind", "mode: tcp works on bytes; use mode: http for sse-cut faults"}}},
 		{"tcp match", "kind: hang\nmatch:\n  method: GET\n", ModeTCP,

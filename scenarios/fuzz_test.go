@@ -41,8 +41,20 @@ func checkError(t *testing.T, err error) {
 	if se.Line < 0 || se.Msg == "" {
 		t.Fatalf("got line %d and message %q, want line >= 0 and a message", se.Line, se.Msg)
 	}
-	_ = err.Error()
+	// Each problem quotes values cut (Quote), whatever their length.
+	problems := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		problems = j.Unwrap()
+	}
+	for _, p := range problems {
+		if msg := p.Error(); len(msg) > maxProblem {
+			t.Fatalf("got a problem of %d bytes, want at most %d: %.300s...", len(msg), maxProblem, msg)
+		}
+	}
 }
+
+// maxProblem bounds the length of one problem's message.
+const maxProblem = 1000
 
 // checkFault checks what Decode, DecodeFaultSet and DecodeFault promise of
 // a fault they accept in mode.
@@ -249,8 +261,8 @@ func settingsWant(f Fault, mode string) string {
 			return "at connect or mid-body in mode tcp"
 		}
 	case KindStatus:
-		if f.Code < 100 || f.Code > 599 {
-			return "a code from 100 to 599"
+		if f.Code < 200 || f.Code > 599 {
+			return "a code from 200 to 599"
 		}
 	case KindMalformed:
 		return malformedWant(f)

@@ -47,9 +47,9 @@ func (c *checker) requests(rs []Request) {
 func (c *checker) method(path, m string) {
 	switch {
 	case !isToken(m):
-		c.add(path, fmt.Sprintf("%q is not an HTTP method; write GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS", m))
+		c.add(path, Quote(m)+" is not an HTTP method; write GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS")
 	case strings.ToUpper(m) != m:
-		c.add(path, fmt.Sprintf("method %q must be upper case; write %s", m, strings.ToUpper(m)))
+		c.add(path, fmt.Sprintf("method %s must be upper case; write %s", Quote(m), Cut(strings.ToUpper(m))))
 	}
 }
 
@@ -57,9 +57,9 @@ func (c *checker) method(path, m string) {
 func (c *checker) path(path, p string) {
 	switch {
 	case !strings.HasPrefix(p, "/"):
-		c.add(path, fmt.Sprintf("%s %q must start with /; write /%s", leaf(path), p, p))
+		c.add(path, fmt.Sprintf("%s %s must start with /; write /%s", leaf(path), Quote(p), Cut(p)))
 	case strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }):
-		c.add(path, fmt.Sprintf("%s %q holds a space or control character; encode it, such as %%20 for a space", leaf(path), p))
+		c.add(path, fmt.Sprintf("%s %s holds a space or control character; encode it, such as %%20 for a space", leaf(path), Quote(p)))
 	}
 }
 
@@ -73,7 +73,7 @@ func (c *checker) headers(path string, h map[string]string) {
 	for _, name := range names {
 		p := join(path, name)
 		if !isToken(name) {
-			c.add(p, fmt.Sprintf("%q is not a header name: it may hold letters, digits and - but no spaces, colons or quotes; write one such as X-Request-Id", name))
+			c.add(p, Quote(name)+" is not a header name: it may hold letters, digits and - but no spaces, colons or quotes; write one such as X-Request-Id")
 			continue
 		}
 		if strings.ContainsFunc(h[name], func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
@@ -88,6 +88,10 @@ func (c *checker) phases(ps []Phase) {
 	if len(ps) == 0 {
 		return
 	}
+	if len(ps) > MaxPhases {
+		c.add("phases", fmt.Sprintf("%d phases, more than %d: every phase is a section of each report, which would grow with them; merge neighbouring phases, or write one with ramp_to for a rate that climbs", len(ps), MaxPhases))
+		return
+	}
 	seen := make(map[string]string)
 	var total time.Duration
 	over := false
@@ -98,8 +102,8 @@ func (c *checker) phases(ps []Phase) {
 		case p.Name == "":
 			c.add(path+".name", "name is required; give the phase one such as name: baseline")
 		case dup:
-			c.add(path+".name", fmt.Sprintf("phase name %q is already used by %s on line %d; give each phase its own name",
-				p.Name, first, c.x.lineOnly(first+".name")))
+			c.add(path+".name", fmt.Sprintf("phase name %s is already used by %s on line %d; give each phase its own name",
+				Quote(p.Name), first, c.x.lineOnly(first+".name")))
 		default:
 			seen[p.Name] = path
 		}

@@ -1,6 +1,10 @@
 package scenarios
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 // TestDecodePhaseErrors checks the requests and the phases: names,
 // durations and rates.
@@ -31,6 +35,8 @@ requests: [{path: /}]
 phases: [{name: a, duration: 1s, rate: 0/s}]
 `,
 			[]want{{3, "phases[0].rate", "rate must be more than 0"}}},
+		{"too many phases", manyPhases(MaxPhases + 1),
+			[]want{{3, "phases", "1001 phases, more than 1000: every phase is a section of each report, which would grow with them; merge neighbouring phases, or write one with ramp_to for a rate that climbs"}}},
 		{"no phases", `name: demo
 requests: [{path: /}]
 `,
@@ -80,4 +86,25 @@ phases: [{name: a, duration: 1s, rate: 1/s}]
 `,
 			[]want{{4, "requests[0].headers.X-A", "holds a line break or control character; remove it"}}},
 	})
+}
+
+// manyPhases returns a scenario of n phases of 10ms each.
+func manyPhases(n int) string {
+	var b strings.Builder
+	b.WriteString("name: demo\nrequests: [{path: /}]\nphases:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - {name: p%d, duration: 10ms, rate: 100/s}\n", i)
+	}
+	return b.String()
+}
+
+// TestMaxPhases checks that a scenario of MaxPhases phases is accepted.
+func TestMaxPhases(t *testing.T) {
+	s, err := Decode("scenario.yaml", []byte(manyPhases(MaxPhases)))
+	if err != nil {
+		t.Fatalf("got %v, want %d phases accepted", err, MaxPhases)
+	}
+	if len(s.Phases) != MaxPhases {
+		t.Errorf("got %d phases, want %d", len(s.Phases), MaxPhases)
+	}
 }

@@ -228,7 +228,7 @@ type Fault struct {
 	At         string `yaml:"at,omitempty"`
 	AfterBytes int    `yaml:"after_bytes,omitempty"`
 	// Code, Body and Headers (status): the answer sent instead of asking
-	// the upstream. Code is 100-599.
+	// the upstream. Code is 200-599.
 	Code    int               `yaml:"code,omitempty"`
 	Body    string            `yaml:"body,omitempty"`
 	Headers map[string]string `yaml:"headers,omitempty"`

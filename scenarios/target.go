@@ -25,7 +25,7 @@ func (c *checker) target(t *Target) {
 			c.url("target.url", t.URL)
 		}
 	default:
-		msg := fmt.Sprintf("unknown gateway %q; ", t.Gateway)
+		msg := "unknown gateway " + Quote(t.Gateway) + "; "
 		if near, ok := closest(t.Gateway, gateways); ok {
 			msg += "did you mean " + near + "? "
 		}
@@ -38,7 +38,7 @@ func (c *checker) target(t *Target) {
 		case strings.TrimSpace(t.Config) == "":
 			c.add("target.config", "config is empty; write the path of your template, relative to this file, such as config: nginx.conf.tmpl, or leave config out for gatecrash's own")
 		case strings.ContainsFunc(t.Config, func(r rune) bool { return r < ' ' || r == 0x7f }):
-			c.add("target.config", fmt.Sprintf("config %q holds a line break or control character; write the path of your template, such as config: nginx.conf.tmpl", t.Config))
+			c.add("target.config", "config "+Quote(t.Config)+" holds a line break or control character; write the path of your template, such as config: nginx.conf.tmpl")
 		}
 	} else if c.x.get("target.config") != nil {
 		// config: with no value.
@@ -90,7 +90,7 @@ func (c *checker) proxyMode(path string, mode *string) bool {
 
 // modeProblem is the message for an unknown proxy mode.
 func modeProblem(mode string) string {
-	msg := fmt.Sprintf("unknown proxy mode %q; ", mode)
+	msg := "unknown proxy mode " + Quote(mode) + "; "
 	if near, ok := closest(mode, []string{ModeHTTP, ModeTCP}); ok {
 		msg += "did you mean " + near + "? "
 	}
@@ -103,15 +103,15 @@ func (c *checker) listen(path, addr string) {
 	const example = "write one such as 127.0.0.1:9090 (port 0 picks a free one), or leave listen out for a free port on 127.0.0.1"
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		c.add(path, fmt.Sprintf("%q is not host:port; %s", addr, example))
+		c.add(path, fmt.Sprintf("%s is not host:port; %s", Quote(addr), example))
 		return
 	}
 	if !LoopbackHost(host) {
-		c.add(path, fmt.Sprintf("%q is not a loopback address; the proxy listens only on 127.0.0.1, ::1 or localhost: %s", addr, example))
+		c.add(path, fmt.Sprintf("%s is not a loopback address; the proxy listens only on 127.0.0.1, ::1 or localhost: %s", Quote(addr), example))
 		return
 	}
 	if n, err := strconv.Atoi(port); err != nil || !allDigits(port) || n > 65535 {
-		c.add(path, fmt.Sprintf("%q has port %q; write a port from 0 to 65535, such as 127.0.0.1:9090", addr, port))
+		c.add(path, fmt.Sprintf("%s has port %s; write a port from 0 to 65535, such as 127.0.0.1:9090", Quote(addr), Quote(port)))
 	}
 }
 
@@ -143,25 +143,37 @@ func (c *checker) url(path, raw string) {
 	const example = "http://127.0.0.1:8080"
 	u, err := url.Parse(raw)
 	if err != nil {
-		c.add(path, fmt.Sprintf("%q is not a URL; write one such as %s", raw, example))
+		c.add(path, fmt.Sprintf("%s is not a URL; write one such as %s", Quote(raw), example))
+		return
+	}
+	if u.User != nil {
+		// Not quoted: the value holds a password.
+		c.add(path, fmt.Sprintf("the URL holds credentials (user:password@), which would be written into every record of the results; remove them, and send an Authorization header instead, in requests[].headers, such as headers: {Authorization: \"Basic ...\"}: gatecrash keeps it out of every output; write the URL as %s", redactedURL(u)))
 		return
 	}
 	if u.Scheme != "http" {
-		c.add(path, fmt.Sprintf("%q must start with http:// (gatecrash speaks plain HTTP to servers on this machine); write one such as %s", raw, example))
+		c.add(path, fmt.Sprintf("%s must start with http:// (gatecrash speaks plain HTTP to servers on this machine); write one such as %s", Quote(raw), example))
 		return
 	}
 	host := u.Hostname()
 	if host == "" {
-		c.add(path, fmt.Sprintf("%q has no host; write one such as %s", raw, example))
+		c.add(path, fmt.Sprintf("%s has no host; write one such as %s", Quote(raw), example))
 		return
 	}
 	if !LoopbackHost(host) {
-		c.add(path, fmt.Sprintf("%q is not a loopback address; gatecrash sends traffic only to 127.0.0.1, ::1 or localhost, such as %s", raw, example))
+		c.add(path, fmt.Sprintf("%s is not a loopback address; gatecrash sends traffic only to 127.0.0.1, ::1 or localhost, such as %s", Quote(raw), example))
 		return
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			c.add(path, fmt.Sprintf("%q has port %s; write a port from 1 to 65535, such as %s", raw, p, example))
+			c.add(path, fmt.Sprintf("%s has port %s; write a port from 1 to 65535, such as %s", Quote(raw), Cut(p), example))
 		}
 	}
+}
+
+// redactedURL returns u without its user information, cut for a message.
+func redactedURL(u *url.URL) string {
+	v := *u
+	v.User = nil
+	return Cut(v.String())
 }

@@ -229,13 +229,13 @@ func describeTag(tag, text string) string {
 	case "!!map":
 		return "a mapping"
 	}
-	return strconv.Quote(text)
+	return Quote(text)
 }
 
 // unknownField is the message for a key that is not a field, with the
 // fields known there.
 func unknownField(name string, known []string) string {
-	msg := fmt.Sprintf("unknown field %q", name)
+	msg := "unknown field " + Quote(name)
 	if near, ok := closest(name, known); ok {
 		msg += fmt.Sprintf(" (did you mean %s?)", near)
 	}

@@ -29,17 +29,17 @@ func ParseDuration(text string) (Duration, error) {
 // parseDuration returns the duration, or what is wrong with text and how
 // to fix it.
 func parseDuration(text string) (Duration, string) {
-	negative := fmt.Sprintf("%q is negative; write a duration of 0s or more, such as 1s", text)
+	negative := Quote(text) + " is negative; write a duration of 0s or more, such as 1s"
 	if isNumber(text) {
 		if strings.HasPrefix(text, "-") {
 			return 0, negative
 		}
 		n := strings.TrimPrefix(text, "+")
-		return 0, fmt.Sprintf("%q has no unit; write %sms for milliseconds or %ss for seconds", text, n, n)
+		return 0, fmt.Sprintf("%s has no unit; write %sms for milliseconds or %ss for seconds", Quote(text), Cut(n), Cut(n))
 	}
 	d, err := time.ParseDuration(text)
 	if err != nil {
-		return 0, fmt.Sprintf("%q is not a duration; %s", text, durationFix)
+		return 0, fmt.Sprintf("%s is not a duration; %s", Quote(text), durationFix)
 	}
 	if d < 0 {
 		return 0, negative
@@ -83,7 +83,7 @@ func ParseRate(text string) (Rate, error) {
 func parseRate(text string) (Rate, string) {
 	if isNumber(text) {
 		n := strings.TrimPrefix(text, "+")
-		return Rate{}, fmt.Sprintf("%q has no period; write %s/s for per second or %s/m for per minute", text, n, n)
+		return Rate{}, fmt.Sprintf("%s has no period; write %s/s for per second or %s/m for per minute", Quote(text), Cut(n), Cut(n))
 	}
 	num, unit, ok := strings.Cut(text, "/")
 	var per time.Duration
@@ -97,7 +97,7 @@ func parseRate(text string) (Rate, string) {
 	}
 	freq, err := strconv.Atoi(num)
 	if !ok || err != nil || freq < 0 || !allDigits(num) {
-		return Rate{}, fmt.Sprintf("%q is not a rate; %s", text, rateFix)
+		return Rate{}, fmt.Sprintf("%s is not a rate; %s", Quote(text), rateFix)
 	}
 	return Rate{Freq: freq, Per: per}, ""
 }
@@ -147,7 +147,7 @@ func describe(n *yaml.Node) string {
 		}
 		return "an alias"
 	}
-	return strconv.Quote(n.Value)
+	return Quote(n.Value)
 }
 
 // isNumber reports whether s is a plain decimal number such as 150, +3 or
