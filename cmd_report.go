@@ -62,7 +62,8 @@ and expect.json alone: it rewrites DIR/report.json and prints the report.
 
 Exit codes, as gatecrash run's: 0 every expectation held; 1 an expectation
 failed, or the run was aborted by one; 2 bad input; 3 the run was
-interrupted.`, stdout)
+interrupted, or its folder is damaged (a file cut, empty or missing, or
+the run killed: the report says which, and judges no expectation).`, stdout)
 	asJSON := fs.Bool("json", false, "print the report as JSON instead of text (as --format json)")
 	formats := fs.StringSlice("format", nil, "what to print on stdout: "+formatNames()+"; repeat or separate with commas for several (default text); DIR always gets every one")
 	analysis := analysisFlags(fs)
@@ -101,6 +102,12 @@ func verdict(rep *results.Report) error {
 	switch {
 	case rep.Interrupted && rep.Aborted == nil:
 		return &exitError{code: exitBroken, err: errors.New("interrupted; the report covers what ran")}
+	case len(rep.Damaged) > 0 && rep.Aborted == nil:
+		files := make([]string, len(rep.Damaged))
+		for i, d := range rep.Damaged {
+			files[i] = d.File + " " + d.Problem
+		}
+		return &exitError{code: exitBroken, err: fmt.Errorf("the run folder is damaged (%s); the report covers what was recorded, and judges no expectation", strings.Join(files, ", "))}
 	case len(why) > 0:
 		return &exitError{code: exitFailed, err: errors.New(strings.Join(why, "; "))}
 	}

@@ -132,15 +132,6 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 	return f, nil
 }
 
-// runFiles are the files a run writes into its folder, which --force
-// removes.
-var runFiles = []string{
-	run.ResultsFile, run.EventsFile, run.PlanFile, run.ExpectFile, run.TestimonyFile,
-	run.ReportFile, run.TextFile, run.MarkdownFile, run.HTMLFile, run.JUnitFile,
-	run.CompareTextFile, run.CompareMarkdownFile, run.CompareJSONFile,
-	run.GatewayLogFile, run.AccessLogFile, run.ErrorLogFile, run.GatewayConfigFile,
-}
-
 // prepareOut checks the output folder before a run: it must be new or
 // empty, so that the run's files do not mix with an earlier run's. With
 // force, the files a run writes are removed from it instead, and any
@@ -160,9 +151,9 @@ func prepareOut(dir string, force bool) error {
 			names = append(names, scenarios.Cut(e.Name()))
 		}
 		return inputErrf("--out %s: the folder is not empty (%s, such as %s): a run would mix its files with theirs; give a new folder, or add --force to remove the files of an earlier run (%s, ...) from it first",
-			scenarios.Cut(dir), entryCount(len(entries)), strings.Join(names, ", "), strings.Join(runFiles[:3], ", "))
+			scenarios.Cut(dir), entryCount(len(entries)), strings.Join(names, ", "), strings.Join(run.Files()[:3], ", "))
 	}
-	for _, name := range runFiles {
+	for _, name := range run.Files() {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return inputErrf("--force: %w; remove it yourself, or give a new --out folder", err)
 		}

@@ -67,8 +67,13 @@ func TestReportDamaged(t *testing.T) {
 		files  []string // damaged, in order
 	}{
 		{"whole", func(run.Folder) {}, exitOK, nil},
-		{"results cut", cut(run.ResultsFile, 9), exitFailed, []string{"results"}},
-		{"events cut", cut(run.EventsFile, 9), exitFailed, []string{"events.jsonl"}},
+		{"results cut", cut(run.ResultsFile, 9), exitBroken, []string{"results"}},
+		{"events cut", cut(run.EventsFile, 9), exitBroken, []string{"events.jsonl"}},
+		{"expect.json missing", func(dir run.Folder) {
+			if err := os.Remove(dir.Path(run.ExpectFile)); err != nil {
+				t.Fatal(err)
+			}
+		}, exitBroken, []string{"expect.json"}},
 		{"killed", killed, exitBroken, []string{"run.json"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

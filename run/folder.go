@@ -54,6 +54,22 @@ const (
 	GatewayConfigFile = "gateway.conf"
 )
 
+// planPartFile is run.json while results.WriteRun writes it, before the
+// rename: a run killed at that moment leaves it behind.
+const planPartFile = PlanFile + ".new"
+
+// Files returns the names of every file a run may write into its folder,
+// in the order above, the one being written included: what run --force
+// removes from a folder before a new run.
+func Files() []string {
+	return []string{
+		ResultsFile, EventsFile, PlanFile, planPartFile, ExpectFile, TestimonyFile,
+		ReportFile, TextFile, MarkdownFile, HTMLFile, JUnitFile,
+		CompareTextFile, CompareMarkdownFile, CompareJSONFile,
+		GatewayLogFile, AccessLogFile, ErrorLogFile, GatewayConfigFile,
+	}
+}
+
 // Folder is a run folder, by its path: what one run wrote, and the one
 // way to read it back.
 type Folder string
