@@ -8,12 +8,43 @@ import (
 	"time"
 )
 
-// attempts counts how often each (attack, seq) reached the proxy. It keeps
-// two generations of at most attemptsGeneration requests each, so that a
-// long-running proxy's memory stays bounded while a retry, which comes
-// within seconds, still finds its first attempt.
+// AttemptsHorizon is how long the proxy remembers that a request reached
+// it, to tell a retry of it (the same attack and seq again) from a first
+// attempt: a retry that comes within AttemptsHorizon of the attempt
+// before it is always counted as one; one that comes later may be taken
+// for a first attempt (and then draws its faults as the first did). Two
+// minutes is twice nginx's default proxy_read_timeout, the longest a
+// gateway commonly waits on an attempt before it retries; gateways retry
+// a refused, reset or closed attempt within milliseconds. Above
+// attemptsGeneration requests per AttemptsHorizon (about 8,700/s) the
+// horizon shrinks to the last attemptsGeneration requests, so that the
+// memory stays bounded whatever the rate.
+const AttemptsHorizon = 2 * time.Minute
+
+// attemptsGeneration caps the requests one generation of attempts holds.
+const attemptsGeneration = 1 << 20
+
+// attempts counts how often each (attack, seq) reached the proxy, within
+// a horizon (see AttemptsHorizon). It keeps two generations: a request is
+// counted in the current one, and a generation that has lasted the
+// horizon, or holds attemptsGeneration requests, becomes the old one, the
+// old one being dropped. A request is thus remembered for at least the
+// horizon, at most twice, and the memory is bounded by the requests of
+// two horizons (two generations), whatever the run's length. Each
+// generation keeps, per attack, the set of seqs seen once and the counts
+// of the few seen more often: about 10 bytes a request.
 type attempts struct {
-	cur, old map[seqID]int
+	horizon  time.Duration // AttemptsHorizon, except in tests
+	limit    int           // attemptsGeneration, except in tests
+	cur, old generation
+}
+
+// generation is the attempts of one period, by attack.
+type generation struct {
+	began time.Time
+	n     int // requests in seqs
+	seqs  map[string]map[uint64]struct{}
+	more  map[seqID]int // attempts of the seqs seen more than once
 }
 
 // seqID identifies a request; it holds no pointer but the attack name's.
@@ -22,21 +53,62 @@ type seqID struct {
 	seq    uint64
 }
 
-const attemptsGeneration = 1 << 20
+// count returns how often id was seen in g.
+func (g *generation) count(id seqID) int {
+	if _, ok := g.seqs[id.attack][id.seq]; !ok {
+		return 0
+	}
+	if n, ok := g.more[id]; ok {
+		return n
+	}
+	return 1
+}
 
-// next returns how often id was seen before, and counts this time.
-func (a *attempts) next(id seqID) int {
-	if a.cur == nil {
-		a.cur = make(map[seqID]int)
-	}
-	n, ok := a.cur[id]
-	if !ok {
-		n = a.old[id]
-		if len(a.cur) >= attemptsGeneration {
-			a.old, a.cur = a.cur, make(map[seqID]int)
+// set records that id was seen n times (n >= 1).
+func (g *generation) set(id seqID, n int) {
+	set := g.seqs[id.attack]
+	if set == nil {
+		if g.seqs == nil {
+			g.seqs = make(map[string]map[uint64]struct{})
 		}
+		set = make(map[uint64]struct{})
+		g.seqs[id.attack] = set
 	}
-	a.cur[id] = n + 1
+	if _, ok := set[id.seq]; !ok {
+		set[id.seq] = struct{}{}
+		g.n++
+	}
+	if n > 1 {
+		if g.more == nil {
+			g.more = make(map[seqID]int)
+		}
+		g.more[id] = n
+	}
+}
+
+// next returns how often id was seen before now, within the horizon, and
+// counts this time.
+func (a *attempts) next(id seqID, now time.Time) int {
+	horizon, limit := a.horizon, a.limit
+	if horizon <= 0 {
+		horizon = AttemptsHorizon
+	}
+	if limit <= 0 {
+		limit = attemptsGeneration
+	}
+	switch age := now.Sub(a.cur.began); {
+	case a.cur.began.IsZero():
+		a.cur.began = now
+	case age >= 2*horizon: // idle for a horizon: both are past it
+		a.old, a.cur = generation{}, generation{began: now}
+	case age >= horizon || a.cur.n >= limit:
+		a.old, a.cur = a.cur, generation{began: now}
+	}
+	n := a.cur.count(id)
+	if n == 0 {
+		n = a.old.count(id)
+	}
+	a.cur.set(id, n+1)
 	return n
 }
 
@@ -153,8 +225,10 @@ func (p *Proxy) identify(l *link, h *head) Event {
 	}
 	e.Seq = &seq
 	p.mu.Lock()
-	e.Attempt = p.attempts.next(seqID{e.Attack, seq})
-	if ok { // the seen events tell of vegeta's seqs, not of the counter's
+	// A counter's seq is new every time: no attempt came before it, and
+	// the seen events tell of vegeta's seqs, not of the counter's.
+	if ok {
+		e.Attempt = p.attempts.next(seqID{e.Attack, seq}, time.Now())
 		s := p.seen[e.Attack]
 		if s == nil {
 			if p.seen == nil {
