@@ -78,7 +78,8 @@ type Event struct {
 	Attack string  `json:"attack"`
 	Seq    *uint64 `json:"seq"`
 	// Attempt counts how often the proxy had already seen this (attack,
-	// seq) when the event happened: 0 for the first time.
+	// seq) when the event happened: 0 for the first time, or when the
+	// attempt before it came more than AttemptsHorizon earlier.
 	Attempt int `json:"attempt"`
 	// Conn identifies the proxy's downstream connection.
 	Conn uint64 `json:"conn"`
