@@ -217,15 +217,7 @@ func TestBucketCap(t *testing.T) {
 			"--bucket 1ms: the timeline of the scenario day, 23h0m0s long, would have 82800000 buckets, more than 100000; give --bucket 828ms or wider"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := gatecrash(t, tt.args...)
-			if code != exitInput {
-				t.Errorf("exit %d, want 2; stderr: %s", code, stderr)
-			}
-			if !strings.Contains(stderr, tt.want) {
-				t.Errorf("stderr %q lacks %q", stderr, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantInputError(t, tt.args, tt.want) })
 	}
 }
 
@@ -251,15 +243,7 @@ func TestOutFolder(t *testing.T) {
 		{"not a folder", []string{"run", "--out", notDir, scenario}, "not a directory; give a folder gatecrash can write"},
 	}
 	for _, tt := range errTests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := gatecrash(t, tt.args...)
-			if code != exitInput {
-				t.Errorf("exit %d, want 2; stderr: %s", code, stderr)
-			}
-			if !strings.Contains(stderr, tt.want) {
-				t.Errorf("stderr %q lacks %q", stderr, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantInputError(t, tt.args, tt.want) })
 	}
 	if b, err := os.ReadFile(filepath.Join(used, run.ReportFile)); err != nil || string(b) != "old" {
 		t.Fatalf("the refused run touched the folder: %q, %v", b, err)
@@ -281,4 +265,17 @@ func TestOutFolder(t *testing.T) {
 			t.Errorf("notes.txt: got %q, %v; want it left alone", b, err)
 		}
 	})
+}
+
+// wantInputError runs gatecrash with args and checks that it exits 2 with
+// want in its stderr.
+func wantInputError(t *testing.T, args []string, want string) {
+	t.Helper()
+	code, _, stderr := gatecrash(t, args...)
+	if code != exitInput {
+		t.Errorf("exit %d, want 2; stderr: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q lacks %q", stderr, want)
+	}
 }
