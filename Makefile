@@ -37,8 +37,8 @@ bench-analysis:
 # B A with one node process and compared by Welch's t-test on the
 # per-measurement rates (fails when they differ at p < 0.001; skips the
 # comparison when the machine was oversubscribed). About 30 s a run.
-# NODE_FLAGS: -node-rounds (ABBA blocks, 2), -node-sweep (each measurement,
-# 3s), -node-compare-busy (compare even on an oversubscribed machine).
+# NODE_FLAGS: -node-rounds (ABBA blocks, 3), -node-sweep (each measurement,
+# 2s), -node-compare-busy (compare even on an oversubscribed machine).
 NODE_FLAGS ?=
 bench-node:
 	$(GO) test -run '^TestNodeUpstreamKeepAliveRace$$' -count=5 -v -node-compare-rates $(NODE_FLAGS) .
