@@ -35,9 +35,15 @@ bench-analysis:
 	$(GO) test -run '^$$' -bench BenchmarkAnalyze -benchtime 1x -timeout 30m -v ./run
 
 # Node.js behind nginx, with and without the fault proxy: the 502 rates of
-# node's own keep-alive race, compared (fails when they differ at p < 0.001).
+# node's own keep-alive race, measured in blocks of A (direct) B (proxied)
+# B A with one node process and compared by Welch's t-test on the
+# per-measurement rates (fails when they differ at p < 0.001; skips the
+# comparison when the machine was oversubscribed). About 30 s a run.
+# NODE_FLAGS: -node-rounds (ABBA blocks, 3), -node-sweep (each measurement,
+# 2s), -node-compare-busy (compare even on an oversubscribed machine).
+NODE_FLAGS ?=
 bench-node:
-	$(GO) test -run '^TestNodeUpstreamKeepAliveRace$$' -count=5 -v -node-compare-rates .
+	$(GO) test -run '^TestNodeUpstreamKeepAliveRace$$' -count=5 -v -node-compare-rates $(NODE_FLAGS) .
 
 # The soak benchmark of issue 13: a whole run on the built-in target, 10
 # minutes at 1,000/s by default, with the resident memory, the live heap
