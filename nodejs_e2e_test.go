@@ -22,6 +22,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/gatecrash/gatecrash/attack"
 	"github.com/gatecrash/gatecrash/lab"
@@ -668,13 +670,7 @@ func rates(ms []measurement) []float64 {
 }
 
 // mean is the mean of xs, NaN when empty.
-func mean(xs []float64) float64 {
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
+func mean(xs []float64) float64 { return stat.Mean(xs, nil) }
 
 // variance is the sample variance of xs (n-1 in the denominator), NaN
 // with fewer than two.
@@ -682,11 +678,7 @@ func variance(xs []float64) float64 {
 	if len(xs) < 2 {
 		return math.NaN()
 	}
-	m, s := mean(xs), 0.0
-	for _, x := range xs {
-		s += (x - m) * (x - m)
-	}
-	return s / float64(len(xs)-1)
+	return stat.Variance(xs, nil)
 }
 
 // sd is the sample standard deviation of xs, 0 with fewer than two.
@@ -742,66 +734,9 @@ func welchT(x, y []float64) welch {
 }
 
 // studentTwoSided is P(|T| >= |t|) for Student's t with df degrees of
-// freedom (df > 0, not necessarily whole): I_{df/(df+t²)}(df/2, 1/2).
+// freedom (df > 0, not necessarily whole), from gonum's distribution.
 func studentTwoSided(t, df float64) float64 {
-	return regIncBeta(df/2, 0.5, df/(df+t*t))
-}
-
-// regIncBeta is the regularized incomplete beta function I_x(a, b), by
-// its continued fraction (modified Lentz), as in Numerical Recipes'
-// betai: the fraction converges fast for x < (a+1)/(a+b+2), and the
-// symmetry I_x(a, b) = 1 - I_{1-x}(b, a) covers the rest.
-func regIncBeta(a, b, x float64) float64 {
-	switch {
-	case x <= 0:
-		return 0
-	case x >= 1:
-		return 1
-	}
-	la, _ := math.Lgamma(a + b)
-	lb, _ := math.Lgamma(a)
-	lc, _ := math.Lgamma(b)
-	front := math.Exp(la - lb - lc + a*math.Log(x) + b*math.Log1p(-x))
-	if x < (a+1)/(a+b+2) {
-		return front * betaFraction(a, b, x) / a
-	}
-	return 1 - front*betaFraction(b, a, 1-x)/b
-}
-
-// betaFraction is the continued fraction of the incomplete beta function.
-func betaFraction(a, b, x float64) float64 {
-	const (
-		eps  = 1e-15
-		tiny = 1e-300
-	)
-	c, d := 1.0, 1-(a+b)*x/(a+1)
-	if math.Abs(d) < tiny {
-		d = tiny
-	}
-	d = 1 / d
-	h := d
-	for m := 1; m <= 300; m++ {
-		fm := float64(m)
-		for _, aa := range []float64{
-			fm * (b - fm) * x / ((a + 2*fm - 1) * (a + 2*fm)),
-			-(a + fm) * (a + b + fm) * x / ((a + 2*fm) * (a + 2*fm + 1)),
-		} {
-			d = 1 + aa*d
-			if math.Abs(d) < tiny {
-				d = tiny
-			}
-			c = 1 + aa/c
-			if math.Abs(c) < tiny {
-				c = tiny
-			}
-			d = 1 / d
-			h *= d * c
-		}
-		if math.Abs(d*c-1) < eps {
-			break
-		}
-	}
-	return h
+	return 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Survival(math.Abs(t))
 }
 
 // TestWelchT checks Welch's test against values worked with mpmath
