@@ -61,6 +61,9 @@ type Side struct {
 	Started     time.Time `json:"started"`
 	Seed        uint64    `json:"seed"`
 	Interrupted bool      `json:"interrupted"`
+	// Damaged names the report's damaged files with their problem
+	// ("results cut"), from its damaged list; empty for a whole run.
+	Damaged []string `json:"damaged,omitempty"`
 	// BucketS is the report's timeline bucket width.
 	BucketS float64 `json:"bucket_s"`
 }
@@ -251,7 +254,11 @@ func Reports(base, newRep *results.Report, opt Options) *Comparison {
 }
 
 func sideOf(r *results.Report) Side {
-	return Side{Scenario: r.Scenario, Started: r.Started, Seed: r.Seed, Interrupted: r.Interrupted, BucketS: bucketWidth(r)}
+	s := Side{Scenario: r.Scenario, Started: r.Started, Seed: r.Seed, Interrupted: r.Interrupted, BucketS: bucketWidth(r)}
+	for _, d := range r.Damaged {
+		s.Damaged = append(s.Damaged, d.File+" "+d.Problem)
+	}
+	return s
 }
 
 // compareCauses lines up the causes of 502s of both reports, by the larger

@@ -595,3 +595,34 @@ func TestCompareTiesReachAlpha(t *testing.T) {
 		t.Errorf("p: got %v, want the tied samples' own p below 0.005", got.P)
 	}
 }
+
+// TestCompareSaysDamaged: a damaged side is named in the text and the
+// Markdown, and in the JSON's sides, so a comparison never passes a cut
+// run off as a whole one.
+func TestCompareSaysDamaged(t *testing.T) {
+	base := readFixture(t, "base")
+	cut := *base
+	cut.Damaged = []results.Damaged{{File: "results", Problem: results.DamageCut}}
+	c := Reports(base, &cut, defaults())
+	if got, want := c.New.Damaged, []string{"results cut"}; !slices.Equal(got, want) {
+		t.Errorf("New.Damaged: got %q, want %q", got, want)
+	}
+	if len(c.Base.Damaged) != 0 {
+		t.Errorf("Base.Damaged: got %q, want none", c.Base.Damaged)
+	}
+	var text, md bytes.Buffer
+	if err := c.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"text": text.String(), "markdown": md.String()} {
+		if !strings.Contains(out, "NEW is a damaged run (results cut)") {
+			t.Errorf("%s does not say NEW is damaged:\n%s", name, out)
+		}
+	}
+	if !strings.Contains(text.String(), "damaged (results cut)") {
+		t.Errorf("text's new: line does not say damaged:\n%s", text.String())
+	}
+}

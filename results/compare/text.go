@@ -166,6 +166,9 @@ func sideText(s Side) string {
 	if s.Interrupted {
 		t += ", interrupted"
 	}
+	if len(s.Damaged) > 0 {
+		t += ", damaged (" + strings.Join(s.Damaged, ", ") + ")"
+	}
 	return t
 }
 

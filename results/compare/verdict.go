@@ -85,6 +85,14 @@ func (c *Comparison) asides() []string {
 	if len(sc.noData) > 0 {
 		out = append(out, "beyond its limit, not enough data to test: "+names(sc.noData))
 	}
+	for _, side := range []struct {
+		name string
+		s    Side
+	}{{"BASE", c.Base}, {"NEW", c.New}} {
+		if len(side.s.Damaged) > 0 {
+			out = append(out, fmt.Sprintf("%s is a damaged run (%s): it covers only what was recorded", side.name, strings.Join(side.s.Damaged, ", ")))
+		}
+	}
 	if len(c.OnlyInBase)+len(c.OnlyInNew) > 0 {
 		var parts []string
 		if len(c.OnlyInBase) > 0 {
