@@ -31,7 +31,10 @@ const (
 	// the client retried. Per (attack, seq), the arrivals at the proxy are
 	// 1 + its retry and client-retry observations (all within
 	// AttemptsHorizon), its distinct tries 1 + its client-retry ones, and
-	// its gateway retries its retry ones.
+	// its gateway retries its retry ones. An arrival without a try counts
+	// as try 1 for those after it (a client that numbers its tries
+	// numbers every one), so that try 1 after it is a gateway retry; tries
+	// from 64 on are not told apart.
 	ObservedClientRetry = "client-retry"
 	// ObservedUpstreamError: the proxy could not reach the upstream or the
 	// upstream broke the exchange.

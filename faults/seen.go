@@ -46,13 +46,21 @@ type generation struct {
 	seqs  map[string]map[uint64]struct{}
 	more  map[seqID]int // attempts of the seqs seen more than once
 	// tries holds, by attack, the try numbers (see HeaderTry) seen of
-	// each seq that came with one: bit t-1 for try t, tries from 64 on
-	// sharing bit 63. Requests without a try header add nothing to it.
+	// the seqs that came as another try than the first: bit t-1 for try
+	// t, tries from 64 on sharing bit 63. A seq of seqs that is not in it
+	// came as try 1 only, or without a try: so that a run whose requests
+	// mostly succeed at their first try keeps no more than without tries.
 	tries map[string]map[uint64]uint64
 }
 
-// triesOf returns the try numbers seen of id in g, as a bit set.
-func (g *generation) triesOf(id seqID) uint64 { return g.tries[id.attack][id.seq] }
+// triesOf returns the try numbers seen of id, which is in g, as a bit
+// set: try 1 alone for a seq seen only as try 1 or without a try.
+func (g *generation) triesOf(id seqID) uint64 {
+	if mask, ok := g.tries[id.attack][id.seq]; ok {
+		return mask
+	}
+	return tryBit(1)
+}
 
 // setTries records the try numbers seen of id.
 func (g *generation) setTries(id seqID, mask uint64) {
@@ -112,7 +120,8 @@ func (g *generation) set(id seqID, n int) {
 // next returns how often id was seen before now, within the horizon, and
 // counts this time. try is the request's try number (0 for none); again
 // reports that the same try of id was seen before, within the horizon
-// (always false for try 0). Tries from 64 on are not told apart.
+// (always false for try 0). Tries from 64 on are not told apart, and an
+// arrival without a try counts as try 1 for the arrivals after it.
 func (a *attempts) next(id seqID, try int, now time.Time) (n int, again bool) {
 	horizon, limit := a.horizon, a.limit
 	if horizon <= 0 {
@@ -143,7 +152,7 @@ func (a *attempts) next(id seqID, try int, now time.Time) (n int, again bool) {
 		again = mask&tryBit(try) != 0
 		mask |= tryBit(try)
 	}
-	if mask != 0 {
+	if mask != 0 && mask != tryBit(1) {
 		a.cur.setTries(id, mask)
 	}
 	a.cur.set(id, n+1)

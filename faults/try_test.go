@@ -77,6 +77,10 @@ func TestProxyTellsClientRetries(t *testing.T) {
 			observed: []obs{{ObservedRetry, 1, 0, "or the client"}, {ObservedRetry, 2, 0, ""}, {ObservedRetry, 3, 0, ""}, {ObservedRetry, 4, 0, ""}, {ObservedRetry, 5, 0, ""}, {ObservedRetry, 6, 0, ""}, {ObservedRetry, 7, 0, ""}}},
 		{name: "junk, then a try", tries: []string{"junk", "2"}, wantTry: []int{0, 2},
 			observed: []obs{{ObservedClientRetry, 1, 2, "client"}}},
+		// Without a try, a request counts as try 1 for the ones after it
+		// (a client that sends tries sends them on every request).
+		{name: "no header, then try 1", tries: []string{"", "1"}, wantTry: []int{0, 1},
+			observed: []obs{{ObservedRetry, 1, 1, "gateway"}}},
 		{name: "the largest try", tries: []string{"2147483647", "2147483647"}, wantTry: []int{1<<31 - 1, 1<<31 - 1},
 			observed: []obs{{ObservedRetry, 1, 1<<31 - 1, "gateway"}}},
 	}
@@ -211,7 +215,8 @@ func TestAttemptsTries(t *testing.T) {
 	}{
 		{name: "same try", hits: []hit{{1, 1, 0, 0, false}, {1, 1, 0, 1, true}}},
 		{name: "new try", hits: []hit{{1, 1, 0, 0, false}, {1, 2, 0, 1, false}, {1, 2, 0, 2, true}, {1, 1, 0, 3, true}}},
-		{name: "no try is never again", hits: []hit{{1, 0, 0, 0, false}, {1, 0, 0, 1, false}, {1, 1, 0, 2, false}, {1, 0, 0, 3, false}, {1, 1, 0, 4, true}}},
+		{name: "no try is never again", hits: []hit{{1, 0, 0, 0, false}, {1, 0, 0, 1, false}, {1, 2, 0, 2, false}, {1, 0, 0, 3, false}, {1, 2, 0, 4, true}}},
+		{name: "no try counts as try 1 after it", hits: []hit{{1, 0, 0, 0, false}, {1, 1, 0, 1, true}, {2, 0, 0, 0, false}, {2, 2, 0, 1, false}, {2, 1, 0, 2, true}}},
 		{name: "other seqs apart", hits: []hit{{1, 1, 0, 0, false}, {2, 1, 0, 0, false}, {2, 1, 0, 1, true}}},
 		{name: "carried from the old generation", hits: []hit{{1, 1, 0, 0, false}, {2, 1, h, 0, false}, {1, 1, h + h/2, 1, true}}},
 		{name: "carried by a request without a try", hits: []hit{
