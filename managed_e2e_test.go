@@ -140,8 +140,8 @@ func TestManagedGatewaysEndToEnd(t *testing.T) {
 
 // The access log lines of a request of the attack, for nginx and HAProxy.
 var (
-	nginxLine   = regexp.MustCompile(`^gc1 \d+\.\d{3} \d+ \d+ "(\S+)" "(\d+)" (\d{3}) "[^"]*" "[^"]*" \d+\.\d{3}$`)
-	haproxyLine = regexp.MustCompile(`^gc1 \d+\.\d{3} (\S+) (\d+) (-?\d+) \S{4} \d+ -?\d+ -?\d+ -?\d+ -?\d+ \S+/\S+$`)
+	nginxLine   = regexp.MustCompile(`^gc1 \d+\.\d{3} \d+ \d+ "(\S+)" "(\d+)" (\d{3}) "[^"]*" "[^"]*" \d+\.\d{3} "(-|\d+)"$`)
+	haproxyLine = regexp.MustCompile(`^gc1 \d+\.\d{3} (\S+) (\d+) (-?\d+) \S{4} \d+ -?\d+ -?\d+ -?\d+ -?\d+ \S+/\S+ (-|\d+)$`)
 )
 
 // accessLines counts the lines of a kind gateway's access log about

@@ -9,12 +9,20 @@ import (
 // exchange handles one request and reports whether the connection may
 // carry another.
 func (p *Proxy) exchange(ctx context.Context, l *link, h *head) bool {
-	base := p.identify(l, h)
+	base, again := p.identify(l, h)
 	if base.Attempt > 0 {
 		e := base
 		e.Time = time.Now()
 		e.Type, e.Kind, e.Fault = TypeObservation, ObservedRetry, -1
-		e.Detail = fmt.Sprintf("seen %d times before: the gateway or the client retried", base.Attempt)
+		switch {
+		case base.Try == 0:
+			e.Detail = fmt.Sprintf("seen %d times before: the gateway or the client retried", base.Attempt)
+		case again:
+			e.Detail = fmt.Sprintf("seen %d times before, try %d too: the gateway retried", base.Attempt, base.Try)
+		default:
+			e.Kind = ObservedClientRetry
+			e.Detail = fmt.Sprintf("seen %d times before, not as try %d: the client retried", base.Attempt, base.Try)
+		}
 		p.record(e)
 	}
 	phase := p.phaseOf(h)

@@ -41,7 +41,7 @@ func TestAttemptsHorizon(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := attempts{horizon: h, limit: tt.limit}
 			for i, x := range tt.hits {
-				if got := a.next(seqID{x.attack, x.seq}, t0.Add(x.at)); got != x.want {
+				if got, _ := a.next(seqID{x.attack, x.seq}, 0, t0.Add(x.at)); got != x.want {
 					t.Errorf("hit %d (%q, seq %d at %s): got %d attempts before, want %d", i, x.attack, x.seq, x.at, got, x.want)
 				}
 			}
@@ -62,10 +62,13 @@ func TestAttemptsMemoryBounded(t *testing.T) {
 		limit   int           // 0: attemptsGeneration
 		rate    int           // seqs a second
 		kept    int           // most requests two generations hold
+		tries   bool          // requests carry try numbers: 1, and 2 on a retry
 	}{
 		{name: "1,000/s, default horizon", rate: 1000, kept: 2 * 1000 * int(AttemptsHorizon/time.Second)},
 		{name: "1,000/s, 1s horizon", horizon: time.Second, rate: 1000, kept: 2 * 1000},
 		{name: "1,000,000/s, full generations", rate: 1_000_000, limit: 1 << 14, kept: 2 << 14},
+		{name: "1,000/s, default horizon, with tries", rate: 1000, kept: 2 * 1000 * int(AttemptsHorizon/time.Second), tries: true},
+		{name: "1,000,000/s, full generations, with tries", rate: 1_000_000, limit: 1 << 14, kept: 2 << 14, tries: true},
 	}
 	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
 	for _, tt := range tests {
@@ -74,11 +77,15 @@ func TestAttemptsMemoryBounded(t *testing.T) {
 			a := &attempts{horizon: tt.horizon, limit: tt.limit}
 			step := time.Second / time.Duration(tt.rate)
 			retries := 0
+			first, retry := 0, 0
+			if tt.tries {
+				first, retry = 1, 2
+			}
 			for i := range uint64(n) {
 				now := t0.Add(time.Duration(i) * step)
-				a.next(seqID{"soak", i}, now)
-				if i%1000 == 999 { // a gateway's retry, 10 requests later
-					if got := a.next(seqID{"soak", i - 10}, now); got != 1 {
+				a.next(seqID{"soak", i}, first, now)
+				if i%1000 == 999 { // a retry, 10 requests later
+					if got, _ := a.next(seqID{"soak", i - 10}, retry, now); got != 1 {
 						t.Fatalf("retry of seq %d: got %d attempts before, want 1", i-10, got)
 					}
 					retries++

@@ -20,9 +20,22 @@ const (
 
 // Observation kinds.
 const (
-	// ObservedRetry: the same (attack, seq) reached the proxy again; the
-	// gateway or the client retried.
+	// ObservedRetry: the same (attack, seq) reached the proxy again, and
+	// it was not a client's retry: when the request carries a try number
+	// (see HeaderTry), that same try had reached the proxy before, so the
+	// gateway retried it; when it carries none, the gateway or the client
+	// retried, and the proxy cannot tell which (Detail says so).
 	ObservedRetry = "retry"
+	// ObservedClientRetry: the same (attack, seq) reached the proxy again
+	// with a try number (see HeaderTry) that had not reached it before:
+	// the client retried. Per (attack, seq), the arrivals at the proxy are
+	// 1 + its retry and client-retry observations (all within
+	// AttemptsHorizon), its distinct tries 1 + its client-retry ones, and
+	// its gateway retries its retry ones. An arrival without a try counts
+	// as try 1 for those after it (a client that numbers its tries
+	// numbers every one), so that try 1 after it is a gateway retry; tries
+	// from 64 on are not told apart.
+	ObservedClientRetry = "client-retry"
 	// ObservedUpstreamError: the proxy could not reach the upstream or the
 	// upstream broke the exchange.
 	// It is spelled as the cause of the same name (causes.UpstreamError),
@@ -81,6 +94,12 @@ type Event struct {
 	// seq) when the event happened: 0 for the first time, or when the
 	// attempt before it came more than AttemptsHorizon earlier.
 	Attempt int `json:"attempt"`
+	// Try is the client's try number of the request (its X-Gatecrash-Try
+	// header, see HeaderTry), from 1; 0 when the request carried none, or
+	// one that is not a whole number from 1, and on events of no request.
+	// Attempt counts every arrival of (attack, seq), whatever its try: the
+	// attempts at the upstream.
+	Try int `json:"try,omitempty"`
 	// Conn identifies the proxy's downstream connection.
 	Conn uint64 `json:"conn"`
 	// Phase is the name of the phase the request belongs to.

@@ -45,7 +45,38 @@ type generation struct {
 	n     int // requests in seqs
 	seqs  map[string]map[uint64]struct{}
 	more  map[seqID]int // attempts of the seqs seen more than once
+	// tries holds, by attack, the try numbers (see HeaderTry) seen of
+	// the seqs that came as another try than the first: bit t-1 for try
+	// t, tries from 64 on sharing bit 63. A seq of seqs that is not in it
+	// came as try 1 only, or without a try: so that a run whose requests
+	// mostly succeed at their first try keeps no more than without tries.
+	tries map[string]map[uint64]uint64
 }
+
+// triesOf returns the try numbers seen of id, which is in g, as a bit
+// set: try 1 alone for a seq seen only as try 1 or without a try.
+func (g *generation) triesOf(id seqID) uint64 {
+	if mask, ok := g.tries[id.attack][id.seq]; ok {
+		return mask
+	}
+	return tryBit(1)
+}
+
+// setTries records the try numbers seen of id.
+func (g *generation) setTries(id seqID, mask uint64) {
+	m := g.tries[id.attack]
+	if m == nil {
+		if g.tries == nil {
+			g.tries = make(map[string]map[uint64]uint64)
+		}
+		m = make(map[uint64]uint64)
+		g.tries[id.attack] = m
+	}
+	m[id.seq] = mask
+}
+
+// tryBit is try's bit in a generation's tries (try >= 1).
+func tryBit(try int) uint64 { return 1 << (min(try, 64) - 1) }
 
 // seqID identifies a request; it holds no pointer but the attack name's.
 type seqID struct {
@@ -87,8 +118,11 @@ func (g *generation) set(id seqID, n int) {
 }
 
 // next returns how often id was seen before now, within the horizon, and
-// counts this time.
-func (a *attempts) next(id seqID, now time.Time) int {
+// counts this time. try is the request's try number (0 for none); again
+// reports that the same try of id was seen before, within the horizon
+// (always false for try 0). Tries from 64 on are not told apart, and an
+// arrival without a try counts as try 1 for the arrivals after it.
+func (a *attempts) next(id seqID, try int, now time.Time) (n int, again bool) {
 	horizon, limit := a.horizon, a.limit
 	if horizon <= 0 {
 		horizon = AttemptsHorizon
@@ -104,12 +138,25 @@ func (a *attempts) next(id seqID, now time.Time) int {
 	case age >= horizon || a.cur.n >= limit:
 		a.old, a.cur = a.cur, generation{began: now}
 	}
-	n := a.cur.count(id)
+	g := &a.cur
+	n = a.cur.count(id)
 	if n == 0 {
+		g = &a.old
 		n = a.old.count(id)
 	}
+	var mask uint64
+	if n > 0 {
+		mask = g.triesOf(id) // carried over to the current generation
+	}
+	if try > 0 {
+		again = mask&tryBit(try) != 0
+		mask |= tryBit(try)
+	}
+	if mask != 0 && mask != tryBit(1) {
+		a.cur.setTries(id, mask)
+	}
 	a.cur.set(id, n+1)
-	return n
+	return n, again
 }
 
 // seenSet is the set of seqs of one attack that reached the proxy: one bit
@@ -208,15 +255,17 @@ func (p *Proxy) recordSeen() {
 	}
 }
 
-// identify reads the request's attack and seq, counts its attempt and, for
-// a seq from the request, marks it seen.
-func (p *Proxy) identify(l *link, h *head) Event {
+// identify reads the request's attack, seq and try, counts its attempt
+// and, for a seq from the request, marks it seen. again reports that the
+// same try of the same (attack, seq) reached the proxy before: a gateway
+// retry (false for a request without a try).
+func (p *Proxy) identify(l *link, h *head) (e Event, again bool) {
 	// The attack name is the same on every request of a run: keep the
 	// link's last one rather than allocate it anew.
 	if string(h.attack) != l.attack {
 		l.attack = string(h.attack)
 	}
-	e := Event{Attack: l.attack, Conn: l.id}
+	e = Event{Attack: l.attack, Conn: l.id, Try: parseTry(h.try)}
 	seq, ok := parseSeq(h.seq)
 	if !ok {
 		// No usable seq: number the request ourselves, in a space apart.
@@ -228,7 +277,7 @@ func (p *Proxy) identify(l *link, h *head) Event {
 	// A counter's seq is new every time: no attempt came before it, and
 	// the seen events tell of vegeta's seqs, not of the counter's.
 	if ok {
-		e.Attempt = p.attempts.next(seqID{e.Attack, seq}, time.Now())
+		e.Attempt, again = p.attempts.next(seqID{e.Attack, seq}, e.Try, time.Now())
 		s := p.seen[e.Attack]
 		if s == nil {
 			if p.seen == nil {
@@ -240,7 +289,21 @@ func (p *Proxy) identify(l *link, h *head) Event {
 		s.add(seq)
 	}
 	p.mu.Unlock()
-	return e
+	return e, again
+}
+
+// maxTry is the largest try number the proxy reads; a larger one is
+// ignored as junk.
+const maxTry = 1<<31 - 1
+
+// parseTry parses a try number (see HeaderTry) without allocating: a
+// decimal from 1 to maxTry; 0 for anything else, as for no header.
+func parseTry(b []byte) int {
+	n, ok := parseSeq(b)
+	if !ok || n < 1 || n > maxTry {
+		return 0
+	}
+	return int(n)
 }
 
 // parseSeq parses a decimal seq without allocating.

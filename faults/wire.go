@@ -36,7 +36,7 @@ type head struct {
 
 	// The request headers the proxy reads on every request, found in the
 	// same pass as the framing; they point into raw.
-	attack, seq, phase []byte
+	attack, seq, phase, try []byte
 }
 
 // readHead reads one message head (up to and including the empty line)
@@ -192,6 +192,8 @@ func (h *head) parseFraming(request bool) error {
 			h.attack = v
 		case request && equalFold(n, HeaderSeq):
 			h.seq = v
+		case request && equalFold(n, HeaderTry):
+			h.try = v
 		case request && equalFold(n, scenarios.HeaderPhase):
 			h.phase = v
 		case equalFold(n, "Connection"):

@@ -136,13 +136,19 @@ func TestCopyBody(t *testing.T) {
 
 // FuzzReadHead checks the request-head parser against net/http's: it
 // never panics, and where both accept a request they agree on its method,
-// target and body framing.
+// target, body framing and try number (the last X-Gatecrash-Try header,
+// read as parseTry reads it: junk is no try).
 func FuzzReadHead(f *testing.F) {
 	for _, s := range []string{
 		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
 		"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
 		"POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
 		"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX-Vegeta-Seq: 4\r\nX-Gatecrash-Try: 2\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nx-gatecrash-try:  3 \r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX-Gatecrash-Try: 1\r\nX-Gatecrash-Try: 2\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX-Gatecrash-Try: -1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX-Gatecrash-Try: 99999999999999999999\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -164,6 +170,13 @@ func FuzzReadHead(f *testing.F) {
 		}
 		if !h.chunked && req.ContentLength >= 0 && h.length != req.ContentLength && !(h.length == -1 && req.ContentLength == 0) {
 			t.Errorf("length: got %d, net/http %d", h.length, req.ContentLength)
+		}
+		var want int
+		if vs := req.Header.Values(HeaderTry); len(vs) > 0 {
+			want = parseTry(bytes.TrimSpace([]byte(vs[len(vs)-1])))
+		}
+		if got := parseTry(h.try); got != want {
+			t.Errorf("try: got %d (%q), net/http's header %q reads %d", got, h.try, req.Header.Values(HeaderTry), want)
 		}
 	})
 }

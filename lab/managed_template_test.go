@@ -89,7 +89,7 @@ func TestManagedDefaultTemplates(t *testing.T) {
 		want []string
 	}{
 		{scenarios.GatewayNginx, []string{
-			`log_format gatecrash 'gc1 $msec $connection $connection_requests "$http_x_vegeta_attack" "$http_x_vegeta_seq" $status "$upstream_status" "$upstream_response_time" $request_time';`,
+			`log_format gatecrash 'gc1 $msec $connection $connection_requests "$http_x_vegeta_attack" "$http_x_vegeta_seq" $status "$upstream_status" "$upstream_response_time" $request_time "$http_x_gatecrash_try"';`,
 			`access_log {{.AccessLog}} gatecrash;`,
 			`error_log {{.ErrorLog}} info;`,
 			"keepalive 32;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`,
@@ -98,8 +98,8 @@ func TestManagedDefaultTemplates(t *testing.T) {
 		}},
 		{scenarios.GatewayHAProxy, []string{
 			"log stdout format raw local0 info",
-			`log-format "gc1 %Ts.%ms %[capture.req.hdr(0)] %[capture.req.hdr(1)] %ST %tsc %rc %Tw %Tc %Tr %Ta %b/%s"`,
-			"http-request capture req.hdr(X-Vegeta-Attack) len 64\n    http-request capture req.hdr(X-Vegeta-Seq) len 24",
+			`log-format "gc1 %Ts.%ms %[capture.req.hdr(0)] %[capture.req.hdr(1)] %ST %tsc %rc %Tw %Tc %Tr %Ta %b/%s %[capture.req.hdr(2)]"`,
+			"http-request capture req.hdr(X-Vegeta-Attack) len 64\n    http-request capture req.hdr(X-Vegeta-Seq) len 24\n    http-request capture req.hdr(X-Gatecrash-Try) len 12",
 			"retries 3", "http-reuse safe",
 			"timeout connect {{.ConnectTimeoutMS}}ms", "timeout server {{.ReadTimeoutMS}}ms",
 			"bind {{.Listen}}", "server proxy {{.Upstream}}",

@@ -330,6 +330,24 @@ func parseToldSeq(s string) *uint64 {
 	return &n
 }
 
+// maxToldTry is the largest try number read, as the fault proxy reads it.
+const maxToldTry = 1<<31 - 1
+
+// parseToldTry parses an X-Gatecrash-Try value: a decimal from 1 to
+// maxToldTry, spaces around it allowed; 0 for anything else ("-" for no
+// header, junk), as the fault proxy reads it.
+func parseToldTry(s string) int {
+	s = strings.TrimSpace(s)
+	if !toldDigits(s) || len(s) > 10 {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxToldTry {
+		return 0
+	}
+	return n
+}
+
 // toldDigits reports whether s is one or more ASCII digits.
 func toldDigits(s string) bool {
 	return s != "" && strings.TrimLeft(s, "0123456789") == ""

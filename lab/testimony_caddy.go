@@ -134,7 +134,7 @@ func parseCaddyTold(line string) (*toldEntry, *caddyToldNote, bool) {
 			start = at.Add(-d)
 		}
 		return &toldEntry{
-			t:    results.Testimony{Time: at, Attack: attack, Seq: seq, Status: status},
+			t:    results.Testimony{Time: at, Attack: attack, Seq: seq, Try: caddyToldTry(req), Status: status},
 			conn: conn, start: start, end: at,
 		}, nil, true
 	}
@@ -191,6 +191,20 @@ func caddyToldRequestID(r *caddyToldRequest) (attack string, seq *uint64, conn s
 		conn = r.RemoteIP + ":" + r.RemotePort
 	}
 	return attack, seq, conn
+}
+
+// caddyToldTry returns the client's try number (X-Gatecrash-Try) of a
+// logged request; 0 for none.
+func caddyToldTry(r *caddyToldRequest) int {
+	if r == nil {
+		return 0
+	}
+	for k, v := range r.Headers {
+		if len(v) > 0 && strings.EqualFold(k, "X-Gatecrash-Try") {
+			return parseToldTry(v[0])
+		}
+	}
+	return 0
 }
 
 // tieCaddy returns the access entry a Caddy note is about, or nil.

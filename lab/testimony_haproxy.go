@@ -11,9 +11,11 @@ import (
 
 // testimonyHAProxyFormat is the HAProxy log-format that gatecrash's
 // HAProxy template writes; capture 0 is X-Vegeta-Attack, capture 1
-// X-Vegeta-Seq. ReadTestimony parses exactly this, and the "want" texts
-// of its errors quote it.
-const testimonyHAProxyFormat = `gc1 %Ts.%ms %[capture.req.hdr(0)] %[capture.req.hdr(1)] %ST %tsc %rc %Tw %Tc %Tr %Ta %b/%s`
+// X-Vegeta-Seq, capture 2 X-Gatecrash-Try. ReadTestimony parses exactly
+// this, and the "want" texts of its errors quote it. A line without the
+// last field, the try, is read too (the format before it), as a request
+// without a try.
+const testimonyHAProxyFormat = `gc1 %Ts.%ms %[capture.req.hdr(0)] %[capture.req.hdr(1)] %ST %tsc %rc %Tw %Tc %Tr %Ta %b/%s %[capture.req.hdr(2)]`
 
 // haproxyToldMessages begin the lines HAProxy logs about itself to the same
 // log as the requests (server state, proxy start and stop); they are
@@ -85,6 +87,13 @@ func parseHAProxyTold(line string) (*toldEntry, bool) {
 	if n < 12 || f[0] != "gc1" {
 		return nil, false
 	}
+	// The try comes after the backend/server, which holds a slash; a line
+	// of the format before it ends with the backend/server.
+	try := 0
+	if last := f[n-1]; n >= 13 && !strings.Contains(last, "/") && strings.Contains(f[n-2], "/") {
+		try = parseToldTry(last) // "-" (no header) and junk are no try
+		f, n = f[:n-1], n-1
+	}
 	accepted, ok := parseToldUnix(f[1])
 	if !ok || !strings.Contains(f[1], ".") {
 		return nil, false
@@ -126,6 +135,7 @@ func parseHAProxyTold(line string) (*toldEntry, bool) {
 	if seq := f[n-9]; seq != "-" {
 		e.t.Seq = parseToldSeq(seq)
 	}
+	e.t.Try = try
 	if tsc[:2] != "--" {
 		e.t.Words = tsc + ": " + haproxyToldGloss(tsc)
 	}

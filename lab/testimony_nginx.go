@@ -11,8 +11,11 @@ import (
 
 // testimonyNginxFormat is the nginx access log format (log_format gatecrash)
 // that gatecrash's nginx template writes: ReadTestimony parses exactly
-// this, and the "want" texts of its errors quote it.
-const testimonyNginxFormat = `gc1 $msec $connection $connection_requests "$http_x_vegeta_attack" "$http_x_vegeta_seq" $status "$upstream_status" "$upstream_response_time" $request_time`
+// this, and the "want" texts of its errors quote it. A line without the
+// last field, the client's try number, is read too (the format before
+// it, as older run folders and templates copied from them have it), as
+// a request without a try.
+const testimonyNginxFormat = `gc1 $msec $connection $connection_requests "$http_x_vegeta_attack" "$http_x_vegeta_seq" $status "$upstream_status" "$upstream_response_time" $request_time "$http_x_gatecrash_try"`
 
 // nginx's error log levels, lowest first.
 var nginxToldLevels = map[string]int{
@@ -59,8 +62,15 @@ func (c *toldLog) readNginx(access, errorLog io.Reader, loc *time.Location) erro
 // parseNginxTold parses a line of testimonyNginxFormat.
 func parseNginxTold(line string) (*toldEntry, bool) {
 	f, quoted, ok := splitToldQuoted(line)
-	if !ok || len(f) != 10 || f[0] != "gc1" || !quoted[4] || !quoted[5] || !quoted[7] || !quoted[8] {
+	if !ok || (len(f) != 10 && len(f) != 11) || f[0] != "gc1" || !quoted[4] || !quoted[5] || !quoted[7] || !quoted[8] {
 		return nil, false
+	}
+	try := 0
+	if len(f) == 11 {
+		if !quoted[10] {
+			return nil, false
+		}
+		try = parseToldTry(f[10]) // "-" (no header) and junk are no try
 	}
 	end, ok := parseToldUnix(f[1])
 	if !ok || !toldDigits(f[2]) || !toldDigits(f[3]) {
@@ -86,6 +96,7 @@ func parseNginxTold(line string) (*toldEntry, bool) {
 		end:   end,
 	}
 	e.t.Attack, e.t.Seq = nginxToldRequest(f[4], f[5])
+	e.t.Try = try
 	// "-" for both means no upstream was tried; "-" in $upstream_status
 	// alone is a try without an answer (the client went away).
 	if f[7] != "-" || f[8] != "-" {

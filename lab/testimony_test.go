@@ -248,6 +248,9 @@ func FuzzReadTestimony(f *testing.F) {
 	}
 	f.Add(uint8(0), []byte(`gc1 1.5 1 1 "\x22" "18446744073709551616" 009 "502, - : 200" "-" 9e9`), []byte("2026/11/26 00:04:32 [error] 1#1: *1"))
 	f.Add(uint8(1), []byte("gc1 9999999999.999 - - -1 sH-- +3 -1 -1 -1 99999999999 a/b\n"), []byte("[ALERT] (1) : x\n["))
+	// The formats with the client's try number last.
+	f.Add(uint8(0), []byte(`gc1 1795651500.100 7 1 "a" "5" 200 "502, 200" "0.001, 0.001" 0.002 "3"`+"\n"), []byte(nil))
+	f.Add(uint8(1), []byte("gc1 1795651500.100 a b 5 200 ---- +1 0 0 1 1 upstream/proxy 2\ngc1 1.000 a 5 200 ---- 0 0 0 1 1 upstream/proxy -\n"), []byte(nil))
 	f.Add(uint8(2), []byte(`{"level":"error","ts":1e300,"logger":"http.log.access","status":1}`), []byte(`{"level":"debug","ts":"2026-11-26T00:00:00Z","logger":"http.handlers.reverse_proxy","msg":"upstream roundtrip","request":{"headers":{"X-Vegeta-Seq":["1"]}},"status":200}`))
 	f.Fuzz(func(t *testing.T, k uint8, access, errorLog []byte) {
 		kind := kinds[int(k)%len(kinds)]
@@ -263,8 +266,8 @@ func FuzzReadTestimony(f *testing.F) {
 			t.Fatalf("testimony cannot be written: %v", err)
 		}
 		for _, x := range ts {
-			if x.Retries < 0 || x.Status < 0 || x.Status > 999 {
-				t.Fatalf("entry %+v: retries or status out of range", x)
+			if x.Retries < 0 || x.Status < 0 || x.Status > 999 || x.Try < 0 {
+				t.Fatalf("entry %+v: retries, status or try out of range", x)
 			}
 		}
 	})

@@ -22,6 +22,12 @@ type Testimony struct {
 	// to a request.
 	Attack string  `json:"attack"`
 	Seq    *uint64 `json:"seq"`
+	// Try is the client's try number of the request (its X-Gatecrash-Try
+	// header, from 1), where the gateway's log holds it; 0 when the request
+	// carried none, the log does not say, or the line is not a request's.
+	// Two lines of one (attack, seq) with different tries are the client's
+	// retries; the gateway's own retries are in Upstream and Retries.
+	Try int `json:"try,omitempty"`
 	// Status is the status the gateway answered with; 0 when the line does
 	// not say (an error log line), or the gateway answered none.
 	Status int `json:"status,omitempty"`
