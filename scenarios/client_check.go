@@ -44,6 +44,8 @@ func (c *checker) retry(path string, r *Retry) {
 	switch {
 	case !written("max_attempts") && named:
 		r.MaxAttempts = p.MaxAttempts
+	case !written("max_attempts") && r.Policy != "":
+		// An unknown policy, reported above.
 	case !written("max_attempts"):
 		c.add(at("max_attempts"), "max_attempts is required; write one such as max_attempts: 3 (the first try included), or name a policy: "+policyList)
 	case !c.whole(at("max_attempts"), "max_attempts: 3"):
