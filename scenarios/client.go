@@ -39,7 +39,7 @@ const (
 // Defaults and limits of client.retry, applied by Decode to the fields
 // that neither the file nor its policy sets.
 const (
-	MaxAttempts         = 10                     // max_attempts, the first try included
+	MaxRetryAttempts    = 10                     // max_attempts, the first try included
 	DefaultBase         = 100 * time.Millisecond // base, when backoff is not none
 	DefaultCap          = 10 * time.Second       // cap, for backoff exponential (or base, when longer)
 	DefaultMinPerSecond = 10                     // budget.min_per_second
@@ -47,12 +47,14 @@ const (
 	maxWait             = maxTotalDuration       // base, cap and deadline
 )
 
-// DefaultRetryOn is what a policy retries when the file leaves retry_on
+// DefaultRetryOn returns what a policy retries when the file leaves retry_on
 // out: the answers a gateway gives for an upstream that failed (502, 503,
 // 504), no answer at all, and no answer in time. A timeout is in it
 // because a client library that retries errors usually retries its own
 // timeouts too, which is how a latency spike becomes a retry storm.
-var DefaultRetryOn = []string{"502", "503", "504", RetryOnError, RetryOnTimeout}
+func DefaultRetryOn() []string { return slices.Clone(defaultRetryOn) }
+
+var defaultRetryOn = []string{"502", "503", "504", RetryOnError, RetryOnTimeout}
 
 // policies are the built-in policies' values, without retry_on.
 var policies = map[string]Retry{
@@ -82,11 +84,11 @@ func LookupPolicy(name string) (*Retry, bool) {
 	return p.clone(), true
 }
 
-// clone returns a deep copy of r.
+// clone returns a deep copy of r, with retry_on [DefaultRetryOn] when r has none.
 func (r Retry) clone() *Retry {
 	c := r
 	if c.RetryOn == nil {
-		c.RetryOn = slices.Clone(DefaultRetryOn)
+		c.RetryOn = DefaultRetryOn()
 	} else {
 		c.RetryOn = slices.Clone(c.RetryOn)
 	}

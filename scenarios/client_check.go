@@ -49,8 +49,8 @@ func (c *checker) retry(path string, r *Retry) {
 	case !written("max_attempts"):
 		c.add(at("max_attempts"), "max_attempts is required; write one such as max_attempts: 3 (the first try included), or name a policy: "+policyList)
 	case !c.whole(at("max_attempts"), "max_attempts: 3"):
-	case r.MaxAttempts < 1 || r.MaxAttempts > MaxAttempts:
-		c.add(at("max_attempts"), fmt.Sprintf("max_attempts %d is out of range; write 1 to %d, the first try included, such as max_attempts: 3", r.MaxAttempts, MaxAttempts))
+	case r.MaxAttempts < 1 || r.MaxAttempts > MaxRetryAttempts:
+		c.add(at("max_attempts"), fmt.Sprintf("max_attempts %d is out of range; write 1 to %d, the first try included, such as max_attempts: 3", r.MaxAttempts, MaxRetryAttempts))
 	case r.Policy == PolicyNone && r.MaxAttempts != 1:
 		c.add(at("max_attempts"), fmt.Sprintf("policy none makes one try, and max_attempts is %d; remove max_attempts, or write policy: %s or %s to retry", r.MaxAttempts, PolicyNaive, PolicyExponential))
 	}
@@ -201,7 +201,7 @@ func (c *checker) retryOn(path string, r *Retry, p Retry) {
 	paths := c.items(at, len(r.RetryOn), example)
 	if len(r.RetryOn) == 0 {
 		if len(paths) == 0 && !c.brokenUnder(at) {
-			c.add(at, "retry_on is empty, so nothing would be retried; write what to retry, such as retry_on: [502, 503, error], or leave it out for ["+strings.Join(DefaultRetryOn, ", ")+"]")
+			c.add(at, "retry_on is empty, so nothing would be retried; write what to retry, such as retry_on: [502, 503, error], or leave it out for ["+strings.Join(defaultRetryOn, ", ")+"]")
 		}
 		return
 	}

@@ -18,7 +18,7 @@ func ms(n int) Duration { return Duration(time.Duration(n) * time.Millisecond) }
 // TestDecodeClientRetry checks what Decode fills in: the named policy's
 // values, then the fields written, then the defaults.
 func TestDecodeClientRetry(t *testing.T) {
-	def := DefaultRetryOn
+	def := DefaultRetryOn()
 	tests := []struct {
 		name string
 		src  string
@@ -194,7 +194,7 @@ func TestRetryOn(t *testing.T) {
 		{"codes and a class", policy, map[int]bool{429: true, 500: true, 502: true, 599: true, 404: false, 428: false, 200: false, 600: false}, true, false, true},
 		{"one attempt retries nothing", single, map[int]bool{502: false}, false, false, false},
 		{"nil", none, map[int]bool{502: false}, false, false, false},
-		{"default", &Retry{MaxAttempts: 2, RetryOn: DefaultRetryOn}, map[int]bool{502: true, 503: true, 504: true, 500: false, 429: false}, true, true, true},
+		{"default", &Retry{MaxAttempts: 2, RetryOn: DefaultRetryOn()}, map[int]bool{502: true, 503: true, 504: true, 500: false, 429: false}, true, true, true},
 		{"4xx", &Retry{MaxAttempts: 2, RetryOn: []string{"4xx"}}, map[int]bool{400: true, 499: true, 500: false, 399: false}, false, false, true},
 	}
 	for _, tt := range tests {

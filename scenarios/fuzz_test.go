@@ -319,7 +319,7 @@ func retryWant(r *Retry) string {
 	switch {
 	case r.Policy != "" && !slices.Contains(policyNames, r.Policy):
 		return "a known policy"
-	case r.MaxAttempts < 1 || r.MaxAttempts > MaxAttempts:
+	case r.MaxAttempts < 1 || r.MaxAttempts > MaxRetryAttempts:
 		return "max_attempts from 1 to 10"
 	case r.Policy == PolicyNone && r.MaxAttempts != 1:
 		return "one attempt for policy none"
