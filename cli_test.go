@@ -50,6 +50,16 @@ func TestBrokenScenariosExit2(t *testing.T) {
 			[]string{"bad.yaml:9: phases[0].faults[0].code: code 102 is informational (1xx)", "write a final status from 200 to 599"}},
 		{"too many phases", validHead + "phases:\n" + strings.Repeat("  - {name: p, duration: 10ms, rate: 100/s}\n", 1001),
 			[]string{"bad.yaml:4: phases: 1001 phases, more than 1000", "merge neighbouring phases, or write one with ramp_to"}},
+		{"client.retry max_attempts 0", validHead + "client:\n  retry: {policy: naive, max_attempts: 0}\nphases:\n  - {name: a, duration: 1s, rate: 1/s}\n",
+			[]string{"bad.yaml:5: client.retry.max_attempts: max_attempts 0 is out of range", "write 1 to 10"}},
+		{"client.retry unknown policy", validHead + "client:\n  retry:\n    policy: exponentail\nphases:\n  - {name: a, duration: 1s, rate: 1/s}\n",
+			[]string{"bad.yaml:6: client.retry.policy:", "did you mean exponential?"}},
+		{"client.retry retry_on 200", validHead + "client:\n  retry:\n    policy: naive\n    retry_on: [error, 200]\nphases:\n  - {name: a, duration: 1s, rate: 1/s}\n",
+			[]string{"bad.yaml:7: client.retry.retry_on[1]: 200 is not a failure", "write a status code from 400 to 599"}},
+		{"client.retry budget ratio 0", validHead + "client:\n  retry:\n    policy: exponential\n    budget: {ratio: 0}\nphases:\n  - {name: a, duration: 1s, rate: 1/s}\n",
+			[]string{"bad.yaml:7: client.retry.budget.ratio: ratio 0 is out of range", "such as ratio: 0.1"}},
+		{"client.retry misspelt field", validHead + "client:\n  retry:\n    policy: naive\n    backof: constant\nphases:\n  - {name: a, duration: 1s, rate: 1/s}\n",
+			[]string{"bad.yaml:7: client.retry.backof:", "(did you mean backoff?)"}},
 		{"a 2 MB value", validHead + "phases:\n  - {name: a, duration: 1s, rate: " + strings.Repeat("9", 2<<20) + "}\n",
 			[]string{"bad.yaml:5: phases[0].rate: \"9999999999999999999999999999999999999999…\" (2097152 bytes) has no period; write 9999999999999999999999999999999999999999…/s"}},
 	}
@@ -277,5 +287,30 @@ func wantInputError(t *testing.T, args []string, want string) {
 	}
 	if !strings.Contains(stderr, want) {
 		t.Errorf("stderr %q lacks %q", stderr, want)
+	}
+}
+
+// TestValidateNamesRetryPolicy checks that validate's summary of a
+// scenario names its client retry policy, and says nothing of one when
+// the scenario has none.
+func TestValidateNamesRetryPolicy(t *testing.T) {
+	tests := []struct {
+		name, client, want string
+	}{
+		{"exponential", "client: {retry: {policy: exponential}}\n", "; client retry exponential: 3 attempts, exponential backoff 100ms to 10s, full jitter"},
+		{"none", "client: {retry: {policy: none}}\n", "; client retry none: 1 attempt, no retry)"},
+		{"no client", "", "bad.yaml: ok (t, 1 phases, 1s)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := writeFile(t, "bad.yaml", validHead+tt.client+"phases:\n  - {name: a, duration: 1s, rate: 1/s}\n")
+			code, stdout, stderr := gatecrash(t, "validate", file)
+			if code != exitOK {
+				t.Fatalf("exit %d, want 0; stderr: %s", code, stderr)
+			}
+			if !strings.Contains(stdout, tt.want) {
+				t.Errorf("got %q, want it to contain %q", stdout, tt.want)
+			}
+		})
 	}
 }

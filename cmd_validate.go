@@ -24,7 +24,11 @@ func cmdValidate(_ context.Context, args []string, stdout, _ io.Writer) error {
 			errs = append(errs, err)
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok (%s, %d phases, %s)\n", arg, sc.Name, len(sc.Phases), sc.Duration())
+		retry := ""
+		if sc.Client.Retry != nil {
+			retry = "; client retry " + sc.Client.Retry.String()
+		}
+		fmt.Fprintf(stdout, "%s: ok (%s, %d phases, %s%s)\n", arg, sc.Name, len(sc.Phases), sc.Duration(), retry)
 	}
 	if len(errs) > 0 {
 		return inputErr(errors.Join(errs...))

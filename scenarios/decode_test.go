@@ -68,7 +68,7 @@ name: again
 func TestDecodeTypeErrors(t *testing.T) {
 	checkDecodeErrors(t, []decodeErrorTest{
 		{"unknown top-level key", withSection("bogus: 1\n"),
-			[]want{{2, "bogus", `unknown field "bogus"; known fields here: name, description, seed, target, upstream, requests, proxy, phases`}}},
+			[]want{{2, "bogus", `unknown field "bogus"; known fields here: name, description, seed, target, upstream, requests, client, proxy, phases`}}},
 		{"unknown key in a phase", onePhase("    duration: 1s\n    rate: 1/s\n    duraton: 2s\n"),
 			[]want{{7, "phases[0].duraton", `unknown field "duraton" (did you mean duration?); known fields here: name, duration, rate, ramp_to, faults`}}},
 		{"unknown key in a flow mapping", `name: demo

@@ -1,5 +1,6 @@
 // Package scenarios owns the scenario file of gatecrash: its types
-// (Scenario, Phase, Fault, Expectation, ...), strict YAML decoding with
+// (Scenario, Phase, Fault, Expectation, the client retry policy Retry,
+// ...), strict YAML decoding with
 // the file, line, field and fix in every error, validation, defaults, the
 // grammar of the expectations under expect:, fault files and single
 // faults as `gatecrash proxy` and its admin API take them, and the

@@ -50,6 +50,12 @@ func TestLongValuesCut(t *testing.T) {
 		{"status code", inPhase("      - kind: status\n        code: %[1]s\n"), "phases[0].faults[0].code"},
 		{"seed", withSection("seed: 1.%[1]s\n"), "seed"},
 		{"unknown field", withSection("%[2]s: 1\n"), "%[2]s"},
+		{"retry policy", withSection("client: {retry: {policy: %[1]s}}\n"), "client.retry.policy"},
+		{"retry backoff", withSection("client: {retry: {max_attempts: 2, backoff: %[1]s}}\n"), "client.retry.backoff"},
+		{"retry jitter", withSection("client: {retry: {policy: exponential, jitter: %[1]s}}\n"), "client.retry.jitter"},
+		{"retry_on item", withSection("client: {retry: {policy: naive, retry_on: [%[1]s]}}\n"), "client.retry.retry_on[0]"},
+		{"retry_on digits", withSection("client: {retry: {policy: naive, retry_on: [\"5%[1]s\"]}}\n"), "client.retry.retry_on[0]"},
+		{"retry deadline", withSection("client: {retry: {policy: naive, deadline: %[1]s}}\n"), "client.retry.deadline"},
 		{"whole file", "%[1]s\n", ""},
 		{"expectation", withSection("expect: [\"rate(status=502) < %[2]s\"]\n"), "expect[0]"},
 	}

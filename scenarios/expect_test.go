@@ -295,7 +295,7 @@ func TestDecodeExpectErrors(t *testing.T) {
 		{
 			name: "misspelt key",
 			src:  expectHead[:len(expectHead)-len("expect:\n")] + "expects:\n  - rate(status=502) < 1%\n",
-			want: []want{{12, "expects", `unknown field "expects" (did you mean expect?); known fields here: name, description, seed, target, upstream, requests, proxy, phases, expect`}},
+			want: []want{{12, "expects", `unknown field "expects" (did you mean expect?); known fields here: name, description, seed, target, upstream, requests, client, proxy, phases, expect`}},
 		},
 	}
 	for _, tt := range tests {

@@ -137,6 +137,9 @@ func FuzzDecode(f *testing.F) {
 		if s.Name == "" || nameProblem(s.Name) != "" {
 			t.Fatalf("got name %q with no error, want a folder name", s.Name)
 		}
+		if what := retryWant(s.Client.Retry); what != "" {
+			t.Fatalf("got client.retry %+v with no error, want %s", s.Client.Retry, what)
+		}
 
 		// What Decode accepts, written back, reads the same.
 		out, err := yaml.Marshal(s)
@@ -303,6 +306,55 @@ func malformedWant(f Fault) string {
 		}
 	default:
 		return "a known variant"
+	}
+	return ""
+}
+
+// retryWant checks a retry policy Decode accepted, and says what it
+// should have been; "" when it is valid. A nil policy is valid.
+func retryWant(r *Retry) string {
+	if r == nil {
+		return ""
+	}
+	switch {
+	case r.Policy != "" && !slices.Contains(policyNames, r.Policy):
+		return "a known policy"
+	case r.MaxAttempts < 1 || r.MaxAttempts > MaxRetryAttempts:
+		return "max_attempts from 1 to 10"
+	case r.Policy == PolicyNone && r.MaxAttempts != 1:
+		return "one attempt for policy none"
+	case !slices.Contains(jitters, r.Jitter):
+		return "a known jitter"
+	case r.Deadline < 0 || r.Deadline.D() > maxWait:
+		return "a deadline from 0 to 24h"
+	case len(r.RetryOn) == 0:
+		return "something to retry on"
+	}
+	switch r.Backoff {
+	case BackoffNone:
+		if r.Base != 0 || r.Cap != 0 || r.Jitter != JitterNone {
+			return "no base, cap or jitter without a backoff"
+		}
+	case BackoffConstant:
+		if r.Base <= 0 || r.Cap != r.Base || r.Jitter == JitterDecorrelated {
+			return "0 < base = cap, and no decorrelated jitter, for a constant backoff"
+		}
+	case BackoffExponential:
+		if r.Base <= 0 || r.Cap < r.Base || r.Cap.D() > maxWait {
+			return "0 < base <= cap <= 24h for an exponential backoff"
+		}
+	default:
+		return "a known backoff"
+	}
+	seen := make(map[string]bool)
+	for _, w := range r.RetryOn {
+		if retryOnProblem(w) != "" || seen[w] {
+			return "known retry_on values, each once"
+		}
+		seen[w] = true
+	}
+	if b := r.Budget; b != nil && (!(b.Ratio > 0 && b.Ratio <= MaxBudgetRatio) || !(b.MinPerSecond >= 0)) {
+		return "a budget ratio in (0, 10] and min_per_second of 0 or more"
 	}
 	return ""
 }

@@ -23,6 +23,9 @@ type Scenario struct {
 	Upstream Upstream `yaml:"upstream"`
 	// Requests are sent round robin; at least one.
 	Requests []Request `yaml:"requests"`
+	// Client is how the attacker behaves as a client: its retry policy.
+	// The zero value, a file without client, is one try per request.
+	Client Client `yaml:"client,omitempty"`
 	// Proxy configures the fault proxy.
 	Proxy ProxySpec `yaml:"proxy,omitempty"`
 	// Phases run back to back as one attack; at least one.

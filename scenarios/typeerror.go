@@ -26,7 +26,8 @@ var structTypes = func() map[string]reflect.Type {
 		reflect.TypeFor[Scenario](), reflect.TypeFor[Target](), reflect.TypeFor[Upstream](),
 		reflect.TypeFor[BuiltinUpstream](), reflect.TypeFor[Request](), reflect.TypeFor[Phase](),
 		reflect.TypeFor[Fault](), reflect.TypeFor[Match](), reflect.TypeFor[Distribution](),
-		reflect.TypeFor[ProxySpec](), reflect.TypeFor[FaultSet](),
+		reflect.TypeFor[ProxySpec](), reflect.TypeFor[FaultSet](), reflect.TypeFor[Client](),
+		reflect.TypeFor[Retry](), reflect.TypeFor[Budget](),
 	} {
 		m[t.String()] = t
 	}
@@ -257,6 +258,7 @@ func typeHint(goType, path string) (want, fix string) {
 			"code": "code: 503", "body_bytes": "body_bytes: 512", "bytes_per_second": "bytes_per_second: 1024",
 			"after_bytes": "after_bytes: 1024", "size": "size: 65536", "bytes": "bytes: 64",
 			"max_inflight": "max_inflight: 10", "queue": "queue: 20", "events": "events: 3",
+			"max_attempts": "max_attempts: 3",
 		}[leaf]
 		if example == "" {
 			example = "10"
@@ -265,7 +267,20 @@ func typeHint(goType, path string) (want, fix string) {
 	case "uint64":
 		return "a whole number from 0 to 18446744073709551615", "write one such as seed: 7"
 	case "float64":
+		switch leaf {
+		case "ratio":
+			return "a number", "write one more than 0 and at most 10, such as ratio: 0.1"
+		case "min_per_second":
+			return "a number", "write one of 0 or more, such as min_per_second: 10"
+		}
 		return "a number", "write a number between 0 and 1, such as probability: 0.1"
+	case "bool":
+		return "true or false", "write " + leaf + ": true or " + leaf + ": false"
+	case "[]string":
+		if leaf == "retry_on" {
+			return "a list", "write one such as retry_on: [502, 503, error]"
+		}
+		return "a list", "write one such as [a, b]"
 	case "string":
 		return "a single value", "write one value, in quotes if it holds special characters"
 	case "map[string]string":
@@ -278,6 +293,9 @@ func typeHint(goType, path string) (want, fix string) {
 		return "a list of faults", "write one such as [{kind: reset, probability: 0.1}]"
 	case "[]scenarios.Expectation":
 		return "a list of expectations", "write one per line under expect:, each after a -, such as - rate(status=502) < 1%"
+	}
+	if goType == "scenarios.Retry" {
+		return "a mapping", "write one such as retry: {policy: exponential}, or retry: {max_attempts: 3, backoff: exponential, jitter: full}; policies: " + policyList
 	}
 	if t, ok := structTypes[goType]; ok {
 		return "a mapping", "write a mapping with the fields " + strings.Join(fieldNames(yamlFields(t)), ", ")
