@@ -82,7 +82,9 @@ func (t *Try) UnmarshalJSON(b []byte) error {
 }
 
 // ms returns d in milliseconds, to the microsecond.
-func ms(d time.Duration) float64 { return float64(d.Round(time.Microsecond)) / float64(time.Millisecond) }
+func ms(d time.Duration) float64 {
+	return float64(d.Round(time.Microsecond)) / float64(time.Millisecond)
+}
 
 // TryWriter writes tries as JSON lines, buffered. It is safe for
 // concurrent use; the caller must Flush it before closing what it writes to.
