@@ -204,6 +204,17 @@ func (t *retrier) send(ctx context.Context, req *http.Request, n int) (sent, con
 		r.Body = body
 	}
 	r.Header.Set(HeaderTry, strconv.Itoa(n))
+	// One send per try. net/http's transport silently sends a GET again
+	// when a reused connection fails before the answer (and a request of
+	// any method whose GetBody is set, when nothing was written): the
+	// proxy would see the same (attack, seq, try) twice and count a
+	// gateway retry that was the client's. A body that cannot be
+	// replayed stops it; an empty one is not sent (the transport probes
+	// it, finds it empty and writes no body and no length).
+	r.GetBody = nil
+	if r.Body == nil || r.Body == http.NoBody {
+		r.Body, r.ContentLength = io.NopCloser(strings.NewReader("")), 0
+	}
 	s := sent{sent: time.Now()}
 	resp, err := t.base.RoundTrip(r)
 	s.latency = time.Since(s.sent)
