@@ -8,9 +8,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatecrash/gatecrash/scenarios"
@@ -186,10 +188,28 @@ type sent struct {
 // send sends try n of req within ctx and the per-try timeout. The
 // returned cancel ends the try's context: after its body is closed.
 func (t *retrier) send(ctx context.Context, req *http.Request, n int) (sent, context.CancelFunc, error) {
-	tctx, cancel := ctx, context.CancelFunc(func() {})
+	tctx, cancel := context.WithCancel(ctx)
 	if t.timeout > 0 {
 		tctx, cancel = context.WithTimeout(ctx, t.timeout)
 	}
+	// One send per try. net/http's transport silently sends a request
+	// again when a reused connection fails before the answer (a GET after
+	// it was written, any request when nothing was): the proxy would see
+	// the same (attack, seq, try) twice and count a gateway retry that
+	// was the client's, and the sidecar would not match it. A second
+	// connection for the same try is that resend: its write is made to
+	// fail before a byte goes out (a past write deadline), and the try
+	// is cancelled, so that the transport gives up; the try is then an
+	// error, retried as the policy says.
+	var conns atomic.Int32
+	var resent atomic.Bool
+	tctx = httptrace.WithClientTrace(tctx, &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		if conns.Add(1) > 1 {
+			resent.Store(true)
+			info.Conn.SetWriteDeadline(time.Unix(1, 0))
+			cancel()
+		}
+	}})
 	r := req.Clone(tctx)
 	if n > 1 && req.Body != nil && req.Body != http.NoBody {
 		if req.GetBody == nil {
@@ -204,22 +224,14 @@ func (t *retrier) send(ctx context.Context, req *http.Request, n int) (sent, con
 		r.Body = body
 	}
 	r.Header.Set(HeaderTry, strconv.Itoa(n))
-	// One send per try. net/http's transport silently sends a GET again
-	// when a reused connection fails before the answer (and a request of
-	// any method whose GetBody is set, when nothing was written): the
-	// proxy would see the same (attack, seq, try) twice and count a
-	// gateway retry that was the client's. A body that cannot be
-	// replayed stops it; an empty one is not sent (the transport probes
-	// it, finds it empty and writes no body and no length).
-	r.GetBody = nil
-	if r.Body == nil || r.Body == http.NoBody {
-		r.Body, r.ContentLength = io.NopCloser(strings.NewReader("")), 0
-	}
 	s := sent{sent: time.Now()}
 	resp, err := t.base.RoundTrip(r)
 	s.latency = time.Since(s.sent)
 	if err != nil {
-		if tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		switch {
+		case resent.Load() && ctx.Err() == nil:
+			err = errResendStopped
+		case tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil:
 			err = &tryTimeout{timeout: t.timeout, err: err}
 		}
 		cancel()
@@ -307,6 +319,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// errResendStopped is the error of a try whose reused connection failed
+// before the answer, when net/http would have sent it again.
+// (Its text has "connection reset", the usual cause, for results.ErrorKind.)
+var errResendStopped = errors.New("connection reset or closed before the answer, on a reused keep-alive connection (net/http's own resend of the try was stopped: one send per try)")
 
 // tryTimeout is a try that had no answer within the per-try timeout.
 type tryTimeout struct {

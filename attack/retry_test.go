@@ -246,7 +246,7 @@ func TestRetryingClient(t *testing.T) {
 			},
 		},
 		{
-			name: "Retry-After is ignored when not respected",
+			name:   "Retry-After is ignored when not respected",
 			policy: &scenarios.Retry{MaxAttempts: 2, Backoff: scenarios.BackoffConstant, Base: d(ms), RetryOn: []string{"429"}},
 			n:      2,
 			answer: func(_ uint64, try int, w http.ResponseWriter, _ *http.Request) {
@@ -272,7 +272,7 @@ func TestRetryingClient(t *testing.T) {
 					w.WriteHeader(http.StatusBadGateway)
 				}
 			},
-			want: func(uint64) want { return want{3, 200, attack.StopSuccess} },
+			want:  func(uint64) want { return want{3, 200, attack.StopSuccess} },
 			check: func(t *testing.T, run retryRun) {}, // the bodies are checked below for every row
 		},
 	}
@@ -355,7 +355,11 @@ func checkSidecar(t *testing.T, run retryRun) {
 			name string
 			ok   func(any) bool
 		}{
-			{"time", func(v any) bool { s, ok := v.(string); _, err := time.Parse(time.RFC3339Nano, s); return ok && err == nil }},
+			{"time", func(v any) bool {
+				s, ok := v.(string)
+				_, err := time.Parse(time.RFC3339Nano, s)
+				return ok && err == nil
+			}},
 			{"attack", func(v any) bool { _, ok := v.(string); return ok }},
 			{"seq", func(v any) bool { _, ok := v.(float64); return ok }},
 			{"try", func(v any) bool { n, ok := v.(float64); return ok && n >= 1 }},
