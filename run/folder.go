@@ -23,6 +23,9 @@ const (
 	// EventsFile holds one JSON line (faults.Event) per fault the proxy
 	// applied and per thing it saw.
 	EventsFile = "events.jsonl"
+	// TriesFile holds one JSON line (attack.Try) per try of every
+	// request, when the scenario has a client retry policy.
+	TriesFile = "tries.jsonl"
 	// PlanFile holds the plan and the clock of the run (results.Run).
 	PlanFile = "run.json"
 	// ExpectFile holds the scenario's expectations, and why the run was
@@ -63,7 +66,7 @@ const planPartFile = PlanFile + ".new"
 // removes from a folder before a new run.
 func Files() []string {
 	return []string{
-		ResultsFile, EventsFile, PlanFile, planPartFile, ExpectFile, TestimonyFile,
+		ResultsFile, EventsFile, TriesFile, PlanFile, planPartFile, ExpectFile, TestimonyFile,
 		ReportFile, TextFile, MarkdownFile, HTMLFile, JUnitFile,
 		CompareTextFile, CompareMarkdownFile, CompareJSONFile,
 		GatewayLogFile, AccessLogFile, ErrorLogFile, GatewayConfigFile,
