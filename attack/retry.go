@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -157,23 +158,38 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 			}}
 			return resp.Response, nil
 		}
+		var drained []byte
 		if err == nil {
-			// Drained so that the connection can serve the next try.
-			_, derr := io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+			// Drained so that the connection can serve the next try, and
+			// kept, in case the wait is cut short and this answer is the
+			// last the user gets.
+			var buf bytes.Buffer
+			_, derr := io.Copy(&buf, io.LimitReader(resp.Body, drainLimit))
 			resp.Body.Close()
+			drained = buf.Bytes()
 			try.Latency = time.Since(try.Time)
 			if derr != nil {
 				try.Error = derr.Error()
 			}
 		}
 		tryCancel()
-		t.tries(try)
 		if werr := sleep(ctx, wait); werr != nil {
-			// The attack ended, or the deadline passed early: there is no
-			// answer to give.
+			// The attack ended (or, by a timer's slack, the deadline
+			// passed) during the wait: this try is the last, and its
+			// outcome what the user saw.
+			try.Stop = StopInterrupted
+			if errors.Is(werr, context.DeadlineExceeded) {
+				try.Stop = StopDeadline
+			}
 			release()
-			return nil, werr
+			t.tries(try)
+			if err != nil {
+				return nil, err
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(drained))
+			return resp.Response, nil
 		}
+		t.tries(try)
 	}
 }
 

@@ -396,3 +396,113 @@ func TestNoRetryPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryInterrupted: a run stopped while its requests wait to retry
+// ends them at once, each with its last try's answer (what the user saw)
+// and that try's stop "interrupted".
+func TestRetryInterrupted(t *testing.T) {
+	const n = 5
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The request after the n to check stops the run: they had their
+	// answers 50ms before, and now wait an hour to retry.
+	srv := newTryServer(t, func(seq uint64, _ int, w http.ResponseWriter, _ *http.Request) {
+		if seq == n {
+			cancel()
+			return
+		}
+		w.WriteHeader(http.StatusBadGateway)
+		io.WriteString(w, "bad gateway")
+	})
+	policy := &scenarios.Retry{MaxAttempts: 3, Backoff: scenarios.BackoffConstant, Base: scenarios.Duration(time.Hour), RetryOn: []string{"502"}}
+	p := attack.NewSchedule([]attack.Step{{Duration: time.Duration(n+1) * 50 * time.Millisecond, Rate: 20, RampTo: 20}})
+	var (
+		tmu   sync.Mutex
+		tries []attack.Try
+		res   []*vegeta.Result
+	)
+	_, err := attack.Run(ctx, p, attack.Options{Name: "retry", BaseURL: srv.URL, Requests: []scenarios.Request{{Method: "GET", Path: "/"}},
+		Timeout: 5 * time.Second, Retry: policy, Tries: func(tr attack.Try) { tmu.Lock(); tries = append(tries, tr); tmu.Unlock() }},
+		func(r *vegeta.Result) error { res = append(res, r); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = slices.DeleteFunc(res, func(r *vegeta.Result) bool { return r.Seq == n })
+	tries = slices.DeleteFunc(tries, func(tr attack.Try) bool { return tr.Seq == n })
+	if len(res) != n || len(tries) != n {
+		t.Fatalf("got %d results and %d tries, want %d and %d", len(res), len(tries), n, n)
+	}
+	for _, r := range res {
+		if r.Code != http.StatusBadGateway || string(r.Body) != "bad gateway" {
+			t.Errorf("seq %d: the user saw %d %q (%s), want the last try's 502 %q", r.Seq, r.Code, r.Body, r.Error, "bad gateway")
+		}
+	}
+	for _, tr := range tries {
+		if tr.Try != 1 || tr.Stop != attack.StopInterrupted || tr.Code != http.StatusBadGateway || tr.Backoff != 0 {
+			t.Errorf("seq %d: got try %d stop %q code %d backoff %s, want 1 %q 502 0s", tr.Seq, tr.Try, tr.Stop, tr.Code, tr.Backoff, attack.StopInterrupted)
+		}
+	}
+}
+
+// TestRetriesTakeNoPacerSlots: the pacer schedules first tries only.
+// Every first try answers 502 and is retried after a second, while the
+// whole plan of first tries lasts half of one: all the first tries go
+// out before any retry (a retry does not take a first try's slot, and a
+// request waiting to retry does not hold back the next), and every
+// request gets its retry with the same seq.
+func TestRetriesTakeNoPacerSlots(t *testing.T) {
+	const n = 100
+	srv := newTryServer(t, func(_ uint64, try int, w http.ResponseWriter, _ *http.Request) {
+		if try == 1 {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	})
+	policy := &scenarios.Retry{MaxAttempts: 2, Backoff: scenarios.BackoffConstant, Base: scenarios.Duration(time.Second), RetryOn: []string{"502"}}
+	run := runRetry(t, srv.URL, policy, 5*time.Second, scenarios.Request{Method: "GET", Path: "/"}, n, 200)
+	if len(run.results) != n {
+		t.Fatalf("got %d results, want %d", len(run.results), n)
+	}
+	var lastFirst, firstRetry time.Time
+	for _, tr := range run.tries {
+		switch tr.Try {
+		case 1:
+			if tr.Time.After(lastFirst) {
+				lastFirst = tr.Time
+			}
+		case 2:
+			if firstRetry.IsZero() || tr.Time.Before(firstRetry) {
+				firstRetry = tr.Time
+			}
+		}
+	}
+	if !lastFirst.Before(firstRetry) {
+		t.Errorf("the last first try went %s after the first retry, want before", lastFirst.Sub(firstRetry))
+	}
+	for seq, r := range run.results {
+		if r.Code != 200 {
+			t.Errorf("seq %d: the user saw %d, want 200 from its retry", seq, r.Code)
+		}
+	}
+}
+
+// TestTryJSON: a try's line has the contract's fields, its durations in
+// milliseconds, and reads back the same.
+func TestTryJSON(t *testing.T) {
+	tr := attack.Try{Time: time.Date(2026, 12, 6, 23, 0, 0, 123456789, time.UTC), Attack: "a", Seq: 7, Try: 2, Code: 502,
+		Latency: 1500 * time.Microsecond, Backoff: 250 * time.Millisecond, RetryAfter: true, Stop: attack.StopAttempts}
+	b, err := json.Marshal(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"time":"2026-12-06T23:00:00.123456789Z","attack":"a","seq":7,"try":2,"code":502,"error":"","retry_after":true,"stop":"attempts","latency_ms":1.5,"backoff_ms":250}`
+	if string(b) != want {
+		t.Errorf("got %s, want %s", b, want)
+	}
+	var back attack.Try
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back != tr {
+		t.Errorf("read back %+v, want %+v", back, tr)
+	}
+}
