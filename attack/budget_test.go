@@ -3,6 +3,8 @@ package attack
 import (
 	"math"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -153,4 +155,22 @@ func TestRetryOn(t *testing.T) {
 	} else {
 		t.Log(err)
 	}
+}
+
+// FuzzParseRetryAfter: whatever a server sends, parseRetryAfter does not
+// panic, never gives a negative wait, and reads delay-seconds back.
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"120", "0", " 3 ", "Sun, 01 Mar 2026 12:01:30 GMT", "Sunday, 01-Mar-26 12:00:05 GMT", "Sun Mar  1 12:00:07 2026", "soon", "-1", "1.5", "99999999999", ""} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := parseRetryAfter(v, now)
+		if d < 0 || (!ok && d != 0) {
+			t.Fatalf("parseRetryAfter(%q): got %s, %v", v, d, ok)
+		}
+		if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil && (!ok || d != time.Duration(n)*time.Second) {
+			t.Fatalf("parseRetryAfter(%q): got %s, %v, want %ds", v, d, ok, n)
+		}
+	})
 }
