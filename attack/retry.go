@@ -204,9 +204,14 @@ type sent struct {
 // send sends try n of req within ctx and the per-try timeout. The
 // returned cancel ends the try's context: after its body is closed.
 func (t *retrier) send(ctx context.Context, req *http.Request, n int) (sent, context.CancelFunc, error) {
-	tctx, cancel := context.WithCancel(ctx)
+	var (
+		tctx   context.Context
+		cancel context.CancelFunc
+	)
 	if t.timeout > 0 {
 		tctx, cancel = context.WithTimeout(ctx, t.timeout)
+	} else {
+		tctx, cancel = context.WithCancel(ctx)
 	}
 	// One send per try. net/http's transport silently sends a request
 	// again when a reused connection fails before the answer (a GET after
