@@ -210,6 +210,14 @@ func TestRetryingClient(t *testing.T) {
 			want:   func(uint64) want { return want{1, 0, attack.StopNotRetryable} },
 		},
 		{
+			name: "the deadline passing during a try ends the request",
+			policy: &scenarios.Retry{MaxAttempts: 3, Backoff: scenarios.BackoffNone, RetryOn: []string{"timeout", "error"},
+				Deadline: d(150 * ms)},
+			n:      3,
+			answer: func(_ uint64, _ int, _ http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+			want:   func(uint64) want { return want{1, 0, attack.StopDeadline} },
+		},
+		{
 			name: "Retry-After longer than the deadline ends the request",
 			policy: &scenarios.Retry{MaxAttempts: 3, Backoff: scenarios.BackoffConstant, Base: d(ms), RetryOn: []string{"503"},
 				RespectRetryAfter: true, Deadline: d(2 * time.Second)},
