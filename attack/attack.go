@@ -29,6 +29,23 @@ type Options struct {
 	// IdleTimeout closes a keep-alive connection to the gateway left idle
 	// this long; zero means DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// Retry is the client's retry policy, validated and with its defaults
+	// (scenarios does both); nil means one try per request, no
+	// HeaderTry, and nothing else changes. With a policy, each hit is one
+	// logical request whose tries go out with the same X-Vegeta-Seq and
+	// HeaderTry; Timeout bounds each try, and the policy's deadline all
+	// of them with their waits; the Result is the last try's, with the
+	// whole latency. The pacer schedules first tries only: a request
+	// waiting to retry holds a worker, and vegeta starts another for the
+	// next hit due (its MaxWorkers is left unbounded).
+	Retry *scenarios.Retry
+	// Seed is the run's seed: a request's jitter draws from a source
+	// seeded with it and the request's seq, so that a run repeats them.
+	Seed uint64
+	// Tries, when not nil, is told of every try of every request when
+	// Retry is set (the sidecar, tries.jsonl), from the attack's workers
+	// concurrently: it must be safe for concurrent use.
+	Tries func(Try)
 }
 
 // DefaultIdleTimeout is how long the attacker keeps a connection to the
@@ -105,6 +122,15 @@ func Run(ctx context.Context, p *Pacer, opt Options, out func(*vegeta.Result) er
 	client := &http.Client{Timeout: vegeta.DefaultTimeout, Transport: ctxTransport{ctx: ctx, base: tr}}
 	if opt.Timeout > 0 {
 		client.Timeout = opt.Timeout
+	}
+	if opt.Retry != nil {
+		// The client's timeout would bound all the tries together: the
+		// retrier bounds each try with it instead.
+		rt, err := newRetrier(ctx, client.Transport, opt.Retry, client.Timeout, opt.Seed, opt.Tries)
+		if err != nil {
+			return time.Now(), err
+		}
+		client.Transport, client.Timeout = rt, 0
 	}
 	atk := vegeta.NewAttacker(vegeta.Client(client)) // keep-alive: http.Transport's default
 	start := time.Now()

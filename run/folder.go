@@ -31,6 +31,9 @@ const (
 	// TestimonyFile holds what the gateway's own logs said of each
 	// request (results.Testimony), when gatecrash started the gateway.
 	TestimonyFile = "testimony.jsonl"
+	// TriesFile holds one JSON line (attack.Try) per try of every
+	// request, when the scenario has a client retry policy.
+	TriesFile = "tries.jsonl"
 	// ReportFile is the report, schema gatecrash/report/v1.
 	ReportFile = "report.json"
 	// TextFile, MarkdownFile, HTMLFile and JUnitFile are the report in
@@ -63,7 +66,7 @@ const planPartFile = PlanFile + ".new"
 // removes from a folder before a new run.
 func Files() []string {
 	return []string{
-		ResultsFile, EventsFile, PlanFile, planPartFile, ExpectFile, TestimonyFile,
+		ResultsFile, EventsFile, PlanFile, planPartFile, ExpectFile, TestimonyFile, TriesFile,
 		ReportFile, TextFile, MarkdownFile, HTMLFile, JUnitFile,
 		CompareTextFile, CompareMarkdownFile, CompareJSONFile,
 		GatewayLogFile, AccessLogFile, ErrorLogFile, GatewayConfigFile,

@@ -88,6 +88,20 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opt Options) (*results.Rep
 	return s.finish(out, version, err, stopErr)
 }
 
+// retryPolicy returns the scenario's client retry policy, or nil when it
+// has none or one that does not retry (policy none): then the attack sends
+// no try header and the folder has no tries file.
+//
+// It is a variable so that tests can give a scenario a policy before
+// scenarios.Scenario has its Client field (issue 14, wt-scn); at merge its
+// body becomes:
+//
+//	if sc.Client.Retry.Enabled() {
+//		return sc.Client.Retry
+//	}
+//	return nil
+var retryPolicy = func(sc *scenarios.Scenario) *scenarios.Retry { return nil }
+
 // attackOutcome is what the attack step leaves for the folder.
 type attackOutcome struct {
 	started     time.Time
@@ -118,12 +132,21 @@ func (s *session) attack(ctx context.Context, target, version string) (attackOut
 	stopFlush := s.flushEvery(flushInterval)
 	defer stopFlush()
 	prog := s.startProgress(atkCtx, out.pacer)
-	started, err := attack.Run(atkCtx, out.pacer, attack.Options{
+	aopt := attack.Options{
 		Name:     sc.Name,
 		BaseURL:  target,
 		Requests: sc.Requests,
 		Timeout:  sc.Target.Timeout.D(),
-	}, func(r *vegeta.Result) error {
+		Retry:    retryPolicy(sc),
+		Seed:     s.seed,
+	}
+	if s.tries != nil {
+		// A try that cannot be written leaves the writer's error for the
+		// last flush, stopAll's, to report: the run then fails as a
+		// results file that cannot be written does.
+		aopt.Tries = func(t attack.Try) { s.tries.Write(t) }
+	}
+	started, err := attack.Run(atkCtx, out.pacer, aopt, func(r *vegeta.Result) error {
 		if prog != nil {
 			prog.Add(r.Code)
 		}

@@ -12,6 +12,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/gatecrash/gatecrash/attack"
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/lab"
 	"github.com/gatecrash/gatecrash/results"
@@ -36,6 +37,9 @@ type session struct {
 	recMu   sync.Mutex
 	records *results.Writer
 	events  *faults.EventLog
+	// tries is the tries file's writer, nil without a retry policy; it
+	// is safe for concurrent use.
+	tries *attack.TryWriter
 }
 
 func newSession(ctx context.Context, sc *scenarios.Scenario, opt Options, seed uint64) *session {
@@ -129,6 +133,15 @@ func (s *session) openRecords() (*faults.EventLog, error) {
 	}
 	s.onStop(eventsFile.Close)
 	s.events = faults.NewEventLog(eventsFile)
+	if retryPolicy(s.sc) != nil {
+		triesFile, err := os.Create(s.dir.Path(TriesFile))
+		if err != nil {
+			return nil, fmt.Errorf("create tries: %w", err)
+		}
+		s.onStop(triesFile.Close)
+		s.tries = attack.NewTryWriter(triesFile)
+		s.onStop(s.tries.Flush)
+	}
 	return s.events, nil
 }
 
@@ -143,7 +156,7 @@ func (s *session) writeRecord(r *vegeta.Result) error {
 	return s.records.Write(r)
 }
 
-// flushEvery flushes the results and the events to their files every
+// flushEvery flushes the results, the events and the tries to their files every
 // interval, until the function it returns is called; that call returns
 // once the flushing has stopped. A flush that fails is left for the last
 // flush, stopAll's, to report.
@@ -164,6 +177,9 @@ func (s *session) flushEvery(interval time.Duration) (stop func()) {
 			s.records.Flush()
 			s.recMu.Unlock()
 			s.events.Flush()
+			if s.tries != nil {
+				s.tries.Flush()
+			}
 		}
 	}()
 	var once sync.Once
