@@ -31,9 +31,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Retry is the client's retry policy, validated and with its defaults
 	// (scenarios does both); nil means one try per request, no
-	// HeaderTry, and nothing else changes. With a policy, each hit is one
+	// scenarios.HeaderTry, and nothing else changes. With a policy, each hit is one
 	// logical request whose tries go out with the same X-Vegeta-Seq and
-	// HeaderTry; Timeout bounds each try, and the policy's deadline all
+	// scenarios.HeaderTry; Timeout bounds each try, and the policy's deadline all
 	// of them with their waits; the Result is the last try's, with the
 	// whole latency. The pacer schedules first tries only: a request
 	// waiting to retry holds a worker, and vegeta starts another for the

@@ -63,7 +63,7 @@ func (o retryOn) code(c int) bool { return o.codes[c] || (c >= 100 && c < 600 &&
 
 // retrier is the http.RoundTripper of a retrying client: each request
 // it is given is one logical request, whose tries go to base with the
-// same headers and HeaderTry, until one is not to be retried or the
+// same headers and scenarios.HeaderTry, until one is not to be retried or the
 // policy stops it. It returns the last try's answer (or error), so that
 // vegeta's Result is what the user saw, with the whole latency.
 type retrier struct {
@@ -244,7 +244,7 @@ func (t *retrier) send(ctx context.Context, req *http.Request, n int) (sent, con
 		}
 		r.Body = body
 	}
-	r.Header.Set(HeaderTry, strconv.Itoa(n))
+	r.Header.Set(scenarios.HeaderTry, strconv.Itoa(n))
 	s := sent{sent: time.Now()}
 	resp, err := t.base.RoundTrip(r)
 	s.latency = time.Since(s.sent)

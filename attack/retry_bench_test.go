@@ -47,7 +47,7 @@ func BenchmarkAttackerRetries(b *testing.B) {
 	rate, d, pf := *retryRate, *retryDuration, *retryFail
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seq, _ := strconv.ParseUint(r.Header.Get("X-Vegeta-Seq"), 10, 64)
-		try, _ := strconv.ParseUint(r.Header.Get(attack.HeaderTry), 10, 64)
+		try, _ := strconv.ParseUint(r.Header.Get(scenarios.HeaderTry), 10, 64)
 		if rand.New(rand.NewPCG(seq, try)).Float64() < pf {
 			w.WriteHeader(http.StatusBadGateway)
 			return

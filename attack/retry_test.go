@@ -42,7 +42,7 @@ func newTryServer(t testing.TB, answer func(seq uint64, try int, w http.Response
 		if r.Method == http.MethodGet && (len(r.TransferEncoding) > 0 || r.Header.Get("Content-Length") != "") {
 			body = []byte("<a GET framed as having a body>")
 		}
-		a := arrival{attack: r.Header.Get("X-Vegeta-Attack"), try: r.Header.Get(attack.HeaderTry), body: string(body)}
+		a := arrival{attack: r.Header.Get("X-Vegeta-Attack"), try: r.Header.Get(scenarios.HeaderTry), body: string(body)}
 		s.mu.Lock()
 		s.seen[seq] = append(s.seen[seq], a)
 		s.mu.Unlock()

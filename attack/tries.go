@@ -9,12 +9,6 @@ import (
 	"time"
 )
 
-// HeaderTry is the request header in which a retrying attacker sends the
-// try number of a request, from 1 (the first try), on every try; the tries
-// of one request share its X-Vegeta-Attack and X-Vegeta-Seq. Without a
-// retry policy it is not sent.
-const HeaderTry = "X-Gatecrash-Try"
-
 // Why a request's tries ended, the Stop of its last Try.
 const (
 	StopSuccess      = "success"       // a 2xx or 3xx answer not in retry_on

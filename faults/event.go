@@ -22,12 +22,12 @@ const (
 const (
 	// ObservedRetry: the same (attack, seq) reached the proxy again, and
 	// it was not a client's retry: when the request carries a try number
-	// (see HeaderTry), that same try had reached the proxy before, so the
+	// (see scenarios.HeaderTry), that same try had reached the proxy before, so the
 	// gateway retried it; when it carries none, the gateway or the client
 	// retried, and the proxy cannot tell which (Detail says so).
 	ObservedRetry = "retry"
 	// ObservedClientRetry: the same (attack, seq) reached the proxy again
-	// with a try number (see HeaderTry) that had not reached it before:
+	// with a try number (see scenarios.HeaderTry) that had not reached it before:
 	// the client retried. Per (attack, seq), the arrivals at the proxy are
 	// 1 + its retry and client-retry observations (all within
 	// AttemptsHorizon), its distinct tries 1 + its client-retry ones, and
@@ -95,7 +95,7 @@ type Event struct {
 	// attempt before it came more than AttemptsHorizon earlier.
 	Attempt int `json:"attempt"`
 	// Try is the client's try number of the request (its X-Gatecrash-Try
-	// header, see HeaderTry), from 1; 0 when the request carried none, or
+	// header, see scenarios.HeaderTry), from 1; 0 when the request carried none, or
 	// one that is not a whole number from 1, and on events of no request.
 	// Attempt counts every arrival of (attack, seq), whatever its try: the
 	// attempts at the upstream.

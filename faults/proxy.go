@@ -17,14 +17,6 @@ const (
 	// HeaderAttack and HeaderSeq are set by vegeta's attacker.
 	HeaderAttack = "X-Vegeta-Attack"
 	HeaderSeq    = "X-Vegeta-Seq"
-	// HeaderTry is set by gatecrash's retrying client on every try of a
-	// request, when the scenario has a client retry policy: the try's
-	// number, from 1 (the first try), with the X-Vegeta-Attack and
-	// X-Vegeta-Seq of the first try. The proxy reads it (mode http only)
-	// into Event.Try, to tell a client's retry (a new try number) from a
-	// gateway's (the same try again). A value that is not a whole number
-	// from 1 is ignored, as if the header were absent.
-	HeaderTry = "X-Gatecrash-Try"
 )
 
 // Phase is the proxy's rules for one phase of a run.

@@ -45,7 +45,7 @@ type generation struct {
 	n     int // requests in seqs
 	seqs  map[string]map[uint64]struct{}
 	more  map[seqID]int // attempts of the seqs seen more than once
-	// tries holds, by attack, the try numbers (see HeaderTry) seen of
+	// tries holds, by attack, the try numbers (see scenarios.HeaderTry) seen of
 	// the seqs that came as another try than the first: bit t-1 for try
 	// t, tries from 64 on sharing bit 63. A seq of seqs that is not in it
 	// came as try 1 only, or without a try: so that a run whose requests
@@ -296,7 +296,7 @@ func (p *Proxy) identify(l *link, h *head) (e Event, again bool) {
 // ignored as junk.
 const maxTry = 1<<31 - 1
 
-// parseTry parses a try number (see HeaderTry) without allocating: a
+// parseTry parses a try number (see scenarios.HeaderTry) without allocating: a
 // decimal from 1 to maxTry; 0 for anything else, as for no header.
 func parseTry(b []byte) int {
 	n, ok := parseSeq(b)

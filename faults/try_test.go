@@ -24,7 +24,7 @@ func sendTries(t *testing.T, addr string, seq int, tries []string) {
 	for _, try := range tries {
 		hdr := ""
 		if try != "" {
-			hdr = HeaderTry + ": " + try + "\r\n"
+			hdr = scenarios.HeaderTry + ": " + try + "\r\n"
 		}
 		fmt.Fprintf(c, "GET /v1/items HTTP/1.1\r\nHost: x\r\nX-Vegeta-Attack: a\r\nX-Vegeta-Seq: %d\r\n%s\r\n", seq, hdr)
 		resp, err := http.ReadResponse(br, nil)

@@ -192,7 +192,7 @@ func (h *head) parseFraming(request bool) error {
 			h.attack = v
 		case request && equalFold(n, HeaderSeq):
 			h.seq = v
-		case request && equalFold(n, HeaderTry):
+		case request && equalFold(n, scenarios.HeaderTry):
 			h.try = v
 		case request && equalFold(n, scenarios.HeaderPhase):
 			h.phase = v

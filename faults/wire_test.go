@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 func TestReadHead(t *testing.T) {
@@ -172,11 +174,11 @@ func FuzzReadHead(f *testing.F) {
 			t.Errorf("length: got %d, net/http %d", h.length, req.ContentLength)
 		}
 		var want int
-		if vs := req.Header.Values(HeaderTry); len(vs) > 0 {
+		if vs := req.Header.Values(scenarios.HeaderTry); len(vs) > 0 {
 			want = parseTry(bytes.TrimSpace([]byte(vs[len(vs)-1])))
 		}
 		if got := parseTry(h.try); got != want {
-			t.Errorf("try: got %d (%q), net/http's header %q reads %d", got, h.try, req.Header.Values(HeaderTry), want)
+			t.Errorf("try: got %d (%q), net/http's header %q reads %d", got, h.try, req.Header.Values(scenarios.HeaderTry), want)
 		}
 	})
 }

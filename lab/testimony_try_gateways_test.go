@@ -80,7 +80,7 @@ func TestGatewaysForwardTry(t *testing.T) {
 			for _, r := range []struct {
 				seq int
 				try []string
-			}{{5, []string{faults.HeaderTry, "1"}}, {5, []string{faults.HeaderTry, "2"}}, {6, nil}} {
+			}{{5, []string{scenarios.HeaderTry, "1"}}, {5, []string{scenarios.HeaderTry, "2"}}, {6, nil}} {
 				if code, _, _ := get(t, m.URL(), r.seq, r.try...); code != 200 {
 					t.Fatalf("seq %d %v: got %d, want 200", r.seq, r.try, code)
 				}

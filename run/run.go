@@ -91,16 +91,12 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opt Options) (*results.Rep
 // retryPolicy returns the scenario's client retry policy, or nil when it
 // has none or one that does not retry (policy none): then the attack sends
 // no try header and the folder has no tries file.
-//
-// It is a variable so that tests can give a scenario a policy before
-// scenarios.Scenario has its Client field (issue 14, wt-scn); at merge its
-// body becomes:
-//
-//	if sc.Client.Retry.Enabled() {
-//		return sc.Client.Retry
-//	}
-//	return nil
-var retryPolicy = func(sc *scenarios.Scenario) *scenarios.Retry { return nil }
+func retryPolicy(sc *scenarios.Scenario) *scenarios.Retry {
+	if sc.Client.Retry.Enabled() {
+		return sc.Client.Retry
+	}
+	return nil
+}
 
 // attackOutcome is what the attack step leaves for the folder.
 type attackOutcome struct {

@@ -28,13 +28,12 @@ func TestRunWritesTries(t *testing.T) {
 		policy *scenarios.Retry
 	}{{"with a policy", policy}, {"without", nil}} {
 		t.Run(tt.name, func(t *testing.T) {
-			prev := retryPolicy
-			retryPolicy = func(*scenarios.Scenario) *scenarios.Retry { return tt.policy }
-			defer func() { retryPolicy = prev }()
+			sc := decode(t, short)
+			sc.Client.Retry = tt.policy
 			dir := filepath.Join(t.TempDir(), "out")
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			if _, err := Run(ctx, decode(t, short), Options{Dir: dir}); err != nil {
+			if _, err := Run(ctx, sc, Options{Dir: dir}); err != nil {
 				t.Fatal(err)
 			}
 			f := Folder(dir)

@@ -340,3 +340,12 @@ func (s *Scenario) Duration() time.Duration {
 // that phase's faults, so a request sent just before a phase boundary
 // meets its own phase's faults even if it arrives after the boundary.
 const HeaderPhase = "X-Gatecrash-Phase"
+
+// HeaderTry is the request header in which the attacker, when the
+// scenario has a client retry policy, sends the try number of a request,
+// from 1 (the first try), on every try; the tries of one request share
+// its X-Vegeta-Attack and X-Vegeta-Seq. Without a policy it is not sent.
+// The fault proxy reads it into each event, to tell a client's retry (a
+// new try number) from a gateway's (the same try again); a value that is
+// not a whole number from 1 counts as no header.
+const HeaderTry = "X-Gatecrash-Try"
