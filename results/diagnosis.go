@@ -174,10 +174,11 @@ func (v Verdict) Measured() string {
 const minCorrelated = 10
 
 var maskedWords = map[string]string{
-	scenarios.MaskedRetried:    "retried by the gateway",
-	scenarios.MaskedAbsorbed:   "absorbed",
-	scenarios.MaskedConnUnused: "on connections no failed request used",
-	scenarios.MaskedNoResult:   "without a result",
+	scenarios.MaskedRetried:       "retried by the gateway",
+	scenarios.MaskedClientRetried: "retried by the client",
+	scenarios.MaskedAbsorbed:      "absorbed",
+	scenarios.MaskedConnUnused:    "on connections no failed request used",
+	scenarios.MaskedNoResult:      "without a result",
 }
 
 // onsetWords says when a class began and took hold, e.g. "502s began at

@@ -27,10 +27,13 @@ const (
 	MaskedAbsorbed   = "absorbed"
 	MaskedConnUnused = "connection-unused"
 	MaskedNoResult   = "no-result"
+	// MaskedClientRetried: a later try of the client's (client.retry)
+	// reached the proxy and the request went well.
+	MaskedClientRetried = "client-retried"
 )
 
 // maskedReasons are the reasons masked(reason=...) accepts.
-var maskedReasons = []string{MaskedRetried, MaskedAbsorbed, MaskedConnUnused, MaskedNoResult}
+var maskedReasons = []string{MaskedRetried, MaskedClientRetried, MaskedAbsorbed, MaskedConnUnused, MaskedNoResult}
 
 // MaskedReasons returns the reasons masked(reason=...) accepts.
 func MaskedReasons() []string { return slices.Clone(maskedReasons) }

@@ -83,7 +83,7 @@ func TestParseExpectErrors(t *testing.T) {
 		{"send_lag(p90) < 1s", "send_lag(p90): write send_lag(p50), send_lag(p99) or send_lag(max)"},
 		{"achieved_rate(x) > 1/s", "achieved_rate takes no filter; write achieved_rate >= 99% of offered, or achieved_rate >= 100/s"},
 		{"masked(kind=rest) > 0", "unknown fault kind \"rest\" (did you mean reset?); use one of " + strings.Join(kinds, ", ")},
-		{"masked(reason=retried) > 0", "unknown masked reason \"retried\"; use one of gateway-retried, absorbed, connection-unused, no-result"},
+		{"masked(reason=retried) > 0", "unknown masked reason \"retried\"; use one of gateway-retried, client-retried, absorbed, connection-unused, no-result"},
 		{"masked(kind=reset, reason=absorbed) > 0", "masked takes one filter, got 2; write masked(kind=reset) or masked(reason=gateway-retried)"},
 		{"masked(reset) > 0", "masked(reset): write masked(kind=KIND), such as masked(kind=reset), or masked(reason=REASON), such as masked(reason=gateway-retried)"},
 		{"share(cause=resets) > 1%", "unknown cause \"resets\"; use one of " +
