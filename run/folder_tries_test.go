@@ -1,0 +1,123 @@
+package run
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatecrash/gatecrash/attack"
+	"github.com/gatecrash/gatecrash/internal/golden"
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/report"
+)
+
+// writeTries writes tries.jsonl into damageFolder's folder with the
+// attacker's own writer, as a policy of 2 attempts would have: one try of
+// each request, two of each of the ten 502s (the retry failed too, 5ms
+// of backoff later).
+func writeTries(t *testing.T, dir Folder) {
+	t.Helper()
+	var b bytes.Buffer
+	w := attack.NewTryWriter(&b)
+	for i := range 80 {
+		at := damageStart.Add(time.Duration(i) * 100 * time.Millisecond)
+		tr := attack.Try{Time: at, Attack: "damage", Seq: uint64(i), Try: 1, Code: 200, Latency: 2 * time.Millisecond, Stop: attack.StopSuccess}
+		if i >= 40 && i%4 == 0 {
+			tr.Code, tr.Stop = 502, ""
+			if err := w.Write(tr); err != nil {
+				t.Fatal(err)
+			}
+			tr.Time, tr.Try, tr.Backoff, tr.Stop = at.Add(7*time.Millisecond), 2, 5*time.Millisecond, attack.StopAttempts
+		}
+		if err := w.Write(tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir.Path(TriesFile), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFolderTries: Folder.Analyze reads tries.jsonl into report.json's
+// retries; a folder without it has none (and its report.json no retries
+// key); a last line cut short is damage, as in events.jsonl; a bad line
+// before the last is an error naming the file and the line. Goldens:
+// testdata/tries.json and tries.txt (go test -update rewrites them).
+func TestFolderTries(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		change   func(t *testing.T, dir Folder)
+		requests int    // in retries; 0: no retries
+		tries    int    // in retries
+		damaged  string // file:problem, "" for none
+		err      string // a part of the error, "" for none
+	}{
+		{"whole", func(*testing.T, Folder) {}, 80, 90, "", ""},
+		{"without", func(t *testing.T, dir Folder) { remove(t, dir, TriesFile) }, 0, 0, "", ""},
+		{"cut", func(t *testing.T, dir Folder) { cutBy(t, dir, TriesFile, 9) }, 79, 89, "tries.jsonl:cut", ""},
+		{"bad line", func(t *testing.T, dir Folder) {
+			b, err := os.ReadFile(dir.Path(TriesFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = append([]byte("{not json\n"), b...)
+			if err := os.WriteFile(dir.Path(TriesFile), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, 0, 0, "", "tries.jsonl: line 1: "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, _ := damageFolder(t)
+			writeTries(t, dir)
+			tt.change(t, dir)
+			rep, err := dir.Analyze(results.Options{})
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("got %v, want an error with %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var damaged []string
+			for _, d := range rep.Damaged {
+				damaged = append(damaged, d.File+":"+d.Problem)
+			}
+			if got := strings.Join(damaged, ","); got != tt.damaged {
+				t.Errorf("damaged: got %q, want %q", got, tt.damaged)
+			}
+			js, err := rep.MarshalIndent()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.requests == 0 {
+				if rep.Retries != nil || bytes.Contains(js, []byte(`"retries"`)) {
+					t.Errorf("got retries %+v, want none in report.json", rep.Retries)
+				}
+				return
+			}
+			if r := rep.Retries; r == nil || r.Requests != tt.requests || r.Tries != tt.tries {
+				t.Fatalf("got retries %+v, want %d requests, %d tries", r, tt.requests, tt.tries)
+			}
+			if tt.name != "whole" {
+				return
+			}
+			r := rep.Retries
+			if r.FirstTryFailures != 10 || r.UserFailures != 10 || r.Hidden != 0 || r.UpstreamArrivals != 90 || r.Amplification != 1.125 {
+				t.Errorf("got %+v, want 10 first-try and user failures, none hidden, 90 arrivals (1.125 per request)", r)
+			}
+			var text bytes.Buffer
+			if err := report.Text(&text, rep); err != nil {
+				t.Fatal(err)
+			}
+			golden.Check(t, "tries.json", js)
+			golden.Check(t, "tries.txt", text.Bytes())
+		})
+	}
+}
