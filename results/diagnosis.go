@@ -86,6 +86,12 @@ func Diagnosis(r *Report) string {
 		}
 		s = append(s, line+".")
 	}
+	if r.Retries != nil {
+		s = append(s, r.Retries.Bought())
+		if c := r.Retries.Cost(); c != "" {
+			s = append(s, c)
+		}
+	}
 	for _, class := range r.OtherClasses() {
 		o, n := r.OtherOnsets[class], 0
 		for _, c := range r.OtherCauses[class] {

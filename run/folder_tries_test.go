@@ -14,9 +14,11 @@ import (
 )
 
 // writeTries writes tries.jsonl into damageFolder's folder with the
-// attacker's own writer, as a policy of 2 attempts would have: one try of
-// each request, two of each of the ten 502s (the retry failed too, 5ms
-// of backoff later).
+// attacker's own writer, as a policy of 2 attempts with a budget would
+// have: one try of each request; two of each of the ten 502s (the retry
+// failed too, 5ms of backoff later) but the first (seq 40), whose retry
+// the budget refused; two of seqs 5, 15, 25 and 35, whose first try got
+// a 503 and the second a 200 (seq 15's after the Retry-After it asked).
 func writeTries(t *testing.T, dir Folder) {
 	t.Helper()
 	var b bytes.Buffer
@@ -24,7 +26,16 @@ func writeTries(t *testing.T, dir Folder) {
 	for i := range 80 {
 		at := damageStart.Add(time.Duration(i) * 100 * time.Millisecond)
 		tr := attack.Try{Time: at, Attack: "damage", Seq: uint64(i), Try: 1, Code: 200, Latency: 2 * time.Millisecond, Stop: attack.StopSuccess}
-		if i >= 40 && i%4 == 0 {
+		switch {
+		case i == 40:
+			tr.Code, tr.Stop = 502, attack.StopBudget
+		case i%10 == 5 && i < 40:
+			tr.Code, tr.Stop = 503, ""
+			if err := w.Write(tr); err != nil {
+				t.Fatal(err)
+			}
+			tr.Code, tr.Time, tr.Try, tr.Backoff, tr.Stop, tr.RetryAfter = 200, at.Add(12*time.Millisecond), 2, 10*time.Millisecond, attack.StopSuccess, i == 15
+		case i >= 40 && i%4 == 0:
 			tr.Code, tr.Stop = 502, ""
 			if err := w.Write(tr); err != nil {
 				t.Fatal(err)
@@ -57,9 +68,9 @@ func TestFolderTries(t *testing.T) {
 		damaged  string // file:problem, "" for none
 		err      string // a part of the error, "" for none
 	}{
-		{"whole", func(*testing.T, Folder) {}, 80, 90, "", ""},
+		{"whole", func(*testing.T, Folder) {}, 80, 93, "", ""},
 		{"without", func(t *testing.T, dir Folder) { remove(t, dir, TriesFile) }, 0, 0, "", ""},
-		{"cut", func(t *testing.T, dir Folder) { cutBy(t, dir, TriesFile, 9) }, 79, 89, "tries.jsonl:cut", ""},
+		{"cut", func(t *testing.T, dir Folder) { cutBy(t, dir, TriesFile, 9) }, 79, 92, "tries.jsonl:cut", ""},
 		{"bad line", func(t *testing.T, dir Folder) {
 			b, err := os.ReadFile(dir.Path(TriesFile))
 			if err != nil {
@@ -109,8 +120,8 @@ func TestFolderTries(t *testing.T) {
 				return
 			}
 			r := rep.Retries
-			if r.FirstTryFailures != 10 || r.UserFailures != 10 || r.Hidden != 0 || r.UpstreamArrivals != 90 || r.Amplification != 1.125 {
-				t.Errorf("got %+v, want 10 first-try and user failures, none hidden, 90 arrivals (1.125 per request)", r)
+			if r.FirstTryFailures != 14 || r.UserFailures != 10 || r.Hidden != 4 || r.UpstreamArrivals != 93 || r.BudgetExhausted != 1 || r.RetryAfter != 1 {
+				t.Errorf("got %+v, want 14 first-try failures, 10 user failures, 4 hidden, 93 arrivals, 1 budget refusal, 1 Retry-After", r)
 			}
 			var text bytes.Buffer
 			if err := report.Text(&text, rep); err != nil {
