@@ -95,7 +95,7 @@ const (
 //	achieved_rate      requests sent per second; /s or /m, or % of offered
 //	                   (achieved_rate >= 99% of offered); in PHASE
 //	masked[(kind=K)]   faults that broke an attempt but not the request, of fault
-//	                   kind K, or masked(reason=R) for one reason (gateway-retried,
+//	                   kind K, or masked(reason=R) for one reason (gateway-retried, client-retried,
 //	                   absorbed, connection-unused, no-result); a whole number, or
 //	                   % of the faults that broke an attempt (without kind)
 //	send_lag(S)        how late the attacker sent, S is p50, p99 or max; ms, s or m
