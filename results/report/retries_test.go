@@ -30,7 +30,7 @@ func TestRetrySection(t *testing.T) {
 	}{
 		{"text", Text, []string{"\nclient retries:\n", "tries/req", "upstream/req"}, "<b>calm</b>"},
 		{"markdown", Markdown, []string{"\n### Client retries\n\n", "| phase | requests | tries/req |"}, "&lt;b&gt;calm&lt;/b&gt;"},
-		{"html", HTML, []string{`<section id="retries">`, "<h2>Client retries</h2>", "<th class=\"num\">upstream/req</th>"}, "&lt;b&gt;calm&lt;/b&gt;"},
+		{"html", HTML, []string{`<section id="retries">`, "<h2>Client retries</h2>", "<th class=\"num\">upstream/req</th>", `<section id="retry-load">`, "upstream arrivals"}, "&lt;b&gt;calm&lt;/b&gt;"},
 	} {
 		t.Run(tt.format, func(t *testing.T) {
 			rep := analyzed(t)
@@ -38,12 +38,13 @@ func TestRetrySection(t *testing.T) {
 			if err := tt.render(&plain, rep); err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(strings.ToLower(plain.String()), "client retries") {
+			if strings.Contains(strings.ToLower(plain.String()), "client retries") || strings.Contains(plain.String(), "retry-load") {
 				t.Errorf("without a policy: the %s report has a client retries section", tt.format)
 			}
 			rep.Retries = total
 			rep.Phases[0].Name = "<b>calm</b>"
 			rep.Phases[0].Retries = total
+			rep.Timeline[1].Retries = total
 			var b bytes.Buffer
 			if err := tt.render(&b, rep); err != nil {
 				t.Fatal(err)
