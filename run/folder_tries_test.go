@@ -174,3 +174,41 @@ func TestRetriesDocumented(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEachTry: no input panics the reader of tries.jsonl; what it accepts
+// it reads whole but a cut last line, which it says is the last; a bad
+// line before the last is an error naming it.
+func FuzzEachTry(f *testing.F) {
+	var b bytes.Buffer
+	w := attack.NewTryWriter(&b)
+	for i := range 3 {
+		tr := attack.Try{Time: damageStart, Attack: "a", Seq: uint64(i), Try: 1, Code: 502, Latency: time.Millisecond, Backoff: time.Millisecond, RetryAfter: i == 1, Stop: attack.StopAttempts}
+		if err := w.Write(tr); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Add(b.Bytes()[:b.Len()-9])
+	f.Add([]byte("{not json\n" + b.String()))
+	f.Add([]byte("\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n := 0
+		cut, err := eachTry(bytes.NewReader(data), func(*attack.Try) { n++ })
+		if err != nil {
+			if !strings.Contains(err.Error(), "line ") {
+				t.Fatalf("got %v, want an error naming the line", err)
+			}
+			return
+		}
+		lines := bytes.Count(data, []byte("\n"))
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			lines++
+		}
+		if cut.Line != 0 && cut.Line != lines {
+			t.Fatalf("cut line %d of %d lines: only the last may be cut", cut.Line, lines)
+		}
+	})
+}
