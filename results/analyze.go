@@ -66,10 +66,11 @@ func (c *counts) statusMap() map[string]int {
 
 type bucketAcc struct {
 	counts
-	segs   []segment
-	faults map[string]int
-	causes map[string]int // 502s by cause
-	masked int
+	segs    []segment
+	faults  map[string]int
+	causes  map[string]int // 502s by cause
+	masked  int
+	retries *retryAcc // nil without tries
 }
 
 // segment holds the latencies of the requests sent in one bucket and one
@@ -86,7 +87,8 @@ const noLag = -1
 
 type phaseAcc struct {
 	counts
-	hist Histogram
+	hist    Histogram
+	retries *retryAcc // nil without tries
 }
 
 // first is the earliest failure of a class.
@@ -117,6 +119,10 @@ type Analyzer struct {
 	words  map[*Cause]map[string]int // the gateway's words per cause
 	ready  bool                      // the evidence is complete
 	limit  int                       // the last bucket: everything later counts in it
+	// The client's tries (AddTry): the requests whose last try is still
+	// to come, and the whole run's figures; both nil without tries.
+	pending map[triesKey]*pendingTries
+	retries *retryAcc
 }
 
 // NewAnalyzer returns an Analyzer for a run. Zero Options fields take

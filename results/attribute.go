@@ -38,6 +38,7 @@ type rec struct {
 	t       int64 // unix nanoseconds
 	seq     uint64
 	attempt int32
+	try     uint16 // the client's try number; 0 for none
 	attack  uint32 // interned names
 	kind    uint32
 	cause   uint32
@@ -58,6 +59,8 @@ type reqInfo struct {
 	ended   uint32 // 1 + index in evidence.ended of the event that ended attempt endAt-1
 	words   uint32 // 1 + interned gateway words, 0 for none
 	retried bool   // the gateway's log shows a retry
+	maxTry  uint16 // the highest client try number that reached the proxy; 0 for none
+	gwRetry uint16 // the proxy's retry observations: the gateway's own retries
 }
 
 const (
@@ -194,6 +197,11 @@ func (ev *evidence) add(e *faults.Event) {
 	in.flags |= infoEvents
 	attempt := uint16(min(max(e.Attempt, 0), 1<<16-2))
 	in.last = max(in.last, attempt)
+	r.try = uint16(min(max(e.Try, 0), 1<<16-1))
+	in.maxTry = max(in.maxTry, r.try)
+	if e.Type == faults.TypeObservation && e.Kind == faults.ObservedRetry && in.gwRetry < 1<<16-1 {
+		in.gwRetry++
+	}
 	switch {
 	case ended:
 		// The event that ended the highest attempt; on one attempt, the
@@ -393,6 +401,10 @@ func (ev *evidence) masked(bucket func(time.Time)) Masked {
 		switch {
 		case in.flags&(outcomeOK|outcomeFail|outcomePass) == 0:
 			mask(e, scenarios.MaskedNoResult)
+		case in.flags&outcomeOK != 0 && e.try != 0 && e.try < in.maxTry:
+			// A later try of the client's reached the proxy: the client's
+			// retry masked it, not the gateway's.
+			mask(e, scenarios.MaskedClientRetried)
 		case in.flags&outcomeOK != 0 && uint16(e.attempt) < in.last:
 			mask(e, scenarios.MaskedRetried)
 			if in.retried {

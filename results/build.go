@@ -29,6 +29,8 @@ func (a *Analyzer) Report() *Report {
 		OtherCauses:  map[string][]Cause{},
 		Correlations: []Correlation{},
 	}
+	a.flushTries()
+	rep.Retries = a.retries.report()
 	masked := map[int]int{}
 	rep.Masked = a.ev.masked(func(t time.Time) {
 		a.bucketAt(t.Sub(run.Started))
@@ -58,6 +60,7 @@ func (a *Analyzer) phaseReports(plain, corrected []Latency) []PhaseReport {
 			Requests: acc.requests, Status: acc.statusMap(), Errors: acc.errors,
 			LatencyMS: plain[i], CorrectedLatencyMS: corrected[i],
 			Histogram: &acc.hist, Recovery: "not-measured", OtherRecovery: map[string]Recovery{},
+			Retries: acc.retries.report(),
 		}
 		if ph.Faults == nil {
 			ph.Faults = []string{}
@@ -85,7 +88,7 @@ func (a *Analyzer) timeline(masked map[int]int, bucketLat []BucketLatency) []Buc
 		to := min(from+a.width, planEnd)
 		b := Bucket{
 			TS: round(from.Seconds()), Requests: acc.requests, Status: acc.statusMap(), Errors: acc.errors,
-			Faults: acc.faults, Masked: masked[i],
+			Faults: acc.faults, Masked: masked[i], Retries: acc.retries.report(),
 		}
 		if b.Faults == nil {
 			b.Faults = map[string]int{}

@@ -82,9 +82,21 @@ func RecordsDamage(file string, e Ending) (Damaged, bool) {
 // LinesDamage returns the damage of a JSON-lines file named file whose
 // line number line, of n bytes, was cut short and skipped.
 func LinesDamage(file string, line, n int) Damaged {
+	return linesDamage(file, line, n, "what the proxy recorded last")
+}
+
+// TriesDamage returns the damage of a tries file named file whose last
+// line, line number line of n bytes, is cut short.
+func TriesDamage(file string, line, n int) Damaged {
+	return linesDamage(file, line, n, "the last try the client recorded")
+}
+
+// linesDamage is the damage of a JSON-lines file whose last line is cut
+// short; lost says what that line held.
+func linesDamage(file string, line, n int, lost string) Damaged {
 	return Damaged{File: file, Problem: DamageCut, DroppedBytes: int64(n), DroppedLines: 1,
 		Dropped: fmt.Sprintf("line %d (%s), cut short", line, bytesWords(int64(n))),
-		Warning: fmt.Sprintf("%s is cut: its last line (line %d, %s) is not whole and was skipped, so what the proxy recorded last is missing.", file, line, bytesWords(int64(n)))}
+		Warning: fmt.Sprintf("%s is cut: its last line (line %d, %s) is not whole and was skipped, so %s is missing.", file, line, bytesWords(int64(n)), lost)}
 }
 
 // ExpectMissing returns the damage of a missing expect.json, named file:

@@ -86,6 +86,12 @@ func Diagnosis(r *Report) string {
 		}
 		s = append(s, line+".")
 	}
+	if r.Retries != nil {
+		s = append(s, r.Retries.Bought())
+		if c := r.Retries.Cost(); c != "" {
+			s = append(s, c)
+		}
+	}
 	for _, class := range r.OtherClasses() {
 		o, n := r.OtherOnsets[class], 0
 		for _, c := range r.OtherCauses[class] {
@@ -174,10 +180,11 @@ func (v Verdict) Measured() string {
 const minCorrelated = 10
 
 var maskedWords = map[string]string{
-	scenarios.MaskedRetried:    "retried by the gateway",
-	scenarios.MaskedAbsorbed:   "absorbed",
-	scenarios.MaskedConnUnused: "on connections no failed request used",
-	scenarios.MaskedNoResult:   "without a result",
+	scenarios.MaskedRetried:       "retried by the gateway",
+	scenarios.MaskedClientRetried: "retried by the client",
+	scenarios.MaskedAbsorbed:      "absorbed",
+	scenarios.MaskedConnUnused:    "on connections no failed request used",
+	scenarios.MaskedNoResult:      "without a result",
 }
 
 // onsetWords says when a class began and took hold, e.g. "502s began at

@@ -118,7 +118,12 @@ func measure(rep *Report, e scenarios.Expectation) (float64, string) {
 	}
 	switch e.Metric {
 	case scenarios.MetricRate, scenarios.MetricCount:
+		if e.Class == scenarios.ClassUserFailure {
+			return measureUserFailure(rep, ph, e, inPhase)
+		}
 		return measureRate(rep, ph, e, inPhase)
+	case scenarios.MetricAmplification:
+		return measureAmplification(rep, ph, inPhase)
 	case scenarios.MetricLatency:
 		return latencyOf(rep, ph, e.Stat)
 	case scenarios.MetricFirst, scenarios.MetricSustained:
@@ -152,6 +157,51 @@ func measureRate(rep *Report, ph *PhaseReport, e scenarios.Expectation, inPhase 
 		return nan, "no requests" + inPhase
 	}
 	return float64(m) / float64(n), ""
+}
+
+// measureUserFailure measures the share or the count of the requests
+// whose outcome, as the user saw it, was not a 2xx or 3xx: from the
+// client's tries with a retry policy; without one, from the answers, every
+// request having had one try (a body cut short after a 2xx then counts as
+// a success: the report does not keep it apart).
+func measureUserFailure(rep *Report, ph *PhaseReport, e scenarios.Expectation, inPhase string) (float64, string) {
+	var m, n int
+	retries, status, errs, requests := rep.Retries, rep.Totals.Status, rep.Totals.Errors, rep.Totals.Requests
+	if ph != nil {
+		retries, status, errs, requests = ph.Retries, ph.Status, ph.Errors, ph.Requests
+	}
+	detail := ""
+	if retries != nil {
+		m, n = retries.UserFailures, retries.Requests
+	} else {
+		m, n = requests-matched(status, errs, "2xx")-matched(status, errs, "3xx"), requests
+		if rep.Retries == nil {
+			detail = "no client retry policy: every request had one try"
+		}
+	}
+	if e.Metric == scenarios.MetricCount {
+		return float64(m), detail
+	}
+	if n == 0 {
+		return math.NaN(), "no requests" + inPhase
+	}
+	return float64(m) / float64(n), detail
+}
+
+// measureAmplification measures the arrivals at the upstream per request,
+// which the report has only with a client retry policy.
+func measureAmplification(rep *Report, ph *PhaseReport, inPhase string) (float64, string) {
+	r := rep.Retries
+	if ph != nil {
+		r = ph.Retries
+	}
+	switch {
+	case rep.Retries == nil:
+		return math.NaN(), "the run had no client retry policy (client.retry), so the report does not count the arrivals at the upstream per request"
+	case r == nil || r.Requests == 0:
+		return math.NaN(), "no requests" + inPhase
+	}
+	return float64(r.UpstreamArrivals) / float64(r.Requests), ""
 }
 
 // measureOnset measures when a class first appeared, or took hold.

@@ -57,6 +57,9 @@ type Report struct {
 	OtherCauses map[string][]Cause `json:"other_causes"`
 	// Masked accounts for the faults that did not end in a failure.
 	Masked Masked `json:"masked"`
+	// Retries says what the client retry policy bought and cost over the
+	// whole run; absent from report.json when the run had no policy.
+	Retries *Retries `json:"retries,omitempty"`
 	// Correlations tie each fault kind's timeline to the 502 timeline.
 	Correlations []Correlation `json:"correlations"`
 	// Unapplied are the faults that never bit: never applied, or far
@@ -181,6 +184,9 @@ type PhaseReport struct {
 	// OtherRecovery is the same for the other failure classes (503, 504,
 	// error and every other 5xx seen).
 	OtherRecovery map[string]Recovery `json:"other_recovery"`
+	// Retries is Report.Retries over the requests first sent in the
+	// phase; absent without a policy.
+	Retries *Retries `json:"retries,omitempty"`
 }
 
 // Recovery says whether and when a failure class's share fell back under
@@ -224,6 +230,10 @@ type Bucket struct {
 	Masked int            `json:"masked"`
 	// Causes counts the bucket's 502s by cause.
 	Causes map[string]int `json:"causes"`
+	// Retries is Report.Retries over the requests first sent in the
+	// bucket; absent without a policy, and from a bucket no request was
+	// first sent in.
+	Retries *Retries `json:"retries,omitempty"`
 	// LatencyMS are the exact percentiles of the bucket's latencies.
 	LatencyMS BucketLatency `json:"latency_ms"`
 }
@@ -295,7 +305,9 @@ type Masked struct {
 	// Count is how many of them were masked.
 	Count int `json:"count"`
 	// Reasons counts Count by reason: gateway-retried (the same seq
-	// reached the proxy again and that attempt went well), absorbed (no
+	// reached the proxy again and that attempt went well), client-retried
+	// (a later try of the client's reached the proxy and the request went
+	// well: client.retry masked it), absorbed (no
 	// retry seen, yet no failure), connection-unused (a fault on a
 	// connection that no failed request is tied to), no-result (no result
 	// has the fault's seq).

@@ -1,8 +1,11 @@
 package run
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,6 +13,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/gatecrash/gatecrash/attack"
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/results"
 )
@@ -118,6 +122,65 @@ func (f Folder) EachEvent(fn func(*faults.Event)) error {
 	return nil
 }
 
+// EachTry calls fn with every try of the folder's tries.jsonl, in the
+// order recorded; fn must not keep the Try. A folder without the file (a
+// run without a client retry policy) has no tries: fn is never called.
+// A last line cut short is skipped, as in events.jsonl.
+func (f Folder) EachTry(fn func(*attack.Try)) error {
+	_, err := f.eachTryCut(fn)
+	return err
+}
+
+// eachTryCut reads the folder's tries as EachTry does, and says which
+// last line it skipped as cut short.
+func (f Folder) eachTryCut(fn func(*attack.Try)) (faults.CutLine, error) {
+	tf, err := os.Open(f.Path(TriesFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return faults.CutLine{}, nil
+	}
+	if err != nil {
+		return faults.CutLine{}, err
+	}
+	defer tf.Close()
+	cut, err := eachTry(tf, fn)
+	if err != nil {
+		return faults.CutLine{}, fmt.Errorf("%s: %w", tf.Name(), err)
+	}
+	return cut, nil
+}
+
+// eachTry decodes JSON lines of tries as faults.EachEventCut decodes
+// events: a line that does not decode is an error unless it is the last,
+// which is skipped as cut short.
+func eachTry(r io.Reader, fn func(*attack.Try)) (faults.CutLine, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	line := 0
+	var pending error
+	var cut faults.CutLine
+	var t attack.Try
+	for sc.Scan() {
+		line++
+		if pending != nil {
+			return faults.CutLine{}, pending
+		}
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		t = attack.Try{}
+		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
+			pending = fmt.Errorf("line %d: %w; every line but a cut last one must be a whole try: this file is not one gatecrash wrote, or it was edited", line, err)
+			cut = faults.CutLine{Line: line, Bytes: len(sc.Bytes())}
+			continue
+		}
+		fn(&t)
+	}
+	if err := sc.Err(); err != nil {
+		return faults.CutLine{}, fmt.Errorf("read tries: %w", err)
+	}
+	return cut, nil
+}
+
 // Testimony reads what the gateway's logs said; a folder without
 // testimony (a gateway gatecrash did not start) has none.
 func (f Folder) Testimony() ([]results.Testimony, error) {
@@ -167,6 +230,10 @@ func (f Folder) Analyze(opt results.Options) (*results.Report, error) {
 		return nil, err
 	}
 	a.AddTestimony(told)
+	triesCut, err := f.eachTryCut(a.AddTry)
+	if err != nil {
+		return nil, err
+	}
 	end, err := f.eachRecord(a.Add)
 	if err != nil {
 		return nil, err
@@ -176,6 +243,9 @@ func (f Folder) Analyze(opt results.Options) (*results.Report, error) {
 	}
 	if cut.Line > 0 {
 		damaged = append(damaged, results.LinesDamage(EventsFile, cut.Line, cut.Bytes))
+	}
+	if triesCut.Line > 0 {
+		damaged = append(damaged, results.TriesDamage(TriesFile, triesCut.Line, triesCut.Bytes))
 	}
 	rep := a.Report()
 	exps, aborted, err := results.ReadExpect(f.Path(ExpectFile))

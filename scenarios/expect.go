@@ -20,12 +20,20 @@ const (
 	MetricAchievedRate = "achieved_rate" // requests sent per second
 	MetricMasked       = "masked"        // masked faults, of Kind or Reason
 	MetricSendLag      = "send_lag"      // Stat of the attacker's send lag
+	// MetricAmplification: arrivals at the upstream per request, with a
+	// client retry policy.
+	MetricAmplification = "amplification"
 )
 
 // Classes an Expectation filters on (Expectation.Class), beside status
 // codes such as "502" and classes of them such as "5xx".
 const (
 	ClassError = "error" // requests that got no HTTP answer
+	// ClassUserFailure: requests whose outcome, as the user saw it (the
+	// last try's, with a client retry policy), was not a 2xx or 3xx
+	// answered in full. Only rate and count take it, and neither can
+	// abort with it.
+	ClassUserFailure = "user-failure"
 )
 
 // Units as an expectation writes them (Expectation.Unit).
@@ -87,10 +95,16 @@ const (
 //	achieved_rate      requests sent per second; /s or /m, or % of offered
 //	                   (achieved_rate >= 99% of offered); in PHASE
 //	masked[(kind=K)]   faults that broke an attempt but not the request, of fault
-//	                   kind K, or masked(reason=R) for one reason (gateway-retried,
+//	                   kind K, or masked(reason=R) for one reason (gateway-retried, client-retried,
 //	                   absorbed, connection-unused, no-result); a whole number, or
 //	                   % of the faults that broke an attempt (without kind)
 //	send_lag(S)        how late the attacker sent, S is p50, p99 or max; ms, s or m
+//	rate(user-failure), count(user-failure)
+//	                   the requests whose outcome as the user saw it (the last try's,
+//	                   with client.retry) was not a 2xx or 3xx; % or a count; in PHASE
+//	amplification      arrivals at the upstream per request (client retries times
+//	                   the gateway's own), with client.retry; a plain number, such
+//	                   as amplification < 1.5; in PHASE
 //
 // A value the run cannot measure (a phase without requests, a share of no
 // 502s, a recovery the report could not measure) fails the expectation.
@@ -146,7 +160,8 @@ func (e Expectation) String() string { return e.Expr }
 func (e Expectation) CanAbort() bool { return e.abortProblem() == "" }
 
 // BaseUnit names the unit the metric is measured in before it is
-// converted to Unit: "share" (a fraction), "count", "ms", "s" or "/s".
+// converted to Unit: "share" (a fraction), "count", "ms", "s", "/s" or
+// "ratio" (a plain number, amplification).
 func (e Expectation) BaseUnit() string {
 	switch e.Metric {
 	case MetricRate, MetricShare:
@@ -167,6 +182,8 @@ func (e Expectation) BaseUnit() string {
 			return "share"
 		}
 		return "count"
+	case MetricAmplification:
+		return "ratio"
 	}
 	return ""
 }

@@ -119,6 +119,9 @@ func (e *Expectation) abortEntry(abort *yaml.Node, ok bool) []expectProblem {
 func (e Expectation) abortProblem() string {
 	const supported = "abort works with first(...) > or >=, count(...) < or <=, max(latency) < or <=, and rate, count and latency metrics in PHASE"
 	less := e.Op == "<" || e.Op == "<="
+	if e.Class == ClassUserFailure {
+		return fmt.Sprintf("abort: true does not work with %s(user-failure), which is known only once every try of every request is in; remove abort: true", e.Metric)
+	}
 	switch e.Metric {
 	case MetricFirst:
 		if e.Op == ">" || e.Op == ">=" {
@@ -142,7 +145,7 @@ func (e Expectation) abortProblem() string {
 		return fmt.Sprintf("abort: true needs %s(latency) in a phase (decided once that phase has ended), or max(latency) with < or <=; add in PHASE, or remove abort: true", e.Stat)
 	}
 	name := e.Metric
-	if name == MetricSustained || name == MetricShare || name == MetricRecovery || name == MetricAchievedRate || name == MetricMasked || name == MetricSendLag {
+	if name == MetricSustained || name == MetricShare || name == MetricRecovery || name == MetricAchievedRate || name == MetricMasked || name == MetricSendLag || name == MetricAmplification {
 		return fmt.Sprintf("abort: true does not work with %s, which is known only at the end of the run; remove abort: true (%s)", name, supported)
 	}
 	return "abort: true does not work here; remove it (" + supported + ")"
@@ -263,6 +266,8 @@ func example(name string) string {
 		return "masked(kind=reset) > 0"
 	case "send_lag":
 		return "send_lag(p99) < 10ms"
+	case "amplification":
+		return "amplification < 1.5"
 	}
 	return "rate(status=502) < 1%"
 }

@@ -18,7 +18,7 @@ var (
 
 // metricNames lists the metrics as written, in the order messages give
 // them.
-var metricNames = []string{"rate", "count", "p50", "p90", "p99", "max", "mean", "first", "sustained", "share", "recovery", "achieved_rate", "masked", "send_lag"}
+var metricNames = []string{"rate", "count", "p50", "p90", "p99", "max", "mean", "first", "sustained", "share", "recovery", "achieved_rate", "masked", "send_lag", "amplification"}
 
 // Masked reasons: why a fault that broke an attempt did not fail the
 // request. Reports give them and masked(reason=...) accepts them.
@@ -27,10 +27,13 @@ const (
 	MaskedAbsorbed   = "absorbed"
 	MaskedConnUnused = "connection-unused"
 	MaskedNoResult   = "no-result"
+	// MaskedClientRetried: a later try of the client's (client.retry)
+	// reached the proxy and the request went well.
+	MaskedClientRetried = "client-retried"
 )
 
 // maskedReasons are the reasons masked(reason=...) accepts.
-var maskedReasons = []string{MaskedRetried, MaskedAbsorbed, MaskedConnUnused, MaskedNoResult}
+var maskedReasons = []string{MaskedRetried, MaskedClientRetried, MaskedAbsorbed, MaskedConnUnused, MaskedNoResult}
 
 // MaskedReasons returns the reasons masked(reason=...) accepts.
 func MaskedReasons() []string { return slices.Clone(maskedReasons) }
@@ -55,6 +58,11 @@ func (e *Expectation) metric(name string, args []string, parens bool) string {
 		return ""
 	case "masked":
 		return e.maskedFilter(args)
+	case "amplification":
+		if parens {
+			return "amplification takes no filter; write amplification < 1.5, or amplification < 1.5 in PHASE"
+		}
+		return ""
 	case "share":
 		return e.shareFilter(args)
 	case "recovery":
@@ -180,7 +188,10 @@ func (e *Expectation) recoveryFilter(args []string) string {
 // classFilter reads the one filter of rate, count, first and sustained.
 // failure restricts it to the failure classes: 5xx codes and error.
 func (e *Expectation) classFilter(name string, args []string, parens, failure bool) string {
-	forms := "status=502, class=5xx or error"
+	forms := "status=502, class=5xx, error or user-failure"
+	if failure {
+		forms = "status=502, class=5xx or error"
+	}
 	if len(args) != 1 {
 		if !parens || len(args) == 0 {
 			return fmt.Sprintf("%s needs a filter; write %s(status=502), %s(class=5xx) or %s(error)", name, name, name, name)
@@ -192,11 +203,18 @@ func (e *Expectation) classFilter(name string, args []string, parens, failure bo
 		e.Class = ClassError
 		return ""
 	}
+	if a == ClassUserFailure {
+		if failure {
+			return fmt.Sprintf("%s measures when a failure class began, and user-failure is a share of requests; write rate(user-failure) < 0.1%% or count(user-failure) < 10", name)
+		}
+		e.Class = ClassUserFailure
+		return ""
+	}
 	key, val, ok := strings.Cut(a, "=")
 	key, val = strings.TrimSpace(key), strings.TrimSpace(val)
 	switch {
 	case !ok:
-		if near, close := closest(a, []string{"error"}); close {
+		if near, close := closest(a, []string{"error", ClassUserFailure}); close {
 			return fmt.Sprintf("unknown filter %s (did you mean %s?); write %s", shorten(a), near, forms)
 		}
 		return fmt.Sprintf("unknown filter %s; write %s", shorten(a), forms)
@@ -266,7 +284,7 @@ func (e *Expectation) unit(name, number string) string {
 	switch e.Metric {
 	case MetricRecovery:
 		// Phase comes from the filter.
-	case MetricRate, MetricCount, MetricLatency, MetricAchievedRate:
+	case MetricRate, MetricCount, MetricLatency, MetricAchievedRate, MetricAmplification:
 	default:
 		if e.Phase != "" {
 			return fmt.Sprintf("%s is measured over the whole run; remove %s", name, shorten("in "+e.Phase))
@@ -283,6 +301,10 @@ func (e *Expectation) unit(name, number string) string {
 		return e.timeUnit(name, number)
 	case MetricAchievedRate:
 		return e.rateUnit(number)
+	case MetricAmplification:
+		if e.Unit != "" {
+			return fmt.Sprintf("amplification is arrivals at the upstream per request, a plain number; write amplification %s %s, without %s", e.Op, number, shorten(e.Unit))
+		}
 	}
 	return ""
 }
@@ -362,8 +384,8 @@ func (e *Expectation) rateUnit(number string) string {
 // filterText writes the filter back, for examples.
 func (e *Expectation) filterText() string {
 	switch {
-	case e.Class == ClassError:
-		return "error"
+	case e.Class == ClassError, e.Class == ClassUserFailure:
+		return e.Class
 	case strings.HasSuffix(e.Class, "xx"):
 		return "class=" + e.Class
 	}

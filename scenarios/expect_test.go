@@ -41,6 +41,11 @@ func TestParseExpect(t *testing.T) {
 		{"masked(kind=reset) > 0", Expectation{Metric: MetricMasked, Kind: "reset", Op: ">", Value: 0}},
 		{"masked(reason=gateway-retried) >= 90%", Expectation{Metric: MetricMasked, Reason: "gateway-retried", Op: ">=", Value: 90, Unit: "%"}},
 		{"send_lag(p99) < 10ms", Expectation{Metric: MetricSendLag, Stat: "p99", Op: "<", Value: 10, Unit: "ms"}},
+		{"amplification < 1.5 in spike", Expectation{Metric: MetricAmplification, Op: "<", Value: 1.5, Phase: "spike"}},
+		{"amplification<=2", Expectation{Metric: MetricAmplification, Op: "<=", Value: 2}},
+		{"rate(user-failure) < 0.1%", Expectation{Metric: MetricRate, Class: ClassUserFailure, Op: "<", Value: 0.1, Unit: "%"}},
+		{"count(user-failure) == 0 in spike", Expectation{Metric: MetricCount, Class: ClassUserFailure, Op: "==", Value: 0, Phase: "spike"}},
+		{"masked(reason=client-retried) > 0", Expectation{Metric: MetricMasked, Reason: MaskedClientRetried, Op: ">", Value: 0}},
 	} {
 		t.Run(tt.expr, func(t *testing.T) {
 			got, err := ParseExpect(tt.expr)
@@ -62,9 +67,9 @@ func TestParseExpectErrors(t *testing.T) {
 	for _, tt := range []struct{ expr, want string }{
 		{"", "the expectation is empty; write one such as rate(status=502) < 1%"},
 		{"p98(latency) < 1s", `unknown metric "p98"; use p50, p90, p99, max, mean`},
-		{"latncy(x) < 1s", `unknown metric "latncy"; use rate, count, p50, p90, p99, max, mean, first, sustained, share, recovery, achieved_rate, masked, send_lag`},
-		{"firts(status=502) > 1s", `unknown metric "firts" (did you mean first?); use rate, count, p50, p90, p99, max, mean, first, sustained, share, recovery, achieved_rate, masked, send_lag`},
-		{"(x) < 1", `"(x) < 1" does not start with a metric; write one such as rate(status=502) < 1% (metrics: rate, count, p50, p90, p99, max, mean, first, sustained, share, recovery, achieved_rate, masked, send_lag)`},
+		{"latncy(x) < 1s", `unknown metric "latncy"; use rate, count, p50, p90, p99, max, mean, first, sustained, share, recovery, achieved_rate, masked, send_lag, amplification`},
+		{"firts(status=502) > 1s", `unknown metric "firts" (did you mean first?); use rate, count, p50, p90, p99, max, mean, first, sustained, share, recovery, achieved_rate, masked, send_lag, amplification`},
+		{"(x) < 1", `"(x) < 1" does not start with a metric; write one such as rate(status=502) < 1% (metrics: rate, count, p50, p90, p99, max, mean, first, sustained, share, recovery, achieved_rate, masked, send_lag, amplification)`},
 		{"rate(status=502 < 1%", "rate( is never closed with ); write rate(status=502) < 1%"},
 		{"rate < 1%", "rate needs a filter; write rate(status=502), rate(class=5xx) or rate(error)"},
 		{"rate(status=502, error) < 1%", "rate takes one filter, got 2; write rate(status=502), rate(class=5xx) or rate(error)"},
@@ -72,9 +77,9 @@ func TestParseExpectErrors(t *testing.T) {
 		{"rate(status=abc) < 1%", `"abc" is not a status code; write one from 100 to 599, such as status=502`},
 		{"rate(status=700) < 1%", `"700" is not a status code; write one from 100 to 599, such as status=502`},
 		{"rate(class=6xx) < 1%", `"6xx" is not a status class; write one such as class=5xx (1xx to 5xx)`},
-		{"rate(code=502) < 1%", `unknown filter "code"; write status=502, class=5xx or error`},
-		{"rate(stats=502) < 1%", `unknown filter "stats" (did you mean status?); write status=502, class=5xx or error`},
-		{"rate(errors) < 1%", `unknown filter "errors" (did you mean error?); write status=502, class=5xx or error`},
+		{"rate(code=502) < 1%", `unknown filter "code"; write status=502, class=5xx, error or user-failure`},
+		{"rate(stats=502) < 1%", `unknown filter "stats" (did you mean status?); write status=502, class=5xx, error or user-failure`},
+		{"rate(errors) < 1%", `unknown filter "errors" (did you mean error?); write status=502, class=5xx, error or user-failure`},
 		{"first(status=404) > 1s", "first measures when a failure class began, and status=404 is not one; give a 5xx code such as status=502, class=5xx, or error"},
 		{"first(class=4xx) > 1s", "first measures when a failure class began, and class=4xx is not one; write class=5xx, a 5xx code such as status=502, or error"},
 		{"p99 < 1s", "p99 needs what it measures; write p99(latency)"},
@@ -83,7 +88,7 @@ func TestParseExpectErrors(t *testing.T) {
 		{"send_lag(p90) < 1s", "send_lag(p90): write send_lag(p50), send_lag(p99) or send_lag(max)"},
 		{"achieved_rate(x) > 1/s", "achieved_rate takes no filter; write achieved_rate >= 99% of offered, or achieved_rate >= 100/s"},
 		{"masked(kind=rest) > 0", "unknown fault kind \"rest\" (did you mean reset?); use one of " + strings.Join(kinds, ", ")},
-		{"masked(reason=retried) > 0", "unknown masked reason \"retried\"; use one of gateway-retried, absorbed, connection-unused, no-result"},
+		{"masked(reason=retried) > 0", "unknown masked reason \"retried\"; use one of gateway-retried, client-retried, absorbed, connection-unused, no-result"},
 		{"masked(kind=reset, reason=absorbed) > 0", "masked takes one filter, got 2; write masked(kind=reset) or masked(reason=gateway-retried)"},
 		{"masked(reset) > 0", "masked(reset): write masked(kind=KIND), such as masked(kind=reset), or masked(reason=REASON), such as masked(reason=gateway-retried)"},
 		{"share(cause=resets) > 1%", "unknown cause \"resets\"; use one of " +
@@ -108,6 +113,13 @@ func TestParseExpectErrors(t *testing.T) {
 		{"rate(status=502) < 150%", "150% is more than all; write a share from 0% to 100%"},
 		{"rate(status=502) < 1ms", `unknown unit "ms" for rate, a share; write %, such as rate(status=502) < 1%`},
 		{"p99(latency) < 250", "250 has no unit; write 250ms or 250s"},
+		{"amplification(x) < 1.5", "amplification takes no filter; write amplification < 1.5, or amplification < 1.5 in PHASE"},
+		{"amplification < 150%", `amplification is arrivals at the upstream per request, a plain number; write amplification < 150, without "%"`},
+		{"amplification < 1.5x", `amplification is arrivals at the upstream per request, a plain number; write amplification < 1.5, without "x"`},
+		{"amplificaton < 1.5", `unknown metric "amplificaton" (did you mean amplification?); use rate, count, p50, p90, p99, max, mean, first, sustained, share, recovery, achieved_rate, masked, send_lag, amplification`},
+		{"rate(user-failures) < 1%", `unknown filter "user-failures" (did you mean user-failure?); write status=502, class=5xx, error or user-failure`},
+		{"first(user-failure) > 1s", "first measures when a failure class began, and user-failure is a share of requests; write rate(user-failure) < 0.1% or count(user-failure) < 10"},
+		{"rate(user-failure) < 0.1", "rate is a share; write the value with %, such as 0.1%"},
 		{"p99(latency) < 250 ms", `"ms" after 250: write the unit right after the number, as in 250ms`},
 		{"p99(latency) < 1sec", `unknown unit "sec" for p99; write ms, s or m, such as p99(latency) < 250ms`},
 		{"first(status=502) > 1h", `unknown unit "h" for first; write ms, s or m, such as first(status=502) > 10s`},
@@ -166,6 +178,9 @@ func TestExpectationAbort(t *testing.T) {
 		{"sustained(status=502) > 1s", "abort: true does not work with sustained"},
 		{"masked > 0", "abort: true does not work with masked"},
 		{"send_lag(p99) < 10ms", "abort: true does not work with send_lag"},
+		{"amplification < 1.5 in spike", "abort: true does not work with amplification, which is known only at the end of the run"},
+		{"rate(user-failure) < 1% in spike", "abort: true does not work with rate(user-failure), which is known only once every try of every request is in; remove abort: true"},
+		{"count(user-failure) < 10", "abort: true does not work with count(user-failure)"},
 	} {
 		t.Run(tt.expr, func(t *testing.T) {
 			e, err := ParseExpectation(tt.expr, true)

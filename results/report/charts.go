@@ -106,6 +106,16 @@ func chartTimeline(r *results.Report) chartBuckets {
 			for c, v := range b.Causes {
 				m.Causes[c] += v
 			}
+			if x := b.Retries; x != nil {
+				if m.Retries == nil {
+					m.Retries = &results.Retries{}
+				}
+				m.Retries.Requests += x.Requests
+				m.Retries.Tries += x.Tries
+				m.Retries.UpstreamArrivals += x.UpstreamArrivals
+				m.Retries.FirstTryFailures += x.FirstTryFailures
+				m.Retries.UserFailures += x.UserFailures
+			}
 			if b.Requests > 0 {
 				lat += b.LatencyMS.P50
 				n++
@@ -170,14 +180,52 @@ func htmlCharts(r *results.Report) ([]htmlChart, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []htmlChart{
+	charts := []htmlChart{
 		{ID: "status", Title: "Answers over time", SVG: statusSVG,
 			Caption: "Above, the offered rate and the answers per second by status class; below, the failures per second: 5xx codes and requests without an answer. Phases are shaded, those with faults in red." + merged},
 		{ID: "latency", Title: "Latency over time", SVG: latSVG,
 			Caption: "p50 and p99 of the latencies of the requests sent in each bucket, in milliseconds (buckets without a request are skipped)." + merged},
 		{ID: "causes", Title: "502 causes over time", SVG: causeSVG,
 			Caption: "Above, the 502s per second by cause; below, the faults the proxy applied per second by kind (with each kind's Pearson correlation with the 502 timeline) and the masked ones. " + causeCaption(r) + merged},
-	}, nil
+	}
+	if r.Retries == nil {
+		return charts, nil
+	}
+	retrySVG, err := chartSVG(r, tl, retryPanels(tl))
+	if err != nil {
+		return nil, err
+	}
+	return append(charts, htmlChart{ID: "retry-load", Title: "Offered load and the load the retries made", SVG: retrySVG,
+		Caption: "Above, the offered rate (first tries), the tries per second at the gateway and the arrivals per second at the upstream (the client's and the gateway's retries); below, the requests per second whose first try failed and those whose last did, as users saw them. Each request counts in the bucket its first try was sent in, with all its tries and arrivals." + merged}), nil
+}
+
+// retryPanels are the chart of a run with a client retry policy: above,
+// the load offered, at the gateway and at the upstream; below, the
+// failures of first tries and those users saw.
+func retryPanels(tl chartBuckets) []chartPanel {
+	count := func(f func(*results.Retries) int) func(results.Bucket) int {
+		return func(b results.Bucket) int {
+			if b.Retries == nil {
+				return 0
+			}
+			return f(b.Retries)
+		}
+	}
+	offered := make([]float64, len(tl.b))
+	for i, b := range tl.b {
+		offered[i] = b.OfferedRate
+	}
+	return []chartPanel{
+		{ylabel: "requests/s", lines: []chartSeries{
+			{name: "offered", color: colOffered, dashed: true, ys: offered},
+			{name: "gateway tries", color: col2xx, ys: tl.perSecond(count(func(x *results.Retries) int { return x.Tries }))},
+			{name: "upstream arrivals", color: col502, ys: tl.perSecond(count(func(x *results.Retries) int { return x.UpstreamArrivals }))},
+		}},
+		{ylabel: "failures/s", lines: []chartSeries{
+			{name: "first-try failures", color: col504, ys: tl.perSecond(count(func(x *results.Retries) int { return x.FirstTryFailures }))},
+			{name: "user-seen failures", color: colError, ys: tl.perSecond(count(func(x *results.Retries) int { return x.UserFailures }))},
+		}},
+	}
 }
 
 // statusTotal counts the report's answers with a status in [lo, hi].

@@ -55,8 +55,36 @@ type htmlData struct {
 	Phases    [][]htmlCell
 	Total     []htmlCell
 	Masked    string
+	Retries   *htmlRetries
 	Correl    string
 	SendLag   string
+}
+
+// htmlRetries is what the client retry policy bought and cost: in
+// words, and the table of it per phase.
+type htmlRetries struct {
+	Words string
+	Head  []htmlCell
+	Rows  [][]htmlCell
+}
+
+// htmlRetryTable returns the client retries section; nil without a policy.
+func htmlRetryTable(r *results.Report) *htmlRetries {
+	if r.Retries == nil {
+		return nil
+	}
+	h := &htmlRetries{Words: r.Retries.Bought() + " " + r.Retries.Cost()}
+	for i, name := range retryHead {
+		h.Head = append(h.Head, htmlCell{Text: name, Num: i > 0})
+	}
+	for _, row := range retryRows(r) {
+		cells := make([]htmlCell, len(row))
+		for i, c := range row {
+			cells[i] = htmlCell{Text: c, Num: i > 0, Bad: retryHead[i] == "user fail" && c != results.Percent(0)}
+		}
+		h.Rows = append(h.Rows, cells)
+	}
+	return h
 }
 
 type htmlChart struct {
@@ -99,6 +127,7 @@ func htmlPage(r *results.Report, vs []shownVerdict) (*htmlData, error) {
 	d.Charts = charts
 	d.Causes = htmlCauseTables(r)
 	d.PhaseHead, d.Phases, d.Total = htmlPhaseTable(r)
+	d.Retries = htmlRetryTable(r)
 	if r.Masked.Faults > 0 {
 		d.Masked = maskedSentence(r.Masked, func(s string) string { return s })
 	}
@@ -252,7 +281,17 @@ footer { color: #959da5; margin-top: 32px; font-size: 12px; }
 </tbody>
 </table>
 </section>
-<section id="expectations">
+{{with .Retries}}<section id="retries">
+<h2>Client retries</h2>
+<p>{{.Words}}</p>
+<table>
+<thead><tr>{{range .Head}}<th{{if .Num}} class="num"{{end}}>{{.Text}}</th>{{end}}</tr></thead>
+<tbody>
+{{range .Rows}}<tr>{{template "cells" .}}</tr>
+{{end}}</tbody>
+</table>
+</section>
+{{end}}<section id="expectations">
 <h2>Expectations</h2>
 {{if .Verdicts}}<table>
 <thead><tr><th></th><th>expectation</th><th class="num">measured</th></tr></thead>

@@ -76,6 +76,19 @@ func writeMarkdown(w io.Writer, r *results.Report, vs []shownVerdict) error {
 	if m := r.Masked; m.Faults > 0 {
 		b.WriteString("\n### Masked faults\n\n" + maskedSentence(m, mdText) + "\n")
 	}
+	if x := r.Retries; x != nil {
+		b.WriteString("\n### Client retries\n\n" + mdText(x.Bought()+" "+x.Cost()) + "\n\n")
+		mdRow(&b, retryHead)
+		align := []string{"---"}
+		for range retryHead[1:] {
+			align = append(align, "---:")
+		}
+		mdRow(&b, align)
+		for _, row := range retryRows(r) {
+			row[0] = mdText(row[0])
+			mdRow(&b, row)
+		}
+	}
 	mdExpectations(&b, vs)
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -85,6 +85,7 @@ func Text(w io.Writer, r *results.Report) error {
 	textPhases(&b, r, codes)
 	writeTimeline(&b, r, codes)
 	textCauses(&b, r)
+	textRetries(&b, r)
 	textAsides(&b, r)
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -147,6 +148,23 @@ func textCauses(b *strings.Builder, r *results.Report) {
 			}
 		}
 	}
+}
+
+// textRetries writes what the client retry policy bought and cost, per
+// phase and in total; nothing without a policy.
+func textRetries(b *strings.Builder, r *results.Report) {
+	if r.Retries == nil {
+		return
+	}
+	b.WriteString("\nclient retries:\n")
+	b.WriteString(wrap(r.Retries.Bought()+" "+r.Retries.Cost(), 100))
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, strings.Join(retryHead, "\t")+"\t")
+	for _, row := range retryRows(r) {
+		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+	}
+	tw.Flush()
 }
 
 // textAsides writes the masked faults, the correlations and the send lag.
