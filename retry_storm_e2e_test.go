@@ -117,7 +117,7 @@ func TestRetryStorm(t *testing.T) {
 					if _, err := run.Run(ctx, sc, run.Options{Dir: out}); err != nil {
 						t.Fatalf("retry-storm on %s with %s: %v", gw, policy, err)
 					}
-					st := readStorm(t, out)
+					st := readStorm(t, out, sc)
 					t.Logf("%s on %s, %s:\n%s", v.name, gw, policy, st.table())
 					st.check(t, policy)
 				})
@@ -135,6 +135,7 @@ type stormSecond struct {
 	failed   int     // of them, those the user saw fail
 	tries    int     // every try sent, from tries.jsonl
 	arrivals int     // tries that reached the proxy, from events.jsonl
+	served   int     // of them, those the capacity admitted: the upstream's work
 }
 
 // share is the share of the second's requests the user saw fail.
@@ -156,8 +157,8 @@ type stormRun struct {
 }
 
 // readStorm reads report.json's timeline and phases, tries.jsonl and
-// events.jsonl of a run folder.
-func readStorm(t *testing.T, out string) *stormRun {
+// events.jsonl of the run folder of sc.
+func readStorm(t *testing.T, out string, sc *scenarios.Scenario) *stormRun {
 	t.Helper()
 	rep := readRunDir(t, out).report
 	plan, err := run.Folder(out).Plan()
@@ -235,9 +236,20 @@ func readStorm(t *testing.T, out string) *stormRun {
 		attempt int
 	}
 	first := map[arrival]time.Time{}
+	// The service time is each phase's last fault, a latency behind the
+	// cap: its events are the tries the capacity admitted.
+	service := map[string]int{}
+	for _, p := range sc.Phases {
+		service[p.Name] = len(p.Faults) - 1
+	}
 	if err := run.Folder(out).EachEvent(func(e *faults.Event) {
 		if e.Seq == nil {
 			return
+		}
+		if e.Type == faults.TypeFault && e.Kind == scenarios.KindLatency && e.Fault == service[e.Phase] {
+			if i := at(e.Time); i >= 0 {
+				st.seconds[i].served++
+			}
 		}
 		k := arrival{e.Attack, *e.Seq, e.Attempt}
 		if t0, ok := first[k]; !ok || e.Time.Before(t0) {
@@ -324,13 +336,13 @@ func (st *stormRun) check(t *testing.T, policy string) {
 }
 
 // table prints the run second by second: what the plan offered, first
-// tries sent, failures the user saw, every try sent, and tries that
-// reached the proxy (the upstream's arrivals).
+// tries sent, failures the user saw, every try sent, tries that reached
+// the proxy (the upstream's arrivals), and those its capacity admitted.
 func (st *stormRun) table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%6s %-8s %8s %6s %6s %7s %9s\n", "t", "phase", "offered", "sent", "failed", "tries", "arrivals")
+	fmt.Fprintf(&b, "%6s %-8s %8s %6s %6s %7s %9s %7s\n", "t", "phase", "offered", "sent", "failed", "tries", "arrivals", "served")
 	for _, s := range st.seconds {
-		fmt.Fprintf(&b, "%5.0fs %-8s %8.0f %6d %6d %7d %9d\n", s.t, s.phase, s.offered, s.requests, s.failed, s.tries, s.arrivals)
+		fmt.Fprintf(&b, "%5.0fs %-8s %8.0f %6d %6d %7d %9d %7d\n", s.t, s.phase, s.offered, s.requests, s.failed, s.tries, s.arrivals, s.served)
 	}
 	return b.String()
 }
