@@ -25,7 +25,7 @@ import (
 // another spike, to show that its two outcomes do not hang on the
 // catalog's numbers: 6 slots of 40ms (C = 150/s), a queue of 300 (2s of
 // work), 75/s offered (half of C; naive retries make 225/s), a spike of
-// 2s at 1.2s, and a load that falls to 30/s.
+// 2s at 1.2s, and a load that falls to 15/s.
 const stormHoldout = `name: retry-storm-holdout
 seed: 35
 target: {gateway: builtin, timeout: 1s, upstream_timeout: 5s}
@@ -57,7 +57,7 @@ phases:
       - {kind: latency, delay: 40ms}
   - name: low
     duration: 7s
-    rate: 30/s
+    rate: 15/s
     faults:
       - {kind: overload, max_inflight: 6, queue: 300, queue_timeout: 4s, reject: "503"}
       - {kind: latency, delay: 40ms}
