@@ -32,8 +32,16 @@ type Phase struct {
 }
 
 // PhasesFrom builds the proxy's phases from a validated scenario.
+//
+// Overload faults with the same max_inflight, queue, queue_timeout and
+// reject, in any phases, share one set of slots and one queue: they are
+// one upstream's capacity, which does not reset at a phase boundary, so
+// the requests of a phase still in flight or queued when the next begins
+// hold their slots against the next phase's requests (as a retry storm
+// needs). Each rule keeps its own counters.
 func PhasesFrom(s *scenarios.Scenario) ([]Phase, error) {
 	phases := make([]Phase, len(s.Phases))
+	capacity := map[overloadKey]Fault{}
 	for i, sp := range s.Phases {
 		phases[i] = Phase{Name: sp.Name, Duration: sp.Duration.D()}
 		for j, f := range sp.Faults {
@@ -41,10 +49,25 @@ func PhasesFrom(s *scenarios.Scenario) ([]Phase, error) {
 			if err != nil {
 				return nil, fmt.Errorf("phase %s: %w", sp.Name, err)
 			}
+			if f.Kind == scenarios.KindOverload {
+				k := overloadKey{f.MaxInflight, f.Queue, f.QueueTimeout.D(), f.Reject}
+				if shared, ok := capacity[k]; ok {
+					r.Fault = shared
+				} else {
+					capacity[k] = r.Fault
+				}
+			}
 			phases[i].Rules = append(phases[i].Rules, r)
 		}
 	}
 	return phases, nil
+}
+
+// overloadKey is the settings that make two overload faults one capacity.
+type overloadKey struct {
+	maxInflight, queue int
+	queueTimeout       time.Duration
+	reject             string
 }
 
 // Config configures a Proxy.
