@@ -317,5 +317,3 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Error("gatecrash report DIR wrote a different report.json from the same records")
 	}
 }
-
-// TestCatalogRuns runs every catalog scenario end to end.
