@@ -317,20 +317,10 @@ func TestFolderWithout(t *testing.T) {
 // damaged entries, and the field itself (the root's schema test reads a
 // whole run's report, which has none).
 func TestDamagedDocumented(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "docs", "report.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := os.ReadFile(filepath.Join("testdata", "damage-killed-mid-run.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rep struct {
 		Damaged []map[string]any `json:"damaged"`
 	}
-	if err := json.Unmarshal(js, &rep); err != nil {
-		t.Fatal(err)
-	}
+	doc := docAndGolden(t, "damage-killed-mid-run.json", &rep)
 	keys := []string{"damaged"}
 	for _, d := range rep.Damaged {
 		for k := range d {
@@ -340,6 +330,31 @@ func TestDamagedDocumented(t *testing.T) {
 	if len(keys) < 7 {
 		t.Fatalf("found only the keys %v", keys)
 	}
+	checkDocumented(t, doc, keys)
+}
+
+// docAndGolden returns docs/report.md and decodes the golden report
+// testdata/name into v.
+func docAndGolden(t *testing.T, name string, v any) []byte {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(js, v); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// checkDocumented reports every key docs/report.md does not name in
+// backquotes.
+func checkDocumented(t *testing.T, doc []byte, keys []string) {
+	t.Helper()
 	for _, k := range keys {
 		if !bytes.Contains(doc, []byte("`"+k+"`")) {
 			t.Errorf("docs/report.md does not document %q", k)

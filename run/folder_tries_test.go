@@ -2,9 +2,7 @@ package run
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -138,41 +136,24 @@ func TestFolderTries(t *testing.T) {
 // TestRetriesDocumented: docs/report.md names every key of report.json's
 // retries, as the golden of TestFolderTries holds them.
 func TestRetriesDocumented(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "docs", "report.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := os.ReadFile(filepath.Join("testdata", "tries.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rep struct {
 		Retries map[string]any `json:"retries"`
 	}
-	if err := json.Unmarshal(js, &rep); err != nil {
-		t.Fatal(err)
-	}
+	doc := docAndGolden(t, "tries.json", &rep)
 	if len(rep.Retries) < 10 {
 		t.Fatalf("the golden's retries has %d keys, want them all", len(rep.Retries))
 	}
+	var keys []string
 	for k, v := range rep.Retries {
-		keys := []string{k}
+		keys = append(keys, k)
 		if m, ok := v.(map[string]any); ok && k != "stops" {
 			for inner := range m {
 				keys = append(keys, inner)
 			}
 		}
-		for _, k := range keys {
-			if !bytes.Contains(doc, []byte("`"+k+"`")) {
-				t.Errorf("docs/report.md does not document retries key %q", k)
-			}
-		}
 	}
-	for _, stop := range []string{attack.StopSuccess, attack.StopNotRetryable, attack.StopAttempts, attack.StopDeadline, attack.StopBudget, attack.StopInterrupted} {
-		if !bytes.Contains(doc, []byte("`"+stop+"`")) {
-			t.Errorf("docs/report.md does not document the stop %q", stop)
-		}
-	}
+	keys = append(keys, attack.StopSuccess, attack.StopNotRetryable, attack.StopAttempts, attack.StopDeadline, attack.StopBudget, attack.StopInterrupted)
+	checkDocumented(t, doc, keys)
 }
 
 // FuzzEachTry: no input panics the reader of tries.jsonl; what it accepts
