@@ -50,21 +50,34 @@ func binomialRange(n int, p, tail float64) (lo, hi int) {
 }
 
 // TestRetryReportEndToEnd runs the scenario through gatecrash run on the
-// built-in gateway: the expectations on the new metrics hold (exit 0);
+// built-in gateway and on nginx: the expectations on the new metrics hold (exit 0);
 // report.json's retries put the first-try failures near 0.2 and the
 // user-seen ones near 0.2^3 of the requests (binomial bounds with a chance
 // of 1e-6 in each tail); per seq, the proxy's arrivals (1 + its retry and
 // client-retry observations) are the sidecar's tries plus the gateway's
 // own retries, and so in total; the faults the client's retries masked
-// are client-retried, not gateway-retried.
+// are client-retried, not gateway-retried. Neither gateway retries a POST,
+// and the fault decisions depend on (seed, seq, attempt) alone, so both
+// runs meet the same faults.
 func TestRetryReportEndToEnd(t *testing.T) {
 	file := writeFile(t, "retry-report.yaml", retryReportScenario)
+	for _, gw := range []string{scenarios.GatewayBuiltin, scenarios.GatewayNginx} {
+		t.Run(gw, func(t *testing.T) { checkRetryReport(t, file, gw) })
+	}
+}
+
+// checkRetryReport runs the retry-report scenario on gateway and checks
+// it as TestRetryReportEndToEnd says.
+func checkRetryReport(t *testing.T, file, gateway string) {
 	out := filepath.Join(t.TempDir(), "out")
-	code, stdout, stderr := gatecrash(t, "run", file, "--out", out)
+	code, stdout, stderr := gatecrash(t, "run", file, "--gateway", gateway, "--out", out)
 	if code != exitOK {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	rd := readRunDir(t, out)
+	if rd.report.Gateway.Kind != gateway {
+		t.Errorf("gateway: got %+v, want %s", rd.report.Gateway, gateway)
+	}
 	r := rd.report.Retries
 	if r == nil {
 		t.Fatal("report.json has no retries")
