@@ -272,12 +272,21 @@ type CutLine struct {
 // skipped as cut short. A line that does not decode before the last is an
 // error: a cut only ever falls at the end.
 func EachEventCut(r io.Reader, fn func(*Event)) (CutLine, error) {
+	return EachLineCut(r, "events", "", fn)
+}
+
+// EachLineCut decodes r, JSON lines of T, calling fn for each in order
+// (fn must not keep it), and says which last line, if any, it skipped as
+// cut short. A line that does not decode before the last is an error,
+// "line N: why" followed by hint; what names the lines in a read error.
+// Empty lines are passed over.
+func EachLineCut[T any](r io.Reader, what, hint string, fn func(*T)) (CutLine, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	line := 0
 	var pending error
 	var cut CutLine
-	var e Event
+	var v, zero T
 	for sc.Scan() {
 		line++
 		if pending != nil {
@@ -286,17 +295,17 @@ func EachEventCut(r io.Reader, fn func(*Event)) (CutLine, error) {
 		if len(sc.Bytes()) == 0 {
 			continue
 		}
-		e = Event{}
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+		v = zero
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
 			// Only the last line may be cut short.
-			pending = fmt.Errorf("line %d: %w", line, err)
+			pending = fmt.Errorf("line %d: %w%s", line, err, hint)
 			cut = CutLine{Line: line, Bytes: len(sc.Bytes())}
 			continue
 		}
-		fn(&e)
+		fn(&v)
 	}
 	if err := sc.Err(); err != nil {
-		return CutLine{}, fmt.Errorf("read events: %w", err)
+		return CutLine{}, fmt.Errorf("read %s: %w", what, err)
 	}
 	return cut, nil
 }

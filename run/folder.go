@@ -1,8 +1,6 @@
 package run
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -153,32 +151,7 @@ func (f Folder) eachTryCut(fn func(*attack.Try)) (faults.CutLine, error) {
 // events: a line that does not decode is an error unless it is the last,
 // which is skipped as cut short.
 func eachTry(r io.Reader, fn func(*attack.Try)) (faults.CutLine, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	line := 0
-	var pending error
-	var cut faults.CutLine
-	var t attack.Try
-	for sc.Scan() {
-		line++
-		if pending != nil {
-			return faults.CutLine{}, pending
-		}
-		if len(sc.Bytes()) == 0 {
-			continue
-		}
-		t = attack.Try{}
-		if err := json.Unmarshal(sc.Bytes(), &t); err != nil {
-			pending = fmt.Errorf("line %d: %w; every line but a cut last one must be a whole try: this file is not one gatecrash wrote, or it was edited", line, err)
-			cut = faults.CutLine{Line: line, Bytes: len(sc.Bytes())}
-			continue
-		}
-		fn(&t)
-	}
-	if err := sc.Err(); err != nil {
-		return faults.CutLine{}, fmt.Errorf("read tries: %w", err)
-	}
-	return cut, nil
+	return faults.EachLineCut(r, "tries", "; every line but a cut last one must be a whole try: this file is not one gatecrash wrote, or it was edited", fn)
 }
 
 // Testimony reads what the gateway's logs said; a folder without
