@@ -152,13 +152,13 @@ func foreign(r *http.Request) string {
 	port := strconv.Itoa(local.Port)
 	own := net.JoinHostPort(local.IP.String(), port)
 	if !ownHost(r.Host, local.IP, port) {
-		return fmt.Sprintf("Host %s is not this API's address: send Host %s or localhost:%s (a name that resolves here through DNS is refused, against DNS rebinding)", clip(r.Host), own, port)
+		return fmt.Sprintf("Host %s is not this API's address: send Host %s or localhost:%s (a name that resolves here through DNS is refused, against DNS rebinding)", scenarios.Quote(r.Host), own, port)
 	}
 	for _, o := range r.Header.Values("Origin") {
 		// Browsers send an origin as scheme://host[:port], nothing more.
 		rest, plain := strings.CutPrefix(strings.ToLower(o), "http://")
 		if !plain || !ownHost(rest, local.IP, port) {
-			return fmt.Sprintf("a request from the web page at %s is refused: only tools and scripts (curl, an HTTP client), which send no Origin header, or http://%s itself may call the admin API", clip(o), own)
+			return fmt.Sprintf("a request from the web page at %s is refused: only tools and scripts (curl, an HTTP client), which send no Origin header, or http://%s itself may call the admin API", scenarios.Quote(o), own)
 		}
 	}
 	return ""
@@ -179,15 +179,6 @@ func ownHost(hostport string, ip net.IP, port string) bool {
 	return false
 }
 
-// clip quotes s, cut to a few dozen characters.
-func clip(s string) string {
-	const most = 60
-	if len(s) > most {
-		return strconv.Quote(s[:most]) + "..."
-	}
-	return strconv.Quote(s)
-}
-
 // writable answers 415 and reports false unless r, a write, says its
 // body is JSON or YAML: a web page cannot send either type to another
 // origin without a CORS preflight, which the API never grants.
@@ -196,7 +187,7 @@ func writable(w http.ResponseWriter, r *http.Request) bool {
 	if mt, _, err := mime.ParseMediaType(ct); err == nil && (mt == "application/json" || mt == "application/yaml") {
 		return true
 	}
-	textError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %s: send every POST and PUT with Content-Type: application/json (or application/yaml for a fault written in YAML)", clip(ct)))
+	textError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %s: send every POST and PUT with Content-Type: application/json (or application/yaml for a fault written in YAML)", scenarios.Quote(ct)))
 	return false
 }
 
