@@ -126,11 +126,8 @@ func Run(ctx context.Context, p *Pacer, opt Options, out func(*vegeta.Result) er
 	if opt.Retry != nil {
 		// The client's timeout would bound all the tries together: the
 		// retrier bounds each try with it instead.
-		rt, err := newRetrier(ctx, client.Transport, opt.Retry, client.Timeout, opt.Seed, opt.Tries)
-		if err != nil {
-			return time.Now(), err
-		}
-		client.Transport, client.Timeout = rt, 0
+		client.Transport = newRetrier(ctx, client.Transport, opt.Retry, client.Timeout, opt.Seed, opt.Tries)
+		client.Timeout = 0
 	}
 	atk := vegeta.NewAttacker(vegeta.Client(client)) // keep-alive: http.Transport's default
 	start := time.Now()

@@ -133,30 +133,6 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
-// TestRetryOn parses retry_on words.
-func TestRetryOn(t *testing.T) {
-	on, err := newRetryOn([]string{"502", "4xx", "error"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		code int
-		want bool
-	}{{502, true}, {503, false}, {404, true}, {429, true}, {200, false}, {500, false}} {
-		if got := on.code(tt.code); got != tt.want {
-			t.Errorf("code %d: got %v, want %v", tt.code, got, tt.want)
-		}
-	}
-	if !on.errors || on.timeouts {
-		t.Errorf("got errors %v timeouts %v, want true false", on.errors, on.timeouts)
-	}
-	if _, err := newRetryOn([]string{"5xx", "fast", "700"}); err == nil {
-		t.Error("retry_on [5xx fast 700]: got no error, want one")
-	} else {
-		t.Log(err)
-	}
-}
-
 // FuzzParseRetryAfter: whatever a server sends, parseRetryAfter does not
 // panic, never gives a negative wait, and reads delay-seconds back.
 func FuzzParseRetryAfter(f *testing.F) {

@@ -24,43 +24,6 @@ import (
 // body is closed unread, and its connection with it.
 const drainLimit = 256 << 10
 
-// retryOn is a policy's retry_on: what makes a try fail and be retried.
-type retryOn struct {
-	codes    map[int]bool
-	classes  [6]bool // 1xx..5xx by first digit
-	errors   bool
-	timeouts bool
-}
-
-// newRetryOn parses words: status codes ("502"), classes ("5xx"), error,
-// timeout.
-func newRetryOn(words []string) (retryOn, error) {
-	on := retryOn{codes: map[int]bool{}}
-	var errs []error
-	for i, w := range words {
-		w = strings.ToLower(strings.TrimSpace(w))
-		switch {
-		case w == scenarios.RetryOnError:
-			on.errors = true
-		case w == scenarios.RetryOnTimeout:
-			on.timeouts = true
-		case len(w) == 3 && w[0] >= '1' && w[0] <= '5' && w[1:] == "xx":
-			on.classes[w[0]-'0'] = true
-		default:
-			c, err := strconv.Atoi(w)
-			if err != nil || c < 100 || c > 599 {
-				errs = append(errs, fmt.Errorf("client.retry.retry_on[%d]: %q is not a status code, a class, error or timeout; write 502, 5xx, error or timeout", i, words[i]))
-				continue
-			}
-			on.codes[c] = true
-		}
-	}
-	return on, errors.Join(errs...)
-}
-
-// code reports whether an answer with status c is retried.
-func (o retryOn) code(c int) bool { return o.codes[c] || (c >= 100 && c < 600 && o.classes[c/100]) }
-
 // retrier is the http.RoundTripper of a retrying client: each request
 // it is given is one logical request, whose tries go to base with the
 // same headers and scenarios.HeaderTry, until one is not to be retried or the
@@ -69,28 +32,24 @@ func (o retryOn) code(c int) bool { return o.codes[c] || (c >= 100 && c < 600 &&
 type retrier struct {
 	ctx     context.Context // the attack's: its end stops the waits
 	base    http.RoundTripper
-	policy  *scenarios.Retry
-	on      retryOn
-	timeout time.Duration // of each try; 0: none
-	budget  *Budget       // nil: none
+	policy  *scenarios.Retry // validated: its RetryOn methods say what is retried
+	timeout time.Duration    // of each try; 0: none
+	budget  *Budget          // nil: none
 	seed    uint64
 	tries   func(Try) // nil: discard
 }
 
-// newRetrier returns the retrying transport of policy p over base.
-func newRetrier(ctx context.Context, base http.RoundTripper, p *scenarios.Retry, timeout time.Duration, seed uint64, tries func(Try)) (*retrier, error) {
-	on, err := newRetryOn(p.RetryOn)
-	if err != nil {
-		return nil, err
-	}
-	r := &retrier{ctx: ctx, base: base, policy: p, on: on, timeout: timeout, seed: seed, tries: tries}
+// newRetrier returns the retrying transport of policy p, as scenarios
+// validated it, over base.
+func newRetrier(ctx context.Context, base http.RoundTripper, p *scenarios.Retry, timeout time.Duration, seed uint64, tries func(Try)) *retrier {
+	r := &retrier{ctx: ctx, base: base, policy: p, timeout: timeout, seed: seed, tries: tries}
 	if p.Budget != nil {
 		r.budget = NewBudget(p.Budget.Ratio, p.Budget.MinPerSecond)
 	}
 	if r.tries == nil {
 		r.tries = func(Try) {}
 	}
-	return r, nil
+	return r
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -270,11 +229,11 @@ func (t *retrier) stop(ctx context.Context, n, max int, resp *http.Response, err
 		return StopDeadline
 	case err != nil && ctx.Err() != nil:
 		return StopInterrupted
-	case err != nil && isTimeout(err) && !t.on.timeouts:
+	case err != nil && isTimeout(err) && !t.policy.RetryOnTimeout():
 		return StopNotRetryable
-	case err != nil && !isTimeout(err) && !t.on.errors:
+	case err != nil && !isTimeout(err) && !t.policy.RetryOnError():
 		return StopNotRetryable
-	case err == nil && !t.on.code(resp.StatusCode):
+	case err == nil && !t.policy.RetryOnStatus(resp.StatusCode):
 		if resp.StatusCode >= 200 && resp.StatusCode < 400 {
 			return StopSuccess
 		}
