@@ -44,9 +44,9 @@ func writeExpectations(b *strings.Builder, r *results.Report) {
 	b.WriteString("\n")
 }
 
-// writeUnapplied writes one WARNING line per damaged file, then one per
+// writeWarnings writes one WARNING line per damaged file, then one per
 // fault that never bit.
-func writeUnapplied(b *strings.Builder, r *results.Report) {
+func writeWarnings(b *strings.Builder, r *results.Report) {
 	for _, d := range r.Damaged {
 		fmt.Fprintf(b, "WARNING: %s\n", d.Warning)
 	}
@@ -78,7 +78,7 @@ func Text(w io.Writer, r *results.Report) error {
 	fmt.Fprintf(&b, "scenario %s, seed %d, started %s, %.1fs%s\n\n", r.Scenario, r.Seed, r.Started.UTC().Format("2006-01-02T15:04:05Z"), r.DurationS, state)
 	b.WriteString(wrap(r.Diagnosis, 100))
 	b.WriteString("\n\n")
-	writeUnapplied(&b, r)
+	writeWarnings(&b, r)
 	writeExpectations(&b, r)
 
 	codes := statusCodes(r)
