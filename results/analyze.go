@@ -44,8 +44,17 @@ func (c *counts) add(code uint16) {
 
 // of returns how many requests of a failure class c holds.
 func (c *counts) of(class string) int {
-	if class == scenarios.ClassError {
+	switch class {
+	case scenarios.ClassError:
 		return c.errors
+	case scenarios.ClassUserFailure:
+		n := c.requests
+		for _, cc := range c.status {
+			if cc.code >= 200 && cc.code < 400 {
+				n -= cc.n
+			}
+		}
+		return n
 	}
 	code, _ := strconv.Atoi(class)
 	for _, cc := range c.status {

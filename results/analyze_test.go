@@ -554,3 +554,104 @@ func TestReviewEdges(t *testing.T) {
 		}
 	})
 }
+
+// TestRecoveryLimit checks after which phases recovery is measured, and
+// until when: when the next phase keeps only some of a phase's faults,
+// until a phase with a fault the next phase did not have.
+func TestRecoveryLimit(t *testing.T) {
+	spec := func(s ...string) []string { return s }
+	phase := func(start float64, kinds, specs []string) PhasePlan {
+		return PhasePlan{StartS: start, EndS: start + 2, Faults: kinds, FaultSpecs: specs}
+	}
+	overload, lat25, lat1500 := "{kind: overload, max_inflight: 5}", "{kind: latency, delay: 25ms}", "{kind: latency, delay: 1500ms}"
+	for _, tt := range []struct {
+		name   string
+		phases []PhasePlan
+		i      int
+		want   float64 // seconds; -1: not measured
+	}{
+		{"fault then quiet to the end", []PhasePlan{phase(0, spec("reset"), nil), phase(2, nil, nil), phase(4, nil, nil)}, 0, 6},
+		{"fault, quiet, the fault again", []PhasePlan{phase(0, spec("reset"), nil), phase(2, nil, nil), phase(4, spec("reset"), nil)}, 0, 4},
+		{"fault then another fault", []PhasePlan{phase(0, spec("reset"), nil), phase(2, spec("latency"), nil)}, 0, -1},
+		{"the last phase", []PhasePlan{phase(0, nil, nil), phase(2, spec("reset"), nil)}, 1, -1},
+		{"quiet then fault", []PhasePlan{phase(0, nil, nil), phase(2, spec("reset"), nil)}, 0, -1},
+		{"same faults go on", []PhasePlan{phase(0, spec("reset"), nil), phase(2, spec("reset"), nil)}, 0, -1},
+		{"one of two kinds ends", []PhasePlan{phase(0, spec("reset", "latency"), nil), phase(2, spec("latency"), nil), phase(4, spec("latency"), nil)}, 0, 6},
+		// retry-storm: the kinds are alike, the specs tell the spike apart.
+		{"a spike ends, the cap stays", []PhasePlan{
+			phase(0, spec("overload", "latency"), spec(overload, lat25)),
+			phase(2, spec("latency", "overload"), spec(lat1500, overload, lat25)),
+			phase(4, spec("overload", "latency"), spec(overload, lat25)),
+			phase(6, spec("overload", "latency"), spec(overload, lat25)),
+		}, 1, 8},
+		{"before the spike", []PhasePlan{
+			phase(0, spec("overload", "latency"), spec(overload, lat25)),
+			phase(2, spec("latency", "overload"), spec(lat1500, overload, lat25)),
+		}, 0, -1},
+		{"the cap goes on, unchanged", []PhasePlan{
+			phase(0, spec("overload", "latency"), spec(overload, lat25)),
+			phase(2, spec("overload", "latency"), spec(overload, lat25)),
+		}, 0, -1},
+		{"a spike ends, until another spike", []PhasePlan{
+			phase(0, spec("latency", "overload"), spec(lat1500, overload)),
+			phase(2, spec("overload"), spec(overload)),
+			phase(4, spec("latency", "overload"), spec(lat1500, overload)),
+		}, 0, 4},
+		{"old run.json: kinds alike", []PhasePlan{
+			phase(0, spec("latency", "overload"), nil),
+			phase(2, spec("overload", "latency"), nil),
+		}, 0, -1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := recoveryLimit(tt.phases, tt.i)
+			if tt.want < 0 {
+				if ok {
+					t.Fatalf("got measured until %v, want not measured", got)
+				}
+				return
+			}
+			if !ok || got != seconds(tt.want) {
+				t.Fatalf("got %v (measured %t), want until %vs", got, ok, tt.want)
+			}
+		})
+	}
+}
+
+// TestUserFailureRecovery checks that recovery is measured for every
+// request not answered with a 2xx or 3xx together: 503s and errors that
+// each stay under the threshold fail it together.
+func TestUserFailureRecovery(t *testing.T) {
+	run := &Run{Schema: RunSchema, Scenario: "s", Attack: "a", Started: t0, Phases: []PhasePlan{
+		{Name: "spike", StartS: 0, EndS: 4, Planned: 40, Rate: 10, RampTo: 10, Faults: []string{"latency", "overload"}, FaultSpecs: []string{"a", "b"}},
+		{Name: "after", StartS: 4, EndS: 10, Planned: 60, Rate: 10, RampTo: 10, Faults: []string{"overload"}, FaultSpecs: []string{"b"}},
+	}}
+	// Until 7s, one request in ten gets a 503 and one an error: 10% each.
+	res := scheduled(run, func(d time.Duration) uint16 { return 200 })
+	for i := range res {
+		if d := res[i].Timestamp.Sub(t0); d < 7*time.Second {
+			switch i % 10 {
+			case 3:
+				res[i].Code = 503
+			case 7:
+				res[i].Code, res[i].Error = 0, "timeout"
+			}
+		}
+	}
+	rep := Analyze(run, res, nil, Options{Threshold: 0.15})
+	spike := rep.Phases[0]
+	for _, class := range []string{"503", scenarios.ClassError} {
+		if r := spike.OtherRecovery[class]; r.State != "recovered" || r.S == nil || *r.S != 0 {
+			t.Errorf("%s: got %s %v, want recovered at once (10%% is under 15%%)", class, r.State, deref(r.S))
+		}
+	}
+	r := spike.OtherRecovery[scenarios.ClassUserFailure]
+	if r.State != "recovered" || r.S == nil || *r.S != 3 {
+		t.Errorf("user-failure: got %s %v, want recovered after 3s (20%% until 7s)", r.State, deref(r.S))
+	}
+	if spike.RecoveryUntilS == nil || *spike.RecoveryUntilS != 10 {
+		t.Errorf("recovery until: got %v, want 10s", deref(spike.RecoveryUntilS))
+	}
+	if after := rep.Phases[1]; after.RecoveryUntilS != nil || after.OtherRecovery[scenarios.ClassUserFailure].State != "not-measured" && after.OtherRecovery[scenarios.ClassUserFailure].State != "" {
+		t.Errorf("after: got until %v, %+v, want not measured", deref(after.RecoveryUntilS), after.OtherRecovery)
+	}
+}

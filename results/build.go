@@ -41,6 +41,9 @@ func (a *Analyzer) Report() *Report {
 	rep.SendLagMS = lag
 	rep.Phases = a.phaseReports(plain, corrected)
 	rep.Timeline = a.timeline(masked, bucketLat)
+	if rep.Retries != nil {
+		rep.Retries.Surge = surgeOf(rep.Timeline, a.width)
+	}
 	a.classes(rep)
 	rep.Correlations = a.correlations()
 	rep.Gateway = a.gateway()
@@ -139,7 +142,7 @@ func (a *Analyzer) classes(rep *Report) {
 			rep.OtherCauses[class] = sortCauses(byName)
 		}
 	}
-	for _, class := range classes {
+	for _, class := range append(classes, scenarios.ClassUserFailure) {
 		a.recovery(rep, class)
 	}
 }

@@ -91,6 +91,7 @@ func Diagnosis(r *Report) string {
 		if c := r.Retries.Cost(); c != "" {
 			s = append(s, c)
 		}
+		s = append(s, r.RetryRecovery()...)
 	}
 	for _, class := range r.OtherClasses() {
 		o, n := r.OtherOnsets[class], 0

@@ -63,10 +63,13 @@ func (a *Analyzer) failing(i int, class string) bool {
 	return b.requests > 0 && float64(b.of(class))/float64(b.requests) >= a.opt.Threshold
 }
 
-// recovery measures, for each phase with faults followed by phases
-// without, how long after its end a failure class's share stayed under
-// the threshold: over the whole buckets from its end to the next phase
-// with faults or the end of the plan.
+// recovery measures, for each phase after which some of its faults end,
+// how long after its end a failure class's share stayed under the
+// threshold: over the whole buckets from its end until a phase with a
+// fault the phase after it did not have, or the end of the plan. A phase
+// qualifies when the phase after it keeps only some of its faults (none,
+// in the usual case of a fault phase followed by a quiet one; a capacity
+// cap that outlasts a latency spike, in retry-storm).
 func (a *Analyzer) recovery(rep *Report, class string) {
 	w := a.width
 	planEnd := a.pacer.Duration()
@@ -77,13 +80,11 @@ func (a *Analyzer) recovery(rep *Report, class string) {
 		if len(p.Faults) == 0 {
 			continue
 		}
-		limit := planEnd
-		for _, q := range a.run.Phases[i+1:] {
-			if len(q.Faults) > 0 {
-				limit = min(limit, seconds(q.StartS))
-				break
-			}
+		limit, ok := recoveryLimit(a.run.Phases, i)
+		if !ok {
+			limit = 0 // not measured
 		}
+		limit = min(limit, planEnd)
 		end := seconds(p.EndS)
 		j0 := int((end + w - 1) / w) // the first bucket starting at or after the end
 		j1 := j0                     // buckets j0..j1-1 lie within [end, limit]
@@ -103,12 +104,56 @@ func (a *Analyzer) recovery(rep *Report, class string) {
 			s := round(max(time.Duration(j)*w-end, 0).Seconds())
 			rec = Recovery{State: "recovered", S: &s}
 		}
+		if j1 > j0 {
+			until := round((time.Duration(j1) * w).Seconds())
+			rep.Phases[i].RecoveryUntilS = &until
+		}
 		if class == "502" {
 			rep.Phases[i].Recovery, rep.Phases[i].RecoveryS = rec.State, rec.S
 		} else {
 			rep.Phases[i].OtherRecovery[class] = rec
 		}
 	}
+}
+
+// recoveryLimit says whether recovery is measured after phase i of
+// phases, and until when: the start of the first later phase with a fault
+// that phase i+1 does not have, else the end of the plan. It is measured
+// when phase i+1 keeps some of phase i's faults and no other.
+func recoveryLimit(phases []PhasePlan, i int) (time.Duration, bool) {
+	if i+1 >= len(phases) {
+		return 0, false
+	}
+	set, next := faultSet(phases[i]), faultSet(phases[i+1])
+	if len(next) >= len(set) || !subset(next, set) {
+		return 0, false
+	}
+	for _, q := range phases[i+2:] {
+		if !subset(faultSet(q), next) {
+			return seconds(q.StartS), true
+		}
+	}
+	last := phases[len(phases)-1]
+	return seconds(last.EndS), true
+}
+
+// faultSet is what tells a phase's faults apart: their specs, or their
+// kinds in a run.json written before specs were kept.
+func faultSet(p PhasePlan) []string {
+	if p.FaultSpecs != nil || len(p.Faults) == 0 {
+		return p.FaultSpecs
+	}
+	return p.Faults
+}
+
+// subset reports whether every element of a is in b.
+func subset(a, b []string) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // seconds converts seconds to a Duration.

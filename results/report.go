@@ -175,14 +175,22 @@ type PhaseReport struct {
 	CorrectedLatencyMS Latency `json:"corrected_latency_ms"`
 	// Histogram holds the phase's latencies in mergeable buckets.
 	Histogram *Histogram `json:"histogram"`
-	// Recovery is "recovered", "not-recovered" or "not-measured" (no
-	// faults in the phase, or the next phase has faults too, or the run
-	// ended with it); RecoveryS is how long after the phase's end the 502
-	// share fell under the threshold for good, null unless recovered.
+	// Recovery is "recovered", "not-recovered" or "not-measured";
+	// RecoveryS is how long after the phase's end the 502 share fell under
+	// the threshold for good, null unless recovered. Recovery is measured
+	// after a phase when the next phase keeps only some of its faults (a
+	// fault phase followed by a quiet one; a cap that outlasts a spike),
+	// over the whole buckets from its end until a phase with a fault the
+	// next phase did not have, or the end of the plan; otherwise, or
+	// when no whole bucket fits, it is not measured.
 	Recovery  string   `json:"recovery"`
 	RecoveryS *float64 `json:"recovery_s"`
+	// RecoveryUntilS is the end of the span recovery was measured over,
+	// in seconds from the start; absent when it was not measured.
+	RecoveryUntilS *float64 `json:"recovery_until_s,omitempty"`
 	// OtherRecovery is the same for the other failure classes (503, 504,
-	// error and every other 5xx seen).
+	// error, every other 5xx seen, and user-failure: every request not
+	// answered in full with a 2xx or 3xx, as the user saw it).
 	OtherRecovery map[string]Recovery `json:"other_recovery"`
 	// Retries is Report.Retries over the requests first sent in the
 	// phase; absent without a policy.

@@ -62,6 +62,65 @@ type Retries struct {
 	// Stops counts the requests by why their tries ended (success,
 	// not-retryable, attempts, deadline, budget, interrupted).
 	Stops map[string]int `json:"stops"`
+	// Surge is the longest stretch in which the retries multiplied the
+	// load reaching the upstream; in the run's total only, and absent when
+	// no timeline bucket's amplification reached SurgeFactor.
+	Surge *Surge `json:"surge,omitempty"`
+}
+
+// SurgeFactor is the amplification from which a timeline bucket counts
+// in a Surge: retries added half the offered load or more.
+const SurgeFactor = 1.5
+
+// Surge is a stretch of consecutive timeline buckets whose amplification
+// (arrivals at the upstream per request first sent in the bucket) reached
+// SurgeFactor: a retry storm, when it outlasts the fault that began it.
+type Surge struct {
+	// FromS and ToS bound the stretch, in seconds from the start.
+	FromS float64 `json:"from_s"`
+	ToS   float64 `json:"to_s"`
+	// Amplification is the stretch's arrivals over its requests.
+	Amplification float64 `json:"amplification"`
+	// OfferedRate and UpstreamRate are the requests (first tries) and
+	// their arrivals at the upstream per second over the stretch.
+	OfferedRate  float64 `json:"offered_rate"`
+	UpstreamRate float64 `json:"upstream_rate"`
+}
+
+// surgeOf finds the longest stretch of buckets, each width long, whose
+// amplification reached SurgeFactor; the first of equals. nil when none
+// did.
+func surgeOf(tl []Bucket, width time.Duration) *Surge {
+	var best *Surge
+	for i := 0; i < len(tl); {
+		if !surging(&tl[i]) {
+			i++
+			continue
+		}
+		j, requests, arrivals := i, 0, 0
+		for ; j < len(tl) && surging(&tl[j]); j++ {
+			requests += tl[j].Retries.Requests
+			arrivals += tl[j].Retries.UpstreamArrivals
+		}
+		d := time.Duration(j-i) * width
+		if best == nil || d.Seconds() > best.ToS-best.FromS+1e-9 {
+			from := time.Duration(i) * width
+			best = &Surge{
+				FromS: round(from.Seconds()), ToS: round((from + d).Seconds()),
+				Amplification: round(float64(arrivals) / float64(requests)),
+				OfferedRate:   round(float64(requests) / d.Seconds()),
+				UpstreamRate:  round(float64(arrivals) / d.Seconds()),
+			}
+		}
+		i = j
+	}
+	return best
+}
+
+// surging reports whether a bucket's retries reached SurgeFactor.
+func surging(b *Bucket) bool {
+	r := b.Retries
+	return r != nil && r.Requests > 0 && float64(r.UpstreamArrivals) >= SurgeFactor*float64(r.Requests)
 }
 
 // retryAcc adds up the requests of one part of the run.

@@ -111,7 +111,10 @@ func TestRetries(t *testing.T) {
 		{"total", rep.Retries, &Retries{Requests: 5, Tries: 8, FirstTryFailures: 4, UserFailures: 3, Hidden: 1,
 			FirstTryFailureRate: 0.8, UserFailureRate: 0.6, TriesPerRequest: 1.6, UpstreamArrivals: 8, Amplification: 1.6,
 			GatewayRetries: 1, AddedLatencyMS: BucketLatency{P50: 60, P99: 60}, BudgetExhausted: 1, BudgetFirstS: &budget, RetryAfter: 1,
-			Stops: map[string]int{"success": 2, "attempts": 1, "budget": 1, "not-retryable": 1}}},
+			Stops: map[string]int{"success": 2, "attempts": 1, "budget": 1, "not-retryable": 1},
+			// Buckets 2s (seq 1: 2 arrivals) and 6s (seq 2: 4) surge; the
+			// first of the two, as long.
+			Surge: &Surge{FromS: 2, ToS: 3, Amplification: 2, OfferedRate: 1, UpstreamRate: 2}}},
 		{"phase calm", rep.Phases[0].Retries, &Retries{Requests: 2, Tries: 3, FirstTryFailures: 1, Hidden: 1,
 			FirstTryFailureRate: 0.5, TriesPerRequest: 1.5, UpstreamArrivals: 3, Amplification: 1.5,
 			AddedLatencyMS: BucketLatency{P50: 60, P99: 60}, Stops: map[string]int{"success": 2}}},
@@ -245,6 +248,82 @@ func TestEvaluateRetries(t *testing.T) {
 				t.Errorf("got value %v, want none", *v.Value)
 			case !math.IsNaN(tt.value) && (v.Value == nil || *v.Value != tt.value):
 				t.Errorf("got value %v, want %v", deref(v.Value), tt.value)
+			}
+		})
+	}
+}
+
+func TestSurge(t *testing.T) {
+	// b is a bucket of n requests with m arrivals at the upstream; n < 0:
+	// no retries figure (no request first sent in it).
+	b := func(n, m int) Bucket {
+		if n < 0 {
+			return Bucket{}
+		}
+		return Bucket{Retries: &Retries{Requests: n, UpstreamArrivals: m}}
+	}
+	for _, tt := range []struct {
+		name  string
+		tl    []Bucket
+		width time.Duration
+		want  *Surge
+	}{
+		{"none", []Bucket{b(10, 10), b(10, 14), b(-1, 0)}, time.Second, nil},
+		{"exactly 1.5", []Bucket{b(10, 10), b(10, 15), b(10, 10)}, time.Second, &Surge{FromS: 1, ToS: 2, Amplification: 1.5, OfferedRate: 10, UpstreamRate: 15}},
+		{"the longest", []Bucket{b(10, 20), b(10, 10), b(10, 30), b(10, 20), b(10, 30), b(10, 11)}, time.Second,
+			&Surge{FromS: 2, ToS: 5, Amplification: 2.667, OfferedRate: 10, UpstreamRate: 26.667}},
+		{"to the end, 2s buckets", []Bucket{b(10, 10), b(20, 60), b(20, 40)}, 2 * time.Second,
+			&Surge{FromS: 2, ToS: 6, Amplification: 2.5, OfferedRate: 10, UpstreamRate: 25}},
+		{"a bucket without requests breaks it", []Bucket{b(10, 30), b(-1, 0), b(10, 30)}, time.Second,
+			&Surge{FromS: 0, ToS: 1, Amplification: 3, OfferedRate: 10, UpstreamRate: 30}},
+		{"empty", nil, time.Second, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := surgeOf(tt.tl, tt.width)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRetryRecovery(t *testing.T) {
+	s := func(v float64) *float64 { return &v }
+	storm := &Surge{FromS: 6, ToS: 14, Amplification: 2.9, OfferedRate: 100, UpstreamRate: 290}
+	report := func(surge *Surge, rec Recovery) *Report {
+		return &Report{Analysis: Options{Threshold: 0.1}, Retries: &Retries{Requests: 100, Surge: surge},
+			Phases: []PhaseReport{
+				{Name: "baseline", EndS: 3, OtherRecovery: map[string]Recovery{scenarios.ClassUserFailure: {State: "not-measured"}}},
+				{Name: "spike", StartS: 3, EndS: 6, RecoveryUntilS: s(21), OtherRecovery: map[string]Recovery{scenarios.ClassUserFailure: rec}},
+				{Name: "after", StartS: 6, EndS: 21, OtherRecovery: map[string]Recovery{}},
+			}}
+	}
+	const why = "the retries multiplied the load reaching the upstream by 2.90 from 6.0s to 14.0s (290.0/s for 100.0/s offered)"
+	for _, tt := range []struct {
+		name string
+		r    *Report
+		want []string
+	}{
+		{"a storm, recovered when the load fell", report(storm, Recovery{State: "recovered", S: s(8)}),
+			[]string{"After phase spike the failures users saw stayed over 10.0% for 8.0s: " + why + "."}},
+		{"a storm to the end", report(storm, Recovery{State: "not-recovered"}),
+			[]string{"After phase spike the failures users saw never fell under 10.0% (to 21.0s): " + why + "."}},
+		{"recovered at once, a surge before", report(&Surge{FromS: 3, ToS: 5, Amplification: 1.6, OfferedRate: 100, UpstreamRate: 160}, Recovery{State: "recovered", S: s(0)}),
+			[]string{"After phase spike the failures users saw fell under 10.0% at once.",
+				"The retries multiplied the load reaching the upstream by 1.60 from 3.0s to 5.0s (160.0/s for 100.0/s offered)."}},
+		{"a storm that began after the phase", report(&Surge{FromS: 7, ToS: 17, Amplification: 2.9, OfferedRate: 100, UpstreamRate: 290}, Recovery{State: "recovered", S: s(10)}),
+			[]string{"After phase spike the failures users saw stayed over 10.0% for 10.0s: the retries multiplied the load reaching the upstream by 2.90 from 7.0s to 17.0s (290.0/s for 100.0/s offered)."}},
+		{"a surge after the failures ended", report(&Surge{FromS: 9, ToS: 12, Amplification: 1.5, OfferedRate: 100, UpstreamRate: 150}, Recovery{State: "recovered", S: s(2)}),
+			[]string{"After phase spike the failures users saw stayed over 10.0% for 2.0s.",
+				"The retries multiplied the load reaching the upstream by 1.50 from 9.0s to 12.0s (150.0/s for 100.0/s offered)."}},
+		{"recovered, no surge", report(nil, Recovery{State: "recovered", S: s(1)}),
+			[]string{"After phase spike the failures users saw stayed over 10.0% for 1.0s."}},
+		{"nothing measured, no surge", report(nil, Recovery{State: "not-measured"}), nil},
+		{"no policy", &Report{}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.r.RetryRecovery(); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
 			}
 		})
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // Ratio writes a ratio such as an amplification with two decimals: "1.60".
@@ -54,4 +56,68 @@ func counted(n int, one, many string) string {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
+}
+
+// SurgeWords says when the retries multiplied the load on the upstream,
+// e.g. "the retries multiplied the load reaching the upstream by 2.90
+// from 6.0s to 14.0s (290.0/s for 100.0/s offered)"; "" without a surge.
+func (r *Retries) SurgeWords() string {
+	g := r.Surge
+	if g == nil {
+		return ""
+	}
+	return fmt.Sprintf("the retries multiplied the load reaching the upstream by %s from %s to %s (%s/s for %s/s offered)",
+		Ratio(g.Amplification), Secs(g.FromS), Secs(g.ToS), Decimal(g.UpstreamRate), Decimal(g.OfferedRate))
+}
+
+// RetryRecovery says, with a client retry policy, whether the failures
+// users saw fell back after each phase whose faults (some of them) ended,
+// and why not, when a surge of retries overlapped the failures that
+// outlasted the phase: "After phase spike the failures users saw stayed
+// over 10.0% for 8.0s: the retries multiplied the load reaching the
+// upstream by 2.90 from 6.0s to 14.0s (290.0/s for 100.0/s offered)."
+// A surge that explains no phase's failures is said alone.
+func (r *Report) RetryRecovery() []string {
+	if r.Retries == nil {
+		return nil
+	}
+	var out []string
+	surge, told := r.Retries.SurgeWords(), false
+	for _, p := range r.Phases {
+		rec, ok := p.OtherRecovery[scenarios.ClassUserFailure]
+		if !ok || rec.State == "not-measured" {
+			continue
+		}
+		line := ""
+		switch {
+		case rec.State == "recovered" && rec.S != nil && *rec.S == 0:
+			line = fmt.Sprintf("After phase %s the failures users saw fell under %s at once", p.Name, Percent(r.Analysis.Threshold))
+		case rec.State == "recovered" && rec.S != nil:
+			line = fmt.Sprintf("After phase %s the failures users saw stayed over %s for %s", p.Name, Percent(r.Analysis.Threshold), Secs(*rec.S))
+		default:
+			until := p.EndS
+			if p.RecoveryUntilS != nil {
+				until = *p.RecoveryUntilS
+			}
+			line = fmt.Sprintf("After phase %s the failures users saw never fell under %s (to %s)", p.Name, Percent(r.Analysis.Threshold), Secs(until))
+		}
+		// The surge explains failures that outlasted the phase when it
+		// overlaps them.
+		lasted := p.EndS
+		switch {
+		case rec.State == "recovered" && rec.S != nil:
+			lasted += *rec.S
+		case p.RecoveryUntilS != nil:
+			lasted = *p.RecoveryUntilS
+		}
+		if g := r.Retries.Surge; g != nil && !told && lasted > p.EndS && g.FromS < lasted && g.ToS > p.EndS {
+			line += ": " + surge
+			told = true
+		}
+		out = append(out, line+".")
+	}
+	if !told && surge != "" {
+		out = append(out, strings.ToUpper(surge[:1])+surge[1:]+".")
+	}
+	return out
 }

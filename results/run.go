@@ -62,6 +62,11 @@ type PhasePlan struct {
 	RampTo float64 `json:"ramp_to"`
 	// Faults lists the kinds of the faults active in the phase.
 	Faults []string `json:"faults,omitempty"`
+	// FaultSpecs writes each fault of the phase as one line of YAML, in
+	// their order, without repeats: what tells apart two phases whose
+	// faults are of the same kinds with other settings. Absent in a
+	// run.json written before it existed.
+	FaultSpecs []string `json:"fault_specs,omitempty"`
 }
 
 // Schedule returns the pacer of the run's plan: when each hit was due and

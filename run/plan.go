@@ -2,7 +2,10 @@ package run
 
 import (
 	"slices"
+	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gatecrash/gatecrash/attack"
 	"github.com/gatecrash/gatecrash/results"
@@ -24,6 +27,7 @@ func planOf(sc *scenarios.Scenario, p *attack.Pacer) []results.PhasePlan {
 			RampTo:  ph.Rate.PerSecond(),
 			Faults:  kinds(ph.Faults),
 		})
+		out[len(out)-1].FaultSpecs = specs(ph.Faults)
 		if ph.RampTo != nil {
 			out[len(out)-1].RampTo = ph.RampTo.PerSecond()
 		}
@@ -41,4 +45,33 @@ func kinds(fs []scenarios.Fault) []string {
 		}
 	}
 	return out
+}
+
+// specs writes each fault as one line of YAML, without repeats, in their
+// order: what tells two phases' faults apart when their kinds are alike.
+func specs(fs []scenarios.Fault) []string {
+	var out []string
+	for _, f := range fs {
+		n := &yaml.Node{}
+		if err := n.Encode(f); err != nil {
+			continue // a validated fault encodes; without its spec the phase is told by its kinds
+		}
+		flow(n)
+		b, err := yaml.Marshal(n)
+		if err != nil {
+			continue
+		}
+		if s := strings.TrimSpace(string(b)); !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// flow sets n and everything under it to YAML's flow style, one line.
+func flow(n *yaml.Node) {
+	n.Style |= yaml.FlowStyle
+	for _, c := range n.Content {
+		flow(c)
+	}
 }

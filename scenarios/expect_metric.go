@@ -251,8 +251,8 @@ func (e *Expectation) classFilter(name string, args []string, parens, failure bo
 // failureClass reads the class filter of share and recovery: status=N
 // with a 5xx code, or error.
 func (e *Expectation) failureClass(name, a string) string {
-	if a == ClassError {
-		e.Class = ClassError
+	if a == ClassError || a == ClassUserFailure && name == "recovery" {
+		e.Class = a
 		return ""
 	}
 	key, val, ok := strings.Cut(a, "=")
@@ -269,7 +269,11 @@ func (e *Expectation) failureClass(name, a string) string {
 	if name == "recovery" {
 		first = "phase=resets"
 	}
-	return fmt.Sprintf("unknown filter %s; write %s(%s), and optionally status=504 or error for a class other than 502", shorten(a), name, first)
+	others := "status=504 or error"
+	if name == "recovery" {
+		others = "status=504, error or user-failure"
+	}
+	return fmt.Sprintf("unknown filter %s; write %s(%s), and optionally %s for a class other than 502", shorten(a), name, first, others)
 }
 
 // unit checks the unit, the value, "of offered" and the scope against the

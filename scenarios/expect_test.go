@@ -45,6 +45,7 @@ func TestParseExpect(t *testing.T) {
 		{"amplification<=2", Expectation{Metric: MetricAmplification, Op: "<=", Value: 2}},
 		{"rate(user-failure) < 0.1%", Expectation{Metric: MetricRate, Class: ClassUserFailure, Op: "<", Value: 0.1, Unit: "%"}},
 		{"count(user-failure) == 0 in spike", Expectation{Metric: MetricCount, Class: ClassUserFailure, Op: "==", Value: 0, Phase: "spike"}},
+		{"recovery(phase=spike, user-failure) < 5s", Expectation{Metric: MetricRecovery, Class: ClassUserFailure, Phase: "spike", Op: "<", Value: 5, Unit: "s"}},
 		{"masked(reason=client-retried) > 0", Expectation{Metric: MetricMasked, Reason: MaskedClientRetried, Op: ">", Value: 0}},
 	} {
 		t.Run(tt.expr, func(t *testing.T) {
