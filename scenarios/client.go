@@ -272,3 +272,29 @@ func (r *Retry) String() string {
 // policyList describes the built-in policies for messages.
 const policyList = PolicyNone + " (one try), " + PolicyNaive + " (3 tries, no backoff, no budget) or " +
 	PolicyExponential + " (3 tries, exponential backoff with full jitter, a 10% budget)"
+
+// retryDoc is a client retry policy on its own, as gatecrash policies
+// --policy takes it.
+var retryDoc = docType{
+	empty:  "the policy is empty; give a name (" + policyList + ") or a mapping such as {policy: exponential, max_attempts: 5}",
+	shape:  "the policy holds %s; give a name (" + strings.ReplaceAll(policyList, "%", "%%") + ") or a mapping such as {policy: exponential, max_attempts: 5}",
+	second: "a second YAML document starts here; give one policy",
+}
+
+// DecodeRetry reads one client retry policy, a YAML mapping with the
+// fields of a scenario's client.retry, strictly, checks it as [Decode]
+// checks client.retry, and fills in its named policy's values and the
+// defaults. file names data in messages; fields are named without a
+// prefix, such as max_attempts. Every problem is an *Error.
+func DecodeRetry(file string, data []byte) (*Retry, error) {
+	var r Retry
+	c, err := decodeStrict(file, data, retryDoc, &r)
+	if c == nil {
+		return nil, err
+	}
+	c.retry("", &r)
+	if len(c.errs) > 0 {
+		return nil, joinErrors(c.errs)
+	}
+	return &r, nil
+}

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -269,5 +270,41 @@ func TestRetryString(t *testing.T) {
 	}
 	if got := (*Retry)(nil).String(); !strings.Contains(got, "no retry") {
 		t.Errorf("got %q for nil, want no retry", got)
+	}
+}
+
+// TestDecodeRetry checks a policy on its own, as gatecrash policies
+// --policy takes it: named policies with overrides, and every kind of
+// mistake with its message.
+func TestDecodeRetry(t *testing.T) {
+	for _, tt := range []struct {
+		in, want, err string
+	}{
+		{in: "{policy: exponential, max_attempts: 5}", want: "exponential: 5 attempts, exponential backoff 100ms to 10s, full jitter, on 502, 503, 504, error, timeout, Retry-After respected, budget 10% of first tries (at least 10/s)"},
+		{in: "{policy: naive}", want: "naive: 3 attempts, no backoff, on 502, 503, 504, error, timeout, no budget"},
+		{in: "max_attempts: 2\nbackoff: constant\nbase: 50ms\n", want: "custom: 2 attempts, constant backoff 50ms, on 502, 503, 504, error, timeout, no budget"},
+		{in: "{max_attempts: 0}", err: "--policy:1: max_attempts: max_attempts 0 is out of range; write 1 to 10"},
+		{in: "{policy: exponentail}", err: `--policy:1: policy: unknown retry policy "exponentail"; did you mean exponential?`},
+		{in: "[1]", err: "--policy:1: the policy holds a list; give a name (none (one try), naive (3 tries, no backoff, no budget) or exponential (3 tries, exponential backoff with full jitter, a 10% budget)) or a mapping"},
+		{in: "", err: "--policy: the policy is empty; give a name"},
+		{in: "{max_attempts: 3, bogus: 1}", err: `--policy:1: bogus: unknown field "bogus"`},
+		{in: "{policy: naive}\n---\n{policy: none}\n", err: "--policy:2: a second YAML document starts here; give one policy"},
+	} {
+		t.Run(tt.in, func(t *testing.T) {
+			r, err := DecodeRetry("--policy", []byte(tt.in))
+			if tt.err != "" {
+				var se *Error
+				if err == nil || !strings.HasPrefix(err.Error(), tt.err) || !errors.As(err, &se) {
+					t.Fatalf("got %v, want an *Error starting %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.String(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -178,6 +178,29 @@ func roundTripFaultSet(t *testing.T, fs *FaultSet) *FaultSet {
 
 // FuzzDecodeFaultSet fuzzes the fault file decoder and, on the same input,
 // the decoder of one fault.
+// FuzzDecodeRetry checks that a policy on its own (gatecrash policies
+// --policy) is accepted only valid, and refused with an *Error naming the
+// flag.
+func FuzzDecodeRetry(f *testing.F) {
+	for _, s := range []string{"{policy: exponential, max_attempts: 5}", "{policy: naive}", "max_attempts: 2\nbackoff: constant\nbase: 50ms\n",
+		"{max_attempts: 3, jitter: decorrelated, backoff: exponential, base: 10ms, cap: 1s, retry_on: [5xx, timeout], budget: {ratio: 0.2}}", "[1]", "", "exponential"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := DecodeRetry("--policy", data)
+		if err != nil {
+			if r != nil {
+				t.Fatalf("got a policy and error %v, want nil", err)
+			}
+			checkError(t, err)
+			return
+		}
+		if want := retryWant(r); want != "" {
+			t.Fatalf("accepted %+v, want %s", r, want)
+		}
+	})
+}
+
 func FuzzDecodeFaultSet(f *testing.F) {
 	addSeeds(f, "testdata/faultsets/*.yaml")
 	f.Add([]byte(`{"kind": "overload", "max_inflight": 2, "queue": 1, "reject": 503}`))

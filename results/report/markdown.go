@@ -319,3 +319,10 @@ func notJudged(n int) string {
 	}
 	return fmt.Sprintf("None of the %d expectations was", n)
 }
+
+// MarkdownText escapes s for Markdown text and table cells, as every
+// Markdown report of gatecrash does.
+func MarkdownText(s string) string { return mdText(s) }
+
+// MarkdownCode writes s as an inline code span, safe in a table cell.
+func MarkdownCode(s string) string { return mdCode(s) }
