@@ -53,6 +53,7 @@ func commands() []command {
 		{"list", "list the scenarios in the embedded catalog", cmdList},
 		{"report", "rebuild the report of a run folder from its records", cmdReport},
 		{"proxy", "run the fault proxy alone; change its faults at runtime through its admin API", cmdProxy},
+		{"policies", "run a scenario under several client retry policies and set what each hid and cost side by side", cmdPolicies},
 		{"compare", "compare two reports or run folders, metric by metric; exit 1 on a significant regression beyond its limits", cmdCompare},
 		{"matrix", "run every fault kind against a gateway and print what the client got, what the gateway logged, whether it retried", cmdMatrix},
 	}

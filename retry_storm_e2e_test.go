@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/gatecrash/gatecrash/attack"
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/policies"
 	"github.com/gatecrash/gatecrash/run"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
@@ -82,8 +84,9 @@ const stormThreshold = 0.1
 
 // TestRetryStorm runs the catalog's retry-storm, and a hold-out variant
 // of it, under naive retries and under exponential backoff with full
-// jitter and a 10% budget, on the built-in gateway and nginx (the
-// hold-out on the built-in gateway, and on nginx with
+// jitter and a 10% budget, on nginx (the catalog; on the built-in gateway
+// TestPoliciesRetryStorm runs it through gatecrash policies) and the
+// built-in gateway (the hold-out, and on nginx too with
 // -storm-holdout-nginx), and checks
 // the two outcomes from report.json's timeline: with naive retries the
 // failures outlive the latency spike for the whole phase after it
@@ -101,7 +104,9 @@ func TestRetryStorm(t *testing.T) {
 		gateways []string
 		load     func(t *testing.T) *scenarios.Scenario
 	}{
-		{"catalog", []string{scenarios.GatewayBuiltin, scenarios.GatewayNginx}, func(t *testing.T) *scenarios.Scenario {
+		// The catalog on the built-in gateway runs through gatecrash
+		// policies: TestPoliciesRetryStorm.
+		{"catalog", []string{scenarios.GatewayNginx}, func(t *testing.T) *scenarios.Scenario {
 			sc, err := scenarios.Lookup("retry-storm")
 			if err != nil {
 				t.Fatal(err)
@@ -190,7 +195,13 @@ func readStorm(t *testing.T, out string, sc *scenarios.Scenario) *stormRun {
 		switch p.Name {
 		case "spike":
 			st.spikeEnd = p.EndS
-			st.recovery = fmt.Sprintf("%s (502), %+v (others)", p.Recovery, p.OtherRecovery)
+			st.recovery = p.Recovery + " (502)"
+			if r, ok := p.OtherRecovery[scenarios.ClassUserFailure]; ok {
+				st.recovery += ", " + r.State + " (user-failure)"
+				if r.S != nil {
+					st.recovery += fmt.Sprintf(" after %.1fs", *r.S)
+				}
+			}
 		case "after":
 			after = p
 		case "low":
@@ -340,6 +351,13 @@ func (st *stormRun) check(t *testing.T, policy string) {
 		if lowFail >= stormThreshold {
 			t.Errorf("naive retries: %.0f%% failed at the end of low, want under %.0f%%: the run recovers once the load falls", lowFail*100, stormThreshold*100)
 		}
+	case scenarios.PolicyNone:
+		if !ok || at > 4 {
+			t.Errorf("no retries: recovered %v, %.0fs after the spike; want recovered within 4s", ok, at)
+		}
+		if lateTries != 1 {
+			t.Errorf("no retries: %.2f tries per request in the second half of after, want 1", lateTries)
+		}
 	default:
 		if !ok || at > 4 {
 			t.Errorf("exponential with a budget: recovered %v, %.0fs after the spike; want recovered within 4s", ok, at)
@@ -363,4 +381,78 @@ func (st *stormRun) table() string {
 		fmt.Fprintf(&b, "%5.0fs %-8s %8.0f %6d %6d %7d %9d %7d\n", s.t, s.phase, s.offered, s.requests, s.failed, s.tries, s.arrivals, s.served)
 	}
 	return b.String()
+}
+
+// TestPoliciesRetryStorm runs gatecrash policies on the catalog's
+// retry-storm on the built-in gateway (none, naive, exponential) and
+// checks each run's outcome as TestRetryStorm does, and that the table
+// says the same as the runs' reports: naive recovered last, with the
+// surge of retries that kept the failures going; exponential and none
+// within seconds.
+func TestPoliciesRetryStorm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs retry-storm three times, about 20s each")
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var stdout, stderr strings.Builder
+	code := cli(ctx, []string{"policies", "retry-storm", "--gateway", "builtin", "-q", "--format", "json", "-o", out}, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr.String())
+	}
+	var tab policies.Table
+	if err := json.Unmarshal([]byte(stdout.String()), &tab); err != nil {
+		t.Fatalf("stdout is not the JSON table: %v\n%s", err, stdout.String())
+	}
+	text, err := os.ReadFile(filepath.Join(out, "policies.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("policies.txt:\n%s", text)
+	want := []string{scenarios.PolicyNone, scenarios.PolicyNaive, scenarios.PolicyExponential}
+	if len(tab.Rows) != len(want) || !slices.Equal(tab.Phases, []string{"spike"}) {
+		t.Fatalf("got %d rows, recovery after %q; want %v, after spike", len(tab.Rows), tab.Phases, want)
+	}
+	sc, err := scenarios.Lookup("retry-storm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := map[string]float64{}
+	for i, row := range tab.Rows {
+		if row.Policy != want[i] || row.Verdict != policies.Pass || tab.Seed != *sc.Seed {
+			t.Errorf("row %d: got %s, verdict %s, seed %d; want %s, pass, seed %d", i, row.Policy, row.Verdict, tab.Seed, want[i], *sc.Seed)
+		}
+		// The table says what the run's report.json says.
+		rep := readRunDir(t, row.Dir).report
+		if rep.Retries == nil || rep.Retries.Amplification != row.Amplification || rep.Retries.UserFailures != row.UserFailures || rep.Seed != *sc.Seed {
+			t.Errorf("%s: table amplification %v, user failures %d; report.json %+v, seed %d", row.Policy, row.Amplification, row.UserFailures, rep.Retries, rep.Seed)
+		}
+		r := row.Recovery[0]
+		switch {
+		case r.State == "recovered" && r.S != nil:
+			rec[row.Policy] = *r.S
+		default:
+			rec[row.Policy] = math.Inf(1)
+		}
+		st := readStorm(t, row.Dir, sc)
+		t.Logf("%s:\n%s", row.Policy, st.table())
+		st.check(t, row.Policy)
+	}
+	// The report's own recovery: naive's failures outlast the phase
+	// after the spike (8s); the others' fall within 4s.
+	if rec[scenarios.PolicyNaive] < 8 || rec[scenarios.PolicyExponential] > 4 || rec[scenarios.PolicyNone] > 4 {
+		t.Errorf("recovery after spike: got %v, want naive 8s or more, none and exponential 4s at most", rec)
+	}
+	naive := tab.Rows[1]
+	if g := naive.Surge; g == nil || g.Amplification < 2 || g.FromS > 8 || g.ToS < 12 {
+		t.Errorf("naive's surge: got %+v, want 2x or more, over the phase after the spike (6s to 14s)", g)
+	}
+	if g := tab.Rows[2].Surge; g != nil && g.ToS-g.FromS > 2 {
+		t.Errorf("exponential's surge: got %+v, want none, or 2s at most", g)
+	}
+	if len(tab.Summary) != 1 || !strings.Contains(tab.Summary[0], "naive recovered last") || !strings.Contains(tab.Summary[0], "multiplied the load reaching the upstream") ||
+		!strings.Contains(strings.SplitN(tab.Summary[0], ".", 2)[0], "exponential") {
+		t.Errorf("summary: got %q, want exponential soonest, naive last with its surge", tab.Summary)
+	}
 }

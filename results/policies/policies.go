@@ -214,9 +214,15 @@ func summary(t *Table) []string {
 		}
 		sort.SliceStable(rs, func(a, b int) bool { return rs[a].s < rs[b].s })
 		best, worst := rs[0], rs[len(rs)-1]
-		line := fmt.Sprintf("After phase %s, %s recovered soonest: %s.", phase, best.row.Policy, recoveredWords(best.s, t.Threshold))
+		var names []string
+		for _, r := range rs {
+			if r.s == best.s {
+				names = append(names, label(r.row.Policy))
+			}
+		}
+		line := fmt.Sprintf("After phase %s, %s recovered soonest: %s.", phase, andList(names), recoveredWords(best.s, t.Threshold))
 		if worst.s > best.s {
-			line += fmt.Sprintf(" %s recovered last: %s", worst.row.Policy, recoveredWords(worst.s, t.Threshold))
+			line += fmt.Sprintf(" %s recovered last: %s", label(worst.row.Policy), recoveredWords(worst.s, t.Threshold))
 			if g := worst.row.Surge; g != nil {
 				line += fmt.Sprintf(", while its retries multiplied the load reaching the upstream by %s from %s to %s (%s/s for %s/s offered)",
 					results.Ratio(g.Amplification), results.Secs(g.FromS), results.Secs(g.ToS), results.Decimal(g.UpstreamRate), results.Decimal(g.OfferedRate))
@@ -254,6 +260,14 @@ func (t *Table) Failed() bool {
 
 // round keeps three decimals, as the report does.
 func round(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// andList writes names as "a", "a and b", "a, b and c".
+func andList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
 
 // label is a policy's name in the table's text: its mapping on one line.
 func label(p string) string { return strings.Join(strings.Fields(p), " ") }

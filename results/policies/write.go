@@ -40,6 +40,15 @@ func (t *Table) cells() (hd []string, rows [][]string) {
 	return hd, rows
 }
 
+// described says what a row's policy is: its description, which begins
+// with the name of a built-in policy, after the mapping given otherwise.
+func described(r Row) string {
+	if strings.HasPrefix(r.Describe, label(r.Policy)+":") {
+		return r.Describe
+	}
+	return label(r.Policy) + ": " + r.Describe
+}
+
 // recoveryCell writes a recovery in a cell.
 func recoveryCell(r Recovery) string {
 	switch {
@@ -72,7 +81,7 @@ func Text(w io.Writer, t *Table) error {
 		b.WriteString("\n")
 	}
 	for _, r := range t.Rows {
-		fmt.Fprintf(&b, "%s: %s; %s\n", label(r.Policy), r.Describe, r.Dir)
+		fmt.Fprintf(&b, "%s; %s\n", described(r), r.Dir)
 		for _, s := range r.Story {
 			b.WriteString("  " + s + "\n")
 		}
@@ -102,7 +111,7 @@ func Markdown(w io.Writer, t *Table) error {
 		b.WriteString(md(s) + "\n\n")
 	}
 	for _, r := range t.Rows {
-		fmt.Fprintf(&b, "- **%s**: %s", md(label(r.Policy)), md(r.Describe))
+		fmt.Fprintf(&b, "- %s.", md(described(r)))
 		for _, s := range r.Story {
 			b.WriteString(" " + md(s))
 		}
