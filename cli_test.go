@@ -135,6 +135,19 @@ func TestUsage(t *testing.T) {
 		{[]string{"run", "--" + strings.Repeat("x", 100000), "upstream-resets"}, exitInput, "unknown flag: " + scenarios.Cut("--"+strings.Repeat("x", 100000))},
 		{[]string{"compare", "--format", strings.Repeat("y", 100000), "a", "b"}, exitInput, `--format "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy…" (100000 bytes): give text, markdown or json`},
 		{[]string{"run", "--format", strings.Repeat("z", 100000), "upstream-resets"}, exitInput, `--format "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz…" (100000 bytes): not a report format`},
+		// gatecrash policies: every mistake before any run.
+		{[]string{"policies", "--help"}, exitOK, "--policy"},
+		{[]string{"policies"}, exitInput, "policies takes one scenario (a catalog name or a file), got 0"},
+		{[]string{"policies", "no-such-scenario"}, exitInput, "gatecrash list"},
+		{[]string{"policies", "--policy", "expo", "retry-storm"}, exitInput, `--policy "expo": not a built-in policy; give none, naive or exponential, or a mapping such as --policy '{policy: exponential, max_attempts: 5}'`},
+		{[]string{"policies", "--policy", "{max_attempts: 0}", "retry-storm"}, exitInput, "--policy {max_attempts: 0}:1: max_attempts: max_attempts 0 is out of range; write 1 to 10"},
+		{[]string{"policies", "--policy", "{policy: naive, bogus: 1}", "retry-storm"}, exitInput, `--policy {policy: naive, bogus: 1}:1: bogus: unknown field "bogus"`},
+		{[]string{"policies", "--policy", "max_attempts: [3]", "retry-storm"}, exitInput, "--policy max_attempts: [3]:1: max_attempts:"},
+		{[]string{"policies", "--format", "html", "retry-storm"}, exitInput, `--format "html": not a format of policies; give text, markdown or json`},
+		{[]string{"policies", "--gateway", "none", "retry-storm"}, exitInput, "--gateway none: --gateway names a gateway for gatecrash to start"},
+		{[]string{"policies", "--seed", "x", "retry-storm"}, exitInput, `invalid argument "x" for "--seed" flag`},
+		{[]string{"policies", "--threshold", "0", "retry-storm"}, exitInput, "--threshold 0: not a share"},
+		{[]string{"policies", "-o", "testdata", "retry-storm"}, exitInput, "--out testdata: the folder is not empty"},
 	}
 	for _, tt := range tests {
 		t.Run(scenarios.Cut(strings.Join(tt.args, " ")), func(t *testing.T) {

@@ -185,7 +185,7 @@ func folderHelp() string {
 // and completes opt from it.
 func runScenario(fs *pflag.FlagSet, gateway string, seed uint64, opt *run.Options) (*scenarios.Scenario, error) {
 	if fs.NArg() != 1 {
-		return nil, inputErrf("run takes one scenario (a catalog name or a file), got %d; see gatecrash list", fs.NArg())
+		return nil, inputErrf("%s takes one scenario (a catalog name or a file), got %d; see gatecrash list", fs.Name(), fs.NArg())
 	}
 	sc, err := scenarios.Resolve(fs.Arg(0))
 	if err != nil {
