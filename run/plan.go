@@ -49,9 +49,12 @@ func kinds(fs []scenarios.Fault) []string {
 
 // specs writes each fault as one line of YAML, without repeats, in their
 // order: what tells two phases' faults apart when their kinds are alike.
+// The values of secret headers (a status fault's answer headers, a match
+// on a header) are redacted, as everywhere in a run folder.
 func specs(fs []scenarios.Fault) []string {
 	var out []string
 	for _, f := range fs {
+		f.Headers, f.Match.Header = redacted(f.Headers), redacted(f.Match.Header)
 		n := &yaml.Node{}
 		if err := n.Encode(f); err != nil {
 			continue // a validated fault encodes; without its spec the phase is told by its kinds
@@ -74,4 +77,20 @@ func flow(n *yaml.Node) {
 	for _, c := range n.Content {
 		flow(c)
 	}
+}
+
+// redacted returns a copy of h with the values of its secret headers
+// replaced by results.Redacted; nil for nil.
+func redacted(h map[string]string) map[string]string {
+	if h == nil {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		if results.SecretHeader(k) {
+			v = results.Redacted
+		}
+		out[k] = v
+	}
+	return out
 }

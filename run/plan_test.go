@@ -2,6 +2,7 @@ package run
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatecrash/gatecrash/attack"
@@ -41,4 +42,28 @@ func TestPlanFaultSpecs(t *testing.T) {
 		t.Errorf("spike: got %q, want its 1500ms latency beside after's %q", byName["spike"], byName["after"])
 	}
 	t.Logf("spike: %q", byName["spike"])
+}
+
+// TestPlanFaultSpecsRedacted checks that a fault's secret header values
+// stay out of its spec, and that the others are kept.
+func TestPlanFaultSpecsRedacted(t *testing.T) {
+	f := scenarios.Fault{Kind: scenarios.KindStatus, Code: 503, Headers: map[string]string{"Set-Cookie": "sid=sekret-1", "X-Why": "busy"}}
+	f.Match.Header = map[string]string{"Authorization": "Bearer sekret-2", "X-Tenant": "t1"}
+	got := specs([]scenarios.Fault{f})
+	if len(got) != 1 {
+		t.Fatalf("got %q, want one spec", got)
+	}
+	for _, s := range []string{"sekret-1", "sekret-2"} {
+		if strings.Contains(got[0], s) {
+			t.Errorf("spec %q holds the secret %q", got[0], s)
+		}
+	}
+	for _, s := range []string{"X-Why: busy", "X-Tenant: t1", "REDACTED"} {
+		if !strings.Contains(got[0], s) {
+			t.Errorf("spec %q lacks %q", got[0], s)
+		}
+	}
+	if f.Headers["Set-Cookie"] != "sid=sekret-1" {
+		t.Error("specs changed the scenario's fault")
+	}
 }
