@@ -36,6 +36,9 @@ const (
 	// TriesFile holds one JSON line (attack.Try) per try of every
 	// request, when the scenario has a client retry policy.
 	TriesFile = "tries.jsonl"
+	// StreamsFile holds one JSON line (attack.Stream) per streaming
+	// answer (per try), when the run had any.
+	StreamsFile = "streams.jsonl"
 	// ReportFile is the report, schema gatecrash/report/v1.
 	ReportFile = "report.json"
 	// TextFile, MarkdownFile, HTMLFile and JUnitFile are the report in
@@ -68,7 +71,7 @@ const planPartFile = PlanFile + ".new"
 // removes from a folder before a new run.
 func Files() []string {
 	return []string{
-		ResultsFile, EventsFile, PlanFile, planPartFile, ExpectFile, TestimonyFile, TriesFile,
+		ResultsFile, EventsFile, PlanFile, planPartFile, ExpectFile, TestimonyFile, TriesFile, StreamsFile,
 		ReportFile, TextFile, MarkdownFile, HTMLFile, JUnitFile,
 		CompareTextFile, CompareMarkdownFile, CompareJSONFile,
 		GatewayLogFile, AccessLogFile, ErrorLogFile, GatewayConfigFile,
