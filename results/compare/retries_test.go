@@ -3,8 +3,8 @@ package compare
 import (
 	"bytes"
 	"fmt"
-	"net/http"
 	"math"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
