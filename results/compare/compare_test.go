@@ -578,6 +578,7 @@ func FuzzReadReport(f *testing.F) {
 	}
 	f.Add([]byte(`{"schema": "gatecrash/report/v1", "phases": [{"name": "p", "end_s": 1, "requests": 1, "status": {"502": 2}, "recovery": "recovered", "recovery_s": 1e308}], "timeline": [{"t_s": 0, "requests": 1, "achieved_rate": 1e308}]}`))
 	f.Add([]byte(`{"schema": "gatecrash/report/v1", "analysis": {"bucket_s": 1e-9}, "phases": [{"name": "p", "end_s": 1e9}], "timeline": []}`))
+	f.Add([]byte(`{"schema": "gatecrash/report/v1", "retries": {"requests": 0}, "phases": [{"name": "p", "end_s": 2, "requests": 3, "retries": {"requests": 3, "tries": 9, "upstream_arrivals": 1000000000000000000, "user_failures": -1}}], "timeline": [{"t_s": 0, "requests": 3, "retries": {"requests": 3, "tries": 1000000000, "budget_exhausted": 2}}, {"t_s": 1, "retries": {"requests": -5}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := results.DecodeReport("fuzz.json", b)
 		if err != nil {
