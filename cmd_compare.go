@@ -137,23 +137,30 @@ func writeComparison(w io.Writer, c *compare.Comparison, format string) error {
 	return c.WriteText(w)
 }
 
-// compareLimitFlag is one limit flag: its name, unit and what it limits.
+// compareLimitFlag is one limit flag: its name, unit and what it limits;
+// why, when not empty, says why the limit has its unit.
 type compareLimitFlag struct {
 	name  string
 	unit  string // "%", "pp" or "s"
 	what  string
 	field func(*compare.Limits) *compare.Limit
+	why   string
 }
 
 var compareLimitFlags = []compareLimitFlag{
-	{"max-p50-increase", "%", "a p50 latency rise", func(l *compare.Limits) *compare.Limit { return &l.P50Increase }},
-	{"max-p99-increase", "%", "a p99 latency rise", func(l *compare.Limits) *compare.Limit { return &l.P99Increase }},
-	{"max-rate-decrease", "%", "an achieved rate fall", func(l *compare.Limits) *compare.Limit { return &l.RateDecrease }},
-	{"max-502-increase", "pp", "a 502 share rise", func(l *compare.Limits) *compare.Limit { return &l.Share502Increase }},
-	{"max-503-increase", "pp", "a 503 share rise", func(l *compare.Limits) *compare.Limit { return &l.Share503Increase }},
-	{"max-504-increase", "pp", "a 504 share rise", func(l *compare.Limits) *compare.Limit { return &l.Share504Increase }},
-	{"max-error-increase", "pp", "a rise in the share of requests without an answer", func(l *compare.Limits) *compare.Limit { return &l.ErrorIncrease }},
-	{"max-recovery-increase", "s", "a later recovery (502 share back under the threshold) after a phase with faults", func(l *compare.Limits) *compare.Limit { return &l.RecoveryIncrease }},
+	{"max-p50-increase", "%", "a p50 latency rise", func(l *compare.Limits) *compare.Limit { return &l.P50Increase }, ""},
+	{"max-p99-increase", "%", "a p99 latency rise", func(l *compare.Limits) *compare.Limit { return &l.P99Increase }, ""},
+	{"max-rate-decrease", "%", "an achieved rate fall", func(l *compare.Limits) *compare.Limit { return &l.RateDecrease }, ""},
+	{"max-502-increase", "pp", "a 502 share rise", func(l *compare.Limits) *compare.Limit { return &l.Share502Increase }, ""},
+	{"max-503-increase", "pp", "a 503 share rise", func(l *compare.Limits) *compare.Limit { return &l.Share503Increase }, ""},
+	{"max-504-increase", "pp", "a 504 share rise", func(l *compare.Limits) *compare.Limit { return &l.Share504Increase }, ""},
+	{"max-error-increase", "pp", "a rise in the share of requests without an answer", func(l *compare.Limits) *compare.Limit { return &l.ErrorIncrease }, ""},
+	{"max-recovery-increase", "s", "a later recovery (502 share back under the threshold) after a phase with faults", func(l *compare.Limits) *compare.Limit { return &l.RecoveryIncrease }, ""},
+	{"max-user-failure-increase", "pp", "a rise in the share of requests whose user saw a failure after the client's retries (both reports with client.retry)",
+		func(l *compare.Limits) *compare.Limit { return &l.UserFailureIncrease }, ""},
+	{"max-amplification-increase", "%", "a rise in the amplification, arrivals at the upstream per request (both reports with client.retry)",
+		func(l *compare.Limits) *compare.Limit { return &l.AmplificationIncrease },
+		" (relative, as the latency limits, rather than an absolute ratio change: amplification starts at 1x, and one limit then fits a base of 1x and of 3x alike; 10% lets 1x become 1.1x, 3x become 3.3x)"},
 }
 
 // compareUnitWords say how to write a limit of each unit.
@@ -171,7 +178,7 @@ func compareFlags(fs *pflag.FlagSet) func() (compare.Options, error) {
 	values := make([]*string, len(compareLimitFlags))
 	for i, f := range compareLimitFlags {
 		values[i] = fs.String(f.name, compare.FormatLimit(*f.field(&def), f.unit),
-			fmt.Sprintf("a regression needs %s beyond this: %s, or off", f.what, compareUnitWords[f.unit]))
+			fmt.Sprintf("a regression needs %s beyond this: %s%s, or off", f.what, compareUnitWords[f.unit], f.why))
 	}
 	alpha := fs.Float64("alpha", 0.01, "significance level of each test")
 	minBuckets := fs.Int("min-buckets", 5, "fewest timeline buckets a side for a test; with fewer, a change beyond its limit is not enough data to test, not a regression")
@@ -230,6 +237,8 @@ func parseLimit(flag, s, unit string) (compare.Limit, error) {
 				return compare.Limit{}, bad("a share moves in percentage points (pp): 0.5pp is half a percent of the requests more")
 			case unit == "%" && strings.HasSuffix(v, "pp"):
 				return compare.Limit{}, bad("this limit is relative to the base value, in %")
+			case unit == "%" && isNumberWith(v, "x"):
+				return compare.Limit{}, bad("a ratio's limit is relative to the base value, in %: 10% lets 1x become 1.1x")
 			}
 			if _, err := strconv.ParseFloat(v, 64); err == nil {
 				return compare.Limit{}, bad("a number without its unit")
@@ -249,4 +258,14 @@ func parseLimit(flag, s, unit string) (compare.Limit, error) {
 		return compare.Limit{}, bad("negative")
 	}
 	return compare.Limit{Value: n}, nil
+}
+
+// isNumberWith reports whether s is a number followed by suffix (any
+// case).
+func isNumberWith(s, suffix string) bool {
+	if len(s) < len(suffix) || !strings.EqualFold(s[len(s)-len(suffix):], suffix) {
+		return false
+	}
+	_, err := strconv.ParseFloat(strings.TrimSpace(s[:len(s)-len(suffix)]), 64)
+	return err == nil
 }

@@ -74,7 +74,21 @@ func TestCompareExitCodes(t *testing.T) {
 		{"markdown without a regression", []string{"--format=markdown", compareFixture("base"), compareFixture("identical")}, exitOK,
 			[]string{"### ✅ gatecrash compare: no regression in 29 checks", "| ✅ |"}, nil},
 		{"--help", []string{"--help"}, exitOK,
-			[]string{"Usage: gatecrash compare", "--max-p99-increase string", `(default "10%")`, `(default "0.5pp")`, `(default "1s")`, "--alpha"}, nil},
+			[]string{"Usage: gatecrash compare", "--max-p99-increase string", `(default "10%")`, `(default "0.5pp")`, `(default "1s")`, "--alpha",
+				"--max-user-failure-increase string", "--max-amplification-increase string", "rather than an absolute ratio change"}, nil},
+		{"client retries: naive against a budget, more user-seen failures", []string{compareFixture("retries-naive"), compareFixture("retries-budget")}, exitFailed,
+			[]string{"REGRESSION in 4 of 37 checks", "user-seen failures in phase resets: 0.00% -> 5.00% (+5.00pp, limit +0.5pp, p < 0.0001)", "amplification           1.4x       1.15x      -17.9%   +10%"},
+			[]string{"gatecrash: compare: REGRESSION in 4 of 37 checks"}},
+		{"client retries: the user-failure limit above the rise", []string{"--max-user-failure-increase", "6pp", "--max-502-increase", "6pp", compareFixture("retries-naive"), compareFixture("retries-budget")}, exitOK,
+			[]string{"no regression in 37 checks"}, nil},
+		{"client retries: the budget against naive, amplification +21.7%", []string{compareFixture("retries-budget"), compareFixture("retries-naive")}, exitFailed,
+			[]string{"amplification in phase resets: 1.15x -> 1.4x (+21.7%, limit +10%, p < 0.0001)"}, nil},
+		{"client retries: the amplification limit off", []string{"--max-amplification-increase", "off", compareFixture("retries-budget"), compareFixture("retries-naive")}, exitOK,
+			[]string{"no regression", "limit off"}, nil},
+		{"client retries: the amplification limit at 25%", []string{"--max-amplification-increase=25%", compareFixture("retries-budget"), compareFixture("retries-naive")}, exitOK,
+			[]string{"no regression"}, nil},
+		{"client retries in NEW only", []string{compareFixture("base"), compareFixture("retries-naive")}, exitOK,
+			[]string{"no regression in 29 checks", "client retries: only in NEW: not compared"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +164,13 @@ func TestCompareBadInput(t *testing.T) {
 		{"min-buckets 1", []string{"--min-buckets", "1", base, p99}, []string{"--min-buckets 1: give 2 or more"}},
 		{"format html", []string{"--format", "html", base, p99}, []string{`--format "html": give text, markdown or json`}},
 		{"an unknown flag", []string{"--max-p95-increase", "10%", base, p99}, []string{"unknown flag: --max-p95-increase", "run gatecrash compare --help"}},
+		{"a user-failure limit in %", []string{"--max-user-failure-increase", "1%", base, p99}, []string{`--max-user-failure-increase "1%": a share moves in percentage points`, "for example --max-user-failure-increase 0.5pp"}},
+		{"a user-failure limit without its unit", []string{"--max-user-failure-increase", "0.5", base, p99}, []string{`--max-user-failure-increase "0.5": a number without its unit`}},
+		{"a negative user-failure limit", []string{"--max-user-failure-increase=-1pp", base, p99}, []string{`--max-user-failure-increase "-1pp": negative`}},
+		{"an amplification limit as a ratio", []string{"--max-amplification-increase", "1.2x", base, p99}, []string{`--max-amplification-increase "1.2x": a ratio's limit is relative to the base value, in %`, "for example --max-amplification-increase 10%"}},
+		{"an amplification limit without its unit", []string{"--max-amplification-increase", "0.2", base, p99}, []string{`--max-amplification-increase "0.2": a number without its unit`}},
+		{"an amplification limit in pp", []string{"--max-amplification-increase", "5pp", base, p99}, []string{`--max-amplification-increase "5pp": this limit is relative to the base value`}},
+		{"an amplification limit not a number", []string{"--max-amplification-increase", "lots", base, p99}, []string{`--max-amplification-increase "lots": not a number`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,6 +210,8 @@ func TestCompareParseLimit(t *testing.T) {
 		{"0.5", "pp", compare.Limit{}, true},
 		{"-1s", "s", compare.Limit{}, true},
 		{"", "s", compare.Limit{}, true},
+		{"1.5x", "%", compare.Limit{}, true},
+		{"x", "%", compare.Limit{}, true},
 	}
 	for _, tt := range tests {
 		got, err := parseLimit("max-x", tt.in, tt.unit)
@@ -214,6 +237,18 @@ func TestCompareBaseline(t *testing.T) {
 	}
 	if regressed, err := compareBaseline(compareFixture("base"), rep, compare.Options{Limits: compare.Limits{P99Increase: compare.Limit{Off: true}, RecoveryIncrease: compare.Limit{Value: 1}, P50Increase: compare.Limit{Value: 10}, RateDecrease: compare.Limit{Value: 1}}}, &out, ""); err != nil || regressed {
 		t.Errorf("p99 limit off: got %v, %v; want no regression", regressed, err)
+	}
+	retried, err := run.ReadReport(compareFixture("retries-naive"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if regressed, err := compareBaseline(compareFixture("retries-budget"), retried, opt, &out, ""); err != nil || !regressed || !strings.Contains(out.String(), "amplification in phase resets: 1.15x -> 1.4x") {
+		t.Errorf("a baseline with a budget, this run naive: got %v, %v; want the amplification's regression\n%s", regressed, err, out.String())
+	}
+	opt.Limits.AmplificationIncrease.Off = true
+	if regressed, err := compareBaseline(compareFixture("retries-budget"), retried, opt, &out, ""); err != nil || regressed {
+		t.Errorf("the amplification limit off: got %v, %v; want no regression", regressed, err)
 	}
 	_, err = compareBaseline(filepath.Join(t.TempDir(), "gone"), rep, opt, &out, "")
 	if code := exitCode(err, &out); code != exitInput || !strings.Contains(err.Error(), "compare: baseline ") {

@@ -46,6 +46,11 @@ type Comparison struct {
 	// are not compared.
 	OnlyInBase []string `json:"only_in_base"`
 	OnlyInNew  []string `json:"only_in_new"`
+	// RetriesOnlyIn is "base" or "new" when only that report has client
+	// retries (a policy added or removed): they are not compared, and a
+	// note says so. Empty when both have them (their metrics are
+	// compared) or neither does.
+	RetriesOnlyIn string `json:"retries_only_in,omitempty"`
 	// Causes compares the shares of the causes of 502s.
 	Causes []CauseChange `json:"causes"`
 	// Notes are what makes the two reports less alike than they should be.
@@ -101,9 +106,12 @@ type PhaseChange struct {
 type MetricChange struct {
 	// Metric is a stable name: p50_ms, p90_ms, p99_ms, achieved_rate,
 	// share_2xx, share_502, share_503, share_504, share_error, recovery_s,
-	// onset_first_s, onset_sustained_s.
+	// onset_first_s, onset_sustained_s; with client retries on both
+	// sides, also user_failure_rate, first_try_failure_rate,
+	// hidden_share, tries_per_request, amplification, budget_refused.
 	Metric string `json:"metric"`
-	// Unit is the unit of Base and New: ms, /s, share (a fraction) or s.
+	// Unit is the unit of Base and New: ms, /s, share (a fraction), s,
+	// x (a ratio: per request) or count.
 	Unit string `json:"unit"`
 	// Base and New are the values; null when a side has none.
 	Base *float64 `json:"base"`
@@ -114,7 +122,7 @@ type MetricChange struct {
 	// Worse is the direction that is bad: "higher" or "lower".
 	Worse string `json:"worse"`
 	// Change is New against Base in ChangeUnit: % of Base, pp
-	// (percentage points) or s; null when it has no number (Base is 0, or
+	// (percentage points), s or count (New minus Base); null when it has no number (Base is 0, or
 	// a side never recovered).
 	Change     *float64 `json:"change"`
 	ChangeUnit string   `json:"change_unit"`
@@ -188,7 +196,7 @@ func Reports(base, newRep *results.Report, opt Options) *Comparison {
 		New:    sideOf(newRep),
 		Test: Test{Name: testName, Description: testWords,
 			Alpha: opt.Alpha, MinBuckets: opt.MinBuckets, NoTest: opt.NoTest},
-		Limits:      limitFlags(opt.Limits),
+		Limits:      limitFlags(opt.Limits, base.Retries != nil && newRep.Retries != nil),
 		Regressions: []string{},
 		Phases:      []PhaseChange{},
 		OnlyInBase:  []string{},
@@ -197,6 +205,12 @@ func Reports(base, newRep *results.Report, opt Options) *Comparison {
 	}
 	if opt.NoTest {
 		c.Test.Name, c.Test.Description = "none", "no test (--no-test): limits alone decide"
+	}
+	retries, onlyIn, retriesLine := retriesCompared(base, newRep, opt)
+	c.RetriesOnlyIn = onlyIn
+	defs := metricDefs
+	if retries {
+		defs = append(append([]metricDef{}, metricDefs...), retryMetricDefs...)
 	}
 
 	// Match the phases by name; a name used twice matches in order.
@@ -227,6 +241,9 @@ func Reports(base, newRep *results.Report, opt Options) *Comparison {
 			pc.Metrics = append(pc.Metrics, compareMetric(&metricDefs[k], bv, nv, opt))
 		}
 		pc.Metrics = append(pc.Metrics, compareRecovery(bv, nv, opt))
+		for k := range defs[len(metricDefs):] {
+			pc.Metrics = append(pc.Metrics, compareMetric(&defs[len(metricDefs)+k], bv, nv, opt))
+		}
 		c.Phases = append(c.Phases, pc)
 		c.Notes = append(c.Notes, phaseNotes(&p, &newRep.Phases[j])...)
 	}
@@ -247,8 +264,14 @@ func Reports(base, newRep *results.Report, opt Options) *Comparison {
 	c.Overall.Metrics = append(c.Overall.Metrics,
 		compareOnset("onset_first_s", base.Onset.FirstS, newRep.Onset.FirstS),
 		compareOnset("onset_sustained_s", base.Onset.SustainedS, newRep.Onset.SustainedS))
+	for k := range defs[len(metricDefs):] {
+		c.Overall.Metrics = append(c.Overall.Metrics, compareMetric(&defs[len(metricDefs)+k], bv, nv, opt))
+	}
 	c.Causes = compareCauses(base.Causes, newRep.Causes)
 	c.Notes = append(compareNotes(base, newRep), c.Notes...)
+	if retriesLine != "" {
+		c.Notes = append(c.Notes, retriesLine)
+	}
 	c.verdict()
 	return c
 }

@@ -15,6 +15,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/gatecrash/gatecrash/attack"
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/internal/golden"
 	"github.com/gatecrash/gatecrash/results"
@@ -36,6 +37,7 @@ type fixtureSpec struct {
 	skip     uint64        // every n-th request in resets is not sent (0: none)
 	drop     string        // a phase left out of the plan
 	phaseS   float64       // each phase's length (0: 12s)
+	retry    *retrySpec    // a client retry policy: tries.jsonl (nil: none)
 }
 
 var fixtureStart = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
@@ -62,6 +64,7 @@ func (f fixtureSpec) report() *results.Report {
 	}
 	var res []vegeta.Result
 	var events []faults.Event
+	var tries []attack.Try
 	pacer := run.Schedule()
 	for n := uint64(0); ; n++ {
 		due, ok := pacer.Due(n)
@@ -90,6 +93,9 @@ func (f fixtureSpec) report() *results.Report {
 			}
 		}
 		r := vegeta.Result{Attack: "a", Seq: n, Code: 200, Timestamp: run.Started.Add(due), Latency: time.Duration(lat * float64(time.Millisecond))}
+		if f.retry != nil {
+			tries = append(tries, f.retry.apply(&r, phase == "resets", s-length)...)
+		}
 		resetsEnd := 2 * length
 		if f.every502 > 0 && n%f.every502 == 0 && (phase == "resets" || phase == "recover" && s < resetsEnd+f.late502.Seconds()) {
 			r.Code, r.Error = 502, "502 Bad Gateway"
@@ -99,7 +105,20 @@ func (f fixtureSpec) report() *results.Report {
 		}
 		res = append(res, r)
 	}
-	return results.Analyze(run, res, events, results.Options{})
+	if f.retry == nil {
+		return results.Analyze(run, res, events, results.Options{})
+	}
+	a := results.NewAnalyzer(run, results.Options{})
+	for i := range events {
+		a.AddEvent(&events[i])
+	}
+	for i := range tries {
+		a.AddTry(&tries[i])
+	}
+	for i := range res {
+		a.Add(&res[i])
+	}
+	return a.Report()
 }
 
 func orF(v, def float64) float64 {
@@ -126,6 +145,12 @@ var fixtureSpecs = map[string]fixtureSpec{
 	"502": {noise: 1, day: 1, every502: 20},
 	// (e) phase recover missing.
 	"missing": {noise: 1, day: 1, drop: "recover"},
+	// A client retrying up to 3 tries without a budget: one first try in 5
+	// of phase resets fails and succeeds at its third try.
+	"retries-naive": {noise: 1, retry: &retrySpec{firstFail: 5, tries: 3}},
+	// The same run with up to 2 tries and a budget that refuses one retry
+	// in 4: less load on the upstream, more failures the user sees.
+	"retries-budget": {noise: 1, day: 1, retry: &retrySpec{firstFail: 5, tries: 2, budget: 4}},
 }
 
 var fixturesOnce sync.Once
@@ -553,6 +578,7 @@ func FuzzReadReport(f *testing.F) {
 	}
 	f.Add([]byte(`{"schema": "gatecrash/report/v1", "phases": [{"name": "p", "end_s": 1, "requests": 1, "status": {"502": 2}, "recovery": "recovered", "recovery_s": 1e308}], "timeline": [{"t_s": 0, "requests": 1, "achieved_rate": 1e308}]}`))
 	f.Add([]byte(`{"schema": "gatecrash/report/v1", "analysis": {"bucket_s": 1e-9}, "phases": [{"name": "p", "end_s": 1e9}], "timeline": []}`))
+	f.Add([]byte(`{"schema": "gatecrash/report/v1", "retries": {"requests": 0}, "phases": [{"name": "p", "end_s": 2, "requests": 3, "retries": {"requests": 3, "tries": 9, "upstream_arrivals": 1000000000000000000, "user_failures": -1}}], "timeline": [{"t_s": 0, "requests": 3, "retries": {"requests": 3, "tries": 1000000000, "budget_exhausted": 2}}, {"t_s": 1, "retries": {"requests": -5}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := results.DecodeReport("fuzz.json", b)
 		if err != nil {

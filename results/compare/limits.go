@@ -25,6 +25,10 @@ type Limits struct {
 	Share504Increase Limit // percentage points
 	ErrorIncrease    Limit // percentage points
 	RecoveryIncrease Limit // seconds
+	// UserFailureIncrease and AmplificationIncrease limit the client
+	// retry metrics, checked only when both reports have retries.
+	UserFailureIncrease   Limit // percentage points
+	AmplificationIncrease Limit // percent
 }
 
 // DefaultLimits returns compare's default limits, as docs/compare.md
@@ -39,6 +43,9 @@ func DefaultLimits() Limits {
 		Share504Increase: Limit{Value: 0.5},
 		ErrorIncrease:    Limit{Value: 0.5},
 		RecoveryIncrease: Limit{Value: 1},
+
+		UserFailureIncrease:   Limit{Value: 0.5},
+		AmplificationIncrease: Limit{Value: 10},
 	}
 }
 
@@ -55,6 +62,11 @@ type Options struct {
 	NoTest bool
 	// Limits are the limits of the checks.
 	Limits Limits
+	// BasePolicy and NewPolicy name each side's client retry policy when
+	// the caller knows it (report.json does not record it); empty when
+	// unknown. Only the line that says one side alone had retries uses
+	// them.
+	BasePolicy, NewPolicy string
 }
 
 func (o Options) withDefaults() Options {
@@ -68,11 +80,16 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// limitFlags writes the limits as their flags take them.
-func limitFlags(l Limits) map[string]string {
+// limitFlags writes the limits as their flags take them; those of the
+// client retry metrics only when retries says they are compared.
+func limitFlags(l Limits, retries bool) map[string]string {
 	m := map[string]string{}
-	for k := range metricDefs {
-		if mt := &metricDefs[k]; mt.flag != "" {
+	defs := metricDefs
+	if retries {
+		defs = append(append([]metricDef{}, metricDefs...), retryMetricDefs...)
+	}
+	for k := range defs {
+		if mt := &defs[k]; mt.flag != "" {
 			m[mt.flag] = FormatLimit(mt.limit(&l), mt.changeUnit)
 		}
 	}

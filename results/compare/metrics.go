@@ -18,6 +18,7 @@ type view struct {
 	lat      [3]float64 // p50, p90, p99
 	hasLat   bool
 	strata   [][]results.Bucket // the buckets of each phase: the samples
+	retries  *results.Retries   // the client retries' counts; nil without
 
 	// Phases only.
 	recovery  string
@@ -132,6 +133,10 @@ func phaseView(r *results.Report, i int) *view {
 		strata:   [][]results.Bucket{bucketsIn(r, p.StartS, p.EndS)},
 		recovery: p.Recovery, recoveryS: p.RecoveryS,
 	}
+	if p.Retries != nil {
+		v.retries = &results.Retries{}
+		addRetries(v.retries, p.Retries)
+	}
 	end := p.EndS
 	if n := len(r.Phases); n > 0 {
 		end = r.Phases[n-1].EndS
@@ -169,6 +174,12 @@ func overallView(r *results.Report, idx []int) *view {
 			v.hasLat = false // no histogram: no overall latency
 		}
 		v.strata = append(v.strata, bucketsIn(r, p.StartS, p.EndS))
+		if r.Retries != nil {
+			if v.retries == nil {
+				v.retries = &results.Retries{}
+			}
+			addRetries(v.retries, p.Retries)
+		}
 	}
 	if length > 0 {
 		v.rate = achieved / length
@@ -346,8 +357,8 @@ func samplesOf(strata [][]results.Bucket, f func(*results.Bucket) (float64, bool
 	return out
 }
 
-// changeOf is n against b in unit: % of b, pp, or s; nil when it has no
-// number.
+// changeOf is n against b in unit: % of b, pp, or the difference (s,
+// count); nil when it has no number.
 func changeOf(b, n float64, unit string) *float64 {
 	var v float64
 	switch unit {

@@ -17,9 +17,11 @@ var labels = map[string]string{
 }
 
 func labelOf(key string) string {
-	for i := range metricDefs {
-		if metricDefs[i].key == key {
-			return metricDefs[i].label
+	for _, defs := range [][]metricDef{metricDefs, retryMetricDefs} {
+		for i := range defs {
+			if defs[i].key == key {
+				return defs[i].label
+			}
 		}
 	}
 	if l, ok := labels[key]; ok {
@@ -46,6 +48,10 @@ func valueText(v *float64, unit, state string) string {
 		return strconv.FormatFloat(*v, 'f', -1, 64) + "/s"
 	case "share":
 		return strconv.FormatFloat(100**v, 'f', 2, 64) + "%"
+	case "x":
+		return strconv.FormatFloat(*v, 'f', -1, 64) + "x"
+	case "count":
+		return strconv.FormatFloat(*v, 'f', -1, 64)
 	}
 	return strconv.FormatFloat(*v, 'f', -1, 64) + "s"
 }
@@ -70,6 +76,8 @@ func changeText(m *MetricChange) string {
 		return signed(v, 1) + "%"
 	case "pp":
 		return signed(v, 2) + "pp"
+	case "count":
+		return signed(v, -1)
 	}
 	return signed(v, -1) + "s"
 }
