@@ -43,6 +43,7 @@ func (a *Analyzer) Report() *Report {
 	rep.Timeline = a.timeline(masked, bucketLat)
 	if rep.Retries != nil {
 		rep.Retries.Surge = surgeOf(rep.Timeline, a.width)
+		rep.Retries.Policy = run.Retry
 	}
 	a.classes(rep)
 	rep.Correlations = a.correlations()

@@ -62,6 +62,9 @@ type Retries struct {
 	// Stops counts the requests by why their tries ended (success,
 	// not-retryable, attempts, deadline, budget, interrupted).
 	Stops map[string]int `json:"stops"`
+	// Policy is the client retry policy in one line, from run.json; in
+	// the run's total only, absent when run.json does not say.
+	Policy string `json:"policy,omitempty"`
 	// Surge is the longest stretch in which the retries multiplied the
 	// load reaching the upstream; in the run's total only, and absent when
 	// no timeline bucket's amplification reached SurgeFactor.

@@ -27,6 +27,9 @@ type Run struct {
 	Seed uint64 `json:"seed"`
 	// Started is the zero of the pacer's clock.
 	Started time.Time `json:"started"`
+	// Retry is the client retry policy in one line, as gatecrash validate
+	// prints it; empty without one.
+	Retry string `json:"retry,omitempty"`
 	// Running is true in the run.json written as the attack starts, and
 	// dropped when the run ends and writes it again: a run.json still
 	// running belongs to a run that was killed before it could finish.

@@ -98,6 +98,15 @@ func retryPolicy(sc *scenarios.Scenario) *scenarios.Retry {
 	return sc.Client.Retry
 }
 
+// retryName is the scenario's client retry policy in one line; empty
+// without one.
+func retryName(sc *scenarios.Scenario) string {
+	if r := retryPolicy(sc); r != nil {
+		return r.String()
+	}
+	return ""
+}
+
 // attackOutcome is what the attack step leaves for the folder.
 type attackOutcome struct {
 	started     time.Time
@@ -200,6 +209,7 @@ func (s *session) plan(out attackOutcome, started time.Time, version string, run
 		Scenario:       sc.Name,
 		Attack:         sc.Name,
 		Seed:           s.seed,
+		Retry:          retryName(sc),
 		Started:        started.UTC(),
 		Running:        running,
 		Interrupted:    out.interrupted,

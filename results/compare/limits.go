@@ -62,11 +62,6 @@ type Options struct {
 	NoTest bool
 	// Limits are the limits of the checks.
 	Limits Limits
-	// BasePolicy and NewPolicy name each side's client retry policy when
-	// the caller knows it (report.json does not record it); empty when
-	// unknown. Only the line that says one side alone had retries uses
-	// them.
-	BasePolicy, NewPolicy string
 }
 
 func (o Options) withDefaults() Options {

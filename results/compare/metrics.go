@@ -23,7 +23,7 @@ type view struct {
 	// Phases only.
 	recovery  string
 	recoveryS *float64
-	window    []results.Bucket // from the phase's end to the next phase with faults
+	window    []results.Bucket // the span recovery was measured over: see recoveryEnd
 }
 
 func (v *view) nBuckets() int {
@@ -137,18 +137,29 @@ func phaseView(r *results.Report, i int) *view {
 		v.retries = &results.Retries{}
 		addRetries(v.retries, p.Retries)
 	}
+	v.window = bucketsIn(r, p.EndS, recoveryEnd(r, i))
+	return v
+}
+
+// recoveryEnd is the end of the span recovery was measured over after
+// phase i of r: the report's recovery_until_s; in a report written before
+// it existed, the start of the next phase with faults, or the end of the
+// last phase.
+func recoveryEnd(r *results.Report, i int) float64 {
+	p := &r.Phases[i]
+	if p.RecoveryUntilS != nil {
+		return *p.RecoveryUntilS
+	}
 	end := p.EndS
 	if n := len(r.Phases); n > 0 {
 		end = r.Phases[n-1].EndS
 	}
 	for _, q := range r.Phases[i+1:] {
 		if len(q.Faults) > 0 {
-			end = q.StartS
-			break
+			return q.StartS
 		}
 	}
-	v.window = bucketsIn(r, p.EndS, end)
-	return v
+	return end
 }
 
 // overallView reads the phases idx of r together: the counts add up,

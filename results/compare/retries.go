@@ -112,9 +112,9 @@ func retriesCompared(base, cur *results.Report, opt Options) (both bool, onlyIn,
 	case base.Retries != nil && cur.Retries != nil:
 		return true, "", ""
 	case base.Retries != nil:
-		return false, "base", retriesOnlyLine("BASE", opt.BasePolicy)
+		return false, "base", retriesOnlyLine("BASE", base.Retries.Policy)
 	case cur.Retries != nil:
-		return false, "new", retriesOnlyLine("NEW", opt.NewPolicy)
+		return false, "new", retriesOnlyLine("NEW", cur.Retries.Policy)
 	}
 	return false, "", ""
 }

@@ -245,12 +245,14 @@ func TestCompareRetriesOneSide(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opt := defaults()
+			base, cur := tt.base.report(), tt.cur.report()
+			// report.json's retries.policy, from run.json.
 			if tt.onlyIn == "new" {
-				opt.NewPolicy = tt.policy
+				cur.Retries.Policy = tt.policy
 			} else {
-				opt.BasePolicy = tt.policy
+				base.Retries.Policy = tt.policy
 			}
-			c := Reports(tt.base.report(), tt.cur.report(), opt)
+			c := Reports(base, cur, opt)
 			if c.Regression || c.RetriesOnlyIn != tt.onlyIn || c.Checks != 29 {
 				t.Errorf("regression %v (%s), only in %q, %d checks; want none, %q, 29 checks", c.Regression, c.Verdict, c.RetriesOnlyIn, c.Checks, tt.onlyIn)
 			}
