@@ -31,19 +31,19 @@ const (
 	StalledMidStream = "stalled-mid-stream"
 	// The upstream's own failures, which the proxy saw with no fault
 	// injected: told apart from the injected causes of the same shape.
-	UpstreamClosedIdle     = "upstream-closed-idle"
-	UpstreamClosed         = "upstream-closed"
-	UpstreamReset          = "upstream-reset"
-	UpstreamClosedMidBody  = "upstream-closed-mid-body"
-	UpstreamResetMidBody   = "upstream-reset-mid-body"
-	UpstreamRefused        = "upstream-refused"
-	UpstreamMalformed      = "upstream-malformed"
-	UpstreamError          = "upstream-error"
+	UpstreamClosedIdle    = "upstream-closed-idle"
+	UpstreamClosed        = "upstream-closed"
+	UpstreamReset         = "upstream-reset"
+	UpstreamClosedMidBody = "upstream-closed-mid-body"
+	UpstreamResetMidBody  = "upstream-reset-mid-body"
+	UpstreamRefused       = "upstream-refused"
+	UpstreamMalformed     = "upstream-malformed"
+	UpstreamError         = "upstream-error"
 	// UpstreamEndedStream and UpstreamStalledStream: a streaming answer
 	// the proxy carried with no fault that ended without its end marker,
 	// or stalled: the upstream's own doing, as far as the run can tell.
-	UpstreamEndedStream   = "upstream-ended-stream"
-	UpstreamStalledStream = "upstream-stalled-stream"
+	UpstreamEndedStream    = "upstream-ended-stream"
+	UpstreamStalledStream  = "upstream-stalled-stream"
 	Upstream5xxPassthrough = "upstream-5xx-passthrough"
 	UpstreamStatus         = "upstream-status"
 	GatewayLocal           = "gateway-local"
