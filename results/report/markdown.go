@@ -253,8 +253,13 @@ func causeSections(r *results.Report) []causeSection {
 			continue
 		}
 		what := class + "s"
-		if class == scenarios.ClassError {
+		switch class {
+		case scenarios.ClassError:
 			what = "requests without an answer"
+		case scenarios.ClassStreamCut:
+			what = "streams cut"
+		case scenarios.ClassStreamStall:
+			what = "streams stalled"
 		}
 		out = append(out, causeSection{class, what, cs})
 	}
