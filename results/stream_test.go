@@ -385,6 +385,9 @@ func TestErrorKindStreams(t *testing.T) {
 		{"stream-cut: read: connection reset by peer", ErrorStreamCut},
 		{"stream-stall: timeout", ErrorStreamStall},
 		{"net/http: request canceled (Client.Timeout exceeded)", ErrorTimeout},
+		// The attacker's own prefixes (attack/stream.go) are the ones told.
+		{attack.ErrStreamCut + "x", ErrorStreamCut},
+		{attack.ErrStreamStall + "x", ErrorStreamStall},
 	} {
 		if got := ErrorKind(tt.msg); got != tt.want {
 			t.Errorf("ErrorKind(%q): got %q, want %q", tt.msg, got, tt.want)
