@@ -19,7 +19,20 @@ const behind = 10 * time.Millisecond
 type counts struct {
 	requests int
 	status   []codeCount // few codes: a scan beats a map
-	errors   int
+	errors   int         // every result without a code, streams cut or stalled included
+	cut      int         // of errors, the streams cut (scenarios.ClassStreamCut)
+	stalled  int         // of errors, the streams stalled (scenarios.ClassStreamStall)
+}
+
+// addStream counts a result of class (stream-cut or stream-stall) that
+// add has counted already as an error; any other class is passed over.
+func (c *counts) addStream(class string) {
+	switch class {
+	case scenarios.ClassStreamCut:
+		c.cut++
+	case scenarios.ClassStreamStall:
+		c.stalled++
+	}
 }
 
 type codeCount struct {
@@ -46,7 +59,12 @@ func (c *counts) add(code uint16) {
 func (c *counts) of(class string) int {
 	switch class {
 	case scenarios.ClassError:
-		return c.errors
+		// Streams cut or stalled had an answer: not "no answer".
+		return c.errors - c.cut - c.stalled
+	case scenarios.ClassStreamCut:
+		return c.cut
+	case scenarios.ClassStreamStall:
+		return c.stalled
 	case scenarios.ClassUserFailure:
 		n := c.requests
 		for _, cc := range c.status {
@@ -132,6 +150,9 @@ type Analyzer struct {
 	// to come, and the whole run's figures; both nil without tries.
 	pending map[triesKey]*pendingTries
 	retries *retryAcc
+	// The streaming answers (AddStream) and the results of the stream
+	// classes; nil until the run shows one.
+	streams *streamsAcc
 }
 
 // NewAnalyzer returns an Analyzer for a run. Zero Options fields take
@@ -222,10 +243,15 @@ func (b *bucketAcc) segment(pi int) *segment {
 	return &b.segs[len(b.segs)-1]
 }
 
-// classOf returns a result's failure class, or "" when it did not fail.
-func classOf(code uint16) string {
+// classOf returns a result's failure class, or "" when it did not fail:
+// a result without a code is of a stream class when its error says so
+// (scenarios.StreamClass), else of ClassError.
+func classOf(code uint16, err string) string {
 	switch {
 	case code == 0:
+		if c := scenarios.StreamClass(err); c != "" {
+			return c
+		}
 		return scenarios.ClassError
 	case code >= 500:
 		return strconv.Itoa(int(code))
@@ -243,8 +269,11 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 	if r.Code == 0 {
 		a.kinds[ErrorKind(r.Error)]++
 	}
+	class := classOf(r.Code, r.Error)
 	b := a.bucketAt(off)
 	b.add(r.Code)
+	b.addStream(class)
+	a.total.addStream(class)
 	pi := phaseIndex(a.run, off)
 	lag := float64(noLag)
 	if a.run.Attack == "" || r.Attack == a.run.Attack {
@@ -258,11 +287,11 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 	if pi >= 0 {
 		ph := &a.phases[pi]
 		ph.add(r.Code)
+		ph.addStream(class)
 		ph.hist.Record(r.Latency)
 	}
 
 	in := a.ev.lookup(r.Attack, r.Seq)
-	class := classOf(r.Code)
 	if in != nil {
 		switch {
 		case class != "":
@@ -310,6 +339,9 @@ func (a *Analyzer) addFailure(r *vegeta.Result, in *reqInfo, b *bucketAcc, class
 		a.words[c][w]++
 	}
 	c.Evidence.add(x.level)
+	if class == scenarios.ClassStreamCut || class == scenarios.ClassStreamStall {
+		a.addStreamFailure(class, x.cause, off)
+	}
 }
 
 // cause returns the count of a cause of a failure class, new at zero.
@@ -348,7 +380,7 @@ func (e *Evidence) add(level int) {
 // the result to is no longer masked.
 func (a *Analyzer) Explain(r *vegeta.Result) (cause, evidence string) {
 	a.finishEvidence()
-	class := classOf(r.Code)
+	class := classOf(r.Code, r.Error)
 	if class == "" {
 		return "", ""
 	}

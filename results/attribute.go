@@ -61,6 +61,7 @@ type reqInfo struct {
 	retried bool   // the gateway's log shows a retry
 	maxTry  uint16 // the highest client try number that reached the proxy; 0 for none
 	gwRetry uint16 // the proxy's retry observations: the gateway's own retries
+	stallAt uint16 // 1 + the attempt an sse-stall fault paused, 0 for none
 }
 
 const (
@@ -223,6 +224,8 @@ func (ev *evidence) add(e *faults.Event) {
 		if in.slowAt <= attempt {
 			in.slowAt = attempt + 1
 		}
+	case e.Type == faults.TypeFault && e.Kind == scenarios.KindSSEStall:
+		in.stallAt = max(in.stallAt, attempt+1)
 	}
 }
 
@@ -318,6 +321,20 @@ func (ev *evidence) explain(r *vegeta.Result, in *reqInfo, class, phase string, 
 		if in.slowAt != 0 && in.slowAt-1 == in.last && (class == "504" || (class == scenarios.ClassError && ErrorKind(r.Error) == ErrorTimeout)) {
 			return explanation{cause: causes.UpstreamLatency, level: levelExact}
 		}
+		// A stream the proxy paused: the client gave up on it (stalled),
+		// or the gateway did and cut it.
+		if in.stallAt != 0 && in.stallAt-1 == in.last && isStreamClass(class) {
+			return explanation{cause: causes.StalledMidStream, level: levelExact}
+		}
+	}
+	// A stream the proxy carried with no fault that ended it or paused it:
+	// the upstream's own doing, known only by the proxy having seen it.
+	if isStreamClass(class) && ev.saw(r.Attack, r.Seq, in) {
+		cause := causes.UpstreamEndedStream
+		if class == scenarios.ClassStreamStall {
+			cause = causes.UpstreamStalledStream
+		}
+		return explanation{cause: cause, level: levelTemporal}
 	}
 	if !ev.saw(r.Attack, r.Seq, in) {
 		from, to := r.Timestamp, r.End()
@@ -450,9 +467,18 @@ const (
 	ErrorOther    = "other"
 )
 
+// isStreamClass reports whether class is stream-cut or stream-stall.
+func isStreamClass(class string) bool {
+	return class == scenarios.ClassStreamCut || class == scenarios.ClassStreamStall
+}
+
 // ErrorKind classifies the error of a request without an answer (a
-// vegeta Result's Error) as one of the Error constants.
+// vegeta Result's Error) as one of the Error constants, or ErrorStreamCut
+// or ErrorStreamStall for a streaming answer cut or stalled.
 func ErrorKind(msg string) string {
+	if c := scenarios.StreamClass(msg); c != "" {
+		return c
+	}
 	switch {
 	case strings.Contains(msg, "Timeout") || strings.Contains(msg, "timeout") || strings.Contains(msg, "deadline exceeded"):
 		return ErrorTimeout

@@ -48,6 +48,7 @@ func (a *Analyzer) Report() *Report {
 	a.classes(rep)
 	rep.Correlations = a.correlations()
 	rep.Gateway = a.gateway()
+	a.streamReports(rep)
 	rep.Unapplied = a.unapplied(rep.Phases)
 	rep.Diagnosis = Diagnosis(rep)
 	return rep

@@ -91,6 +91,12 @@ func TriesDamage(file string, line, n int) Damaged {
 	return linesDamage(file, line, n, "the last try the client recorded")
 }
 
+// StreamsDamage returns the damage of a streams file named file whose
+// last line, line number line of n bytes, is cut short.
+func StreamsDamage(file string, line, n int) Damaged {
+	return linesDamage(file, line, n, "the last stream the client recorded")
+}
+
 // linesDamage is the damage of a JSON-lines file whose last line is cut
 // short; lost says what that line held.
 func linesDamage(file string, line, n int, lost string) Damaged {

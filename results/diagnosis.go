@@ -14,8 +14,13 @@ import (
 
 // className names one of a failure class in a sentence.
 func className(class string) string {
-	if class == scenarios.ClassError {
+	switch class {
+	case scenarios.ClassError:
 		return "request without an answer"
+	case scenarios.ClassStreamCut:
+		return "stream cut"
+	case scenarios.ClassStreamStall:
+		return "stream stalled"
 	}
 	return class
 }
@@ -103,6 +108,7 @@ func Diagnosis(r *Report) string {
 		}
 		s = append(s, fmt.Sprintf("%s, %s: %s.", plural(n, className(class)), onsetWords("", o, r.Analysis), causeList(r.OtherCauses[class])))
 	}
+	s = append(s, streamWords(r)...)
 	var best *Correlation
 	for i, c := range r.Correlations {
 		if c.Pearson != nil && *c.Pearson >= 0.5 && (best == nil || *c.Pearson > *best.Pearson) {
@@ -122,6 +128,33 @@ func Diagnosis(r *Report) string {
 	}
 	s = append(s, fmt.Sprintf("Gateway: %s (%s).", r.Gateway.Kind, r.Gateway.Evidence))
 	return strings.Join(s, " ")
+}
+
+// streamWords sum up the run's streams, and warn when they were
+// buffered; nothing without streams.
+func streamWords(r *Report) []string {
+	st := r.Streams
+	if st == nil {
+		return nil
+	}
+	w := fmt.Sprintf("%s carried %s", plural(st.Streams, "stream"), plural(st.Tokens, "token"))
+	if st.Tokens > 0 {
+		w += fmt.Sprintf(": TTFT p50 %s ms, p99 %s ms, inter-token latency p99 %s ms, %s tokens/s per request", Decimal(st.TTFTMS.P50), Decimal(st.TTFTMS.P99), Decimal(st.ITLP99MS), Decimal(st.TokensPerSPerRequest))
+	}
+	w += fmt.Sprintf("; %d cut, %d stalled.", st.Cut, st.Stalled)
+	out := []string{w}
+	if st.Buffering != nil {
+		out = append(out, upperFirst(st.Buffering.Warning))
+	}
+	return out
+}
+
+// upperFirst writes s with its first letter upper case.
+func upperFirst(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }
 
 // unappliedWords are the warnings of the faults that never bit, one

@@ -118,10 +118,15 @@ func measure(rep *Report, e scenarios.Expectation) (float64, string) {
 	}
 	switch e.Metric {
 	case scenarios.MetricRate, scenarios.MetricCount:
-		if e.Class == scenarios.ClassUserFailure {
+		switch e.Class {
+		case scenarios.ClassUserFailure:
 			return measureUserFailure(rep, ph, e, inPhase)
+		case scenarios.ClassStreamCut, scenarios.ClassStreamStall:
+			return measureStreamClass(rep, ph, e, inPhase)
 		}
 		return measureRate(rep, ph, e, inPhase)
+	case scenarios.MetricTTFT, scenarios.MetricITL:
+		return measureStreamTime(rep, ph, e, inPhase)
 	case scenarios.MetricAmplification:
 		return measureAmplification(rep, ph, inPhase)
 	case scenarios.MetricLatency:
@@ -150,6 +155,16 @@ func measureRate(rep *Report, ph *PhaseReport, e scenarios.Expectation, inPhase 
 		status, errs, n = ph.Status, ph.Errors, ph.Requests
 	}
 	m := matched(status, errs, e.Class)
+	if e.Class == scenarios.ClassError {
+		// Streams cut or stalled had an answer.
+		st := rep.Streams
+		if ph != nil {
+			st = ph.Streams
+		}
+		if st != nil {
+			m -= st.Cut + st.Stalled
+		}
+	}
 	if e.Metric == scenarios.MetricCount {
 		return float64(m), ""
 	}
@@ -157,6 +172,58 @@ func measureRate(rep *Report, ph *PhaseReport, e scenarios.Expectation, inPhase 
 		return nan, "no requests" + inPhase
 	}
 	return float64(m) / float64(n), ""
+}
+
+// noStreams is the detail of a stream metric in a run without streams.
+const noStreams = "the run had no streaming answer (text/event-stream), so the report has no streams"
+
+// measureStreamClass measures the share or the count of the requests
+// whose stream was cut, or stalled.
+func measureStreamClass(rep *Report, ph *PhaseReport, e scenarios.Expectation, inPhase string) (float64, string) {
+	if rep.Streams == nil {
+		return math.NaN(), noStreams
+	}
+	st, n := rep.Streams, rep.Totals.Requests
+	if ph != nil {
+		st, n = ph.Streams, ph.Requests
+	}
+	m := 0
+	if st != nil {
+		m = st.Cut
+		if e.Class == scenarios.ClassStreamStall {
+			m = st.Stalled
+		}
+	}
+	if e.Metric == scenarios.MetricCount {
+		return float64(m), ""
+	}
+	if n == 0 {
+		return math.NaN(), "no requests" + inPhase
+	}
+	return float64(m) / float64(n), ""
+}
+
+// measureStreamTime measures p50(ttft), p99(ttft) or p99(itl).
+func measureStreamTime(rep *Report, ph *PhaseReport, e scenarios.Expectation, inPhase string) (float64, string) {
+	if rep.Streams == nil {
+		return math.NaN(), noStreams
+	}
+	st := rep.Streams
+	if ph != nil {
+		st = ph.Streams
+	}
+	switch {
+	case st == nil || st.Tokens == 0:
+		return math.NaN(), "no stream with a token" + inPhase
+	case e.Metric == scenarios.MetricITL && st.ITLP99MS == 0 && st.Tokens <= st.Streams:
+		// Perhaps no stream had two tokens: the ITL of none is undefined.
+		return math.NaN(), "no stream of two tokens or more" + inPhase
+	case e.Metric == scenarios.MetricITL:
+		return st.ITLP99MS, ""
+	case e.Stat == "p50":
+		return st.TTFTMS.P50, ""
+	}
+	return st.TTFTMS.P99, ""
 }
 
 // measureUserFailure measures the share or the count of the requests

@@ -265,6 +265,12 @@ func TestWatch(t *testing.T) {
 			{res(3, 2100, 0, time.Millisecond), ""},
 			{res(4, 1900, 0, time.Second), "count(error) <= 1 in b failed for good at 2.9s (measured 2)"},
 		}},
+		{"streams cut or stalled are not errors", []string{"count(error) < 2 [abort]"}, []step{
+			{&vegeta.Result{Seq: 0, Timestamp: t0, Error: "stream-cut: the stream ended after 3 tokens without its end marker"}, ""},
+			{&vegeta.Result{Seq: 1, Timestamp: t0, Error: "stream-stall: no token for 1s after 3 tokens"}, ""},
+			{&vegeta.Result{Seq: 2, Timestamp: t0, Error: "EOF"}, ""},
+			{&vegeta.Result{Seq: 3, Timestamp: t0, Error: "EOF"}, "count(error) < 2 failed for good at 0s (measured 2)"},
+		}},
 		{"max latency fails at a slow request", []string{"max(latency) < 1s [abort]"}, []step{
 			{res(0, 100, 200, 999*time.Millisecond), ""},
 			{res(1, 200, 200, time.Second), "max(latency) < 1s failed for good at 1.2s (measured 1s)"},
@@ -330,15 +336,20 @@ func TestWatchAgreesWithReport(t *testing.T) {
 		"p99(latency) < 30ms in a", "mean(latency) < 15ms in b", "count(status=200) > 8 in a", "p50(latency) >= 10ms in b",
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	codes := []uint16{200, 200, 200, 200, 200, 200, 502, 503, 0}
+	codes := []uint16{200, 200, 200, 200, 200, 200, 502, 503, 0, 0}
 	for round := range 200 {
 		var res []vegeta.Result
 		n := 10 + rng.IntN(40)
 		at := time.Duration(0)
 		for seq := range n {
 			at += time.Duration(rng.IntN(int(7*time.Second) / n))
-			res = append(res, vegeta.Result{Seq: uint64(seq), Timestamp: t0.Add(at), Code: codes[rng.IntN(len(codes))],
-				Latency: time.Duration(1+rng.IntN(40)) * time.Millisecond})
+			r := vegeta.Result{Seq: uint64(seq), Timestamp: t0.Add(at), Code: codes[rng.IntN(len(codes))],
+				Latency: time.Duration(1+rng.IntN(40)) * time.Millisecond}
+			if r.Code == 0 {
+				// No answer, or a stream cut or stalled: not of class error.
+				r.Error = []string{"EOF", "stream-cut: x", "stream-stall: y"}[rng.IntN(3)]
+			}
+			res = append(res, r)
 		}
 		// Results come back in the order they complete.
 		done := slices.Clone(res)

@@ -74,6 +74,10 @@ type Report struct {
 	// SendLagMS is how late the attacker sent its requests against the
 	// pacer's plan.
 	SendLagMS SendLag `json:"send_lag_ms"`
+	// Streams summarises the streaming answers (streams.jsonl) and the
+	// streams cut and stalled, with the buffering check; absent from
+	// report.json when the run had no stream.
+	Streams *Streams `json:"streams,omitempty"`
 }
 
 // Options are the settings of an analysis. In report.json they are
@@ -145,7 +149,9 @@ type Totals struct {
 	// 0: connection refused or reset, timeout, unexpected EOF).
 	Errors int `json:"errors"`
 	// ErrorKinds counts Errors by kind: timeout, eof (the answer was cut),
-	// reset, refused, canceled, other.
+	// reset, refused, canceled, other; and stream-cut, stream-stall (a
+	// streaming answer's, which had its status: they are in Errors, as
+	// vegeta counts them, but not in the error failure class).
 	ErrorKinds map[string]int `json:"error_kinds"`
 }
 
@@ -195,6 +201,9 @@ type PhaseReport struct {
 	// Retries is Report.Retries over the requests first sent in the
 	// phase; absent without a policy.
 	Retries *Retries `json:"retries,omitempty"`
+	// Streams is Report.Streams over the streams sent in the phase (its
+	// tokens/s over the phase's length); absent without streams.
+	Streams *Streams `json:"streams,omitempty"`
 }
 
 // Recovery says whether and when a failure class's share fell back under
@@ -244,6 +253,9 @@ type Bucket struct {
 	Retries *Retries `json:"retries,omitempty"`
 	// LatencyMS are the exact percentiles of the bucket's latencies.
 	LatencyMS BucketLatency `json:"latency_ms"`
+	// Streams is Report.Streams over the streams sent in the bucket (its
+	// tokens/s over the bucket's width); absent without streams.
+	Streams *Streams `json:"streams,omitempty"`
 }
 
 // BucketLatency holds a bucket's latency percentiles in milliseconds.

@@ -123,6 +123,7 @@ func (w *Watch) Add(r *vegeta.Result) string {
 	if pi >= 0 {
 		ph := &w.phases[pi]
 		ph.counts.add(r.Code)
+		ph.counts.addStream(classOf(r.Code, r.Error))
 		if ph.keepLat {
 			ph.lat = append(ph.lat, ms)
 		}
@@ -150,12 +151,12 @@ func (w *Watch) checkImmediate(r *vegeta.Result, off time.Duration, ms float64, 
 		var v float64
 		switch e.Metric {
 		case scenarios.MetricFirst:
-			if !e.MatchesCode(r.Code) {
+			if !matchesResult(e, r) {
 				continue
 			}
 			v = round(max(off, 0).Seconds())
 		case scenarios.MetricCount:
-			if !e.MatchesCode(r.Code) {
+			if !matchesResult(e, r) {
 				continue
 			}
 			x.n++
@@ -168,6 +169,15 @@ func (w *Watch) checkImmediate(r *vegeta.Result, off time.Duration, ms float64, 
 		}
 	}
 	return ""
+}
+
+// matchesResult reports whether a result is of the expectation's class:
+// a stream cut or stalled is not of ClassError, for it had an answer.
+func matchesResult(e scenarios.Expectation, r *vegeta.Result) bool {
+	if e.Class == scenarios.ClassError && scenarios.StreamClass(r.Error) != "" {
+		return false
+	}
+	return e.MatchesCode(r.Code)
 }
 
 // arrived marks a seq as arrived, and moves the lowest seq not yet arrived
@@ -234,7 +244,7 @@ func measurePhase(ph *watchPhase, e scenarios.Expectation) float64 {
 		m := 0
 		switch {
 		case e.Class == scenarios.ClassError:
-			m = c.errors
+			m = c.of(scenarios.ClassError)
 		default:
 			for _, cc := range c.status {
 				if e.MatchesCode(cc.code) {

@@ -157,6 +157,38 @@ func eachTry(r io.Reader, fn func(*attack.Try)) (faults.CutLine, error) {
 	return faults.EachLineCut(r, "tries", "; every line but a cut last one must be a whole try: this file is not one gatecrash wrote, or it was edited", fn)
 }
 
+// EachStream calls fn with every streaming answer of the folder's
+// streams.jsonl, in the order recorded; fn must not keep the Stream. A
+// folder without the file (a run without streaming answers) has none: fn
+// is never called. A last line cut short is skipped, as in tries.jsonl.
+func (f Folder) EachStream(fn func(*attack.Stream)) error {
+	_, err := f.eachStreamCut(fn)
+	return err
+}
+
+// eachStreamCut reads the folder's streams as EachStream does, and says
+// which last line it skipped as cut short.
+func (f Folder) eachStreamCut(fn func(*attack.Stream)) (faults.CutLine, error) {
+	sf, err := os.Open(f.Path(StreamsFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return faults.CutLine{}, nil
+	}
+	if err != nil {
+		return faults.CutLine{}, err
+	}
+	defer sf.Close()
+	cut, err := eachStream(sf, fn)
+	if err != nil {
+		return faults.CutLine{}, fmt.Errorf("%s: %w", sf.Name(), err)
+	}
+	return cut, nil
+}
+
+// eachStream decodes JSON lines of streams as eachTry decodes tries.
+func eachStream(r io.Reader, fn func(*attack.Stream)) (faults.CutLine, error) {
+	return faults.EachLineCut(r, "streams", "; every line but a cut last one must be a whole stream: this file is not one gatecrash wrote, or it was edited", fn)
+}
+
 // Testimony reads what the gateway's logs said; a folder without
 // testimony (a gateway gatecrash did not start) has none.
 func (f Folder) Testimony() ([]results.Testimony, error) {
@@ -210,6 +242,10 @@ func (f Folder) Analyze(opt results.Options) (*results.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	streamsCut, err := f.eachStreamCut(a.AddStream)
+	if err != nil {
+		return nil, err
+	}
 	end, err := f.eachRecord(a.Add)
 	if err != nil {
 		return nil, err
@@ -222,6 +258,9 @@ func (f Folder) Analyze(opt results.Options) (*results.Report, error) {
 	}
 	if triesCut.Line > 0 {
 		damaged = append(damaged, results.TriesDamage(TriesFile, triesCut.Line, triesCut.Bytes))
+	}
+	if streamsCut.Line > 0 {
+		damaged = append(damaged, results.StreamsDamage(StreamsFile, streamsCut.Line, streamsCut.Bytes))
 	}
 	rep := a.Report()
 	exps, aborted, err := results.ReadExpect(f.Path(ExpectFile))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -23,6 +24,11 @@ const (
 	// MetricAmplification: arrivals at the upstream per request, with a
 	// client retry policy.
 	MetricAmplification = "amplification"
+	// MetricTTFT and MetricITL are a Stat of the streaming answers' time
+	// to first token (p50, p99) and of their mean inter-token latencies
+	// (p99), from the run folder's streams.jsonl.
+	MetricTTFT = "ttft"
+	MetricITL  = "itl"
 )
 
 // Classes an Expectation filters on (Expectation.Class), beside status
@@ -34,7 +40,29 @@ const (
 	// answered in full. Only rate and count take it, and neither can
 	// abort with it.
 	ClassUserFailure = "user-failure"
+	// ClassStreamCut: a streaming answer (text/event-stream) that began
+	// with its status but ended without its end marker (data: [DONE],
+	// message_stop); ClassStreamStall: one the client gave up on after
+	// no token came for client.stream.stall. vegeta records both as
+	// errors (code 0, error "stream-cut: ..." or "stream-stall: ..."),
+	// but neither belongs to ClassError: they had an answer. Only rate
+	// and count take them.
+	ClassStreamCut   = "stream-cut"
+	ClassStreamStall = "stream-stall"
 )
+
+// StreamClass returns the stream class of a vegeta Result's error text
+// (ClassStreamCut or ClassStreamStall, by its prefix "stream-cut: " or
+// "stream-stall: ", as the attacker writes it), or "" for another error.
+func StreamClass(err string) string {
+	switch {
+	case strings.HasPrefix(err, ClassStreamCut+": "):
+		return ClassStreamCut
+	case strings.HasPrefix(err, ClassStreamStall+": "):
+		return ClassStreamStall
+	}
+	return ""
+}
 
 // Units as an expectation writes them (Expectation.Unit).
 const (
@@ -105,6 +133,14 @@ const (
 //	amplification      arrivals at the upstream per request (client retries times
 //	                   the gateway's own), with client.retry; a plain number, such
 //	                   as amplification < 1.5; in PHASE
+//	p50(ttft), p99(ttft), p99(itl)
+//	                   the streaming answers' time to first token, and their mean
+//	                   inter-token latency; ms, s or m; in PHASE; undefined (the
+//	                   expectation fails) in a run without streams
+//	rate(class=stream-cut), rate(class=stream-stall), count(...) of them
+//	                   streaming answers that ended without their end marker, or
+//	                   that stalled (no token for client.stream.stall); % or a
+//	                   count; in PHASE; undefined in a run without streams
 //
 // A value the run cannot measure (a phase without requests, a share of no
 // 502s, a recovery the report could not measure) fails the expectation.
@@ -168,7 +204,7 @@ func (e Expectation) BaseUnit() string {
 		return "share"
 	case MetricCount:
 		return "count"
-	case MetricLatency, MetricSendLag:
+	case MetricLatency, MetricSendLag, MetricTTFT, MetricITL:
 		return "ms"
 	case MetricFirst, MetricSustained, MetricRecovery:
 		return "s"
@@ -255,6 +291,8 @@ func matchClass(class string, code uint16) bool {
 	switch {
 	case class == ClassError:
 		return code == 0
+	case class == ClassStreamCut || class == ClassStreamStall:
+		return false // told by the error, not the code: see StreamClass
 	case code == 0 || class == "":
 		return false
 	case len(class) == 3 && class[1:] == "xx":

@@ -122,6 +122,12 @@ func (e Expectation) abortProblem() string {
 	if e.Class == ClassUserFailure {
 		return fmt.Sprintf("abort: true does not work with %s(user-failure), which is known only once every try of every request is in; remove abort: true", e.Metric)
 	}
+	if e.Class == ClassStreamCut || e.Class == ClassStreamStall {
+		return fmt.Sprintf("abort: true does not work with %s(class=%s), which is known only once the run's streams are read; remove abort: true", e.Metric, e.Class)
+	}
+	if e.Metric == MetricTTFT || e.Metric == MetricITL {
+		return fmt.Sprintf("abort: true does not work with %s(%s), which is known only once the run's streams are read; remove abort: true", e.Stat, e.Metric)
+	}
 	switch e.Metric {
 	case MetricFirst:
 		if e.Op == ">" || e.Op == ">=" {

@@ -48,6 +48,9 @@ func (e *Expectation) metric(name string, args []string, parens bool) string {
 	case "first", "sustained":
 		return e.classFilter(name, args, parens, true)
 	case "p50", "p90", "p99", "max", "mean":
+		if len(args) == 1 && (args[0] == MetricTTFT || args[0] == MetricITL) {
+			return e.streamFilter(name, args[0])
+		}
 		return e.latencyFilter(name, args, parens)
 	case "send_lag":
 		return e.lagFilter(args, parens)
@@ -81,6 +84,21 @@ func (e *Expectation) latencyFilter(name string, args []string, parens bool) str
 		return fmt.Sprintf("%s needs what it measures; write %s(latency)", name, name)
 	}
 	return fmt.Sprintf("%s measures latency; write %s(latency), not %s(%s)", name, name, name, strings.Join(args, ", "))
+}
+
+// streamStats are the statistics the report gives of ttft and itl.
+var streamStats = map[string][]string{MetricTTFT: {"p50", "p99"}, MetricITL: {"p99"}}
+
+// streamFilter reads p50(ttft), p99(ttft) and p99(itl).
+func (e *Expectation) streamFilter(name, what string) string {
+	if !slices.Contains(streamStats[what], name) {
+		if what == MetricTTFT {
+			return fmt.Sprintf("the report gives p50 and p99 of ttft; write p50(ttft) or p99(ttft), not %s(ttft)", name)
+		}
+		return fmt.Sprintf("the report gives p99 of itl (the streams' mean inter-token latency); write p99(itl), not %s(itl)", name)
+	}
+	e.Metric, e.Stat = what, name
+	return ""
 }
 
 // lagFilter reads the filter of send_lag: a statistic.
@@ -213,6 +231,8 @@ func (e *Expectation) classFilter(name string, args []string, parens, failure bo
 	key, val, ok := strings.Cut(a, "=")
 	key, val = strings.TrimSpace(key), strings.TrimSpace(val)
 	switch {
+	case !ok && (a == ClassStreamCut || a == ClassStreamStall):
+		return fmt.Sprintf("%s is a class; write %s(class=%s)", a, name, a)
 	case !ok:
 		if near, close := closest(a, []string{"error", ClassUserFailure}); close {
 			return fmt.Sprintf("unknown filter %s (did you mean %s?); write %s", shorten(a), near, forms)
@@ -231,8 +251,17 @@ func (e *Expectation) classFilter(name string, args []string, parens, failure bo
 		}
 		e.Class = strconv.Itoa(code)
 		return ""
+	case key == "class" && (val == ClassStreamCut || val == ClassStreamStall):
+		if failure {
+			return fmt.Sprintf("%s takes a class of answers, and %s is counted, not timed; write rate(class=%s) < 0.1%% or count(class=%s) < 10", name, val, val, val)
+		}
+		e.Class = val
+		return ""
 	case key == "class":
 		if len(val) != 3 || val[0] < '1' || val[0] > '5' || strings.ToLower(val[1:]) != "xx" {
+			if near, close := closest(val, []string{ClassStreamCut, ClassStreamStall}); close && !failure {
+				return fmt.Sprintf("%s is not a class (did you mean %s?); write class=5xx (1xx to 5xx), class=stream-cut or class=stream-stall", shorten(val), near)
+			}
 			return fmt.Sprintf("%s is not a status class; write one such as class=5xx (1xx to 5xx)", shorten(val))
 		}
 		if failure && val[0] != '5' {
@@ -288,7 +317,7 @@ func (e *Expectation) unit(name, number string) string {
 	switch e.Metric {
 	case MetricRecovery:
 		// Phase comes from the filter.
-	case MetricRate, MetricCount, MetricLatency, MetricAchievedRate, MetricAmplification:
+	case MetricRate, MetricCount, MetricLatency, MetricAchievedRate, MetricAmplification, MetricTTFT, MetricITL:
 	default:
 		if e.Phase != "" {
 			return fmt.Sprintf("%s is measured over the whole run; remove %s", name, shorten("in "+e.Phase))
@@ -301,7 +330,7 @@ func (e *Expectation) unit(name, number string) string {
 		return e.countUnit(number)
 	case MetricMasked:
 		return e.maskedUnit(number)
-	case MetricLatency, MetricSendLag, MetricFirst, MetricSustained, MetricRecovery:
+	case MetricLatency, MetricSendLag, MetricFirst, MetricSustained, MetricRecovery, MetricTTFT, MetricITL:
 		return e.timeUnit(name, number)
 	case MetricAchievedRate:
 		return e.rateUnit(number)
@@ -390,6 +419,8 @@ func (e *Expectation) filterText() string {
 	switch {
 	case e.Class == ClassError, e.Class == ClassUserFailure:
 		return e.Class
+	case e.Class == ClassStreamCut, e.Class == ClassStreamStall:
+		return "class=" + e.Class
 	case strings.HasSuffix(e.Class, "xx"):
 		return "class=" + e.Class
 	}

@@ -47,6 +47,12 @@ func TestParseExpect(t *testing.T) {
 		{"count(user-failure) == 0 in spike", Expectation{Metric: MetricCount, Class: ClassUserFailure, Op: "==", Value: 0, Phase: "spike"}},
 		{"recovery(phase=spike, user-failure) < 5s", Expectation{Metric: MetricRecovery, Class: ClassUserFailure, Phase: "spike", Op: "<", Value: 5, Unit: "s"}},
 		{"masked(reason=client-retried) > 0", Expectation{Metric: MetricMasked, Reason: MaskedClientRetried, Op: ">", Value: 0}},
+		{"p99(ttft) < 800ms in steady", Expectation{Metric: MetricTTFT, Stat: "p99", Op: "<", Value: 800, Unit: "ms", Phase: "steady"}},
+		{"p50(ttft) <= 1.5s", Expectation{Metric: MetricTTFT, Stat: "p50", Op: "<=", Value: 1.5, Unit: "s"}},
+		{"p99( itl ) < 20ms", Expectation{Metric: MetricITL, Stat: "p99", Op: "<", Value: 20, Unit: "ms"}},
+		{"rate(class=stream-cut) < 0.1%", Expectation{Metric: MetricRate, Class: ClassStreamCut, Op: "<", Value: 0.1, Unit: "%"}},
+		{"rate(class = stream-stall) == 0% in steady", Expectation{Metric: MetricRate, Class: ClassStreamStall, Op: "==", Value: 0, Unit: "%", Phase: "steady"}},
+		{"count(class=stream-cut) <= 5 in cuts", Expectation{Metric: MetricCount, Class: ClassStreamCut, Op: "<=", Value: 5, Phase: "cuts"}},
 	} {
 		t.Run(tt.expr, func(t *testing.T) {
 			got, err := ParseExpect(tt.expr)
@@ -84,6 +90,16 @@ func TestParseExpectErrors(t *testing.T) {
 		{"first(status=404) > 1s", "first measures when a failure class began, and status=404 is not one; give a 5xx code such as status=502, class=5xx, or error"},
 		{"first(class=4xx) > 1s", "first measures when a failure class began, and class=4xx is not one; write class=5xx, a 5xx code such as status=502, or error"},
 		{"p99 < 1s", "p99 needs what it measures; write p99(latency)"},
+		{"p90(ttft) < 1s", "the report gives p50 and p99 of ttft; write p50(ttft) or p99(ttft), not p90(ttft)"},
+		{"max(itl) < 1s", "the report gives p99 of itl (the streams' mean inter-token latency); write p99(itl), not max(itl)"},
+		{"p99(ttft) < 800", "800 has no unit; write 800ms or 800s"},
+		{"p99(itl) < 1%", `unknown unit "%" for p99; write ms, s or m, such as p99(latency) < 250ms`},
+		{"p99(ttft) < 1s of offered", `"of offered" only follows achieved_rate; remove it`},
+		{"rate(class=stream-cut) < 1", "rate is a share; write the value with %, such as 1%"},
+		{"count(class=stream-stall) < 1%", "count takes no unit; write a whole number, such as count(class=stream-stall) < 10"},
+		{"rate(stream-cut) < 1%", "stream-cut is a class; write rate(class=stream-cut)"},
+		{"rate(class=stream-cuts) < 1%", `"stream-cuts" is not a class (did you mean stream-cut?); write class=5xx (1xx to 5xx), class=stream-cut or class=stream-stall`},
+		{"first(class=stream-cut) > 1s", "first takes a class of answers, and stream-cut is counted, not timed; write rate(class=stream-cut) < 0.1% or count(class=stream-cut) < 10"},
 		{"p99(lat) < 1s", "p99 measures latency; write p99(latency), not p99(lat)"},
 		{"send_lag < 1s", "send_lag needs a statistic; write send_lag(p99), send_lag(p50) or send_lag(max)"},
 		{"send_lag(p90) < 1s", "send_lag(p90): write send_lag(p50), send_lag(p99) or send_lag(max)"},
@@ -93,7 +109,7 @@ func TestParseExpectErrors(t *testing.T) {
 		{"masked(kind=reset, reason=absorbed) > 0", "masked takes one filter, got 2; write masked(kind=reset) or masked(reason=gateway-retried)"},
 		{"masked(reset) > 0", "masked(reset): write masked(kind=KIND), such as masked(kind=reset), or masked(reason=REASON), such as masked(reason=gateway-retried)"},
 		{"share(cause=resets) > 1%", "unknown cause \"resets\"; use one of " +
-			"reset-before-headers, closed-before-headers, reset-after-headers, closed-after-headers, reset-mid-body, closed-mid-body, malformed-status-line, malformed-header, oversized-headers, length-mismatch, truncated-chunked, malformed-response, connection-refused, upstream-timeout, upstream-latency, keepalive-race, overload-rejected, upstream-closed-idle, upstream-closed, upstream-reset, upstream-closed-mid-body, upstream-reset-mid-body, upstream-refused, upstream-malformed, upstream-error, upstream-5xx-passthrough, upstream-status, gateway-local, unattributed"},
+			"reset-before-headers, closed-before-headers, reset-after-headers, closed-after-headers, reset-mid-body, closed-mid-body, malformed-status-line, malformed-header, oversized-headers, length-mismatch, truncated-chunked, malformed-response, connection-refused, upstream-timeout, upstream-latency, keepalive-race, overload-rejected, stalled-mid-stream, upstream-closed-idle, upstream-closed, upstream-reset, upstream-closed-mid-body, upstream-reset-mid-body, upstream-refused, upstream-malformed, upstream-error, upstream-ended-stream, upstream-stalled-stream, upstream-5xx-passthrough, upstream-status, gateway-local, unattributed"},
 		{"share(status=504) > 1%", "share needs a cause; write share(cause=reset-before-headers), or share(cause=upstream-timeout, status=504) for another class"},
 		{"share(cause=upstream-timeout, status=404) > 1%", `share: "status=404" is not a failure class; write a 5xx code such as status=504, or error`},
 		{"share(cause=upstream-timeout, at=1) > 1%", `unknown filter "at=1"; write share(cause=reset-before-headers), and optionally status=504 or error for a class other than 502`},
@@ -182,6 +198,9 @@ func TestExpectationAbort(t *testing.T) {
 		{"amplification < 1.5 in spike", "abort: true does not work with amplification, which is known only at the end of the run"},
 		{"rate(user-failure) < 1% in spike", "abort: true does not work with rate(user-failure), which is known only once every try of every request is in; remove abort: true"},
 		{"count(user-failure) < 10", "abort: true does not work with count(user-failure)"},
+		{"count(class=stream-cut) < 10", "abort: true does not work with count(class=stream-cut), which is known only once the run's streams are read; remove abort: true"},
+		{"rate(class=stream-stall) < 1% in steady", "abort: true does not work with rate(class=stream-stall)"},
+		{"p99(ttft) < 800ms in steady", "abort: true does not work with p99(ttft), which is known only once the run's streams are read; remove abort: true"},
 	} {
 		t.Run(tt.expr, func(t *testing.T) {
 			e, err := ParseExpectation(tt.expr, true)
@@ -420,6 +439,9 @@ func TestExpectationUnits(t *testing.T) {
 		{"achieved_rate > 99% of offered", "share", 100},
 		{"masked > 1", "count", 1},
 		{"masked > 1%", "share", 100},
+		{"p99(ttft) < 1s", "ms", 0.001},
+		{"p99(itl) < 5ms", "ms", 1},
+		{"rate(class=stream-cut) < 1%", "share", 100},
 	} {
 		e := mustExpect(t, tt.expr, false)
 		if e.BaseUnit() != tt.base || e.Scale() != tt.scale {
@@ -436,9 +458,25 @@ func TestMatchClass(t *testing.T) {
 	}{
 		{"502", 502, true}, {"502", 503, false}, {"5xx", 502, true}, {"5xx", 499, false}, {"5xx", 0, false},
 		{"2xx", 204, true}, {"error", 0, true}, {"error", 502, false}, {"", 502, false}, {"200", 0, false},
+		{ClassStreamCut, 0, false}, {ClassStreamStall, 200, false},
 	} {
 		if got := matchClass(tt.class, tt.code); got != tt.want {
 			t.Errorf("matchClass(%q, %d): got %v, want %v", tt.class, tt.code, got, tt.want)
+		}
+	}
+}
+
+func TestStreamClass(t *testing.T) {
+	for _, tt := range []struct{ err, want string }{
+		{"stream-cut: the stream ended after 37 tokens without its end marker", ClassStreamCut},
+		{"stream-stall: no token for 2s after 12 tokens", ClassStreamStall},
+		{"stream-cut:no space", ""},
+		{"read: stream-cut: x", ""},
+		{"unexpected EOF", ""},
+		{"", ""},
+	} {
+		if got := StreamClass(tt.err); got != tt.want {
+			t.Errorf("StreamClass(%q): got %q, want %q", tt.err, got, tt.want)
 		}
 	}
 }

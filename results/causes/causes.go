@@ -26,16 +26,24 @@ const (
 	UpstreamLatency     = "upstream-latency"
 	KeepaliveRace       = "keepalive-race"
 	OverloadRejected    = "overload-rejected"
+	// StalledMidStream: the fault proxy paused a streaming answer
+	// (sse-stall) and the client gave up on it, or the gateway cut it.
+	StalledMidStream = "stalled-mid-stream"
 	// The upstream's own failures, which the proxy saw with no fault
 	// injected: told apart from the injected causes of the same shape.
-	UpstreamClosedIdle     = "upstream-closed-idle"
-	UpstreamClosed         = "upstream-closed"
-	UpstreamReset          = "upstream-reset"
-	UpstreamClosedMidBody  = "upstream-closed-mid-body"
-	UpstreamResetMidBody   = "upstream-reset-mid-body"
-	UpstreamRefused        = "upstream-refused"
-	UpstreamMalformed      = "upstream-malformed"
-	UpstreamError          = "upstream-error"
+	UpstreamClosedIdle    = "upstream-closed-idle"
+	UpstreamClosed        = "upstream-closed"
+	UpstreamReset         = "upstream-reset"
+	UpstreamClosedMidBody = "upstream-closed-mid-body"
+	UpstreamResetMidBody  = "upstream-reset-mid-body"
+	UpstreamRefused       = "upstream-refused"
+	UpstreamMalformed     = "upstream-malformed"
+	UpstreamError         = "upstream-error"
+	// UpstreamEndedStream and UpstreamStalledStream: a streaming answer
+	// the proxy carried with no fault that ended without its end marker,
+	// or stalled: the upstream's own doing, as far as the run can tell.
+	UpstreamEndedStream    = "upstream-ended-stream"
+	UpstreamStalledStream  = "upstream-stalled-stream"
 	Upstream5xxPassthrough = "upstream-5xx-passthrough"
 	UpstreamStatus         = "upstream-status"
 	GatewayLocal           = "gateway-local"
@@ -105,6 +113,7 @@ var table = []Cause{
 	{KeepaliveRace, "keep-alive connections closed under the gateway", BeforeHeaders, []string{"keepalive"}, nil},
 	{OverloadRejected, "overload rejections", TheAnswer, []string{"overload"},
 		[]string{"You have sent too many requests in a given amount of time.", "overflow", "overload manager reset"}},
+	{StalledMidStream, "upstream stalls mid-stream", MidBody, []string{"sse-stall"}, nil},
 	{UpstreamClosedIdle, "the upstream's own keep-alive close, crossing the next request", BeforeHeaders, nil, nil},
 	{UpstreamClosed, "the upstream's own close before headers", BeforeHeaders, nil, nil},
 	{UpstreamReset, "the upstream's own reset before headers", BeforeHeaders, nil, nil},
@@ -113,6 +122,8 @@ var table = []Cause{
 	{UpstreamRefused, "the upstream's own refused connections", AtConnect, nil, nil},
 	{UpstreamMalformed, "the upstream's own malformed answers", InTheHead, nil, nil},
 	{UpstreamError, "upstream failures the proxy saw", NowhereKnown, nil, nil},
+	{UpstreamEndedStream, "the upstream's own stream ended without its end marker", MidBody, nil, nil},
+	{UpstreamStalledStream, "the upstream's own stream stalled", MidBody, nil, nil},
 	{Upstream5xxPassthrough, "upstream 5xx answers passed on", TheAnswer, []string{"status"}, nil},
 	{UpstreamStatus, "upstream statuses passed on", TheAnswer, []string{"status"}, nil},
 	{GatewayLocal, "gateway-local (never reached the upstream side)", AtTheGateway, nil, nil},

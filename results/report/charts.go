@@ -91,7 +91,9 @@ func chartTimeline(r *results.Report) chartBuckets {
 		part := r.Timeline[i:min(i+k, len(r.Timeline))]
 		m := results.Bucket{TS: part[0].TS, Phase: part[0].Phase, Status: map[string]int{}, Faults: map[string]int{}, Causes: map[string]int{}}
 		lat, n := 0.0, 0
+		ttft, nt := 0.0, 0
 		for _, b := range part {
+			mergeStreams(&m, b.Streams, &ttft, &nt)
 			m.OfferedRate += b.OfferedRate / float64(len(part))
 			m.AchievedRate += b.AchievedRate / float64(len(part))
 			m.Requests += b.Requests
@@ -187,6 +189,14 @@ func htmlCharts(r *results.Report) ([]htmlChart, error) {
 			Caption: "p50 and p99 of the latencies of the requests sent in each bucket, in milliseconds (buckets without a request are skipped)." + merged},
 		{ID: "causes", Title: "502 causes over time", SVG: causeSVG,
 			Caption: "Above, the 502s per second by cause; below, the faults the proxy applied per second by kind (with each kind's Pearson correlation with the 502 timeline) and the masked ones. " + causeCaption(r) + merged},
+	}
+	if r.Streams != nil {
+		streamSVG, err := chartSVG(r, tl, streamPanels(tl))
+		if err != nil {
+			return nil, err
+		}
+		charts = append(charts, htmlChart{ID: "streams", Title: "Streams over time", SVG: streamSVG,
+			Caption: "Above, p50 and p99 of the time to first token of the streams sent in each bucket, in milliseconds; in the middle, the tokens they carried per second; below, the streams cut and stalled per second." + merged})
 	}
 	if r.Retries == nil {
 		return charts, nil

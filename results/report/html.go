@@ -56,6 +56,7 @@ type htmlData struct {
 	Total     []htmlCell
 	Masked    string
 	Retries   *htmlRetries
+	Streams   *htmlStreams
 	Correl    string
 	SendLag   string
 }
@@ -81,6 +82,37 @@ func htmlRetryTable(r *results.Report) *htmlRetries {
 		cells := make([]htmlCell, len(row))
 		for i, c := range row {
 			cells[i] = htmlCell{Text: c, Num: i > 0, Bad: retryHead[i] == "user fail" && c != results.Percent(0)}
+		}
+		h.Rows = append(h.Rows, cells)
+	}
+	return h
+}
+
+// htmlStreams is the streaming answers' section: the buffering warning,
+// and the table per phase.
+type htmlStreams struct {
+	Buffered string
+	Head     []htmlCell
+	Rows     [][]htmlCell
+}
+
+// htmlStreamTable returns the streams section; nil without streams.
+func htmlStreamTable(r *results.Report) *htmlStreams {
+	rows := streamRows(r)
+	if rows == nil {
+		return nil
+	}
+	h := &htmlStreams{}
+	if x := r.Streams.Buffering; x != nil {
+		h.Buffered = x.Warning
+	}
+	for i, name := range streamHead {
+		h.Head = append(h.Head, htmlCell{Text: name, Num: i > 0})
+	}
+	for _, row := range rows {
+		cells := make([]htmlCell, len(row))
+		for i, c := range row {
+			cells[i] = htmlCell{Text: c, Num: i > 0, Bad: (streamHead[i] == "cut" || streamHead[i] == "stalled") && c != "0"}
 		}
 		h.Rows = append(h.Rows, cells)
 	}
@@ -128,6 +160,7 @@ func htmlPage(r *results.Report, vs []shownVerdict) (*htmlData, error) {
 	d.Causes = htmlCauseTables(r)
 	d.PhaseHead, d.Phases, d.Total = htmlPhaseTable(r)
 	d.Retries = htmlRetryTable(r)
+	d.Streams = htmlStreamTable(r)
 	if r.Masked.Faults > 0 {
 		d.Masked = maskedSentence(r.Masked, func(s string) string { return s })
 	}
@@ -285,6 +318,16 @@ footer { color: #959da5; margin-top: 32px; font-size: 12px; }
 <h2>Client retries</h2>
 <p>{{.Words}}</p>
 <table>
+<thead><tr>{{range .Head}}<th{{if .Num}} class="num"{{end}}>{{.Text}}</th>{{end}}</tr></thead>
+<tbody>
+{{range .Rows}}<tr>{{template "cells" .}}</tr>
+{{end}}</tbody>
+</table>
+</section>
+{{end}}{{with .Streams}}<section id="streams-table">
+<h2>Streams</h2>
+{{if .Buffered}}<p class="banner warn">Buffered: {{.Buffered}}</p>
+{{end}}<table>
 <thead><tr>{{range .Head}}<th{{if .Num}} class="num"{{end}}>{{.Text}}</th>{{end}}</tr></thead>
 <tbody>
 {{range .Rows}}<tr>{{template "cells" .}}</tr>

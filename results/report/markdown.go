@@ -89,9 +89,47 @@ func writeMarkdown(w io.Writer, r *results.Report, vs []shownVerdict) error {
 			mdRow(&b, row)
 		}
 	}
+	mdStreams(&b, r)
 	mdExpectations(&b, vs)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// mdStreams writes the streaming answers per phase and in total, and per
+// timeline bucket (up to maxTimelineRows of them); nothing without
+// streams.
+func mdStreams(b *strings.Builder, r *results.Report) {
+	rows := streamRows(r)
+	if rows == nil {
+		return
+	}
+	b.WriteString("\n### Streams\n\n")
+	if x := r.Streams.Buffering; x != nil {
+		b.WriteString("> **Buffered**: " + mdText(x.Warning) + "\n\n")
+	}
+	table := func(head []string, rows [][]string, text int) {
+		mdRow(b, head)
+		align := make([]string, len(head))
+		for i := range align {
+			align[i] = "---:"
+			if i < text {
+				align[i] = "---"
+			}
+		}
+		mdRow(b, align)
+		for _, row := range rows {
+			for i := 0; i < text; i++ {
+				row[i] = mdText(row[i])
+			}
+			mdRow(b, row)
+		}
+	}
+	table(streamHead, rows, 1)
+	if rows := streamBucketRows(r); len(rows) > 0 && len(rows) <= maxTimelineRows {
+		b.WriteString("\n<details><summary>Streams over time</summary>\n\n")
+		table(streamBucketHead, rows, 2)
+		b.WriteString("\n</details>\n")
+	}
 }
 
 // mdHead writes the title, the run's facts, its state, the verdict of the
@@ -215,8 +253,13 @@ func causeSections(r *results.Report) []causeSection {
 			continue
 		}
 		what := class + "s"
-		if class == scenarios.ClassError {
+		switch class {
+		case scenarios.ClassError:
 			what = "requests without an answer"
+		case scenarios.ClassStreamCut:
+			what = "streams cut"
+		case scenarios.ClassStreamStall:
+			what = "streams stalled"
 		}
 		out = append(out, causeSection{class, what, cs})
 	}

@@ -86,6 +86,7 @@ func Text(w io.Writer, r *results.Report) error {
 	writeTimeline(&b, r, codes)
 	textCauses(&b, r)
 	textRetries(&b, r)
+	textStreams(&b, r)
 	textAsides(&b, r)
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -165,6 +166,32 @@ func textRetries(b *strings.Builder, r *results.Report) {
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	tw.Flush()
+}
+
+// textStreams writes the streaming answers per phase and in total, and
+// per timeline bucket; nothing without streams.
+func textStreams(b *strings.Builder, r *results.Report) {
+	rows := streamRows(r)
+	if rows == nil {
+		return
+	}
+	b.WriteString("\nstreams:\n")
+	if x := r.Streams.Buffering; x != nil {
+		b.WriteString(wrap("WARNING: "+x.Warning, 100) + "\n")
+	}
+	table := func(head []string, rows [][]string) {
+		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
+		for _, row := range rows {
+			fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
+		}
+		tw.Flush()
+	}
+	table(streamHead, rows)
+	if rows := streamBucketRows(r); len(rows) > 0 && len(rows) <= maxTimelineRows {
+		b.WriteString("\nstreams over time:\n")
+		table(streamBucketHead, rows)
+	}
 }
 
 // textAsides writes the masked faults, the correlations and the send lag.
