@@ -98,6 +98,7 @@ type streamBody struct {
 	ended   string    // the end marker's End, once seen
 	final   error     // what Read returns once the stream has ended
 	written bool
+	c       chunk // decoded into again for each event: fewer allocations
 
 	// The stall watch: lastNS is when the last token (or the headers)
 	// came, in nanoseconds since sent; the timer checks it when due.
@@ -259,8 +260,8 @@ func (b *streamBody) openAI(data []byte) {
 		b.ended = EndDone
 		return
 	}
-	var c chunk
-	if json.Unmarshal(data, &c) != nil || len(c.Choices) == 0 {
+	c := b.chunk()
+	if json.Unmarshal(data, c) != nil || len(c.Choices) == 0 {
 		return // not a chunk, or the usage chunk (choices: [])
 	}
 	if c.Choices[0].Delta.Content != "" {
@@ -287,8 +288,8 @@ func (b *streamBody) anthropic(typ, data []byte) {
 	default:
 		return
 	}
-	var c chunk
-	if json.Unmarshal(data, &c) != nil {
+	c := b.chunk()
+	if json.Unmarshal(data, c) != nil {
 		return
 	}
 	if t == "" {
@@ -306,6 +307,16 @@ func (b *streamBody) anthropic(typ, data []byte) {
 	case "message_stop":
 		b.ended = EndMessageStop
 	}
+}
+
+// chunk returns b's chunk, emptied, its choices' room kept (zeroed:
+// json.Unmarshal decodes into a slice's old elements, and keeps their
+// fields that the new JSON leaves out or sets to null).
+func (b *streamBody) chunk() *chunk {
+	room := b.c.Choices[:cap(b.c.Choices)]
+	clear(room)
+	b.c = chunk{Choices: room[:0]}
+	return &b.c
 }
 
 // token counts a token arrived at b.at.
