@@ -156,7 +156,7 @@ func BenchmarkStreams(b *testing.B) {
 			float64(r.r.heap)/(1<<20), float64(r.r.heap)/1024/float64(n), r.r.routines, r.r.errors)
 	}
 	fmt.Fprintf(w, "stream reading: %+.0f ns cpu per token, %+.1f KB peak heap per stream (parsed - baseline; the whole process, upstream and gateway included in both)\n",
-		float64((parsed.cpu - plain.cpu).Nanoseconds())/total, (float64(parsed.heap)-float64(plain.heap))/1024/float64(n))
+		float64((parsed.cpu-plain.cpu).Nanoseconds())/total, (float64(parsed.heap)-float64(plain.heap))/1024/float64(n))
 	if len(parsed.streams) != n {
 		fmt.Fprintf(w, "got %d stream lines, want %d\n", len(parsed.streams), n)
 		return
