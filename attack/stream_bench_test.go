@@ -94,7 +94,12 @@ func BenchmarkStreams(b *testing.B) {
 		)
 		opt := attack.Options{
 			Name: "streams", BaseURL: gateway.URL, Timeout: time.Minute, StreamStall: 5 * time.Second,
-			Requests: []scenarios.Request{{Method: "POST", Path: "/v1/chat/completions", Body: `{"stream":true}`}},
+			// GET: a POST through the built-in gateway loses about 1% of
+			// its streams at this concurrency to the gateway itself (its
+			// log: "ReverseProxy read error during body copy: ... use of
+			// closed network connection"), in both rounds alike, which
+			// is not what this benchmark measures.
+			Requests: []scenarios.Request{{Method: "GET", Path: "/v1/chat/completions"}},
 			Streams: func(s attack.Stream) {
 				mu.Lock()
 				out.streams = append(out.streams, s)
