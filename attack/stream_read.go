@@ -115,7 +115,9 @@ func newStreamBody(rc io.ReadCloser, s Stream, stall time.Duration, cancel conte
 	b.parser.dispatch = b.event
 	b.lastNS.Store(int64(time.Since(b.sent)))
 	if stall > 0 {
+		b.mu.Lock() // checkStall reads b.timer
 		b.timer = time.AfterFunc(stall, b.checkStall)
+		b.mu.Unlock()
 	}
 	return b
 }
