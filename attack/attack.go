@@ -46,6 +46,19 @@ type Options struct {
 	// Retry is set (the sidecar, tries.jsonl), from the attack's workers
 	// concurrently: it must be safe for concurrent use.
 	Tries func(Try)
+	// Streams, when not nil, is told of every streaming answer (a 2xx
+	// text/event-stream), one per try, when its body ends (the sidecar,
+	// streams.jsonl), from the attack's workers concurrently: it must be
+	// safe for concurrent use. Whether or not it is set, a stream that
+	// ends without its end marker, or stalls, fails its Result (code 0,
+	// the error ErrStreamCut or ErrStreamStall and what happened).
+	Streams func(Stream)
+	// StreamStall is how long a stream may go without a token (from its
+	// headers, or its last token) before the attacker gives up on it
+	// with a stream-stall error; zero or less means never (the scenario's
+	// client.stream.stall, 5s when the file leaves it out, is what
+	// gatecrash run passes).
+	StreamStall time.Duration
 }
 
 // DefaultIdleTimeout is how long the attacker keeps a connection to the
@@ -119,7 +132,11 @@ func Run(ctx context.Context, p *Pacer, opt Options, out func(*vegeta.Result) er
 		IdleConnTimeout:     idle,
 	}
 	defer tr.CloseIdleConnections()
-	client := &http.Client{Timeout: vegeta.DefaultTimeout, Transport: ctxTransport{ctx: ctx, base: tr}}
+	// Each try's streaming answer is measured below the retrier, so that
+	// a stream cut or stalled is a failed try it may retry.
+	client := &http.Client{Timeout: vegeta.DefaultTimeout, Transport: streamTransport{
+		base: ctxTransport{ctx: ctx, base: tr}, stall: max(opt.StreamStall, 0), out: opt.Streams,
+	}}
 	if opt.Timeout > 0 {
 		client.Timeout = opt.Timeout
 	}

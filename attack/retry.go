@@ -87,7 +87,23 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		} else {
 			try.Code = resp.StatusCode
 		}
-		stop := t.stop(ctx, n, max, resp.Response, err)
+		// A streaming answer that may yet be retried is read in full
+		// here: a stream cut or stalled is a failed try (an error, for
+		// retry_on), and the answer the user gets, when it is the last,
+		// is replayed from memory with its error.
+		stopErr := err
+		if err == nil && n < max && t.policy.RetryOnError() {
+			if sb, ok := resp.Body.(*streamBody); ok {
+				body, rerr := io.ReadAll(sb)
+				sb.Close()
+				resp.Body = &replayBody{r: bytes.NewReader(body), err: rerr}
+				if rerr != nil {
+					stopErr = rerr
+					try.Error = rerr.Error()
+				}
+			}
+		}
+		stop := t.stop(ctx, n, max, resp.Response, stopErr)
 		if stop == "" {
 			wait, retryAfter = t.wait(&bo, seq, n, resp.Response)
 			switch {
@@ -117,18 +133,21 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 			}}
 			return resp.Response, nil
 		}
-		var drained []byte
+		var (
+			drained  []byte
+			drainErr error
+		)
 		if err == nil {
 			// Drained so that the connection can serve the next try, and
 			// kept, in case the wait is cut short and this answer is the
 			// last the user gets.
 			var buf bytes.Buffer
-			_, derr := io.Copy(&buf, io.LimitReader(resp.Body, drainLimit))
+			_, drainErr = io.Copy(&buf, io.LimitReader(resp.Body, drainLimit))
 			resp.Body.Close()
 			drained = buf.Bytes()
 			try.Latency = time.Since(try.Time)
-			if derr != nil {
-				try.Error = derr.Error()
+			if drainErr != nil {
+				try.Error = drainErr.Error()
 			}
 		}
 		tryCancel()
@@ -145,7 +164,7 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 			if err != nil {
 				return nil, err
 			}
-			resp.Body = io.NopCloser(bytes.NewReader(drained))
+			resp.Body = &replayBody{r: bytes.NewReader(drained), err: drainErr}
 			return resp.Response, nil
 		}
 		t.tries(try)
@@ -350,3 +369,20 @@ func (b *lastBody) Close() error {
 	b.once.Do(func() { b.done(b.readErr) })
 	return err
 }
+
+// replayBody is a body read before it was handed on: its bytes, then its
+// read error (io.EOF when none).
+type replayBody struct {
+	r   *bytes.Reader
+	err error
+}
+
+func (b *replayBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err == io.EOF && b.err != nil {
+		err = b.err
+	}
+	return n, err
+}
+
+func (b *replayBody) Close() error { return nil }

@@ -144,6 +144,10 @@ func (s *session) attack(ctx context.Context, target, version string) (attackOut
 		Timeout:  sc.Target.Timeout.D(),
 		Retry:    retryPolicy(sc),
 		Seed:     s.seed,
+		// A stream that cannot be written leaves the writer's error for
+		// stopAll's Close to report, as a try does.
+		Streams:     func(st attack.Stream) { s.streams.Write(st) },
+		StreamStall: sc.Client.StreamStall(),
 	}
 	if s.tries != nil {
 		// A try that cannot be written leaves the writer's error for the

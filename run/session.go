@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -40,6 +41,9 @@ type session struct {
 	// tries is the tries file's writer, nil without a retry policy; it
 	// is safe for concurrent use.
 	tries *attack.TryWriter
+	// streams is the streams file's writer, which creates the file at
+	// the first streaming answer; it is safe for concurrent use.
+	streams *attack.StreamWriter
 }
 
 func newSession(ctx context.Context, sc *scenarios.Scenario, opt Options, seed uint64) *session {
@@ -142,6 +146,9 @@ func (s *session) openRecords() (*faults.EventLog, error) {
 		s.tries = attack.NewTryWriter(triesFile)
 		s.onStop(s.tries.Flush)
 	}
+	// streams.jsonl only once a stream comes: a run without streams has none.
+	s.streams = attack.NewStreamWriter(func() (io.WriteCloser, error) { return os.Create(s.dir.Path(StreamsFile)) })
+	s.onStop(s.streams.Close)
 	return s.events, nil
 }
 
@@ -180,6 +187,7 @@ func (s *session) flushEvery(interval time.Duration) (stop func()) {
 			if s.tries != nil {
 				s.tries.Flush()
 			}
+			s.streams.Flush()
 		}
 	}()
 	var once sync.Once

@@ -14,6 +14,37 @@ type Client struct {
 	// Retry is the client's retry policy; nil means no retry, and nothing
 	// changes from a scenario without client.
 	Retry *Retry `yaml:"retry,omitempty"`
+	// Stream is how the attacker reads streaming answers (Content-Type
+	// text/event-stream); nil means the defaults (stall DefaultStreamStall).
+	Stream *ClientStream `yaml:"stream,omitempty"`
+}
+
+// ClientStream is how the attacker reads a streaming answer: it times its
+// tokens as they arrive, fails the request with a stream-cut error when
+// the stream ends without its end marker, and with a stream-stall error
+// when no token comes for Stall.
+type ClientStream struct {
+	// Stall is how long a stream may go without a token (after its
+	// headers, or its last token) before the client gives up on it; 0
+	// means never. Decode sets DefaultStreamStall when the file leaves
+	// it out.
+	Stall Duration `yaml:"stall"`
+}
+
+// Limits of client.stream.stall.
+const (
+	DefaultStreamStall = 5 * time.Second       // when the file leaves it out
+	MinStreamStall     = 10 * time.Millisecond // shorter ones, but 0s, are mistakes
+)
+
+// StreamStall returns the stall gap of c: client.stream.stall, or
+// DefaultStreamStall when the scenario has no client.stream; 0 means no
+// stall detection.
+func (c Client) StreamStall() time.Duration {
+	if c.Stream == nil {
+		return DefaultStreamStall
+	}
+	return c.Stream.Stall.D()
 }
 
 // Retry policy names: a file may name one (retry: {policy: NAME}) and

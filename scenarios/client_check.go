@@ -7,8 +7,10 @@ import (
 	"strings"
 )
 
-// client checks the client section and fills in its retry policy.
-func (c *checker) client(cl *Client) {
+// client checks the client section and fills in its retry policy and
+// its stream settings; timeout is target.timeout, with its default.
+func (c *checker) client(cl *Client, timeout Duration) {
+	c.stream(cl, timeout)
 	const path = "client.retry"
 	if cl.Retry == nil {
 		if n := c.x.get(path); n != nil && n.ShortTag() == "!!null" {
@@ -17,6 +19,28 @@ func (c *checker) client(cl *Client) {
 		return
 	}
 	c.retry(path, cl.Retry)
+}
+
+// stream checks client.stream and fills in its stall gap.
+func (c *checker) stream(cl *Client, timeout Duration) {
+	const path, stall = "client.stream", "client.stream.stall"
+	if cl.Stream == nil {
+		if n := c.x.get(path); n != nil && n.ShortTag() == "!!null" {
+			c.add(path, fmt.Sprintf("stream is empty; write stream: {stall: 2s}, or remove stream for the default (stall %s)", DefaultStreamStall))
+		}
+		return
+	}
+	set, ok := c.duration(stall)
+	switch {
+	case !set:
+		cl.Stream.Stall = Duration(DefaultStreamStall)
+	case !ok:
+	case cl.Stream.Stall == 0:
+	case cl.Stream.Stall.D() < MinStreamStall:
+		c.add(stall, fmt.Sprintf("stall %s is shorter than %s: the wait between two tokens would count as a stall; write %s or more, such as stall: 2s, or 0s for no stall detection", cl.Stream.Stall, MinStreamStall, MinStreamStall))
+	case timeout > 0 && cl.Stream.Stall >= timeout:
+		c.add(stall, fmt.Sprintf("stall %s is not shorter than target.timeout (%s), which ends the request first, so no stream would ever stall; write a shorter stall, such as stall: %s, or a longer target.timeout", cl.Stream.Stall, timeout, min(DefaultStreamStall, timeout.D()/2)))
+	}
 }
 
 // retry checks the retry policy at path and fills in what the file leaves

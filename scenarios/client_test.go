@@ -76,19 +76,70 @@ func TestDecodeClientRetry(t *testing.T) {
 	}
 }
 
+// TestDecodeClientStream checks client.stream's stall as Decode fills it
+// in, and the gap StreamStall gives the attacker.
+func TestDecodeClientStream(t *testing.T) {
+	tests := []struct {
+		name  string
+		src   string
+		want  *ClientStream
+		stall time.Duration
+	}{
+		{"no client", withSection(""), nil, DefaultStreamStall},
+		{"retry only", withRetry("    policy: naive\n"), nil, DefaultStreamStall},
+		{"empty stream", withSection("client: {stream: {}}\n"), &ClientStream{Stall: Duration(DefaultStreamStall)}, DefaultStreamStall},
+		{"stall 2s", withSection("client:\n  stream:\n    stall: 2s\n"), &ClientStream{Stall: ms(2000)}, 2 * time.Second},
+		{"stall off", withSection("client: {stream: {stall: 0s}}\n"), &ClientStream{}, 0},
+		{"stall 10ms", withSection("client: {stream: {stall: 10ms}}\n"), &ClientStream{Stall: ms(10)}, 10 * time.Millisecond},
+		{"stall below a long timeout", withSection("target: {timeout: 2m}\nclient: {stream: {stall: 90s}}\n"), &ClientStream{Stall: ms(90000)}, 90 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Decode("scenario.yaml", []byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(s.Client.Stream, tt.want) {
+				t.Errorf("got %+v, want %+v", s.Client.Stream, tt.want)
+			}
+			if got := s.Client.StreamStall(); got != tt.stall {
+				t.Errorf("StreamStall: got %s, want %s", got, tt.stall)
+			}
+		})
+	}
+}
+
 // TestDecodeClientErrors writes each field of client.retry wrong and
 // checks that the message names the line, the field and the fix.
 func TestDecodeClientErrors(t *testing.T) {
 	const r = "client.retry."
 	checkDecodeErrors(t, []decodeErrorTest{
 		{"unknown key in client", withSection("client:\n  retries: 3\n"),
-			[]want{{3, "client.retries", `unknown field "retries"; known fields here: retry`}}},
+			[]want{{3, "client.retries", `unknown field "retries"; known fields here: retry, stream`}}},
+		{"unknown key in stream", withSection("client:\n  stream:\n    stal: 2s\n"),
+			[]want{{4, "client.stream.stal", `unknown field "stal" (did you mean stall?); known fields here: stall`}}},
+		{"stream empty", withSection("client:\n  stream:\n"),
+			[]want{{3, "client.stream", "stream is empty; write stream: {stall: 2s}, or remove stream for the default (stall 5s)"}}},
+		{"stream a duration", withSection("client:\n  stream: 2s\n"),
+			[]want{{3, "client.stream", `"2s" is not a mapping; write a mapping with the fields stall`}}},
+		{"stall no unit", withSection("client:\n  stream: {stall: 2}\n"),
+			[]want{{3, "client.stream.stall", `"2" has no unit; write 2ms for milliseconds`}}},
+		{"stall a word", withSection("client:\n  stream: {stall: never}\n"),
+			[]want{{3, "client.stream.stall", `"never" is not a duration`}}},
+		{"stall negative", withSection("client:\n  stream: {stall: -1s}\n"),
+			[]want{{3, "client.stream.stall", `"-1s" is negative; write a duration of 0s or more`}}},
+		{"stall too short", withSection("client:\n  stream:\n    stall: 5ms\n"),
+			[]want{{4, "client.stream.stall", "stall 5ms is shorter than 10ms: the wait between two tokens would count as a stall; write 10ms or more, such as stall: 2s, or 0s for no stall detection"}}},
+		{"stall not below the timeout", withSection("target: {timeout: 4s}\nclient:\n  stream: {stall: 4s}\n"),
+			[]want{{4, "client.stream.stall", "stall 4s is not shorter than target.timeout (4s), which ends the request first, so no stream would ever stall; write a shorter stall, such as stall: 2s, or a longer target.timeout"}}},
+		{"stall above the default timeout", withSection("client:\n  stream: {stall: 30s}\n"),
+			[]want{{3, "client.stream.stall", "stall 30s is not shorter than target.timeout (10s)"}}},
 		{"unknown key in retry", withRetry("    policy: naive\n    max_attempt: 3\n"),
 			[]want{{5, r + "max_attempt", `unknown field "max_attempt" (did you mean max_attempts?); known fields here: policy, max_attempts, backoff, base, cap, jitter, retry_on, respect_retry_after, deadline, budget`}}},
 		{"unknown key in budget", withRetry("    policy: naive\n    budget: {ratio: 0.1, min: 3}\n"),
 			[]want{{5, r + "budget.min", `unknown field "min"; known fields here: ratio, min_per_second`}}},
 		{"client a list", withSection("client: [retry]\n"),
-			[]want{{2, "client", "a list is not a mapping; write a mapping with the fields retry"}}},
+			[]want{{2, "client", "a list is not a mapping; write a mapping with the fields retry, stream"}}},
 		{"retry a policy name", withSection("client: {retry: naive}\n"),
 			[]want{{2, "client.retry", `"naive" is not a mapping; write one such as retry: {policy: exponential}`}}},
 		{"retry empty", withSection("client:\n  retry:\n"),

@@ -56,6 +56,7 @@ func TestLongValuesCut(t *testing.T) {
 		{"retry_on item", withSection("client: {retry: {policy: naive, retry_on: [%[1]s]}}\n"), "client.retry.retry_on[0]"},
 		{"retry_on digits", withSection("client: {retry: {policy: naive, retry_on: [\"5%[1]s\"]}}\n"), "client.retry.retry_on[0]"},
 		{"retry deadline", withSection("client: {retry: {policy: naive, deadline: %[1]s}}\n"), "client.retry.deadline"},
+		{"stream stall", withSection("client: {stream: {stall: %[1]s}}\n"), "client.stream.stall"},
 		{"whole file", "%[1]s\n", ""},
 		{"expectation", withSection("expect: [\"rate(status=502) < %[2]s\"]\n"), "expect[0]"},
 	}

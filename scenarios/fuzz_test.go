@@ -98,6 +98,7 @@ func checkFault(t *testing.T, f Fault, mode string) {
 
 func FuzzDecode(f *testing.F) {
 	addSeeds(f, "testdata/*.yaml")
+	f.Add([]byte(withSection("target: {timeout: 30s}\nclient: {stream: {stall: 2s}}\n")))
 	for _, e := range Catalog() {
 		data, _ := CatalogSource(e.Name)
 		f.Add(data)
@@ -139,6 +140,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		if what := retryWant(s.Client.Retry); what != "" {
 			t.Fatalf("got client.retry %+v with no error, want %s", s.Client.Retry, what)
+		}
+		if st := s.Client.StreamStall(); st != 0 && (st < MinStreamStall || s.Client.Stream != nil && st >= s.Target.Timeout.D()) {
+			t.Fatalf("got client.stream.stall %s with no error (target.timeout %s), want 0s, or from 10ms to below target.timeout", st, s.Target.Timeout)
 		}
 
 		// What Decode accepts, written back, reads the same.

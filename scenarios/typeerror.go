@@ -28,6 +28,7 @@ var structTypes = func() map[string]reflect.Type {
 		reflect.TypeFor[Fault](), reflect.TypeFor[Match](), reflect.TypeFor[Distribution](),
 		reflect.TypeFor[ProxySpec](), reflect.TypeFor[FaultSet](), reflect.TypeFor[Client](),
 		reflect.TypeFor[Retry](), reflect.TypeFor[Budget](),
+		reflect.TypeFor[ClientStream](),
 	} {
 		m[t.String()] = t
 	}

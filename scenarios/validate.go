@@ -122,7 +122,7 @@ func (c *checker) scenario(s *Scenario) {
 	c.target(&s.Target)
 	c.upstream(&s.Upstream)
 	c.requests(s.Requests)
-	c.client(&s.Client)
+	c.client(&s.Client, s.Target.Timeout)
 	c.proxy(&s.Proxy)
 	c.phases(s.Phases)
 	c.expectations(s)
