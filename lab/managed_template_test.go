@@ -94,7 +94,7 @@ func TestManagedDefaultTemplates(t *testing.T) {
 			`error_log {{.ErrorLog}} info;`,
 			"keepalive 32;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`,
 			"proxy_connect_timeout {{.ConnectTimeoutMS}}ms;", "proxy_read_timeout {{.ReadTimeoutMS}}ms;",
-			"listen {{.Listen}};", "server {{.Upstream}};",
+			"listen {{.Listen}};", "server {{.Upstream}};", "proxy_buffering off;",
 		}},
 		{scenarios.GatewayHAProxy, []string{
 			"log stdout format raw local0 info",
@@ -102,7 +102,7 @@ func TestManagedDefaultTemplates(t *testing.T) {
 			"http-request capture req.hdr(X-Vegeta-Attack) len 64\n    http-request capture req.hdr(X-Vegeta-Seq) len 24\n    http-request capture req.hdr(X-Gatecrash-Try) len 12",
 			"retries 3", "http-reuse safe",
 			"timeout connect {{.ConnectTimeoutMS}}ms", "timeout server {{.ReadTimeoutMS}}ms",
-			"bind {{.Listen}}", "server proxy {{.Upstream}}",
+			"bind {{.Listen}}", "server proxy {{.Upstream}}", "option http-no-delay",
 		}},
 		{scenarios.GatewayCaddy, []string{
 			"admin off", "auto_https off",

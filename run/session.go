@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"sync"
@@ -109,7 +110,11 @@ func (s *session) startUpstream() (string, error) {
 	if b == nil {
 		b = &scenarios.BuiltinUpstream{BodyBytes: 512}
 	}
-	srv, err := lab.Start(lab.Upstream{Latency: b.Latency.D(), BodyBytes: b.BodyBytes})
+	var h http.Handler = lab.Upstream{Latency: b.Latency.D(), BodyBytes: b.BodyBytes}
+	if b.LLM != nil {
+		h = lab.NewLLM(lab.LLMConfigOf(*b.LLM))
+	}
+	srv, err := lab.Start(h)
 	if err != nil {
 		return "", fmt.Errorf("built-in upstream: %w", err)
 	}

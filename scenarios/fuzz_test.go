@@ -135,6 +135,14 @@ func FuzzDecode(f *testing.F) {
 		if s.Upstream.Builtin == nil && s.Upstream.URL == "" {
 			t.Fatal("got no upstream, want the built-in one by default")
 		}
+		if b := s.Upstream.Builtin; b != nil {
+			if what := llmWant(b.LLM); what != "" {
+				t.Fatalf("got upstream.builtin.llm %+v with no error, want %s", *b.LLM, what)
+			}
+			if b.LLM != nil && (b.BodyBytes != 0 || b.Latency != 0) {
+				t.Fatalf("got body_bytes %d and latency %s with llm, want 0", b.BodyBytes, b.Latency)
+			}
+		}
 		if s.Name == "" || nameProblem(s.Name) != "" {
 			t.Fatalf("got name %q with no error, want a folder name", s.Name)
 		}

@@ -108,8 +108,12 @@ type BuiltinUpstream struct {
 	Latency Duration `yaml:"latency,omitempty"`
 	// BodyBytes is the size of every answer's body, 0 to 10 MiB. Decode
 	// sets 512 when the file leaves it out; a body_bytes: 0 written in the
-	// file stays 0 and means empty bodies.
+	// file stays 0 and means empty bodies. With LLM it stays 0.
 	BodyBytes int `yaml:"body_bytes"`
+	// LLM, when set, makes the upstream a model server streaming tokens
+	// instead of the plain stub; Latency and BodyBytes are then 0. See
+	// [LLM].
+	LLM *LLM `yaml:"llm,omitempty"`
 }
 
 // Request is one request template.

@@ -127,7 +127,10 @@ func (c *checker) upstream(u *Upstream) {
 		u.Builtin = &BuiltinUpstream{}
 	}
 	b := u.Builtin
+	c.llm(b)
 	switch {
+	case b.LLM != nil:
+		// Checked by llm.
 	case !c.x.has("upstream.builtin.body_bytes"):
 		b.BodyBytes = DefaultBodyBytes
 	case !c.whole("upstream.builtin.body_bytes", "body_bytes: 512"):

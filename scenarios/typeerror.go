@@ -27,7 +27,7 @@ var structTypes = func() map[string]reflect.Type {
 		reflect.TypeFor[BuiltinUpstream](), reflect.TypeFor[Request](), reflect.TypeFor[Phase](),
 		reflect.TypeFor[Fault](), reflect.TypeFor[Match](), reflect.TypeFor[Distribution](),
 		reflect.TypeFor[ProxySpec](), reflect.TypeFor[FaultSet](), reflect.TypeFor[Client](),
-		reflect.TypeFor[Retry](), reflect.TypeFor[Budget](),
+		reflect.TypeFor[Retry](), reflect.TypeFor[Budget](), reflect.TypeFor[LLM](),
 		reflect.TypeFor[ClientStream](),
 	} {
 		m[t.String()] = t
@@ -259,7 +259,7 @@ func typeHint(goType, path string) (want, fix string) {
 			"code": "code: 503", "body_bytes": "body_bytes: 512", "bytes_per_second": "bytes_per_second: 1024",
 			"after_bytes": "after_bytes: 1024", "size": "size: 65536", "bytes": "bytes: 64",
 			"max_inflight": "max_inflight: 10", "queue": "queue: 20", "events": "events: 3",
-			"max_attempts": "max_attempts: 3",
+			"max_attempts": "max_attempts: 3", "max_concurrent": "max_concurrent: 8",
 		}[leaf]
 		if example == "" {
 			example = "10"
