@@ -261,7 +261,7 @@ func (c *bodyCopier) exactly(n int64) error {
 	for n != 0 {
 		if c.br.Buffered() == 0 && c.flush != nil {
 			if err := c.flush(); err != nil {
-				return err
+				return downstreamErr(err) // the flush writes down
 			}
 		}
 		// Peek fills the buffer at most once and hands out what is there.
@@ -299,7 +299,7 @@ func (c *bodyCopier) line() ([]byte, error) {
 	}
 	if c.br.Buffered() == 0 && c.flush != nil {
 		if err := c.flush(); err != nil {
-			return nil, err
+			return nil, downstreamErr(err) // the flush writes down
 		}
 	}
 	l, err := c.br.ReadSlice('\n')
