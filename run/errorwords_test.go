@@ -10,6 +10,8 @@ func TestErrorWords(t *testing.T) {
 		want string
 	}{
 		{`unexpected EOF`, "cut (unexpected EOF)"},
+		{`stream-cut: the stream ended after 5 tokens without its end marker (data: [DONE]): unexpected EOF`, "stream cut"},
+		{`stream-stall: no token for 5s after 5 tokens`, "stream stalled"},
 		{`Post "http://127.0.0.1:1/": EOF`, "EOF"},
 		{`Get "http://127.0.0.1:1/": read: connection reset by peer`, "reset"},
 		{`Get "http://127.0.0.1:1/": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`, "client timeout"},

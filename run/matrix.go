@@ -33,11 +33,21 @@ type MatrixRow struct {
 	// Request is the row's request as written in a scenario's requests;
 	// empty for GET /matrix.
 	Request string
+	// LLM is the built-in upstream's llm settings as written in a
+	// scenario (upstream.builtin.llm); empty for the plain stub.
+	LLM string
 }
 
 // matrixPost is the POST of the rows that show what a gateway does with a
 // request it must not send twice.
 const matrixPost = `{method: POST, path: /matrix, headers: {Content-Type: application/json}, body: '{"item": 1}'}`
+
+// matrixChat is the streaming chat completion of the stream rows, and
+// matrixLLM the LLM upstream that answers it: 20 tokens, 10ms apart.
+const (
+	matrixChat = `{method: POST, path: /v1/chat/completions, headers: {Content-Type: application/json}, body: '{"model": "gatecrash-1", "stream": true, "messages": [{"role": "user", "content": "hi"}]}'}`
+	matrixLLM  = "{tokens: 20, ttft: 20ms, inter_token: 10ms}"
+)
 
 // MatrixRows returns the rows of the matrix: every fault kind, and every
 // point of reset, close and malformed.
@@ -45,35 +55,40 @@ func MatrixRows() []MatrixRow { return slices.Clone(matrixRows) }
 
 // matrixRows are the rows of MatrixRows; never changed.
 var matrixRows = []MatrixRow{
-	{"latency 100ms", "{kind: latency, delay: 100ms}", scenarios.KindLatency, false, ""},
-	{"latency 1.5s (> read timeout)", "{kind: latency, delay: 1500ms}", scenarios.KindLatency, false, ""},
-	{"slow-headers 300ms", "{kind: slow-headers, duration: 300ms}", scenarios.KindSlowHeaders, false, ""},
-	{"slow-body 20 KB/s", "{kind: slow-body, bytes_per_second: 20000}", scenarios.KindSlowBody, false, ""},
-	{"hang", "{kind: hang}", scenarios.KindHang, false, ""},
-	{"reset at connect", "{kind: reset, at: connect}", scenarios.KindReset, true, ""},
-	{"reset before headers", "{kind: reset, at: before-headers}", scenarios.KindReset, false, ""},
-	{"reset after headers", "{kind: reset, at: after-headers}", scenarios.KindReset, false, ""},
-	{"reset mid-body", "{kind: reset, at: mid-body, after_bytes: 100}", scenarios.KindReset, false, ""},
-	{"close at connect", "{kind: close, at: connect}", scenarios.KindClose, true, ""},
-	{"close before headers", "{kind: close, at: before-headers}", scenarios.KindClose, false, ""},
-	{"close after headers", "{kind: close, at: after-headers}", scenarios.KindClose, false, ""},
-	{"close mid-body", "{kind: close, at: mid-body, after_bytes: 100}", scenarios.KindClose, false, ""},
-	{"status 503", "{kind: status, code: 503, body: busy}", scenarios.KindStatus, false, ""},
-	{"status 429", "{kind: status, code: 429, body: slow down, headers: {Retry-After: \"1\"}}", scenarios.KindStatus, false, ""},
-	{"malformed status-line", "{kind: malformed, variant: status-line}", scenarios.KindMalformed, false, ""},
-	{"malformed header", "{kind: malformed, variant: header}", scenarios.KindMalformed, false, ""},
-	{"malformed oversized-headers", "{kind: malformed, variant: oversized-headers}", scenarios.KindMalformed, false, ""},
-	{"malformed length-mismatch", "{kind: malformed, variant: length-mismatch}", scenarios.KindMalformed, false, ""},
-	{"malformed bad-chunked", "{kind: malformed, variant: bad-chunked}", scenarios.KindMalformed, false, ""},
-	{"malformed garbage", "{kind: malformed, variant: garbage}", scenarios.KindMalformed, false, ""},
-	{"refuse", "{kind: refuse}", scenarios.KindRefuse, true, ""},
-	{"blackhole", "{kind: blackhole}", scenarios.KindBlackhole, true, ""},
+	{"latency 100ms", "{kind: latency, delay: 100ms}", scenarios.KindLatency, false, "", ""},
+	{"latency 1.5s (> read timeout)", "{kind: latency, delay: 1500ms}", scenarios.KindLatency, false, "", ""},
+	{"slow-headers 300ms", "{kind: slow-headers, duration: 300ms}", scenarios.KindSlowHeaders, false, "", ""},
+	{"slow-body 20 KB/s", "{kind: slow-body, bytes_per_second: 20000}", scenarios.KindSlowBody, false, "", ""},
+	{"hang", "{kind: hang}", scenarios.KindHang, false, "", ""},
+	{"reset at connect", "{kind: reset, at: connect}", scenarios.KindReset, true, "", ""},
+	{"reset before headers", "{kind: reset, at: before-headers}", scenarios.KindReset, false, "", ""},
+	{"reset after headers", "{kind: reset, at: after-headers}", scenarios.KindReset, false, "", ""},
+	{"reset mid-body", "{kind: reset, at: mid-body, after_bytes: 100}", scenarios.KindReset, false, "", ""},
+	{"close at connect", "{kind: close, at: connect}", scenarios.KindClose, true, "", ""},
+	{"close before headers", "{kind: close, at: before-headers}", scenarios.KindClose, false, "", ""},
+	{"close after headers", "{kind: close, at: after-headers}", scenarios.KindClose, false, "", ""},
+	{"close mid-body", "{kind: close, at: mid-body, after_bytes: 100}", scenarios.KindClose, false, "", ""},
+	{"status 503", "{kind: status, code: 503, body: busy}", scenarios.KindStatus, false, "", ""},
+	{"status 429", "{kind: status, code: 429, body: slow down, headers: {Retry-After: \"1\"}}", scenarios.KindStatus, false, "", ""},
+	{"malformed status-line", "{kind: malformed, variant: status-line}", scenarios.KindMalformed, false, "", ""},
+	{"malformed header", "{kind: malformed, variant: header}", scenarios.KindMalformed, false, "", ""},
+	{"malformed oversized-headers", "{kind: malformed, variant: oversized-headers}", scenarios.KindMalformed, false, "", ""},
+	{"malformed length-mismatch", "{kind: malformed, variant: length-mismatch}", scenarios.KindMalformed, false, "", ""},
+	{"malformed bad-chunked", "{kind: malformed, variant: bad-chunked}", scenarios.KindMalformed, false, "", ""},
+	{"malformed garbage", "{kind: malformed, variant: garbage}", scenarios.KindMalformed, false, "", ""},
+	{"refuse", "{kind: refuse}", scenarios.KindRefuse, true, "", ""},
+	{"blackhole", "{kind: blackhole}", scenarios.KindBlackhole, true, "", ""},
 	// At 20/s a pooled connection waits about 50ms between requests.
-	{"keepalive idle 30ms, GET", "{kind: keepalive, idle: 30ms}", scenarios.KindKeepalive, false, ""},
-	{"keepalive idle 30ms, POST", "{kind: keepalive, idle: 30ms}", scenarios.KindKeepalive, false, matrixPost},
-	{"keepalive idle 20ms, when idle", "{kind: keepalive, idle: 20ms, when: idle}", scenarios.KindKeepalive, true, ""},
-	{"overload 1 in flight, 503", "{kind: overload, max_inflight: 1, reject: \"503\"}\n      - {kind: latency, delay: 200ms}", scenarios.KindOverload, false, ""},
-	{"overload 1 in flight, reset", "{kind: overload, max_inflight: 1, reject: reset}\n      - {kind: latency, delay: 200ms}", scenarios.KindOverload, false, ""},
+	{"keepalive idle 30ms, GET", "{kind: keepalive, idle: 30ms}", scenarios.KindKeepalive, false, "", ""},
+	{"keepalive idle 30ms, POST", "{kind: keepalive, idle: 30ms}", scenarios.KindKeepalive, false, matrixPost, ""},
+	{"keepalive idle 20ms, when idle", "{kind: keepalive, idle: 20ms, when: idle}", scenarios.KindKeepalive, true, "", ""},
+	{"overload 1 in flight, 503", "{kind: overload, max_inflight: 1, reject: \"503\"}\n      - {kind: latency, delay: 200ms}", scenarios.KindOverload, false, "", ""},
+	{"overload 1 in flight, reset", "{kind: overload, max_inflight: 1, reject: reset}\n      - {kind: latency, delay: 200ms}", scenarios.KindOverload, false, "", ""},
+	// Streams: a chat completion cut or paused after 5 of its 20 tokens.
+	{"sse-cut after 5 events", "{kind: sse-cut, events: 5}", scenarios.KindSSECut, false, matrixChat, matrixLLM},
+	{"sse-cut after 5 events, reset", "{kind: sse-cut, events: 5, cut: reset}", scenarios.KindSSECut, false, matrixChat, matrixLLM},
+	{"sse-stall 300ms after 5 events", "{kind: sse-stall, events: 5, for: 300ms}", scenarios.KindSSEStall, false, matrixChat, matrixLLM},
+	{"sse-stall 1.5s (> read timeout)", "{kind: sse-stall, events: 5, for: 1500ms}", scenarios.KindSSEStall, false, matrixChat, matrixLLM},
 }
 
 // MatrixOptions are a matrix's settings.
@@ -144,11 +159,15 @@ func matrixScenario(row MatrixRow, opt MatrixOptions) (*scenarios.Scenario, erro
 	if request == "" {
 		request = "{method: GET, path: /matrix}"
 	}
+	upstream := "{latency: 1ms, body_bytes: 2048}"
+	if row.LLM != "" {
+		upstream = "{llm: " + row.LLM + "}"
+	}
 	src := fmt.Sprintf(`name: matrix
 seed: 1
 target: {gateway: %s, timeout: 5s, upstream_timeout: 1s}
 upstream:
-  builtin: {latency: 1ms, body_bytes: 2048}
+  builtin: %s
 requests:
   - %s
 phases:
@@ -160,7 +179,7 @@ phases:
   # Long enough for what the fault holds back to end (the read timeout is
   # 1s) before everything stops; not measured.
   - {name: settle, duration: 1500ms, rate: 2/s}
-`, opt.Gateway, request, opt.Duration, opt.Rate, row.Fault)
+`, opt.Gateway, upstream, request, opt.Duration, opt.Rate, row.Fault)
 	sc, err := scenarios.Decode("matrix.yaml", []byte(src))
 	if err != nil {
 		return nil, fmt.Errorf("matrix row %q: %w", row.Name, err)
@@ -268,6 +287,12 @@ func mostSaid(said map[string]int) string {
 // errorWords names a client error briefly: an answer cut after its
 // headers apart from a connection that ended before them.
 func errorWords(msg string) string {
+	switch results.ErrorKind(msg) {
+	case results.ErrorStreamCut:
+		return "stream cut"
+	case results.ErrorStreamStall:
+		return "stream stalled"
+	}
 	if strings.Contains(msg, "unexpected EOF") {
 		return "cut (unexpected EOF)"
 	}

@@ -20,7 +20,7 @@ func TestCatalogList(t *testing.T) {
 			t.Errorf("%s: description %q does not say what a user learns", e.Name, e.Description)
 		}
 	}
-	want := []string{"api-limits", "faulty-upstream", "firewall-blackhole", "keepalive-race", "malformed-upstream", "network-resets", "overload", "retry-storm", "timeout-mismatch", "upstream-resets"}
+	want := []string{"api-limits", "faulty-upstream", "firewall-blackhole", "keepalive-race", "llm-streaming", "malformed-upstream", "network-resets", "overload", "retry-storm", "timeout-mismatch", "upstream-resets"}
 	if !slices.Equal(names, want) {
 		t.Errorf("got %v, want %v", names, want)
 	}
@@ -76,7 +76,7 @@ func TestLookupUnknown(t *testing.T) {
 			if !errors.As(err, &se) {
 				t.Fatalf("got %v, want a *scenarios.Error", err)
 			}
-			if !strings.Contains(se.Msg, "the catalog has api-limits, faulty-upstream, firewall-blackhole, keepalive-race, malformed-upstream, network-resets, overload, retry-storm, timeout-mismatch, upstream-resets") {
+			if !strings.Contains(se.Msg, "the catalog has api-limits, faulty-upstream, firewall-blackhole, keepalive-race, llm-streaming, malformed-upstream, network-resets, overload, retry-storm, timeout-mismatch, upstream-resets") {
 				t.Errorf("got %q, want it to list the catalog", se.Msg)
 			}
 			if _, ok := CatalogSource(name); ok {
