@@ -171,12 +171,14 @@ func folderHelp() string {
 		{run.ExpectFile, "the scenario's expectations, and why the run was aborted"},
 		{run.ReportFile, "the report (schema gatecrash/report/v1)"},
 		{run.GatewayLogFile, "the built-in gateway's error answers"},
+		{run.TriesFile, "with client.retry: one JSON line per try"},
+		{run.StreamsFile, "with streamed answers: one JSON line per stream"},
 	} {
-		fmt.Fprintf(&b, "  %-12s  %s\n", f.name, f.what)
+		fmt.Fprintf(&b, "  %-13s  %s\n", f.name, f.what)
 	}
 	fmt.Fprintf(&b, "  %s, %s, %s\n", run.AccessLogFile, run.ErrorLogFile, run.GatewayConfigFile)
-	b.WriteString("                nginx's, HAProxy's or Caddy's logs and configuration, when\n")
-	b.WriteString("                gatecrash started one (target.gateway, or --gateway)\n")
+	b.WriteString("                 nginx's, HAProxy's or Caddy's logs and configuration, when\n")
+	b.WriteString("                 gatecrash started one (target.gateway, or --gateway)\n")
 	return b.String()
 }
 
