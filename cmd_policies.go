@@ -24,13 +24,8 @@ const (
 	policiesMarkdown = "policies.md"
 )
 
-// policiesFormat is one way to write the side-by-side table.
-type policiesFormat struct {
-	name, file string
-	write      func(io.Writer, *policies.Table) error
-}
-
-var policiesFormats = []policiesFormat{
+// policiesFormats are the formats of the side-by-side table.
+var policiesFormats = []outputFormat[*policies.Table]{
 	{"text", policiesText, policies.Text},
 	{"json", policiesJSON, policies.JSON},
 	{"markdown", policiesMarkdown, policies.Markdown},
@@ -136,36 +131,7 @@ func policiesVerdict(t *policies.Table, want int) error {
 // none), into dir in every format, and to GITHUB_STEP_SUMMARY in
 // Markdown when it names a file.
 func writePolicies(t *policies.Table, formats []string, dir string, stdout io.Writer) error {
-	if len(formats) == 0 {
-		formats = []string{"text"}
-	}
-	var done []string
-	for _, name := range formats {
-		if slices.Contains(done, name) {
-			continue
-		}
-		done = append(done, name)
-		i := slices.IndexFunc(policiesFormats, func(pf policiesFormat) bool { return pf.name == name })
-		if err := policiesFormats[i].write(stdout, t); err != nil {
-			return fmt.Errorf("write the %s table: %w", name, err)
-		}
-	}
-	for _, pf := range policiesFormats {
-		f, err := os.Create(filepath.Join(dir, pf.file))
-		if err != nil {
-			return fmt.Errorf("write the %s table: %w", pf.name, err)
-		}
-		werr := pf.write(f, t)
-		if err := errors.Join(werr, f.Close()); err != nil {
-			return fmt.Errorf("write the %s table: %w", pf.name, err)
-		}
-	}
-	if path := os.Getenv(stepSummaryEnv); path != "" {
-		if err := appendStepSummary(path, func(w io.Writer) error { return policies.Markdown(w, t) }); err != nil {
-			return &stepSummaryError{fmt.Errorf("%s: %w", stepSummaryEnv, err)}
-		}
-	}
-	return nil
+	return writeFormats(t, "table", policiesFormats, formats, dir, stdout, policies.Markdown)
 }
 
 // preparePoliciesOut checks the policies folder as prepareOut checks a
@@ -232,7 +198,7 @@ under some policy; 2 bad input; 3 a run broke or was interrupted.`, stdout)
 		return nil, err
 	}
 	for _, name := range f.formats {
-		if !slices.ContainsFunc(policiesFormats, func(pf policiesFormat) bool { return pf.name == name }) {
+		if !slices.ContainsFunc(policiesFormats, func(pf outputFormat[*policies.Table]) bool { return pf.name == name }) {
 			return nil, inputErrf("--format %s: not a format of policies; give text, markdown or json", scenarios.Quote(name))
 		}
 	}

@@ -16,13 +16,16 @@ import (
 	"github.com/gatecrash/gatecrash/scenarios"
 )
 
-// reportFormat is one way to write a report, and the file it goes to in
-// an output folder.
-type reportFormat struct {
+// outputFormat is one way to write a V (a report, a policies table), and
+// the file it goes to in an output folder.
+type outputFormat[V any] struct {
 	name  string
 	file  string
-	write func(io.Writer, *results.Report) error
+	write func(io.Writer, V) error
 }
+
+// reportFormat is one way to write a report.
+type reportFormat = outputFormat[*results.Report]
 
 // reportFormats are the formats of --format, in the order the output
 // folder gets them.
@@ -84,6 +87,15 @@ func writeOutputs(rep *results.Report, formats []string, dir string, stdout io.W
 	if err := checkFormats(formats); err != nil {
 		return err
 	}
+	return writeFormats(rep, "report", reportFormats, formats, dir, stdout, report.Markdown)
+}
+
+// writeFormats writes v, a what (report, table), in each of formats to
+// stdout (text when none; a format named twice is written once), in
+// every one of all into dir (unless dir is empty), and in Markdown with
+// markdown to GITHUB_STEP_SUMMARY when it names a file. Every name in
+// formats must be in all.
+func writeFormats[V any](v V, what string, all []outputFormat[V], formats []string, dir string, stdout io.Writer, markdown func(io.Writer, V) error) error {
 	if len(formats) == 0 {
 		formats = []string{"text"}
 	}
@@ -93,24 +105,24 @@ func writeOutputs(rep *results.Report, formats []string, dir string, stdout io.W
 			continue
 		}
 		done = append(done, name)
-		i := slices.IndexFunc(reportFormats, func(rf reportFormat) bool { return rf.name == name })
-		if err := reportFormats[i].write(stdout, rep); err != nil {
-			return fmt.Errorf("write the %s report: %w", name, err)
+		i := slices.IndexFunc(all, func(f outputFormat[V]) bool { return f.name == name })
+		if err := all[i].write(stdout, v); err != nil {
+			return fmt.Errorf("write the %s %s: %w", name, what, err)
 		}
 	}
 	if dir != "" {
-		for _, f := range reportFormats {
+		for _, f := range all {
 			var b bytes.Buffer
-			if err := f.write(&b, rep); err != nil {
-				return fmt.Errorf("write the %s report: %w", f.name, err)
+			if err := f.write(&b, v); err != nil {
+				return fmt.Errorf("write the %s %s: %w", f.name, what, err)
 			}
 			if err := os.WriteFile(filepath.Join(dir, f.file), b.Bytes(), 0o644); err != nil {
-				return fmt.Errorf("write the %s report: %w", f.name, err)
+				return fmt.Errorf("write the %s %s: %w", f.name, what, err)
 			}
 		}
 	}
 	if path := os.Getenv(stepSummaryEnv); path != "" {
-		if err := appendStepSummary(path, func(w io.Writer) error { return report.Markdown(w, rep) }); err != nil {
+		if err := appendStepSummary(path, func(w io.Writer) error { return markdown(w, v) }); err != nil {
 			return &stepSummaryError{fmt.Errorf("%s: %w", stepSummaryEnv, err)}
 		}
 	}
