@@ -152,12 +152,15 @@ func explain(f *explainFlags, stdout io.Writer) error {
 			bySeq[k] = append(bySeq[k], copyEvent(e))
 		}
 	}
-	if err := dir.EachEvent(func(e *faults.Event) {
-		a.AddEvent(e)
-		if f.seqs != nil {
+	if f.seqs != nil {
+		err = eachEventOf(dir, func(seq uint64) bool { return f.seqs[seq] }, func(e *faults.Event) {
+			a.AddEvent(e)
 			keep(e)
-		}
-	}); err != nil {
+		})
+	} else {
+		err = dir.EachEvent(a.AddEvent)
+	}
+	if err != nil {
 		return fmt.Errorf("explain: %w", err)
 	}
 	told, err := dir.Testimony()
@@ -235,6 +238,19 @@ func explain(f *explainFlags, stdout io.Writer) error {
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("explain: %w", err)
+	}
+	return nil
+}
+
+// eachEventOf reads the folder's events as results.EachEventOf does.
+func eachEventOf(dir run.Folder, keep func(uint64) bool, fn func(*faults.Event)) error {
+	ef, err := os.Open(dir.Path(run.EventsFile))
+	if err != nil {
+		return err
+	}
+	defer ef.Close()
+	if err := results.EachEventOf(ef, keep, fn); err != nil {
+		return fmt.Errorf("%s: %w", ef.Name(), err)
 	}
 	return nil
 }

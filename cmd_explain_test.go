@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -243,4 +244,31 @@ func writeExplainRun(dir string, n int) error {
 		return err
 	}
 	return events.Close()
+}
+
+// TestExplainSeqSameStory checks that --seq, which decodes only the events
+// of its requests and of none, tells each request's story exactly as the
+// full listing does.
+func TestExplainSeqSameStory(t *testing.T) {
+	code, all, stderr := gatecrash(t, "explain", "--json", "--limit", "0", recorded)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(all, "\n"), "\n")
+	// The 502s, requests whose fault a retry masked, clean ones, the last.
+	for _, seq := range []int{10, 205, 208, 448, 461, 486, 600, 999} {
+		code, one, stderr := gatecrash(t, "explain", "--json", "--seq", strconv.Itoa(seq), recorded)
+		if code != exitOK {
+			t.Fatalf("seq %d: exit %d: %s", seq, code, stderr)
+		}
+		want := ""
+		for _, l := range lines {
+			if strings.Contains(l, `"seq":`+strconv.Itoa(seq)+`,`) {
+				want = l + "\n"
+			}
+		}
+		if want == "" || one != want {
+			t.Errorf("seq %d: --seq says\n%s\nthe listing\n%s", seq, one, want)
+		}
+	}
 }

@@ -1,8 +1,12 @@
 package results
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -304,4 +308,70 @@ func (r *Run) PhaseAt(t time.Time) string {
 		return r.Phases[pi].Name
 	}
 	return ""
+}
+
+// EachEventOf reads JSON lines of fault events (an events.jsonl) as
+// faults.EachEventCut does, but decodes only the lines that name no
+// request and those whose seq keep accepts: a line whose "seq" is a
+// number keep refuses is passed over undecoded. For Explain of the
+// requests keep accepts, what it gives an Analyzer is as good as the
+// whole file: their own events, and every event of no request (faults on
+// connections, refusals, what the proxy saw). A line that does not decode
+// is an error, unless it is the last (cut short by a crash).
+func EachEventOf(r io.Reader, keep func(seq uint64) bool, fn func(*faults.Event)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	line := 0
+	var pending error
+	var e faults.Event
+	for sc.Scan() {
+		line++
+		if pending != nil {
+			return pending
+		}
+		b := sc.Bytes()
+		if len(b) == 0 {
+			continue
+		}
+		if seq, ok := lineSeq(b); ok && !keep(seq) {
+			continue
+		}
+		e = faults.Event{}
+		if err := json.Unmarshal(b, &e); err != nil {
+			pending = fmt.Errorf("line %d: %w", line, err)
+			continue
+		}
+		fn(&e)
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read events: %w", err)
+	}
+	return nil
+}
+
+// seqKey is how the event log writes an event's seq. Inside a JSON string
+// its quotes would be escaped, so the first one in a line is the key.
+var seqKey = []byte(`"seq":`)
+
+// lineSeq returns the seq of an event's JSON line, as the event log writes
+// it; false when the line has no seq key followed by digits (a null seq,
+// another spacing), which the caller then decodes whole.
+func lineSeq(b []byte) (uint64, bool) {
+	i := bytes.Index(b, seqKey)
+	if i < 0 {
+		return 0, false
+	}
+	b = b[i+len(seqKey):]
+	n := 0
+	for n < len(b) && b[n] >= '0' && b[n] <= '9' {
+		n++
+	}
+	if n == 0 || (n < len(b) && b[n] != ',' && b[n] != '}') {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(string(b[:n]), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return seq, true
 }
