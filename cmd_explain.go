@@ -333,11 +333,14 @@ func writeStory(w io.Writer, st *results.Story) {
 		if len(t.Upstream) > 0 {
 			fmt.Fprintf(w, "  upstream %s", strings.Join(t.Upstream, ", "))
 		}
-		if t.Retries > 0 {
+		switch {
+		case t.Retries == 1:
+			fmt.Fprint(w, "  1 retry")
+		case t.Retries > 1:
 			fmt.Fprintf(w, "  %d retries", t.Retries)
 		}
 		if t.Words != "" {
-			fmt.Fprintf(w, "  said %q", scenarios.Cut(t.Words))
+			fmt.Fprintf(w, "  said %q", t.Words)
 		}
 		fmt.Fprintln(w)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -174,6 +176,8 @@ func TestClosestName(t *testing.T) {
 	}
 }
 
+var benchExplainN = flag.Int("bench-explain-requests", 200_000, "BenchmarkExplainSeq: requests in the synthetic run")
+
 // BenchmarkExplainSeq writes a synthetic run folder of 200,000 requests
 // with one fault event each (a latency event on every request, a reset
 // that ends 1% of them in a 502) and times explain --seq of one request
@@ -181,8 +185,9 @@ func TestClosestName(t *testing.T) {
 // request may lie in any event.
 //
 //	go test -run '^$' -bench BenchmarkExplainSeq -benchtime 3x .
+//	go test -run '^$' -bench BenchmarkExplainSeq -benchtime 3x -bench-explain-requests 1000000 .
 func BenchmarkExplainSeq(b *testing.B) {
-	const n = 200_000
+	n := *benchExplainN
 	dir := b.TempDir()
 	if err := writeExplainRun(dir, n); err != nil {
 		b.Fatal(err)
@@ -193,14 +198,14 @@ func BenchmarkExplainSeq(b *testing.B) {
 	start := time.Now()
 	for range b.N {
 		var stdout, stderr bytes.Buffer
-		code := cli(context.Background(), []string{"explain", "--seq", "100037", dir}, &stdout, &stderr)
+		code := cli(context.Background(), []string{"explain", "--seq", strconv.Itoa(n/200*100 + 37), dir}, &stdout, &stderr)
 		if code != exitOK || !strings.Contains(stdout.String(), "cause reset-before-headers (exact)") {
 			b.Fatalf("exit %d: %s%s", code, stdout.String(), stderr.String())
 		}
 	}
 	per := time.Since(start) / time.Duration(b.N)
 	b.Logf("explain --seq on %d requests with one event each: %s per run; projected for 1,000,000 (linear): %s",
-		n, per.Round(time.Millisecond), (per * 5).Round(time.Millisecond))
+		n, per.Round(time.Millisecond), (per * time.Duration(1_000_000) / time.Duration(n)).Round(time.Millisecond))
 }
 
 // writeExplainRun writes a run folder of n requests, each with one event.
@@ -271,4 +276,79 @@ func TestExplainSeqSameStory(t *testing.T) {
 			t.Errorf("seq %d: --seq says\n%s\nthe listing\n%s", seq, one, want)
 		}
 	}
+}
+
+// TestExplainTestimony tells the stories of a copy of the recorded run
+// with the gateway's testimony added, as gatecrash writes it when it
+// started nginx: the lines of the gateway's log show in each story.
+func TestExplainTestimony(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{run.PlanFile, run.ResultsFile, run.EventsFile, run.ExpectFile} {
+		b, err := os.ReadFile(filepath.Join(recorded, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan, err := run.Folder(dir).Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := func(n uint64) *uint64 { return &n }
+	ms := func(n int) time.Time { return plan.Started.Add(time.Duration(n) * time.Millisecond) }
+	reset := "recv() failed (104: Connection reset by peer) while reading response header from upstream"
+	told := []results.Testimony{
+		{Gateway: "nginx", Time: ms(2052), Attack: plan.Attack, Seq: seq(205), Status: 200, Upstream: []string{"502", "200"}, Retries: 1, Words: reset},
+		{Gateway: "nginx", Time: ms(3989), Attack: plan.Attack, Seq: seq(448), Status: 502, Upstream: []string{"502"}, Words: reset},
+	}
+	tf, err := os.Create(filepath.Join(dir, run.TestimonyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := results.WriteTestimony(tf, told); err != nil {
+		t.Fatal(err)
+	}
+	if err := tf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := gatecrash(t, "explain", "--seq", "205", "--seq", "448", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	golden.Check(t, filepath.Join("explain", "testimony.txt"), []byte(stdout))
+}
+
+// FuzzExplainFlags checks that explain's flags never panic, that every
+// mistake is bad input (exit 2) or --help, and that what they accept is
+// in range.
+func FuzzExplainFlags(f *testing.F) {
+	for _, args := range [][]string{
+		{"--seq", "205", recorded},
+		{"--status", "5xx", "--status", "error", "--json", recorded},
+		{"--cause", "reset-befor-headers", recorded},
+		{"--phase", "resets", "--limit", "0", recorded},
+		{"--limit", "-1", "--seq", "18446744073709551616", recorded},
+		{"--status", "٥٠٢", "x", "y"},
+		{"-h"},
+	} {
+		f.Add(strings.Join(args, "\x00"))
+	}
+	f.Fuzz(func(t *testing.T, joined string) {
+		var args []string
+		if joined != "" {
+			args = strings.Split(joined, "\x00")
+		}
+		fl, err := parseExplainFlags(args, io.Discard)
+		if err != nil {
+			if code := exitCode(err, io.Discard); code != exitInput && code != exitOK {
+				t.Fatalf("%q: exit %d for %v, want %d", args, code, err, exitInput)
+			}
+			return
+		}
+		if fl.limit < 0 || (fl.cause != "" && !causes.Known(fl.cause)) {
+			t.Fatalf("%q: accepted limit %d, cause %q", args, fl.limit, fl.cause)
+		}
+	})
 }

@@ -214,7 +214,7 @@ func (a *Analyzer) why(r *vegeta.Result, in *reqInfo, x explanation, sig Signatu
 		}
 	case levelSignature:
 		if w := ev.words(in); w != "" && causes.Word(w) == x.cause {
-			return fmt.Sprintf("the gateway's own log said %q, words of %s", scenarios.Cut(w), x.cause)
+			return fmt.Sprintf("the gateway's own log said %q, words of %s", w, x.cause)
 		}
 		if sig.Cause == x.cause {
 			return fmt.Sprintf("the gateway's own answer (%s) names %s", sig.Evidence, x.cause)
