@@ -52,6 +52,7 @@ func commands() []command {
 		{"validate", "check scenario files without running them", cmdValidate},
 		{"list", "list the scenarios in the embedded catalog", cmdList},
 		{"report", "rebuild the report of a run folder from its records", cmdReport},
+		{"explain", "tell each request's story: the attempts the proxy saw, what the gateway logged, its cause and why", cmdExplain},
 		{"proxy", "run the fault proxy alone; change its faults at runtime through its admin API", cmdProxy},
 		{"policies", "run a scenario under several client retry policies and set what each hid and cost side by side", cmdPolicies},
 		{"compare", "compare two reports or run folders, metric by metric; exit 1 on a significant regression beyond its limits", cmdCompare},

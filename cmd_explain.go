@@ -1,0 +1,389 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/run"
+	"github.com/gatecrash/gatecrash/scenarios"
+)
+
+// defaultExplainLimit is how many requests explain tells without --seq
+// and --limit.
+const defaultExplainLimit = 100
+
+// explainFlags are explain's settings, as its flags give them.
+type explainFlags struct {
+	dir      run.Folder
+	seqs     map[uint64]bool // nil: any
+	seqOrder []uint64
+	answers  []results.AnswerFilter // empty: any
+	cause    string                 // "": any
+	phase    string                 // "": any
+	limit    int                    // 0: all
+	json     bool
+}
+
+func cmdExplain(_ context.Context, args []string, stdout, _ io.Writer) error {
+	f, err := parseExplainFlags(args, stdout)
+	if err != nil {
+		return err
+	}
+	return explain(f, stdout)
+}
+
+// parseExplainFlags parses and checks explain's flags and its folder's
+// plan; every error is bad input and names its flag or file.
+func parseExplainFlags(args []string, stdout io.Writer) (*explainFlags, error) {
+	fs := flagSet("explain", "DIR", `Tell the story of each request of a run folder: when it was sent (seconds
+from the run's start), its phase, what the client got and how long it took,
+each attempt the fault proxy saw with its fault events and observations,
+what the gateway's own logs said of it, and its cause with its evidence
+(exact, temporal, signature, none) and why the evidence is of that level.
+The filters combine: a request must pass every one given.
+
+Exit codes: 0 told; 2 bad input (a folder that is not a run folder, an
+unknown seq, a bad flag value); 3 a file of the folder could not be read.`, stdout)
+	seqs := fs.StringArray("seq", nil, "tell only the request of this seq (X-Vegeta-Seq, as the report names it); repeat for several")
+	statuses := fs.StringArray("status", nil, "only the requests that got this answer: a code (502), a class (5xx), error (no answer), stream-cut or stream-stall; repeat for several")
+	cause := fs.String("cause", "", "only the failed requests of this cause (a name of the report's causes, such as reset-before-headers)")
+	phase := fs.String("phase", "", "only the requests sent in this phase")
+	limit := fs.Int("limit", defaultExplainLimit, "tell at most this many requests, the first recorded; 0 for all (default 100, or all with --seq)")
+	asJSON := fs.Bool("json", false, "print one JSON object per request (JSON lines) instead of text")
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != 1 {
+		return nil, inputErrf("explain takes one run folder, got %d; give the folder gatecrash run wrote", fs.NArg())
+	}
+	f := &explainFlags{dir: run.Folder(fs.Arg(0)), cause: *cause, phase: *phase, limit: *limit, json: *asJSON}
+	for _, s := range *seqs {
+		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return nil, inputErrf("--seq %s: not a request's seq; give a whole number as the report and the results name it, for example --seq 205", scenarios.Cut(s))
+		}
+		if f.seqs == nil {
+			f.seqs = map[uint64]bool{}
+		}
+		if !f.seqs[n] {
+			f.seqOrder = append(f.seqOrder, n)
+		}
+		f.seqs[n] = true
+	}
+	switch {
+	case *limit < 0:
+		return nil, inputErrf("--limit %d: give 0 (every request) or more, for example --limit 20", *limit)
+	case f.seqs != nil && !fs.Changed("limit"):
+		f.limit = 0
+	}
+	for _, s := range *statuses {
+		a, err := results.ParseAnswer(s)
+		if err != nil {
+			return nil, inputErrf("--status %s: %w", scenarios.Cut(s), err)
+		}
+		f.answers = append(f.answers, a)
+	}
+	if f.cause != "" && !causes.Known(f.cause) {
+		if near, ok := closestName(f.cause, causes.Names()); ok {
+			return nil, inputErrf("--cause %s: not a cause (did you mean %s?); give a cause name as the report prints it", scenarios.Cut(f.cause), near)
+		}
+		return nil, inputErrf("--cause %s: not a cause; give one of the report's causes: %s", scenarios.Cut(f.cause), strings.Join(causes.Names(), ", "))
+	}
+	dir := string(f.dir)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, inputErrf("explain: %s is not a run folder; give the folder gatecrash run wrote", scenarios.Cut(dir))
+	}
+	if f.phase != "" {
+		plan, err := f.dir.Plan()
+		if err != nil {
+			return nil, inputErr(err)
+		}
+		names := make([]string, len(plan.Phases))
+		found := false
+		for i, p := range plan.Phases {
+			names[i] = p.Name
+			found = found || p.Name == f.phase
+		}
+		if !found {
+			return nil, inputErrf("--phase %s: the run in %s has no such phase; give one of its phases: %s", scenarios.Cut(f.phase), scenarios.Cut(dir), strings.Join(names, ", "))
+		}
+	}
+	return f, nil
+}
+
+// reqKey identifies a request.
+type reqKey struct {
+	attack string
+	seq    uint64
+}
+
+// explain tells the stories f selects.
+func explain(f *explainFlags, stdout io.Writer) error {
+	dir := f.dir
+	plan, err := dir.Plan()
+	if err != nil {
+		return inputErr(err)
+	}
+	for _, name := range []string{run.ResultsFile, run.EventsFile} {
+		if _, err := os.Stat(dir.Path(name)); errors.Is(err, fs.ErrNotExist) {
+			return inputErrf("explain: %s: no %s, which every run folder holds; give the whole folder gatecrash run wrote", scenarios.Cut(string(dir)), name)
+		}
+	}
+	a := results.NewAnalyzer(plan, results.Options{})
+	// With --seq the requests are known before the events are read: keep
+	// theirs on the way, and read events.jsonl once.
+	bySeq := map[reqKey][]faults.Event{}
+	keep := func(e *faults.Event) {
+		if e.Seq != nil && f.seqs[*e.Seq] {
+			k := reqKey{e.Attack, *e.Seq}
+			bySeq[k] = append(bySeq[k], copyEvent(e))
+		}
+	}
+	if f.seqs != nil {
+		err = eachEventOf(dir, func(seq uint64) bool { return f.seqs[seq] }, func(e *faults.Event) {
+			a.AddEvent(e)
+			keep(e)
+		})
+	} else {
+		err = dir.EachEvent(a.AddEvent)
+	}
+	if err != nil {
+		return fmt.Errorf("explain: %w", err)
+	}
+	told, err := dir.Testimony()
+	if err != nil {
+		return fmt.Errorf("explain: %w", err)
+	}
+	a.AddTestimony(told)
+
+	var picked []vegeta.Result
+	found := map[uint64]bool{}
+	more := 0
+	if err := dir.EachResult(func(r *vegeta.Result) {
+		if f.seqs != nil && !f.seqs[r.Seq] {
+			return
+		}
+		found[r.Seq] = true
+		if !f.pick(a, plan, r) {
+			return
+		}
+		if f.limit > 0 && len(picked) >= f.limit {
+			more++
+			return
+		}
+		c := *r
+		c.Body, c.Headers = append([]byte(nil), r.Body...), r.Headers.Clone()
+		picked = append(picked, c)
+	}); err != nil {
+		return fmt.Errorf("explain: %w", err)
+	}
+	for _, s := range f.seqOrder {
+		if !found[s] {
+			return inputErrf("--seq %d: no request of that seq in %s; give a seq of its results, as the report names them", s, scenarios.Cut(dir.Path(run.ResultsFile)))
+		}
+	}
+	if f.seqs == nil && len(picked) > 0 {
+		want := map[reqKey]bool{}
+		for i := range picked {
+			want[reqKey{picked[i].Attack, picked[i].Seq}] = true
+		}
+		if err := dir.EachEvent(func(e *faults.Event) {
+			if e.Seq != nil && want[reqKey{e.Attack, *e.Seq}] {
+				k := reqKey{e.Attack, *e.Seq}
+				bySeq[k] = append(bySeq[k], copyEvent(e))
+			}
+		}); err != nil {
+			return fmt.Errorf("explain: %w", err)
+		}
+	}
+	toldBy := map[reqKey][]results.Testimony{}
+	for _, t := range told {
+		if t.Seq != nil {
+			k := reqKey{t.Attack, *t.Seq}
+			toldBy[k] = append(toldBy[k], t)
+		}
+	}
+	w := bufio.NewWriter(stdout)
+	enc := json.NewEncoder(w)
+	for i := range picked {
+		r := &picked[i]
+		k := reqKey{r.Attack, r.Seq}
+		st := a.Story(r, bySeq[k], toldBy[k])
+		if f.json {
+			if err := enc.Encode(&st); err != nil {
+				return fmt.Errorf("explain: %w", err)
+			}
+			continue
+		}
+		writeStory(w, &st)
+	}
+	if more > 0 && !f.json {
+		fmt.Fprintf(w, "... %d more requests match; give --limit 0 for all, or a larger --limit\n", more)
+	}
+	if len(picked) == 0 && !f.json {
+		fmt.Fprintln(w, "no request matches")
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("explain: %w", err)
+	}
+	return nil
+}
+
+// eachEventOf reads the folder's events as results.EachEventOf does.
+func eachEventOf(dir run.Folder, keep func(uint64) bool, fn func(*faults.Event)) error {
+	ef, err := os.Open(dir.Path(run.EventsFile))
+	if err != nil {
+		return err
+	}
+	defer ef.Close()
+	if err := results.EachEventOf(ef, keep, fn); err != nil {
+		return fmt.Errorf("%s: %w", ef.Name(), err)
+	}
+	return nil
+}
+
+// pick reports whether a result passes the filters other than --seq and
+// --limit.
+func (f *explainFlags) pick(a *results.Analyzer, plan *results.Run, r *vegeta.Result) bool {
+	if f.phase != "" && plan.PhaseAt(r.Timestamp) != f.phase {
+		return false
+	}
+	if len(f.answers) > 0 {
+		ok := false
+		for _, an := range f.answers {
+			ok = ok || an.Match(r.Code, r.Error)
+		}
+		if !ok {
+			return false
+		}
+	}
+	if f.cause != "" {
+		if c, _ := a.Explain(r); c != f.cause {
+			return false
+		}
+	}
+	return true
+}
+
+// copyEvent copies an event that EachEvent lends.
+func copyEvent(e *faults.Event) faults.Event {
+	c := *e
+	if e.Seq != nil {
+		s := *e.Seq
+		c.Seq = &s
+	}
+	c.Ranges = nil
+	return c
+}
+
+// writeStory writes a story as text: one line for the request, then one
+// per event, per line of the gateway's logs, and the why.
+func writeStory(w io.Writer, st *results.Story) {
+	answer := strconv.Itoa(st.Status)
+	if st.Status == 0 {
+		answer = "error " + strconv.Quote(scenarios.Cut(st.Error))
+	}
+	fmt.Fprintf(w, "seq %d  +%.3fs", st.Seq, st.TimeS)
+	if st.Phase != "" {
+		fmt.Fprintf(w, "  phase %s", st.Phase)
+	}
+	fmt.Fprintf(w, "  %s  %.1fms", answer, st.LatencyMS)
+	if st.Cause != "" {
+		fmt.Fprintf(w, "  cause %s (%s)", st.Cause, st.Evidence)
+	}
+	fmt.Fprintln(w)
+	for _, at := range st.Attempts {
+		try := ""
+		if at.Try != 0 {
+			try = fmt.Sprintf(" try %d", at.Try)
+		}
+		for _, e := range at.Events {
+			fmt.Fprintf(w, "  attempt %d%s  +%.3fs  %s %s", at.Attempt, try, e.AtS, e.Type, e.Kind)
+			if e.Cause != "" {
+				fmt.Fprintf(w, " (%s", e.Cause)
+				if e.Ended {
+					fmt.Fprint(w, ", ended the attempt")
+				}
+				fmt.Fprint(w, ")")
+			}
+			if e.Status != 0 {
+				fmt.Fprintf(w, " answered %d", e.Status)
+			}
+			fmt.Fprintf(w, "  conn %d: %s\n", e.Conn, e.Detail)
+		}
+	}
+	for _, t := range st.Gateway {
+		fmt.Fprintf(w, "  gateway %s  +%.3fs", t.Gateway, t.AtS)
+		if t.Status != 0 {
+			fmt.Fprintf(w, "  answered %d", t.Status)
+		}
+		if len(t.Upstream) > 0 {
+			fmt.Fprintf(w, "  upstream %s", strings.Join(t.Upstream, ", "))
+		}
+		switch {
+		case t.Retries == 1:
+			fmt.Fprint(w, "  1 retry")
+		case t.Retries > 1:
+			fmt.Fprintf(w, "  %d retries", t.Retries)
+		}
+		if t.Words != "" {
+			fmt.Fprintf(w, "  said %q", t.Words)
+		}
+		fmt.Fprintln(w)
+	}
+	if st.Why != "" {
+		fmt.Fprintf(w, "  why %s: %s\n", st.Evidence, st.Why)
+	}
+	if st.Masked != "" {
+		fmt.Fprintf(w, "  masked: %s\n", st.Masked)
+	}
+}
+
+// closestName returns the name nearest to s by edit distance, when it is
+// near enough to be a likely typo.
+func closestName(s string, names []string) (string, bool) {
+	if len(s) > 64 {
+		return "", false
+	}
+	best, bestD := "", -1
+	for _, n := range names {
+		if d := editDistance(strings.ToLower(s), n); bestD < 0 || d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best, bestD >= 0 && bestD <= max(2, len(s)/4)
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
