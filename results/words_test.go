@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func f64(v float64) *float64 { return &v }
@@ -183,5 +184,29 @@ func TestDiagnosisSameSeconds(t *testing.T) {
 	}
 	if strings.Contains(d, "faults' timeline follows") {
 		t.Errorf("diagnosis names one kind:\n%s", d)
+	}
+}
+
+// TestSustainedNotBeforeFirst checks a run whose first 502 falls within
+// the bucket its sustained onset starts: report.json keeps the bucket's
+// start (2.0s, before the first 502 at 2.5s), the diagnosis does not say
+// the 502s were sustained from before they began.
+func TestSustainedNotBeforeFirst(t *testing.T) {
+	run := oneRun()
+	res := scheduled(run, func(d time.Duration) uint16 {
+		if d >= 2500*time.Millisecond && d < 6*time.Second {
+			return 502
+		}
+		return 200
+	})
+	rep := Analyze(run, res, nil, Options{})
+	if o := rep.Onset; o.FirstS == nil || *o.FirstS != 2.5 || o.SustainedS == nil || *o.SustainedS != 2 {
+		t.Fatalf("onset: got %v and %v, want first 2.5s, sustained 2s", deref(o.FirstS), deref(o.SustainedS))
+	}
+	if want := "502s began at 2.5s (phase p, 10.0/s offered), sustained from the first on:"; !strings.Contains(rep.Diagnosis, want) {
+		t.Errorf("diagnosis lacks %q:\n%s", want, rep.Diagnosis)
+	}
+	if strings.Contains(rep.Diagnosis, "sustained from 2.0s") {
+		t.Errorf("diagnosis says sustained before the first 502:\n%s", rep.Diagnosis)
 	}
 }
