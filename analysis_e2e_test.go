@@ -91,7 +91,9 @@ phases:
 			}
 			say := tt.class + "s"
 			if tt.class == scenarios.ClassError {
-				say = "without an answer"
+				// A 200 cut mid-body: an answer cut after its headers,
+				// not a request without any answer.
+				say = " cut after "
 			}
 			if rep.Gateway.Kind != "builtin" || !strings.Contains(rep.Diagnosis, say) {
 				t.Errorf("gateway %+v, diagnosis %q: want builtin, and the diagnosis to speak of %s", rep.Gateway, rep.Diagnosis, say)

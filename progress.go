@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gatecrash/gatecrash/run"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // How often the progress line is drawn, and over how long the achieved
@@ -37,7 +39,11 @@ type progress struct {
 	start   time.Time
 	now     func() time.Time // the clock; tests set their own
 
-	done, ok, bad502, other atomic.Int64
+	done, ok atomic.Int64
+	// fail counts the failure classes as the report names them: 5xx
+	// codes by code (fail[code-500]), then error, stream-cut and
+	// stream-stall (failClasses).
+	fail [100 + len(failClasses)]atomic.Int64
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -50,6 +56,10 @@ type progress struct {
 	cols    int           // the terminal's width; 0 when unknown
 	samples []countSample // recent counts, for the achieved rate
 }
+
+// failClasses are the failure classes without a status code, after the
+// 5xx codes in progress.fail, in the report's order.
+var failClasses = [...]string{scenarios.ClassError, scenarios.ClassStreamCut, scenarios.ClassStreamStall}
 
 // countSample is how many results had come in at some elapsed time.
 type countSample struct {
@@ -89,17 +99,45 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// Add counts one result by its status code (0: no answer).
-func (p *progress) Add(code uint16) {
+// Add counts one result by its status code and, without a code, its
+// error: a 2xx, a 5xx by code, or error, stream-cut, stream-stall as the
+// report's failure classes are; other codes only in the total.
+func (p *progress) Add(code uint16, err string) {
 	p.done.Add(1)
 	switch {
 	case code >= 200 && code < 300:
 		p.ok.Add(1)
-	case code == 502:
-		p.bad502.Add(1)
-	case code == 0 || code >= 500:
-		p.other.Add(1)
+	case code >= 500 && code < 600:
+		p.fail[code-500].Add(1)
+	case code == 0:
+		i := 0 // error
+		switch scenarios.StreamClass(err) {
+		case scenarios.ClassStreamCut:
+			i = 1
+		case scenarios.ClassStreamStall:
+			i = 2
+		}
+		p.fail[100+i].Add(1)
 	}
+}
+
+// counts says e.g. "2xx 604, 502 3, 503 1, error 2": 2xx and 502
+// always, every other failure class once seen.
+func (p *progress) counts() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "2xx %d, 502 %d", p.ok.Load(), p.fail[2].Load())
+	for i := range p.fail {
+		n := p.fail[i].Load()
+		if i == 2 || n == 0 {
+			continue
+		}
+		name := strconv.Itoa(500 + i)
+		if i >= 100 {
+			name = failClasses[i-100]
+		}
+		fmt.Fprintf(&b, ", %s %d", name, n)
+	}
+	return b.String()
 }
 
 // Run draws the progress line every 200 ms on a terminal, every 5 s
@@ -110,8 +148,11 @@ func (p *progress) Run(ctx context.Context) {
 		return
 	}
 	defer close(p.ran)
-	t := time.NewTicker(p.every)
+	// Counts are sampled every 200 ms whatever the line's pace, so that
+	// the achieved rate is that of the last second in a CI log too.
+	t := time.NewTicker(progressTTYEvery)
 	defer t.Stop()
+	last := p.start
 	for {
 		select {
 		case <-ctx.Done():
@@ -119,9 +160,21 @@ func (p *progress) Run(ctx context.Context) {
 		case <-p.stop:
 			return
 		case now := <-t.C:
-			p.tick(now)
+			if p.tty || now.Sub(last) >= p.every {
+				p.tick(now)
+				last = now
+			} else {
+				p.observe(now)
+			}
 		}
 	}
+}
+
+// observe samples the count at now without drawing.
+func (p *progress) observe(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.achieved(now.Sub(p.start), p.done.Load())
 }
 
 // tick draws the line as it is at now.
@@ -180,16 +233,19 @@ func (p *progress) draw(line, short string) {
 
 // line formats the progress at elapsed, e.g.
 //
-//	[   4.2s/8.0s] resets: offered 150/s, achieved 148/s; 2xx 604, 502 3, other errors 0
+//	[   4.2s/8.0s] resets: offered 150/s, achieved 148/s; 2xx 604, 502 3, error 1
 //
 // "draining" in place of the phase after the plan's end (the last
 // requests are still out), and on the final line "done", the requests
-// and the run's own rate. Other errors are answers with another 5xx code
-// and requests without an answer. short is the clock and the counts
-// alone, for a narrow terminal.
+// and the run's own rate. The achieved rate is that of the last second
+// (since the start during the first one). The counts are 2xx and the
+// failure classes as the report names them: 502 always, every other 5xx
+// code, error (no answer at all, or an answer cut after its headers),
+// stream-cut and stream-stall once seen. short is the clock and the
+// counts alone, for a narrow terminal.
 func (p *progress) line(elapsed time.Duration, final bool) (line, short string) {
 	n := p.done.Load()
-	counts := fmt.Sprintf("2xx %d, 502 %d, other errors %d", p.ok.Load(), p.bad502.Load(), p.other.Load())
+	counts := p.counts()
 	clock := fmt.Sprintf("[%6.1fs/%.1fs]", elapsed.Seconds(), p.total.Seconds())
 	short = clock + " " + counts
 	if final {
@@ -197,7 +253,7 @@ func (p *progress) line(elapsed time.Duration, final bool) (line, short string) 
 		if elapsed > 0 {
 			r = float64(n) / elapsed.Seconds()
 		}
-		return fmt.Sprintf("%s done: %d requests, achieved %s; %s", clock, n, rate(r), counts), short
+		return fmt.Sprintf("%s done: %d requests, achieved %s on average; %s", clock, n, rate(r), counts), short
 	}
 	achieved := p.achieved(elapsed, n)
 	name, offered := "", 0.0
@@ -218,28 +274,22 @@ func rate(v float64) string {
 	return fmt.Sprintf("%.0f/s", v)
 }
 
-// achieved is the rate results came in at: on a terminal over the last
-// second (since the start during the first one), elsewhere since the
-// last line (since the start at the first one).
+// achieved is the rate results came in at over the last second (since
+// the start during the first one): from the newest sample at least a
+// second old. It keeps now as a sample; Run samples every 200 ms, so the
+// window is a second give or take 200 ms.
 func (p *progress) achieved(elapsed time.Duration, n int64) float64 {
 	now := countSample{elapsed, n}
+	p.samples = append(p.samples, now)
+	// Keep the newest sample at least a window old, and those after.
+	i := 0
+	for i+1 < len(p.samples) && elapsed-p.samples[i+1].at >= progressRateWindow {
+		i++
+	}
+	p.samples = p.samples[i:]
 	var from countSample
-	if p.tty {
-		p.samples = append(p.samples, now)
-		// Keep the newest sample at least a window old, and those after.
-		i := 0
-		for i+1 < len(p.samples) && elapsed-p.samples[i+1].at >= progressRateWindow {
-			i++
-		}
-		p.samples = p.samples[i:]
-		if elapsed-p.samples[0].at >= progressRateWindow {
-			from = p.samples[0]
-		}
-	} else {
-		if len(p.samples) > 0 {
-			from = p.samples[0]
-		}
-		p.samples = append(p.samples[:0], now)
+	if elapsed-p.samples[0].at >= progressRateWindow {
+		from = p.samples[0]
 	}
 	d := (elapsed - from.at).Seconds()
 	if d <= 0 {

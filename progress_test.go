@@ -35,8 +35,12 @@ func testProgress(w *bytes.Buffer, tty bool) (*progress, time.Time) {
 }
 
 func addN(p *progress, code uint16, n int) {
+	addErr(p, code, "", n)
+}
+
+func addErr(p *progress, code uint16, err string, n int) {
 	for range n {
-		p.Add(code)
+		p.Add(code, err)
 	}
 }
 
@@ -50,21 +54,21 @@ func TestProgressPlainLines(t *testing.T) {
 	p.tick(t0.Add(5 * time.Second))
 	addN(p, 200, 400)
 	addN(p, 502, 3)
-	addN(p, 0, 1)   // no answer
-	addN(p, 503, 2) // another 5xx
-	addN(p, 404, 4) // neither 2xx nor an error
+	addErr(p, 0, "unexpected EOF", 1) // no answer
+	addN(p, 503, 2)                   // another 5xx
+	addN(p, 404, 4)                   // neither 2xx nor an error
 	p.tick(t0.Add(7500 * time.Millisecond))
 	p.tick(t0.Add(10 * time.Second))
 	p.now = func() time.Time { return t0.Add(8200 * time.Millisecond) }
 	p.Stop()
 	p.Stop() // once only
 	want := strings.Join([]string{
-		"[   5.0s/8.0s] resets: offered 175/s, achieved 100/s; 2xx 500, 502 0, other errors 0",
+		"[   5.0s/8.0s] resets: offered 175/s, achieved 100/s; 2xx 500, 502 0",
 		// 410 results in the 2.5s since the last line.
-		"[   7.5s/8.0s] recover: offered 100/s, achieved 164/s; 2xx 900, 502 3, other errors 3",
+		"[   7.5s/8.0s] recover: offered 100/s, achieved 164/s; 2xx 900, 502 3, 503 2, error 1",
 		// None since.
-		"[  10.0s/8.0s] draining: achieved 0.0/s; 2xx 900, 502 3, other errors 3",
-		"[   8.2s/8.0s] done: 910 requests, achieved 111/s; 2xx 900, 502 3, other errors 3",
+		"[  10.0s/8.0s] draining: achieved 0.0/s; 2xx 900, 502 3, 503 2, error 1",
+		"[   8.2s/8.0s] done: 910 requests, achieved 111/s on average; 2xx 900, 502 3, 503 2, error 1",
 		"",
 	}, "\n")
 	if out.String() != want {
@@ -92,7 +96,7 @@ func TestProgressTerminal(t *testing.T) {
 		}
 	}
 	// Padded: the line before named a longer phase.
-	if want := "\r[   2.0s/8.0s] resets: offered 100/s, achieved 200/s; 2xx 400, 502 0, other errors 0  "; lines[9] != want {
+	if want := "\r[   2.0s/8.0s] resets: offered 100/s, achieved 200/s; 2xx 400, 502 0  "; lines[9] != want {
 		t.Errorf("line 10:\ngot  %q\nwant %q", lines[9], want)
 	}
 	// The window slides: 100 results in the last second.
@@ -103,20 +107,20 @@ func TestProgressTerminal(t *testing.T) {
 		p.tick(t0.Add(time.Duration(i) * 200 * time.Millisecond))
 		last = out.String()[before:]
 	}
-	if !strings.HasSuffix(out.String(), "achieved 100/s; 2xx 500, 502 0, other errors 0") {
+	if !strings.HasSuffix(out.String(), "achieved 100/s; 2xx 500, 502 0") {
 		t.Errorf("after a slower second: %q", out.String()[strings.LastIndex(out.String(), "\r"):])
 	}
 	// A shorter line blanks what is left of the longer one.
 	before := out.Len()
 	p.tick(t0.Add(9 * time.Second))
 	l := out.String()[before:]
-	short := "\r[   9.0s/8.0s] draining: achieved 0.0/s; 2xx 500, 502 0, other errors 0"
+	short := "\r[   9.0s/8.0s] draining: achieved 0.0/s; 2xx 500, 502 0"
 	if !strings.HasPrefix(l, short) || strings.TrimRight(l[len(short):], " ") != "" || len(l) != len(last) {
 		t.Errorf("shorter line: got %q, want %q padded to %d columns", l, short, len(last)-1)
 	}
 	p.now = func() time.Time { return t0.Add(10 * time.Second) }
 	p.Stop()
-	if !strings.HasSuffix(out.String(), "done: 500 requests, achieved 50/s; 2xx 500, 502 0, other errors 0\n") {
+	if !strings.HasSuffix(out.String(), "done: 500 requests, achieved 50/s on average; 2xx 500, 502 0\n") {
 		t.Errorf("final line: %q", out.String()[strings.LastIndex(out.String(), "\r"):])
 	}
 	// Nothing is drawn after Stop.
@@ -197,14 +201,82 @@ func TestProgressNarrowTerminal(t *testing.T) {
 	p, t0 := testProgress(&out, true)
 	p.cols = 40
 	addN(p, 200, 5)
+	addN(p, 504, 1)
 	p.tick(t0.Add(time.Second))
-	if want := "\r[   1.0s/8.0s] 2xx 5, 502 0, other erro"; out.String() != want {
+	if want := "\r[   1.0s/8.0s] 2xx 5, 502 0, 504 1"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+	out.Reset()
+	addErr(p, 0, "stream-cut: no [DONE]", 1)
+	p.tick(t0.Add(2 * time.Second))
+	if want := "\r[   2.0s/8.0s] 2xx 5, 502 0, 504 1, str"; out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
 	out.Reset()
 	p.cols = 60
-	p.tick(t0.Add(2 * time.Second))
-	if want := "\r[   2.0s/8.0s] 2xx 5, 502 0, other errors 0"; out.String() != want {
+	p.tick(t0.Add(3 * time.Second))
+	if want := "\r[   3.0s/8.0s] 2xx 5, 502 0, 504 1, stream-cut 1"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
+// TestProgressClasses checks that the counts use the report's failure
+// classes: 502 always, any other 5xx code, error, stream-cut and
+// stream-stall once seen, in the report's order; 3xx and 4xx only in the
+// total.
+func TestProgressClasses(t *testing.T) {
+	tests := []struct {
+		name string
+		add  func(p *progress)
+		want string
+	}{
+		{"nothing", func(*progress) {}, "2xx 0, 502 0"},
+		{"2xx only", func(p *progress) { addN(p, 204, 3) }, "2xx 3, 502 0"},
+		{"3xx and 4xx are no class", func(p *progress) { addN(p, 301, 1); addN(p, 429, 2) }, "2xx 0, 502 0"},
+		{"5xx by code", func(p *progress) { addN(p, 504, 2); addN(p, 500, 1); addN(p, 502, 4) }, "2xx 0, 502 4, 500 1, 504 2"},
+		{"no answer is error", func(p *progress) {
+			addErr(p, 0, `Get "http://127.0.0.1:1/": EOF`, 1)
+			addErr(p, 0, "unexpected EOF", 1)
+		}, "2xx 0, 502 0, error 2"},
+		{"streams", func(p *progress) {
+			addErr(p, 0, "stream-stall: no token for 2s", 1)
+			addErr(p, 0, "stream-cut: no end marker", 2)
+			addErr(p, 0, "context canceled", 1)
+		}, "2xx 0, 502 0, error 1, stream-cut 2, stream-stall 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			p, _ := testProgress(&out, false)
+			tt.add(p)
+			if got := p.counts(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestProgressLastSecond checks that a line every 5 s (a CI log) still
+// shows the rate of the last second, from the samples taken between
+// lines, not the average since the last line or the start.
+func TestProgressLastSecond(t *testing.T) {
+	var out bytes.Buffer
+	p, t0 := testProgress(&out, false)
+	// 4 s at 50/s, then 1 s at 200/s, sampled every 200 ms.
+	for i := 1; i <= 25; i++ {
+		if i <= 20 {
+			addN(p, 200, 10)
+		} else {
+			addN(p, 200, 40)
+		}
+		at := t0.Add(time.Duration(i) * 200 * time.Millisecond)
+		if i < 25 {
+			p.observe(at)
+		} else {
+			p.tick(at)
+		}
+	}
+	if want := "[   5.0s/8.0s] resets: offered 175/s, achieved 200/s; 2xx 400, 502 0\n"; out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
 }

@@ -5,6 +5,7 @@ package results
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -58,7 +59,7 @@ func Diagnosis(r *Report) string {
 	if r.Onset.FirstS == nil {
 		s = append(s, fmt.Sprintf("No 502 Bad Gateway answers in %d requests.", r.Totals.Requests))
 	} else {
-		s = append(s, onsetWords("502s", r.Onset, r.Analysis)+": "+causeList(r.Causes)+".")
+		s = append(s, onsetWords("502s", r.Onset)+": "+causeList(r.Causes)+".")
 	}
 	for _, p := range r.Phases {
 		if r.Onset.FirstS == nil {
@@ -106,28 +107,126 @@ func Diagnosis(r *Report) string {
 		if o.FirstS == nil || n == 0 {
 			continue
 		}
-		s = append(s, fmt.Sprintf("%s, %s: %s.", plural(n, className(class)), onsetWords("", o, r.Analysis), causeList(r.OtherCauses[class])))
+		if class == scenarios.ClassError {
+			s = append(s, errorWords(n, o, r.OtherCauses[class]))
+			continue
+		}
+		s = append(s, fmt.Sprintf("%s, %s: %s.", plural(n, className(class)), onsetWords("", o), causeList(r.OtherCauses[class])))
 	}
 	s = append(s, streamWords(r)...)
-	var best *Correlation
-	for i, c := range r.Correlations {
-		if c.Pearson != nil && *c.Pearson >= 0.5 && (best == nil || *c.Pearson > *best.Pearson) {
-			best = &r.Correlations[i]
-		}
-	}
-	n502 := 0
-	for _, c := range r.Causes {
-		n502 += c.Count
-	}
 	// A handful of 502s correlates with anything.
-	if best != nil && n502 >= minCorrelated {
-		s = append(s, fmt.Sprintf("The %s faults' timeline follows the 502 timeline closest (Pearson r %.2f).", best.Kind, *best.Pearson))
+	if causeCount(r.Causes) >= minCorrelated {
+		s = append(s, correlationWords(r)...)
 	}
 	if r.SendLagMS.Behind {
 		s = append(s, fmt.Sprintf("The attacker fell behind its schedule (send lag p99 %s ms): plain latencies understate, read the corrected ones.", Decimal(r.SendLagMS.P99)))
 	}
 	s = append(s, fmt.Sprintf("Gateway: %s (%s).", r.Gateway.Kind, r.Gateway.Evidence))
 	return strings.Join(s, " ")
+}
+
+// errorWords says what became of the n requests of the error class,
+// whose onset is o and causes cs: those that got no answer at all apart
+// from the answers cut after their headers (SplitErrorCauses), e.g. "3
+// requests got no answer at all, the first at 2.9s (phase resets, 100.0/s
+// offered), no sustained onset: 100.0% follow upstream resets before
+// headers (exact)."
+func errorWords(n int, o Onset, cs []Cause) string {
+	none, cut := SplitErrorCauses(cs)
+	nNone, nCut := causeCount(none), causeCount(cut)
+	switch {
+	case nCut == 0:
+		return fmt.Sprintf("%s got no answer at all, %s: %s.", plural(n, "request"), onsetWords("", o), causeList(none))
+	case nNone == 0:
+		return fmt.Sprintf("%s, %s: %s.", cutWords(n), onsetWords("", o), causeList(cut))
+	}
+	return fmt.Sprintf("%s failed without a whole answer, %s. Of them, %d got no answer at all: %s; %s: %s.",
+		plural(n, "request"), onsetWords("", o), nNone, causeList(none), cutWords(nCut), causeList(cut))
+}
+
+// cutWords says "1 answer was cut after its headers", "2 answers were
+// cut after their headers".
+func cutWords(n int) string {
+	if n == 1 {
+		return "1 answer was cut after its headers"
+	}
+	return fmt.Sprintf("%d answers were cut after their headers", n)
+}
+
+// SplitErrorCauses splits the causes of the error class (requests
+// vegeta recorded without a status code) into those of requests that got
+// no answer at all and those of answers cut after their headers: a cause
+// whose point is after the headers, mid-body or in the body (an upstream
+// that reset mid-body, a wrong Content-Length) ended a request whose
+// answer had begun; any other cause, unattributed included, counts as no
+// answer at all. Each part's shares are of that part.
+func SplitErrorCauses(cs []Cause) (noAnswer, cut []Cause) {
+	for _, c := range cs {
+		if cutCause(c.Cause) {
+			cut = append(cut, c)
+		} else {
+			noAnswer = append(noAnswer, c)
+		}
+	}
+	return reshare(noAnswer), reshare(cut)
+}
+
+// cutCause reports whether a cause ends an answer after its headers.
+func cutCause(name string) bool {
+	c, ok := causes.Lookup(name)
+	if !ok {
+		return false
+	}
+	switch c.Point {
+	case causes.AfterHeaders, causes.MidBody, causes.InTheBody:
+		return true
+	}
+	return false
+}
+
+// reshare returns copies of cs with each share of their total count.
+func reshare(cs []Cause) []Cause {
+	n := causeCount(cs)
+	out := make([]Cause, len(cs))
+	for i, c := range cs {
+		c.Share = round(float64(c.Count) / float64(n))
+		out[i] = c
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// causeCount sums the counts of cs.
+func causeCount(cs []Cause) int {
+	n := 0
+	for _, c := range cs {
+		n += c.Count
+	}
+	return n
+}
+
+// correlationWords name the fault kind whose timeline follows the 502
+// timeline closest (Pearson r 0.5 or more), or the kinds, when it was
+// active in the same seconds as others: their correlations cannot be told
+// apart.
+func correlationWords(r *Report) []string {
+	var best *Correlation
+	for i, c := range r.Correlations {
+		if c.Pearson != nil && *c.Pearson >= 0.5 && (best == nil || *c.Pearson > *best.Pearson) {
+			best = &r.Correlations[i]
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	for _, g := range r.SameSeconds() {
+		if slices.Contains(g, best.Kind) {
+			return []string{fmt.Sprintf("The %s faults, active in the same seconds, follow the 502 timeline closest (Pearson r %.2f); which of them caused the 502s is for the causes above to say, not the correlation.", andList(g), *best.Pearson)}
+		}
+	}
+	return []string{fmt.Sprintf("The %s faults' timeline follows the 502 timeline closest (Pearson r %.2f).", best.Kind, *best.Pearson)}
 }
 
 // streamWords sum up the run's streams, and warn when they were
@@ -222,8 +321,12 @@ var maskedWords = map[string]string{
 }
 
 // onsetWords says when a class began and took hold, e.g. "502s began at
-// 12.0s (phase resets, 180/s offered), sustained from 13.0s".
-func onsetWords(what string, o Onset, opt Options) string {
+// 12.0s (phase resets, 180/s offered), sustained from 13.0s"; "no
+// sustained onset" when its share never reached the threshold for the
+// sustain buckets in a row (the report's analysis settings say which).
+// A sustained onset is never said to come before the first failure: the
+// bucket it starts in may begin before it.
+func onsetWords(what string, o Onset) string {
 	w := fmt.Sprintf("%s began at %s", what, instant(*o.FirstS))
 	if what == "" {
 		w = fmt.Sprintf("the first at %s", instant(*o.FirstS))
@@ -234,13 +337,19 @@ func onsetWords(what string, o Onset, opt Options) string {
 	case o.FirstPhase != nil:
 		w += fmt.Sprintf(" (phase %s, after the plan)", *o.FirstPhase)
 	}
-	if o.SustainedS != nil {
+	switch {
+	case o.SustainedS == nil:
+		w += ", no sustained onset"
+	case *o.SustainedS <= instantS(*o.FirstS):
+		// The first failing bucket starts before the first failure in
+		// it: a sustained onset "from" that bucket's start would come
+		// before the failure itself.
+		w += ", sustained from the first on"
+	default:
 		w += fmt.Sprintf(", sustained from %s", Secs(*o.SustainedS))
-		if o.KneeRate != nil {
-			w += fmt.Sprintf(" (the knee: %s/s offered)", Decimal(*o.KneeRate))
-		}
-	} else {
-		w += fmt.Sprintf(", never %s of requests for %d buckets in a row", Percent(opt.Threshold), opt.Sustain)
+	}
+	if o.SustainedS != nil && o.KneeRate != nil {
+		w += fmt.Sprintf(" (the knee: %s/s offered)", Decimal(*o.KneeRate))
 	}
 	return w
 }

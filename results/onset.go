@@ -1,9 +1,11 @@
 package results
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/montanaflynn/stats"
@@ -200,4 +202,85 @@ func constant(x []float64) bool {
 		}
 	}
 	return true
+}
+
+// SameSeconds groups the fault kinds of the report's correlations that
+// cannot be told apart: applied in exactly the same timeline buckets,
+// with the same Pearson r to two decimals (or none for either), as two
+// kinds of one phase that match the same requests are. Groups have two
+// kinds or more, each in the order of r.Correlations, the groups in the
+// order of their first kind.
+func (r *Report) SameSeconds() [][]string {
+	keys := make([]string, len(r.Correlations))
+	for i, c := range r.Correlations {
+		keys[i] = activeKey(r, c)
+	}
+	var out [][]string
+	done := make([]bool, len(keys))
+	for i := range keys {
+		if done[i] || keys[i] == "" {
+			continue
+		}
+		group := []string{r.Correlations[i].Kind}
+		for j := i + 1; j < len(keys); j++ {
+			if keys[j] == keys[i] {
+				group = append(group, r.Correlations[j].Kind)
+				done[j] = true
+			}
+		}
+		if len(group) > 1 {
+			out = append(out, group)
+		}
+	}
+	return out
+}
+
+// activeKey is what two correlations that cannot be told apart share:
+// their r to two decimals and the timeline buckets their kind was
+// applied in; "" when it was applied in none.
+func activeKey(r *Report, c Correlation) string {
+	var b []byte
+	for i, t := range r.Timeline {
+		if t.Faults[c.Kind] > 0 {
+			b = fmt.Appendf(b, " %d", i)
+		}
+	}
+	if len(b) == 0 {
+		return ""
+	}
+	v := "n/a"
+	if c.Pearson != nil {
+		v = fmt.Sprintf("%.2f", *c.Pearson)
+	}
+	return v + ":" + string(b)
+}
+
+// Correlated returns the correlations worth printing (those of the kinds
+// active in seconds of their own: SameSeconds) and, for each group of
+// kinds active in the same seconds, a sentence that says so, e.g. "reset
+// and latency were active in the same seconds: their correlations cannot
+// be told apart".
+func (r *Report) Correlated() (shown []Correlation, same []string) {
+	groups := r.SameSeconds()
+	grouped := map[string]bool{}
+	for _, g := range groups {
+		for _, k := range g {
+			grouped[k] = true
+		}
+		same = append(same, andList(g)+" were active in the same seconds: their correlations cannot be told apart")
+	}
+	for _, c := range r.Correlations {
+		if !grouped[c.Kind] {
+			shown = append(shown, c)
+		}
+	}
+	return shown, same
+}
+
+// andList says "a", "a and b", "a, b and c".
+func andList(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
 }

@@ -11,7 +11,10 @@ func Secs(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "s" }
 
 // instant shows a moment truncated to the tenth of a second it falls in,
 // so that it reads as the timeline's bucket does.
-func instant(v float64) string { return Secs(math.Floor(v*10) / 10) }
+func instant(v float64) string { return Secs(instantS(v)) }
+
+// instantS is v truncated to the tenth of a second it falls in.
+func instantS(v float64) float64 { return math.Floor(v*10) / 10 }
 
 // Decimal writes a number with one decimal: "180.0".
 func Decimal(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }

@@ -43,9 +43,10 @@ type Progress interface {
 	// Run draws until ctx ends or Stop is called; it runs in a goroutine
 	// of its own.
 	Run(ctx context.Context)
-	// Add counts one result by its status code (0: no answer); it is
-	// called from the attack's goroutine.
-	Add(code uint16)
+	// Add counts one result by its status code (0: no answer) and its
+	// error (vegeta's Result.Error); it is called from the attack's
+	// goroutine.
+	Add(code uint16, err string)
 	// Stop ends Run and draws the last state.
 	Stop()
 }
@@ -157,7 +158,7 @@ func (s *session) attack(ctx context.Context, target, version string) (attackOut
 	}
 	started, err := attack.Run(atkCtx, out.pacer, aopt, func(r *vegeta.Result) error {
 		if prog != nil {
-			prog.Add(r.Code)
+			prog.Add(r.Code, r.Error)
 		}
 		// A non-2xx answer's headers are kept (gateway signatures), its
 		// secrets not.

@@ -137,7 +137,7 @@ func decodeSoak(d time.Duration, rate int) (*scenarios.Scenario, error) {
 type soakCounter struct{ n *atomic.Int64 }
 
 func (c soakCounter) Run(context.Context) {}
-func (c soakCounter) Add(uint16)          { c.n.Add(1) }
+func (c soakCounter) Add(uint16, string)  { c.n.Add(1) }
 func (c soakCounter) Stop()               {}
 
 // soakSample is the process's memory at one moment of the soak; as a

@@ -184,7 +184,7 @@ func htmlCharts(r *results.Report) ([]htmlChart, error) {
 	}
 	charts := []htmlChart{
 		{ID: "status", Title: "Answers over time", SVG: statusSVG,
-			Caption: "Above, the offered rate and the answers per second by status class; below, the failures per second: 5xx codes and requests without an answer. Phases are shaded, those with faults in red." + merged},
+			Caption: "Above, the offered rate and the answers per second by status class; below, the failures per second: 5xx codes and errors (no answer at all, or an answer cut after its headers). Phases are shaded, those with faults in red." + merged},
 		{ID: "latency", Title: "Latency over time", SVG: latSVG,
 			Caption: "p50 and p99 of the latencies of the requests sent in each bucket, in milliseconds (buckets without a request are skipped)." + merged},
 		{ID: "causes", Title: "502 causes over time", SVG: causeSVG,
@@ -286,7 +286,7 @@ func statusPanels(r *results.Report, tl chartBuckets) []chartPanel {
 		bottom.lines = append(bottom.lines, chartSeries{name: "other 5xx", color: col5xx, ys: tl.perSecond(other5xx)})
 	}
 	if r.Totals.Errors > 0 {
-		bottom.lines = append(bottom.lines, chartSeries{name: "no answer", color: colError, ys: tl.perSecond(func(b results.Bucket) int { return b.Errors })})
+		bottom.lines = append(bottom.lines, chartSeries{name: "error", color: colError, ys: tl.perSecond(func(b results.Bucket) int { return b.Errors })})
 	}
 	return []chartPanel{top, bottom}
 }
@@ -343,7 +343,9 @@ func faultPanel(r *results.Report, tl chartBuckets) chartPanel {
 		return names[i] < names[j]
 	})
 	pearson := map[string]string{}
-	for _, c := range r.Correlations {
+	// Kinds active in the same seconds as another: no r of their own.
+	shown, _ := r.Correlated()
+	for _, c := range shown {
 		if c.Pearson != nil {
 			pearson[c.Kind] = fmt.Sprintf(" (r %.2f)", *c.Pearson)
 		}

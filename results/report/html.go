@@ -58,7 +58,10 @@ type htmlData struct {
 	Retries   *htmlRetries
 	Streams   *htmlStreams
 	Correl    string
-	SendLag   string
+	// SameSeconds say which fault kinds were active in the same seconds,
+	// whose correlations Correl leaves out.
+	SameSeconds []string
+	SendLag     string
 }
 
 // htmlRetries is what the client retry policy bought and cost: in
@@ -165,14 +168,14 @@ func htmlPage(r *results.Report, vs []shownVerdict) (*htmlData, error) {
 		d.Masked = maskedSentence(r.Masked, func(s string) string { return s })
 	}
 	var cs []string
-	for _, c := range r.Correlations {
-		v := "n/a"
-		if c.Pearson != nil {
-			v = strconv.FormatFloat(*c.Pearson, 'f', 2, 64)
-		}
-		cs = append(cs, c.Kind+" "+v)
+	shown, same := r.Correlated()
+	for _, c := range shown {
+		cs = append(cs, c.Kind+" "+pearsonCell(c))
 	}
 	d.Correl = strings.Join(cs, ", ")
+	for _, w := range same {
+		d.SameSeconds = append(d.SameSeconds, upperFirst(w)+".")
+	}
 	l := r.SendLagMS
 	d.SendLag = fmt.Sprintf("p50 %s, p99 %s, max %s", results.Decimal(l.P50), results.Decimal(l.P99), results.Decimal(l.Max))
 	if l.Behind {
@@ -302,6 +305,7 @@ footer { color: #959da5; margin-top: 32px; font-size: 12px; }
 {{else}}<p>No failures: nothing to explain.</p>
 {{end}}{{if .Masked}}<p><strong>Masked faults:</strong> {{.Masked}}</p>
 {{end}}{{if .Correl}}<p><strong>Correlation with the 502 timeline</strong> (Pearson r): {{.Correl}}</p>
+{{end}}{{range .SameSeconds}}<p>{{.}}</p>
 {{end}}<p><strong>Send lag</strong> (ms): {{.SendLag}}</p>
 </section>
 <section id="phases">

@@ -60,7 +60,7 @@ func TestHTMLCharts(t *testing.T) {
 		t.Fatalf("got %d charts, want 3", len(charts))
 	}
 	for i, want := range [][]string{
-		{">offered<", ">2xx<", ">502<", ">503<", ">504<", ">no answer<", ">requests/s<", ">failures/s<", ">baseline<", ">resets<", ">recover<", ">seconds from the start<"},
+		{">offered<", ">2xx<", ">502<", ">503<", ">504<", ">error<", ">requests/s<", ">failures/s<", ">baseline<", ">resets<", ">recover<", ">seconds from the start<"},
 		{">p50<", ">p99<", ">latency ms<", ">resets<"},
 		{">reset (r 0.91)<", ">latency (r 0.42)<", ">masked<", ">reset-before-headers<", ">gateway-local<", ">faults/s<", ">502s/s<"},
 	} {

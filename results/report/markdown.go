@@ -236,12 +236,14 @@ func maskedSentence(m results.Masked, esc func(string) string) string {
 // them.
 type causeSection struct {
 	class  string
-	what   string // e.g. "502s", "requests without an answer"
+	what   string // e.g. "502s", "answers cut after their headers"
 	causes []results.Cause
 }
 
 // causeSections lists the causes of 502s, then of every other failure
-// class seen, in order; classes without a cause are left out.
+// class seen, in order; classes without a cause are left out. The error
+// class has two: the requests with no answer at all, and the answers cut
+// after their headers (results.SplitErrorCauses), each with its shares.
 func causeSections(r *results.Report) []causeSection {
 	var out []causeSection
 	for _, class := range append([]string{"502"}, r.OtherClasses()...) {
@@ -255,7 +257,16 @@ func causeSections(r *results.Report) []causeSection {
 		what := class + "s"
 		switch class {
 		case scenarios.ClassError:
-			what = "requests without an answer"
+			// No answer at all apart from answers cut after their
+			// headers.
+			none, cut := results.SplitErrorCauses(cs)
+			if len(none) > 0 {
+				out = append(out, causeSection{class, "requests with no answer at all", none})
+			}
+			if len(cut) > 0 {
+				out = append(out, causeSection{class, "answers cut after their headers", cut})
+			}
+			continue
 		case scenarios.ClassStreamCut:
 			what = "streams cut"
 		case scenarios.ClassStreamStall:

@@ -206,16 +206,19 @@ func textAsides(b *strings.Builder, r *results.Report) {
 		}
 		b.WriteString("\n")
 	}
-	if len(r.Correlations) > 0 {
+	shown, same := r.Correlated()
+	if len(shown) > 0 {
 		b.WriteString("\ncorrelation with the 502 timeline (Pearson r):")
-		for _, c := range r.Correlations {
-			v := "n/a"
-			if c.Pearson != nil {
-				v = strconv.FormatFloat(*c.Pearson, 'f', 2, 64)
-			}
-			fmt.Fprintf(b, " %s %s", c.Kind, v)
+		for _, c := range shown {
+			fmt.Fprintf(b, " %s %s", c.Kind, pearsonCell(c))
 		}
 		b.WriteString("\n")
+	}
+	if len(same) > 0 && len(shown) == 0 {
+		b.WriteString("\n")
+	}
+	for _, w := range same {
+		b.WriteString(wrap(upperFirst(w)+".", 100) + "\n")
 	}
 	l := r.SendLagMS
 	fmt.Fprintf(b, "\nsend lag ms: p50 %s, p99 %s, max %s\n", results.Decimal(l.P50), results.Decimal(l.P99), results.Decimal(l.Max))
@@ -297,4 +300,20 @@ func statusCodes(r *results.Report) []string {
 	}
 	sort.Strings(codes)
 	return codes
+}
+
+// pearsonCell writes a correlation's r with two decimals, or "n/a".
+func pearsonCell(c results.Correlation) string {
+	if c.Pearson == nil {
+		return "n/a"
+	}
+	return strconv.FormatFloat(*c.Pearson, 'f', 2, 64)
+}
+
+// upperFirst writes s with its first letter upper case.
+func upperFirst(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }
