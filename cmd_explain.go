@@ -97,7 +97,7 @@ unknown seq, a bad flag value); 3 a file of the folder could not be read.`, stdo
 		f.answers = append(f.answers, a)
 	}
 	if f.cause != "" && !causes.Known(f.cause) {
-		if near, ok := closestName(f.cause, causes.Names()); ok {
+		if near, ok := scenarios.Closest(f.cause, causes.Names()); ok {
 			return nil, inputErrf("--cause %s: not a cause (did you mean %s?); give a cause name as the report prints it", scenarios.Cut(f.cause), near)
 		}
 		return nil, inputErrf("--cause %s: not a cause; give one of the report's causes: %s", scenarios.Cut(f.cause), strings.Join(causes.Names(), ", "))
@@ -350,40 +350,4 @@ func writeStory(w io.Writer, st *results.Story) {
 	if st.Masked != "" {
 		fmt.Fprintf(w, "  masked: %s\n", st.Masked)
 	}
-}
-
-// closestName returns the name nearest to s by edit distance, when it is
-// near enough to be a likely typo.
-func closestName(s string, names []string) (string, bool) {
-	if len(s) > 64 {
-		return "", false
-	}
-	best, bestD := "", -1
-	for _, n := range names {
-		if d := editDistance(strings.ToLower(s), n); bestD < 0 || d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best, bestD >= 0 && bestD <= max(2, len(s)/4)
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -169,9 +169,9 @@ func TestClosestName(t *testing.T) {
 		{"gremlins", "", false},
 		{strings.Repeat("x", 100), "", false},
 	} {
-		got, ok := closestName(tt.in, causes.Names())
+		got, ok := scenarios.Closest(tt.in, causes.Names())
 		if ok != tt.ok || (ok && got != tt.want) {
-			t.Errorf("closestName(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+			t.Errorf("Closest(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
 }

@@ -79,6 +79,11 @@ func joinErrors(errs []*Error) error {
 	return errors.Join(all...)
 }
 
+// Closest returns the candidate nearest to s by edit distance, in any
+// case, and whether it is near enough to be a likely typo: every "did you
+// mean" of gatecrash's messages, the scenario's and the flags'.
+func Closest(s string, candidates []string) (string, bool) { return closest(s, candidates) }
+
 // closest returns the candidate nearest to s by edit distance, if it is
 // near enough to be a likely typo.
 func closest(s string, candidates []string) (string, bool) {
