@@ -135,17 +135,24 @@ func (f Folder) EachTry(fn func(*attack.Try)) error {
 // eachTryCut reads the folder's tries as EachTry does, and says which
 // last line it skipped as cut short.
 func (f Folder) eachTryCut(fn func(*attack.Try)) (faults.CutLine, error) {
-	tf, err := os.Open(f.Path(TriesFile))
+	return eachSidecar(f, TriesFile, eachTry, fn)
+}
+
+// eachSidecar reads the folder's file name, one a run writes only when it
+// has something to say (tries.jsonl, streams.jsonl), with each; a folder
+// without it has no lines: fn is never called.
+func eachSidecar[T any](f Folder, name string, each func(io.Reader, func(*T)) (faults.CutLine, error), fn func(*T)) (faults.CutLine, error) {
+	file, err := os.Open(f.Path(name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return faults.CutLine{}, nil
 	}
 	if err != nil {
 		return faults.CutLine{}, err
 	}
-	defer tf.Close()
-	cut, err := eachTry(tf, fn)
+	defer file.Close()
+	cut, err := each(file, fn)
 	if err != nil {
-		return faults.CutLine{}, fmt.Errorf("%s: %w", tf.Name(), err)
+		return faults.CutLine{}, fmt.Errorf("%s: %w", file.Name(), err)
 	}
 	return cut, nil
 }
@@ -169,19 +176,7 @@ func (f Folder) EachStream(fn func(*attack.Stream)) error {
 // eachStreamCut reads the folder's streams as EachStream does, and says
 // which last line it skipped as cut short.
 func (f Folder) eachStreamCut(fn func(*attack.Stream)) (faults.CutLine, error) {
-	sf, err := os.Open(f.Path(StreamsFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return faults.CutLine{}, nil
-	}
-	if err != nil {
-		return faults.CutLine{}, err
-	}
-	defer sf.Close()
-	cut, err := eachStream(sf, fn)
-	if err != nil {
-		return faults.CutLine{}, fmt.Errorf("%s: %w", sf.Name(), err)
-	}
-	return cut, nil
+	return eachSidecar(f, StreamsFile, eachStream, fn)
 }
 
 // eachStream decodes JSON lines of streams as eachTry decodes tries.
