@@ -62,11 +62,17 @@ func counted(n int, one, many string) string {
 // e.g. "the retries multiplied the load reaching the upstream by 2.90
 // from 6.0s to 14.0s (290.0/s for 100.0/s offered)"; "" without a surge.
 func (r *Retries) SurgeWords() string {
-	g := r.Surge
-	if g == nil {
+	if r.Surge == nil {
 		return ""
 	}
-	return fmt.Sprintf("the retries multiplied the load reaching the upstream by %s from %s to %s (%s/s for %s/s offered)",
+	return "the retries " + r.Surge.String()
+}
+
+// String says what the retries did over the surge, e.g. "multiplied the
+// load reaching the upstream by 2.90 from 6.0s to 14.0s (290.0/s for
+// 100.0/s offered)".
+func (g *Surge) String() string {
+	return fmt.Sprintf("multiplied the load reaching the upstream by %s from %s to %s (%s/s for %s/s offered)",
 		Ratio(g.Amplification), Secs(g.FromS), Secs(g.ToS), Decimal(g.UpstreamRate), Decimal(g.OfferedRate))
 }
 

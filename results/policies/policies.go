@@ -224,8 +224,7 @@ func summary(t *Table) []string {
 		if worst.s > best.s {
 			line += fmt.Sprintf(" %s recovered last: %s", label(worst.row.Policy), recoveredWords(worst.s, t.Threshold))
 			if g := worst.row.Surge; g != nil {
-				line += fmt.Sprintf(", while its retries multiplied the load reaching the upstream by %s from %s to %s (%s/s for %s/s offered)",
-					results.Ratio(g.Amplification), results.Secs(g.FromS), results.Secs(g.ToS), results.Decimal(g.UpstreamRate), results.Decimal(g.OfferedRate))
+				line += ", while its retries " + g.String()
 			}
 			line += "."
 		}
