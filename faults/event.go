@@ -281,6 +281,12 @@ func EachEventCut(r io.Reader, fn func(*Event)) (CutLine, error) {
 // "line N: why" followed by hint; what names the lines in a read error.
 // Empty lines are passed over.
 func EachLineCut[T any](r io.Reader, what, hint string, fn func(*T)) (CutLine, error) {
+	return EachLineSkip(r, what, hint, nil, fn)
+}
+
+// EachLineSkip is EachLineCut that passes over, undecoded, every line
+// skip (when not nil) reports true for.
+func EachLineSkip[T any](r io.Reader, what, hint string, skip func(line []byte) bool, fn func(*T)) (CutLine, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	line := 0
@@ -292,7 +298,7 @@ func EachLineCut[T any](r io.Reader, what, hint string, fn func(*T)) (CutLine, e
 		if pending != nil {
 			return CutLine{}, pending
 		}
-		if len(sc.Bytes()) == 0 {
+		if len(sc.Bytes()) == 0 || skip != nil && skip(sc.Bytes()) {
 			continue
 		}
 		v = zero

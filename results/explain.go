@@ -1,9 +1,7 @@
 package results
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -319,34 +317,11 @@ func (r *Run) PhaseAt(t time.Time) string {
 // connections, refusals, what the proxy saw). A line that does not decode
 // is an error, unless it is the last (cut short by a crash).
 func EachEventOf(r io.Reader, keep func(seq uint64) bool, fn func(*faults.Event)) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	line := 0
-	var pending error
-	var e faults.Event
-	for sc.Scan() {
-		line++
-		if pending != nil {
-			return pending
-		}
-		b := sc.Bytes()
-		if len(b) == 0 {
-			continue
-		}
-		if seq, ok := lineSeq(b); ok && !keep(seq) {
-			continue
-		}
-		e = faults.Event{}
-		if err := json.Unmarshal(b, &e); err != nil {
-			pending = fmt.Errorf("line %d: %w", line, err)
-			continue
-		}
-		fn(&e)
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read events: %w", err)
-	}
-	return nil
+	_, err := faults.EachLineSkip(r, "events", "", func(b []byte) bool {
+		seq, ok := lineSeq(b)
+		return ok && !keep(seq)
+	}, fn)
+	return err
 }
 
 // seqKey is how the event log writes an event's seq. Inside a JSON string
