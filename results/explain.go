@@ -56,6 +56,13 @@ type Story struct {
 	// (or the client) retried, or the answer came all the same; empty
 	// when no fault ended an attempt.
 	Masked string `json:"masked,omitempty"`
+	// Slow, SlowEvidence and SlowWhy are, for a request answered (not a
+	// failure) in at least the slow threshold (Slowness), the cause of
+	// its slowness (a Slow constant), its evidence level, and why; all
+	// empty otherwise.
+	Slow         string `json:"slow,omitempty"`
+	SlowEvidence string `json:"slow_evidence,omitempty"`
+	SlowWhy      string `json:"slow_why,omitempty"`
 }
 
 // StoryAttempt is one attempt of a request at the upstream, as the proxy

@@ -78,7 +78,22 @@ type Report struct {
 	// streams cut and stalled, with the buffering check; absent from
 	// report.json when the run had no stream.
 	Streams *Streams `json:"streams,omitempty"`
+	// Slow says which answers were slow (at least Slow.ThresholdMS) and
+	// why; absent from reports written before it was measured.
+	Slow *Slow `json:"slow,omitempty"`
+	// Advice lists the gateway settings to change, each with the figure
+	// the run measured that justifies it; empty when the run measured no
+	// rule's evidence, or gatecrash does not know the configuration.
+	Advice []Advice `json:"advice"`
+	// Examples are the stories of the first requests (by send time, at
+	// most ExamplesPerCause) of each failure cause and each cause of slow
+	// answers, for the HTML report to link each cause to; absent unless
+	// the report's writer gathered them (run.Folder.Examples).
+	Examples []Story `json:"examples,omitempty"`
 }
+
+// ExamplesPerCause bounds Report.Examples per cause.
+const ExamplesPerCause = 3
 
 // Options are the settings of an analysis. In report.json they are
 // {"bucket_s", "threshold", "sustain"}.
@@ -91,6 +106,13 @@ type Options struct {
 	// Sustain is how many failing buckets in a row make a sustained
 	// onset; zero means 3.
 	Sustain int
+	// Slow is the slow threshold: an answer that took at least this long
+	// is slow (Report.Slow); zero derives it from the baseline. SlowFrom
+	// says where a non-zero Slow comes from: "" for the --slow flag, else
+	// the text of the expectation it is the bound of. Neither is in
+	// report.json's "analysis": Report.Slow says both.
+	Slow     time.Duration
+	SlowFrom string
 }
 
 type optionsJSON struct {
@@ -204,6 +226,8 @@ type PhaseReport struct {
 	// Streams is Report.Streams over the streams sent in the phase (its
 	// tokens/s over the phase's length); absent without streams.
 	Streams *Streams `json:"streams,omitempty"`
+	// Slow is Report.Slow over the requests sent in the phase.
+	Slow *PhaseSlow `json:"slow,omitempty"`
 }
 
 // Recovery says whether and when a failure class's share fell back under
@@ -344,6 +368,9 @@ type Masked struct {
 	// own log confirms (nginx's $upstream_status lists several tries,
 	// HAProxy's retry count is above zero).
 	GatewayConfirmed int `json:"gateway_confirmed"`
+	// Price is what the masked faults cost, per kind and phase, in the
+	// order of kinds then phases.
+	Price []MaskedPrice `json:"price"`
 }
 
 // Correlation is the Pearson correlation between the per-bucket count of

@@ -43,6 +43,12 @@ type Testimony struct {
 	// response header from upstream"), HAProxy's termination state
 	// ("SH--"), Caddy's error; empty when all went well.
 	Words string `json:"words,omitempty"`
+	// WaitMS is how long, in milliseconds, the gateway held the request
+	// before the upstream attempt that answered began: waiting in its own
+	// queue, connecting, and any failed attempts before it (HAProxy's
+	// %Tw + %Tc; nginx's $request_time less the last try's
+	// $upstream_response_time); nil when its log does not say.
+	WaitMS *float64 `json:"wait_ms,omitempty"`
 }
 
 // WriteTestimony writes testimony as JSON lines.
