@@ -402,7 +402,7 @@ func (ev *evidence) nearest(f, t int64, at time.Time, phase string) int {
 // the request, and those repeated by a retry that failed too. It calls
 // bucket with each masked fault's time.
 func (ev *evidence) masked(bucket func(time.Time)) Masked {
-	m := Masked{Faults: ev.endFaults, Reasons: map[string]int{}, ByKind: map[string]int{}}
+	m := Masked{Faults: ev.endFaults, Reasons: map[string]int{}, ByKind: map[string]int{}, Price: []MaskedPrice{}}
 	mask := func(e *rec, reason string) {
 		m.Count++
 		m.Reasons[reason]++

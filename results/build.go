@@ -28,6 +28,7 @@ func (a *Analyzer) Report() *Report {
 		Causes:       []Cause{},
 		OtherCauses:  map[string][]Cause{},
 		Correlations: []Correlation{},
+		Advice:       []Advice{},
 	}
 	a.flushTries()
 	rep.Retries = a.retries.report()
