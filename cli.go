@@ -158,8 +158,11 @@ func analysisFlags(fs *pflag.FlagSet) func() (results.Options, error) {
 	bucket := fs.Duration("bucket", time.Second, "width of a timeline bucket")
 	threshold := fs.Float64("threshold", 0.01, "share of a bucket's requests (0.01 = 1%) from which it counts as failing")
 	sustain := fs.Int("sustain", 3, "failing buckets in a row that make a sustained onset")
+	slow := fs.Duration("slow-threshold", 0, "answers that took at least this long are slow and get a cause (0: the scenario's smallest latency bound, else 3x the fault-free baseline's p99 and at least 50ms over it)")
 	return func() (results.Options, error) {
 		switch {
+		case *slow < 0:
+			return results.Options{}, inputErrf("--slow-threshold %s: negative; give a duration, for example --slow-threshold 500ms, or 0 to derive it", *slow)
 		case *bucket < time.Millisecond:
 			return results.Options{}, inputErrf("--bucket %s: too small; give 1ms or more, for example --bucket 1s", *bucket)
 		case !(*threshold > 0 && *threshold <= 1): // NaN too
@@ -167,7 +170,7 @@ func analysisFlags(fs *pflag.FlagSet) func() (results.Options, error) {
 		case *sustain < 1:
 			return results.Options{}, inputErrf("--sustain %d: give 1 or more buckets, for example --sustain 3", *sustain)
 		}
-		return results.Options{Bucket: *bucket, Threshold: *threshold, Sustain: *sustain}, nil
+		return results.Options{Bucket: *bucket, Threshold: *threshold, Sustain: *sustain, Slow: *slow}, nil
 	}
 }
 

@@ -107,6 +107,7 @@ type bucketAcc struct {
 type segment struct {
 	phase    int
 	lat, lag []float64
+	slow     []uint8 // per request, see slowAnswered
 }
 
 // noLag marks a request without a due time.
@@ -153,6 +154,8 @@ type Analyzer struct {
 	// The streaming answers (AddStream) and the results of the stream
 	// classes; nil until the run shows one.
 	streams *streamsAcc
+	// slowPhases is each phase's slow answers, once Report measured them.
+	slowPhases []*PhaseSlow
 }
 
 // NewAnalyzer returns an Analyzer for a run. Zero Options fields take
@@ -284,6 +287,12 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 	sg := b.segment(pi)
 	sg.lat = append(sg.lat, ms)
 	sg.lag = append(sg.lag, lag)
+	in := a.ev.lookup(r.Attack, r.Seq)
+	var slow uint8
+	if class == "" {
+		slow = a.slowByte(r, in)
+	}
+	sg.slow = append(sg.slow, slow)
 	if pi >= 0 {
 		ph := &a.phases[pi]
 		ph.add(r.Code)
@@ -291,8 +300,8 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 		ph.hist.Record(r.Latency)
 	}
 
-	in := a.ev.lookup(r.Attack, r.Seq)
 	if in != nil {
+		in.lat = uint32(min(r.Latency/time.Microsecond, 1<<32-1))
 		switch {
 		case class != "":
 			in.flags |= outcomeFail

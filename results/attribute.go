@@ -62,6 +62,13 @@ type reqInfo struct {
 	maxTry  uint16 // the highest client try number that reached the proxy; 0 for none
 	gwRetry uint16 // the proxy's retry observations: the gateway's own retries
 	stallAt uint16 // 1 + the attempt an sse-stall fault paused, 0 for none
+	// queuedAt is 1 + the attempt the overload cap queued, 0 for none.
+	queuedAt uint16
+	// wait is 1 + the milliseconds the gateway's log says it held the
+	// request before the upstream's answer began, 0 when it does not say.
+	wait uint16
+	// lat is the request's latency in microseconds, once its result is in.
+	lat uint32
 }
 
 const (
@@ -147,7 +154,7 @@ func (ev *evidence) lookup(attack string, seq uint64) *reqInfo {
 		return nil
 	}
 	in := ev.info(id, seq, false)
-	if in == nil || (in.flags == 0 && in.words == 0 && !in.retried) {
+	if in == nil || (in.flags == 0 && in.words == 0 && !in.retried && in.wait == 0) {
 		return nil
 	}
 	return in
@@ -226,6 +233,9 @@ func (ev *evidence) add(e *faults.Event) {
 		}
 	case e.Type == faults.TypeFault && e.Kind == scenarios.KindSSEStall:
 		in.stallAt = max(in.stallAt, attempt+1)
+	case e.Type == faults.TypeFault && e.Kind == scenarios.KindOverload:
+		// Not ended: the cap queued the attempt, then let it through.
+		in.queuedAt = max(in.queuedAt, attempt+1)
 	}
 }
 
@@ -237,6 +247,9 @@ func (ev *evidence) addTestimony(t *Testimony) {
 	in := ev.info(ev.intern(t.Attack), *t.Seq, true)
 	if t.Retries > 0 || len(t.Upstream) > 1 {
 		in.retried = true
+	}
+	if t.WaitMS != nil && *t.WaitMS >= 0 {
+		in.wait = max(in.wait, uint16(min(*t.WaitMS, 1<<16-2))+1)
 	}
 	if t.Words == "" {
 		return
@@ -399,16 +412,19 @@ func (ev *evidence) nearest(f, t int64, at time.Time, phase string) int {
 }
 
 // masked counts the faults that ended an attempt or a connection but not
-// the request, and those repeated by a retry that failed too. It calls
-// bucket with each masked fault's time.
-func (ev *evidence) masked(bucket func(time.Time)) Masked {
-	m := Masked{Faults: ev.endFaults, Reasons: map[string]int{}, ByKind: map[string]int{}, Price: []MaskedPrice{}}
+// the request, and those repeated by a retry that failed too, with their
+// price: what each request that survived them took over base (the
+// baseline's p50, ms), and its attempts beyond the first. It calls bucket
+// with each masked fault's time.
+func (ev *evidence) masked(base float64, bucket func(time.Time)) Masked {
+	m := Masked{Faults: ev.endFaults, Reasons: map[string]int{}, ByKind: map[string]int{}}
 	mask := func(e *rec, reason string) {
 		m.Count++
 		m.Reasons[reason]++
 		m.ByKind[ev.names[e.kind]]++
 		bucket(e.time())
 	}
+	pr := newPricer(ev, base)
 	for i := range ev.ended {
 		e := &ev.ended[i]
 		if e.kind == 0 {
@@ -422,13 +438,16 @@ func (ev *evidence) masked(bucket func(time.Time)) Masked {
 			// A later try of the client's reached the proxy: the client's
 			// retry masked it, not the gateway's.
 			mask(e, scenarios.MaskedClientRetried)
+			pr.add(e, in)
 		case in.flags&outcomeOK != 0 && uint16(e.attempt) < in.last:
 			mask(e, scenarios.MaskedRetried)
+			pr.add(e, in)
 			if in.retried {
 				m.GatewayConfirmed++
 			}
 		case in.flags&outcomeOK != 0:
 			mask(e, scenarios.MaskedAbsorbed)
+			pr.add(e, in)
 		case in.flags&outcomeFail != 0 && uint16(e.attempt) < in.last:
 			m.Repeated++
 		case in.flags&outcomePass != 0:
@@ -440,6 +459,7 @@ func (ev *evidence) masked(bucket func(time.Time)) Masked {
 			mask(&ev.conn[j], scenarios.MaskedConnUnused)
 		}
 	}
+	m.Price = pr.prices()
 	return m
 }
 

@@ -32,8 +32,9 @@ func (a *Analyzer) Report() *Report {
 	}
 	a.flushTries()
 	rep.Retries = a.retries.report()
+	rep.Slow = a.slowReport()
 	masked := map[int]int{}
-	rep.Masked = a.ev.masked(func(t time.Time) {
+	rep.Masked = a.ev.masked(rep.Slow.Baseline.P50MS, func(t time.Time) {
 		a.bucketAt(t.Sub(run.Started))
 		masked[min(max(int(t.Sub(run.Started)/a.width), 0), a.limit)]++
 	})
@@ -67,6 +68,9 @@ func (a *Analyzer) phaseReports(plain, corrected []Latency) []PhaseReport {
 			LatencyMS: plain[i], CorrectedLatencyMS: corrected[i],
 			Histogram: &acc.hist, Recovery: "not-measured", OtherRecovery: map[string]Recovery{},
 			Retries: acc.retries.report(),
+		}
+		if i < len(a.slowPhases) {
+			ph.Slow = a.slowPhases[i]
 		}
 		if ph.Faults == nil {
 			ph.Faults = []string{}

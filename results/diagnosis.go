@@ -92,6 +92,7 @@ func Diagnosis(r *Report) string {
 		}
 		s = append(s, line+".")
 	}
+	s = append(s, slowWords(r)...)
 	if r.Retries != nil {
 		s = append(s, r.Retries.Bought())
 		if c := r.Retries.Cost(); c != "" {

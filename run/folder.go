@@ -223,6 +223,13 @@ func (f Folder) Analyze(opt results.Options) (*results.Report, error) {
 		plan.Interrupted, plan.StoppedS = true, stopped
 		damaged = append(damaged, results.NotEnded(PlanFile, stopped))
 	}
+	exps, aborted, err := results.ReadExpect(f.Path(ExpectFile))
+	if err != nil {
+		return nil, err
+	}
+	if opt.Slow == 0 {
+		opt.Slow, opt.SlowFrom = SlowBound(exps)
+	}
 	a := results.NewAnalyzer(plan, opt)
 	cut, err := f.eachEventCut(a.AddEvent)
 	if err != nil {
@@ -258,10 +265,6 @@ func (f Folder) Analyze(opt results.Options) (*results.Report, error) {
 		damaged = append(damaged, results.StreamsDamage(StreamsFile, streamsCut.Line, streamsCut.Bytes))
 	}
 	rep := a.Report()
-	exps, aborted, err := results.ReadExpect(f.Path(ExpectFile))
-	if err != nil {
-		return nil, err
-	}
 	if _, err := os.Stat(f.Path(ExpectFile)); errors.Is(err, fs.ErrNotExist) {
 		damaged = append(damaged, results.ExpectMissing(ExpectFile))
 	}
