@@ -452,7 +452,7 @@ func (p *pricer) prices() []MaskedPrice {
 // Duration words a duration in milliseconds as a reader expects it:
 // "850 ms", "1.2 s".
 func Duration(ms float64) string {
-	if ms >= 1000 {
+	if ms >= 999.5 {
 		return strconv.FormatFloat(ms/1000, 'f', 1, 64) + " s"
 	}
 	return strconv.FormatFloat(ms, 'f', 0, 64) + " ms"
