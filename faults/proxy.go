@@ -96,7 +96,7 @@ type Config struct {
 // received, bodies streamed, never buffered whole.
 type Proxy struct {
 	cfg    Config
-	start  time.Time
+	start  atomic.Int64 // unix nanoseconds; see SetStart
 	phases atomic.Pointer[[]Phase]
 
 	conns   atomic.Uint64
@@ -152,9 +152,11 @@ func (p *Proxy) Phases() []Phase { return *p.phases.Load() }
 // end, as an upstream that died; the listener opens again on the same address when
 // the phase ends.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
-	p.start = p.cfg.Start
-	if p.start.IsZero() {
-		p.start = time.Now()
+	switch {
+	case !p.cfg.Start.IsZero():
+		p.start.CompareAndSwap(0, p.cfg.Start.UnixNano())
+	default:
+		p.start.CompareAndSwap(0, time.Now().UnixNano())
 	}
 	// Deferred first, so run last: once every connection has ended, no
 	// request can be received, nor a fault applied, any more.
@@ -229,11 +231,19 @@ func (p *Proxy) phaseOf(h *head) *Phase {
 	return p.phaseNow()
 }
 
+// SetStart sets when the first phase begins by the proxy's clock, which
+// the requests without a phase header and the faults on connections
+// (refuse, and mode tcp's) go by: the moment the attack starts, known
+// only once the gateway is up, after Serve began. Until then the first
+// phase runs. Without it, Config.Start, else the moment Serve was called,
+// is the start. It is safe to call while the proxy serves.
+func (p *Proxy) SetStart(t time.Time) { p.start.Store(t.UnixNano()) }
+
 // phaseNow returns the phase running now by the proxy's clock; nil after
 // the last phase. A phase with a zero Duration never ends.
 func (p *Proxy) phaseNow() *Phase {
 	phases := p.Phases()
-	elapsed := time.Since(p.start)
+	elapsed := time.Since(time.Unix(0, p.start.Load()))
 	for i := range phases {
 		if phases[i].Duration <= 0 || elapsed < phases[i].Duration {
 			return &phases[i]

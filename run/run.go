@@ -129,6 +129,11 @@ func (s *session) attack(ctx context.Context, target, version string) (attackOut
 	atkCtx, stopAttack := context.WithCancel(ctx)
 	defer stopAttack()
 	clock := time.Now() // no later than the attack's start
+	if s.proxy != nil {
+		// The proxy's phases, on connections, begin with the attack's,
+		// not when it began to serve, before the gateway started.
+		s.proxy.SetStart(clock)
+	}
 	// run.json, written now, says the run is going: a run killed before
 	// its end leaves a folder whose plan and clock can still be read.
 	if err := results.WriteRun(s.dir.Path(PlanFile), s.plan(out, clock, version, true)); err != nil {

@@ -45,6 +45,8 @@ type session struct {
 	// streams is the streams file's writer, which creates the file at
 	// the first streaming answer; it is safe for concurrent use.
 	streams *attack.StreamWriter
+	// proxy is the fault proxy, nil until startProxy.
+	proxy *faults.Proxy
 }
 
 func newSession(ctx context.Context, sc *scenarios.Scenario, opt Options, seed uint64) *session {
@@ -220,6 +222,7 @@ func (s *session) startProxy(upstream string, events *faults.EventLog) (string, 
 	if err != nil {
 		return "", inputErrf("fault proxy: listen on %s: %w; pick a free loopback address with --proxy-listen", s.opt.ProxyListen, err)
 	}
+	s.proxy = proxy
 	done := make(chan error, 1)
 	go func() { done <- proxy.Serve(s.srvCtx, ln) }()
 	s.onStop(func() error {
