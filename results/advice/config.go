@@ -312,6 +312,9 @@ func nginxTime(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("%q is not an nginx time", s)
 		}
 		n, _ := strconv.Atoi(rest[:i])
+		if time.Duration(n) > maxTime/unit || total > maxTime-time.Duration(n)*unit {
+			return 0, fmt.Errorf("%q is too long a time", s)
+		}
 		total += time.Duration(n) * unit
 		rest = rest[j:]
 	}
@@ -337,8 +340,15 @@ func haproxyTime(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not an HAProxy time", s)
 	}
 	n, _ := strconv.Atoi(s[:i])
+	if time.Duration(n) > maxTime/unit {
+		return 0, fmt.Errorf("%q is too long a time", s)
+	}
 	return time.Duration(n) * unit, nil
 }
+
+// maxTime bounds the times the readers parse: far beyond any timeout,
+// and far from time.Duration's overflow.
+const maxTime = 100 * 365 * 24 * time.Hour
 
 // caddyDuration parses a Caddyfile duration: Go's (250ms, 1m30s), plus
 // whole days (2d) as https://caddyserver.com/docs/caddyfile/concepts

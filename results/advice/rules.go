@@ -174,7 +174,7 @@ func nginxKeepaliveTimeout(rep *results.Report, run *results.Run, gw Config) (re
 		ev += " " + where
 	}
 	if m := rep.Masked.ByKind["keepalive"]; m > 0 {
-		ev += fmt.Sprintf(", and nginx retried %d more away (masked)", m)
+		ev += fmt.Sprintf(", and %d more keepalive faults were masked", m)
 	}
 	suggest := "below the upstream's own idle timeout (the run did not measure it: set it from the upstream's keep-alive setting)"
 	if close > 0 {
@@ -443,7 +443,7 @@ func caddyTryDuration(rep *results.Report, run *results.Run, gw Config) (results
 	if where := phasesWith(rep, run, best, "refuse", "reset", "close"); where != "" {
 		ev += " " + where
 	}
-	ev += ": Caddy tried each once (lb_try_duration " + current(v, set, caddyTryDurationDefault) + "), where nginx and HAProxy retry a refused connect by default"
+	ev += ": Caddy tried each once (retries are off without lb_try_duration or lb_retries), where nginx and HAProxy retry a refused connect by default"
 	suggest := "lb_try_duration 5s: Caddy then retries a failed connect (every lb_try_interval, 250ms by default) for up to 5s"
 	if refusal > 0 && classCount(rep, "502", causes.ConnectionRefused) > 0 {
 		d := refusal.Round(time.Second)
