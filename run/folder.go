@@ -258,6 +258,9 @@ func (f Folder) Analyze(opt results.Options) (*results.Report, error) {
 		damaged = append(damaged, results.StreamsDamage(StreamsFile, streamsCut.Line, streamsCut.Bytes))
 	}
 	rep := a.Report()
+	if err := f.advise(rep, plan); err != nil {
+		return nil, err
+	}
 	exps, aborted, err := results.ReadExpect(f.Path(ExpectFile))
 	if err != nil {
 		return nil, err
