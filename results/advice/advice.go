@@ -121,41 +121,31 @@ type haproxyConf struct {
 func readHAProxyConf(text string) haproxyConf {
 	root := readHAProxy(text)
 	name := ""
-	if fe := root.find(func(n *node) bool { return n.name == "frontend" || n.name == "listen" }); fe != nil {
+	if fe := root.find(func(n *node) bool { return n.name == "frontend" }); fe != nil {
 		if d := fe.last("default_backend"); d != nil && len(d.args) > 0 {
 			name = d.args[0]
-		} else if fe.name == "listen" {
-			name = "\x00listen"
 		}
 	}
-	var c haproxyConf
+	var named, first haproxyConf
 	var defaults *node
 	for _, s := range root.children {
 		switch {
 		case s.name == "defaults":
 			defaults = s
-		case c.backend != nil:
-		case name == "\x00listen" && s.name == "listen",
-			s.name == "backend" && len(s.args) > 0 && s.args[0] == name:
-			c.backend, c.defaults = s, defaults
+		case s.name != "backend" && s.name != "listen":
+		case named.backend == nil && name != "" && s.name == "backend" && len(s.args) > 0 && s.args[0] == name:
+			named = haproxyConf{s, defaults}
+		case first.backend == nil:
+			first = haproxyConf{s, defaults}
 		}
 	}
-	if c.backend == nil {
-		defaults = nil
-		for _, s := range root.children {
-			if s.name == "defaults" {
-				defaults = s
-			}
-			if s.name == "backend" || s.name == "listen" {
-				c.backend, c.defaults = s, defaults
-				break
-			}
-		}
+	if named.backend != nil {
+		return named
 	}
-	if c.backend == nil {
-		c.defaults = defaults
+	if first.backend == nil {
+		first.defaults = defaults
 	}
-	return c
+	return first
 }
 
 // setting returns the arguments of the last line of the backend (or,

@@ -143,6 +143,9 @@ func nginxKeepaliveTimeout(rep *results.Report, run *results.Run, gw Config) (re
 		return results.Advice{}, false
 	}
 	c := readNginxConf(gw.Text)
+	if c.upstream == nil {
+		return results.Advice{}, false // no upstream block: no pool, no setting to change
+	}
 	v, set := c.upstreamSetting("keepalive_timeout")
 	timeout := nginxKeepaliveTimeoutDefault
 	if set {

@@ -213,6 +213,10 @@ func TestRules(t *testing.T) {
 			want: &want{current: "50ms", cause: "keepalive-race", evidence: []string{"2 requests failed", "nginx keeps them 50ms"}},
 		},
 		{name: "already below the idle close", rule: "nginx-upstream-keepalive-timeout", rep: race(12, 30), run: raceRun, gw: Config{Nginx, nginxText("", "30ms", "")}},
+		{
+			name: "no upstream block", rule: "nginx-upstream-keepalive-timeout",
+			rep: race(12, 30), run: raceRun, gw: Config{Nginx, "http { server { location / { proxy_pass http://127.0.0.1:9; } } }"},
+		},
 		{name: "no race", rule: "nginx-upstream-keepalive-timeout", rep: race(0, 30), run: raceRun, gw: Config{Nginx, nginxText("", "", "")}},
 		{
 			name: "the upstream's own idle close: no fault to say how long", rule: "nginx-upstream-keepalive-timeout",
