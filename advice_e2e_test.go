@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,6 +87,9 @@ func TestAdviceOnRealGateways(t *testing.T) {
 		name     string
 		scenario string
 		gateway  string
+		// template is the user's template of the gateway, written
+		// beside the scenario as gateway.tmpl; "" for gatecrash's own.
+		template string
 		// check returns the rules wanted and, for each, words the
 		// evidence must hold, from the report.
 		check func(rep *results.Report) map[string][]string
@@ -134,6 +138,7 @@ func TestAdviceOnRealGateways(t *testing.T) {
 				return map[string][]string{"caddy-lb-try-duration": {
 					fmt.Sprintf("(%d connection-refused) in phase refused", n), "Caddy tried each once",
 				}}
+				// The suggestion is what the next case's template sets.
 			},
 		},
 		{
@@ -155,6 +160,19 @@ func TestAdviceOnRealGateways(t *testing.T) {
 				}}
 			},
 		},
+		{
+			// The user's template retries for 2s, as the advice of the
+			// case before suggests: the refusals are masked, and the
+			// setting is right.
+			name: "caddy retrying (the user's template)", scenario: strings.Replace(adviceRefuse, "target: {", "target: {gateway: caddy, config: gateway.tmpl, ", 1),
+			gateway: scenarios.GatewayCaddy, template: strings.Replace(caddyTemplate(t), "reverse_proxy {{.Upstream}} {", "reverse_proxy {{.Upstream}} {\n\t\tlb_try_duration 2s", 1),
+			check: func(rep *results.Report) map[string][]string {
+				if n := count(rep.Causes, causes.ConnectionRefused); n != 0 {
+					t.Errorf("502s of connection-refused with lb_try_duration 2s: got %d, want none", n)
+				}
+				return map[string][]string{}
+			},
+		},
 		{name: "nginx without faults", scenario: adviceClean, gateway: scenarios.GatewayNginx},
 		{name: "haproxy without faults", scenario: adviceClean, gateway: scenarios.GatewayHAProxy},
 		{name: "caddy without faults", scenario: adviceClean, gateway: scenarios.GatewayCaddy},
@@ -163,6 +181,14 @@ func TestAdviceOnRealGateways(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			file := writeFile(t, "advice.yaml", tt.scenario)
+			if tt.template != "" {
+				if !strings.Contains(tt.template, "lb_try_duration 2s") || !strings.Contains(tt.scenario, "config: gateway.tmpl") {
+					t.Fatal("the user's template was not set up")
+				}
+				if err := os.WriteFile(filepath.Join(filepath.Dir(file), "gateway.tmpl"), []byte(tt.template), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			out := filepath.Join(t.TempDir(), "out")
 			code, stdout, stderr := gatecrash(t, "run", file, "--gateway", tt.gateway, "--out", out)
 			if code != exitOK {
@@ -205,6 +231,16 @@ func TestAdviceOnRealGateways(t *testing.T) {
 			}
 		})
 	}
+}
+
+// caddyTemplate returns gatecrash's own Caddy template, for a test to
+// make a user's template of.
+func caddyTemplate(t *testing.T) string {
+	b, err := os.ReadFile(filepath.Join("lab", "templates", "Caddyfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // count returns the count of the cause among cs.

@@ -449,11 +449,10 @@ func caddyTryDuration(rep *results.Report, run *results.Run, gw Config) (results
 	ev += ": Caddy tried each once (retries are off without lb_try_duration or lb_retries), where nginx and HAProxy retry a refused connect by default"
 	suggest := "lb_try_duration 5s: Caddy then retries a failed connect (every lb_try_interval, 250ms by default) for up to 5s"
 	if refusal > 0 && classCount(rep, "502", causes.ConnectionRefused) > 0 {
-		d := refusal.Round(time.Second)
-		if d < refusal {
-			d += time.Second
-		}
-		suggest = fmt.Sprintf("lb_try_duration %s, as long as the refusal %s lasted: Caddy then retries a failed connect (every lb_try_interval, 250ms by default) until the upstream listens again", ms(d), phaseWords(in))
+		// Whole seconds past the refusal: a request that came as it
+		// began still has a try after it ended.
+		d := refusal.Truncate(time.Second) + time.Second
+		suggest = fmt.Sprintf("lb_try_duration %s, longer than the refusal (%s %s): Caddy then retries a failed connect (every lb_try_interval, 250ms by default) until the upstream listens again", ms(d), ms(refusal), phaseWords(in))
 	}
 	if classCount(rep, "502", causes.ResetBeforeHeaders)+classCount(rep, "502", causes.ClosedBeforeHeaders) > 0 {
 		suggest += "; a request ended before its answer is retried only when lb_retry_match allows it (GETs by default)"

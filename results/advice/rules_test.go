@@ -286,7 +286,7 @@ func TestRules(t *testing.T) {
 			rep: refused("502", 80), run: refuseRun, gw: Config{Caddy, caddyText("")},
 			want: &want{current: "unset (default 0: no retry)", cause: "connection-refused",
 				evidence: []string{"80 answers 502 (80 connection-refused) in phase refused", "Caddy tried each once"},
-				suggest:  []string{"lb_try_duration 2s, as long as the refusal in phase refused lasted"}},
+				suggest:  []string{"lb_try_duration 3s, longer than the refusal (2s in phase refused)"}},
 		},
 		{
 			name: "resets before headers", rule: "caddy-lb-try-duration",
