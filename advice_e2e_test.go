@@ -253,3 +253,20 @@ func count(cs []results.Cause, cause string) int {
 	}
 	return n
 }
+
+// TestAdviceUnreadableConfig: a gateway.conf that cannot be read makes
+// gatecrash report exit 2, naming the file and the fix.
+func TestAdviceUnreadableConfig(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "runs", "upstream-resets"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "gateway.conf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := gatecrash(t, "report", dir)
+	want := "gateway.conf: is a directory; make gateway.conf a readable file, or remove it to report without advice"
+	if code != exitInput || !strings.Contains(stderr, want) {
+		t.Errorf("got exit %d, stderr %q, want exit %d and %q", code, stderr, exitInput, want)
+	}
+}

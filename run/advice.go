@@ -23,7 +23,7 @@ func (f Folder) advise(rep *results.Report, plan *results.Run) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("read the gateway's configuration: %w", err)
+		return fmt.Errorf("the gateway's configuration, which the advice reads: %w; make %s a readable file, or remove it to report without advice", err, GatewayConfigFile)
 	}
 	rep.Advice = advice.For(rep, plan, advice.Config{Kind: plan.Gateway, Text: string(b)})
 	return nil

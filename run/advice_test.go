@@ -24,7 +24,7 @@ func TestAdvise(t *testing.T) {
 		{name: "caddy's refusals", conf: caddy, gateway: "caddy", want: "caddy-lb-try-duration"},
 		{name: "no gateway.conf", gateway: "caddy"},
 		{name: "the kind is the plan's", conf: caddy, gateway: "nginx"},
-		{name: "unreadable", conf: "/", gateway: "caddy", wantErr: "read the gateway's configuration"},
+		{name: "unreadable", conf: "/", gateway: "caddy", wantErr: "make gateway.conf a readable file, or remove it to report without advice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
