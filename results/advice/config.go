@@ -97,8 +97,10 @@ func (t token) special(s string) bool { return !t.quoted && t.text == s }
 // tokens splits a configuration into words: # starts a comment to the
 // end of the line where a word may start, quotes (", ', and ` when
 // backtick is set) group a word, a backslash escapes the next
-// character, and { } ; (and line ends, when lines is set) are tokens of
-// their own.
+// character. Without lines (nginx), { } ; are tokens of their own
+// wherever they are; with lines (a Caddyfile), line ends are tokens, and
+// a brace is one only as a word of its own (not in a placeholder such
+// as {http.request.uri}).
 func tokens(text string, lines, backtick bool) []token {
 	var out []token
 	var b strings.Builder
@@ -125,17 +127,7 @@ func tokens(text string, lines, backtick bool) []token {
 				i++
 			}
 			i-- // the line end is a token of its own
-		case c == '{' || c == '}' || c == ';':
-			if lines && c == ';' {
-				b.WriteByte(c)
-				inWord = true
-				continue
-			}
-			if lines && inWord && c == '{' {
-				// A Caddyfile placeholder such as {http.request.uri}.
-				b.WriteByte(c)
-				continue
-			}
+		case !lines && (c == '{' || c == '}' || c == ';'):
 			flush()
 			out = append(out, token{text: string(c)})
 		case c == '"' || c == '\'' || (backtick && c == '`'):

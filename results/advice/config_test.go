@@ -150,11 +150,13 @@ func TestCaddySettings(t *testing.T) {
 		name, text, key string
 		want            string
 		wantSet, found  bool
+		depth           int // how deep reverse_proxy is, when set
 	}{
 		{name: "template", text: rendered(t, "Caddyfile"), key: "lb_try_duration", found: true},
 		{name: "set", text: ":80 {\n\treverse_proxy 127.0.0.1:1 {\n\t\tlb_try_duration 2s\n\t\tlb_try_duration 3s\n\t}\n}\n", key: "lb_try_duration", want: "3s", wantSet: true, found: true},
 		{name: "in a nested handle with placeholders", text: ":80 {\n handle /api/* {\n  header X {http.request.uri} # lb_try_duration 9s\n  reverse_proxy a:1 b:2 {\n   lb_retries 2\n  }\n }\n}\n", key: "lb_retries", want: "2", wantSet: true, found: true},
 		{name: "a transport's setting is not the proxy's", text: ":80 {\n reverse_proxy a:1 {\n  transport http {\n   lb_try_duration 5s\n  }\n }\n}\n", key: "lb_try_duration", found: true},
+		{name: "a placeholder first in its word is no block", text: ":80 {\n header X {http.request.uri}\n reverse_proxy a:1 {\n  lb_try_duration 4s\n }\n}\n", key: "lb_try_duration", want: "4s", wantSet: true, found: true, depth: 2},
 		{name: "one line", text: ":80 {\n reverse_proxy a:1\n}\n", key: "lb_try_duration", found: true},
 		{name: "no proxy", text: ":80 {\n respond ok\n}\n", key: "lb_try_duration"},
 	}
@@ -163,6 +165,15 @@ func TestCaddySettings(t *testing.T) {
 			c := readCaddyProxy(tt.text)
 			if (c.proxy != nil) != tt.found {
 				t.Fatalf("reverse_proxy found: got %v, want %v", c.proxy != nil, tt.found)
+			}
+			if tt.depth > 0 {
+				d := 0
+				for n := c.proxy; n.parent != nil; n = n.parent {
+					d++
+				}
+				if d != tt.depth {
+					t.Errorf("reverse_proxy at depth %d, want %d", d, tt.depth)
+				}
 			}
 			if got, set := c.setting(tt.key); got != tt.want || set != tt.wantSet {
 				t.Errorf("%s: got %q, %v, want %q, %v", tt.key, got, set, tt.want, tt.wantSet)
