@@ -265,6 +265,9 @@ func (f Folder) Analyze(opt results.Options) (*results.Report, error) {
 		damaged = append(damaged, results.StreamsDamage(StreamsFile, streamsCut.Line, streamsCut.Bytes))
 	}
 	rep := a.Report()
+	if err := f.advise(rep, plan); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(f.Path(ExpectFile)); errors.Is(err, fs.ErrNotExist) {
 		damaged = append(damaged, results.ExpectMissing(ExpectFile))
 	}
