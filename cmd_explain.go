@@ -17,6 +17,7 @@ import (
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/results/report"
 	"github.com/gatecrash/gatecrash/run"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
@@ -228,7 +229,7 @@ func explain(f *explainFlags, stdout io.Writer) error {
 			}
 			continue
 		}
-		writeStory(w, &st)
+		report.StoryText(w, &st)
 	}
 	if more > 0 && !f.json {
 		fmt.Fprintf(w, "... %d more requests match; give --limit 0 for all, or a larger --limit\n", more)
@@ -287,67 +288,4 @@ func copyEvent(e *faults.Event) faults.Event {
 	}
 	c.Ranges = nil
 	return c
-}
-
-// writeStory writes a story as text: one line for the request, then one
-// per event, per line of the gateway's logs, and the why.
-func writeStory(w io.Writer, st *results.Story) {
-	answer := strconv.Itoa(st.Status)
-	if st.Status == 0 {
-		answer = "error " + strconv.Quote(scenarios.Cut(st.Error))
-	}
-	fmt.Fprintf(w, "seq %d  +%.3fs", st.Seq, st.TimeS)
-	if st.Phase != "" {
-		fmt.Fprintf(w, "  phase %s", st.Phase)
-	}
-	fmt.Fprintf(w, "  %s  %.1fms", answer, st.LatencyMS)
-	if st.Cause != "" {
-		fmt.Fprintf(w, "  cause %s (%s)", st.Cause, st.Evidence)
-	}
-	fmt.Fprintln(w)
-	for _, at := range st.Attempts {
-		try := ""
-		if at.Try != 0 {
-			try = fmt.Sprintf(" try %d", at.Try)
-		}
-		for _, e := range at.Events {
-			fmt.Fprintf(w, "  attempt %d%s  +%.3fs  %s %s", at.Attempt, try, e.AtS, e.Type, e.Kind)
-			if e.Cause != "" {
-				fmt.Fprintf(w, " (%s", e.Cause)
-				if e.Ended {
-					fmt.Fprint(w, ", ended the attempt")
-				}
-				fmt.Fprint(w, ")")
-			}
-			if e.Status != 0 {
-				fmt.Fprintf(w, " answered %d", e.Status)
-			}
-			fmt.Fprintf(w, "  conn %d: %s\n", e.Conn, e.Detail)
-		}
-	}
-	for _, t := range st.Gateway {
-		fmt.Fprintf(w, "  gateway %s  +%.3fs", t.Gateway, t.AtS)
-		if t.Status != 0 {
-			fmt.Fprintf(w, "  answered %d", t.Status)
-		}
-		if len(t.Upstream) > 0 {
-			fmt.Fprintf(w, "  upstream %s", strings.Join(t.Upstream, ", "))
-		}
-		switch {
-		case t.Retries == 1:
-			fmt.Fprint(w, "  1 retry")
-		case t.Retries > 1:
-			fmt.Fprintf(w, "  %d retries", t.Retries)
-		}
-		if t.Words != "" {
-			fmt.Fprintf(w, "  said %q", t.Words)
-		}
-		fmt.Fprintln(w)
-	}
-	if st.Why != "" {
-		fmt.Fprintf(w, "  why %s: %s\n", st.Evidence, st.Why)
-	}
-	if st.Masked != "" {
-		fmt.Fprintf(w, "  masked: %s\n", st.Masked)
-	}
 }
