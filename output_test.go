@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/results/report"
@@ -229,4 +230,37 @@ func TestOutputExamples(t *testing.T) {
 	if !strings.Contains(string(page), "reset-before-headers") || strings.Contains(string(page), `id="example-1"`) {
 		t.Errorf("report.html: want the report without examples")
 	}
+}
+
+// BenchmarkExamples times, on a synthetic run folder of 200,000 requests
+// with one fault event each (1% of them 502s), the analysis
+// (run.Folder.Analyze) and the extra pass that gathers the HTML report's
+// example requests (run.Folder.Examples), and prints both side by side.
+//
+//	go test -run '^$' -bench BenchmarkExamples -benchtime 3x .
+func BenchmarkExamples(b *testing.B) {
+	n := *benchExplainN
+	dir := b.TempDir()
+	if err := writeExplainRun(dir, n); err != nil {
+		b.Fatal(err)
+	}
+	var analyze, examples time.Duration
+	for range b.N {
+		start := time.Now()
+		rep, err := run.Folder(dir).Analyze(results.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		analyze += time.Since(start)
+		start = time.Now()
+		if err := run.Folder(dir).Examples(rep); err != nil {
+			b.Fatal(err)
+		}
+		examples += time.Since(start)
+		if len(rep.Examples) == 0 {
+			b.Fatal("no examples")
+		}
+	}
+	b.Logf("%d requests with one event each: Analyze %s, Examples %s (%.2fx the analysis)", n,
+		(analyze / time.Duration(b.N)).Round(time.Millisecond), (examples / time.Duration(b.N)).Round(time.Millisecond), float64(examples)/float64(analyze))
 }

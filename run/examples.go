@@ -1,7 +1,9 @@
 package run
 
 import (
+	"fmt"
 	"math"
+	"os"
 	"sort"
 	"strconv"
 	"time"
@@ -100,8 +102,19 @@ func (f Folder) Examples(rep *results.Report) error {
 			chosen[reqKey{rs[i].Attack, rs[i].Seq}] = true
 		}
 	}
+	// The events of the chosen requests: the other requests' lines are
+	// passed over undecoded.
+	seqs := map[uint64]bool{}
+	for k := range chosen {
+		seqs[k.seq] = true
+	}
 	events := map[reqKey][]faults.Event{}
-	if _, err := f.eachEventCut(func(e *faults.Event) {
+	ef, err := os.Open(f.Path(EventsFile))
+	if err != nil {
+		return f.openErr(EventsFile, err)
+	}
+	defer ef.Close()
+	if err := results.EachEventOf(ef, func(seq uint64) bool { return seqs[seq] }, func(e *faults.Event) {
 		if e.Seq == nil {
 			return
 		}
@@ -112,7 +125,7 @@ func (f Folder) Examples(rep *results.Report) error {
 			events[k] = append(events[k], c)
 		}
 	}); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", ef.Name(), err)
 	}
 	toldBy := map[reqKey][]results.Testimony{}
 	for _, t := range told {
