@@ -122,6 +122,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"run", "--sustain", "0", "upstream-resets"}, exitInput, "--sustain 0: give 1 or more buckets, for example --sustain 3"},
 		{[]string{"report", "--bucket", "soon", "testdata/runs/upstream-resets"}, exitInput, "invalid argument \"soon\" for \"--bucket\""},
 		{[]string{"report", "--help"}, exitOK, "--threshold"},
+		{[]string{"explain", "--help"}, exitOK, "--slow-threshold"},
+		{[]string{"explain", "--slow-threshold", "1e3", "testdata/runs/upstream-resets"}, exitInput, `--slow-threshold "1e3": not a positive duration; give one such as 500ms or 1.5s`},
 		// Every float flag refuses NaN and Inf up front (NaN ran the whole
 		// scenario, then failed to encode the report: exit 3).
 		{[]string{"run", "--threshold", "NaN", "upstream-resets"}, exitInput, "--threshold NaN: not a share; give a number above 0 and at most 1, for example --threshold 0.01"},

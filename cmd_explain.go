@@ -8,15 +8,18 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/results/report"
 	"github.com/gatecrash/gatecrash/run"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
@@ -35,6 +38,11 @@ type explainFlags struct {
 	phase    string                 // "": any
 	limit    int                    // 0: all
 	json     bool
+	// slow keeps only the slow answers; threshold is --slow-threshold,
+	// zero when not given (explain then takes report.json's, or the
+	// analysis's: slowThreshold).
+	slow      bool
+	threshold time.Duration
 }
 
 func cmdExplain(_ context.Context, args []string, stdout, _ io.Writer) error {
@@ -55,6 +63,15 @@ what the gateway's own logs said of it, and its cause with its evidence
 (exact, temporal, signature, none) and why the evidence is of that level.
 The filters combine: a request must pass every one given.
 
+--slow keeps the slow answers: requests answered with a status that is not
+a failure (not a 5xx, not an error) in at least the slow threshold, each
+with the cause of its slowness. The threshold is --slow-threshold when
+given; else the one report.json in DIR was built with (slow.threshold_ms);
+else explain analyses the folder as gatecrash report does (a full pass
+over its files) and takes the analysis's. Without --slow, a story gets its
+cause of slowness when the threshold is known without that pass (from
+--slow-threshold or report.json).
+
 Exit codes: 0 told; 2 bad input (a folder that is not a run folder, an
 unknown seq, a bad flag value); 3 a file of the folder could not be read.`, stdout)
 	seqs := fs.StringArray("seq", nil, "tell only the request of this seq (X-Vegeta-Seq, as the report names it); repeat for several")
@@ -63,13 +80,22 @@ unknown seq, a bad flag value); 3 a file of the folder could not be read.`, stdo
 	phase := fs.String("phase", "", "only the requests sent in this phase")
 	limit := fs.Int("limit", defaultExplainLimit, "tell at most this many requests, the first recorded; 0 for all (default 100, or all with --seq)")
 	asJSON := fs.Bool("json", false, "print one JSON object per request (JSON lines) instead of text")
+	slow := fs.Bool("slow", false, "only the slow answers: not a failure, and at least the slow threshold long")
+	threshold := fs.String("slow-threshold", "", "the slow threshold, a duration such as 500ms or 1.5s; implies --slow (default: report.json's, else the analysis's)")
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() != 1 {
 		return nil, inputErrf("explain takes one run folder, got %d; give the folder gatecrash run wrote", fs.NArg())
 	}
-	f := &explainFlags{dir: run.Folder(fs.Arg(0)), cause: *cause, phase: *phase, limit: *limit, json: *asJSON}
+	f := &explainFlags{dir: run.Folder(fs.Arg(0)), cause: *cause, phase: *phase, limit: *limit, json: *asJSON, slow: *slow}
+	if fs.Changed("slow-threshold") {
+		d, err := time.ParseDuration(strings.TrimSpace(*threshold))
+		if err != nil || d <= 0 {
+			return nil, inputErrf("--slow-threshold %s: not a positive duration; give one such as 500ms or 1.5s", scenarios.Quote(scenarios.Cut(*threshold)))
+		}
+		f.threshold, f.slow = d, true
+	}
 	for _, s := range *seqs {
 		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
 		if err != nil {
@@ -168,6 +194,10 @@ func explain(f *explainFlags, stdout io.Writer) error {
 		return fmt.Errorf("explain: %w", err)
 	}
 	a.AddTestimony(told)
+	th, from, err := f.slowThreshold()
+	if err != nil {
+		return err
+	}
 
 	var picked []vegeta.Result
 	found := map[uint64]bool{}
@@ -177,7 +207,7 @@ func explain(f *explainFlags, stdout io.Writer) error {
 			return
 		}
 		found[r.Seq] = true
-		if !f.pick(a, plan, r) {
+		if !f.pick(a, plan, r, th) {
 			return
 		}
 		if f.limit > 0 && len(picked) >= f.limit {
@@ -217,18 +247,24 @@ func explain(f *explainFlags, stdout io.Writer) error {
 		}
 	}
 	w := bufio.NewWriter(stdout)
+	if f.slow && !f.json {
+		fmt.Fprintf(w, "slow answers: at least %s (%s)\n", th, from)
+	}
 	enc := json.NewEncoder(w)
 	for i := range picked {
 		r := &picked[i]
 		k := reqKey{r.Attack, r.Seq}
 		st := a.Story(r, bySeq[k], toldBy[k])
+		if th > 0 && r.Latency >= th {
+			st.Slow, st.SlowEvidence, st.SlowWhy = a.Slowness(r)
+		}
 		if f.json {
 			if err := enc.Encode(&st); err != nil {
 				return fmt.Errorf("explain: %w", err)
 			}
 			continue
 		}
-		writeStory(w, &st)
+		report.StoryText(w, &st)
 	}
 	if more > 0 && !f.json {
 		fmt.Fprintf(w, "... %d more requests match; give --limit 0 for all, or a larger --limit\n", more)
@@ -240,6 +276,42 @@ func explain(f *explainFlags, stdout io.Writer) error {
 		return fmt.Errorf("explain: %w", err)
 	}
 	return nil
+}
+
+// slowThreshold returns the slow threshold explain compares latencies
+// with, and where it comes from, in words: --slow-threshold when given;
+// else report.json's slow.threshold_ms, when the folder holds a readable
+// report.json that has it; else, with --slow only, the analysis of the
+// folder (run.Folder.Analyze, a full pass over its files, as gatecrash
+// report makes), or 1s when the analysis gives none (a report of before
+// slow answers were measured). Without --slow and with neither of the
+// first two, it returns 0: the stories get no cause of slowness, and
+// explain --seq stays one pass.
+func (f *explainFlags) slowThreshold() (time.Duration, string, error) {
+	if f.threshold > 0 {
+		return f.threshold, "from --slow-threshold", nil
+	}
+	if _, err := os.Stat(f.dir.Path(run.ReportFile)); err == nil {
+		if rep, err := run.ReadReport(f.dir.Path(run.ReportFile)); err == nil && rep.Slow != nil && rep.Slow.ThresholdMS > 0 {
+			return msDuration(rep.Slow.ThresholdMS), "from " + run.ReportFile + ", where it comes from the " + rep.Slow.From, nil
+		}
+	}
+	if !f.slow {
+		return 0, "", nil
+	}
+	rep, err := f.dir.Analyze(results.Options{})
+	if err != nil {
+		return 0, "", inputErr(fmt.Errorf("explain: %w", err))
+	}
+	if rep.Slow == nil || rep.Slow.ThresholdMS <= 0 {
+		return time.Second, "the default: the analysis of the folder gave no threshold", nil
+	}
+	return msDuration(rep.Slow.ThresholdMS), "from the analysis of the folder, where it comes from the " + rep.Slow.From, nil
+}
+
+// msDuration is a number of milliseconds as a duration.
+func msDuration(ms float64) time.Duration {
+	return time.Duration(math.Round(ms * float64(time.Millisecond)))
 }
 
 // eachEventOf reads the folder's events as results.EachEventOf does.
@@ -257,9 +329,17 @@ func eachEventOf(dir run.Folder, keep func(uint64) bool, fn func(*faults.Event))
 
 // pick reports whether a result passes the filters other than --seq and
 // --limit.
-func (f *explainFlags) pick(a *results.Analyzer, plan *results.Run, r *vegeta.Result) bool {
+func (f *explainFlags) pick(a *results.Analyzer, plan *results.Run, r *vegeta.Result, threshold time.Duration) bool {
 	if f.phase != "" && plan.PhaseAt(r.Timestamp) != f.phase {
 		return false
+	}
+	if f.slow {
+		if r.Latency < threshold {
+			return false
+		}
+		if c, _, _ := a.Slowness(r); c == "" {
+			return false
+		}
 	}
 	if len(f.answers) > 0 {
 		ok := false
@@ -287,67 +367,4 @@ func copyEvent(e *faults.Event) faults.Event {
 	}
 	c.Ranges = nil
 	return c
-}
-
-// writeStory writes a story as text: one line for the request, then one
-// per event, per line of the gateway's logs, and the why.
-func writeStory(w io.Writer, st *results.Story) {
-	answer := strconv.Itoa(st.Status)
-	if st.Status == 0 {
-		answer = "error " + strconv.Quote(scenarios.Cut(st.Error))
-	}
-	fmt.Fprintf(w, "seq %d  +%.3fs", st.Seq, st.TimeS)
-	if st.Phase != "" {
-		fmt.Fprintf(w, "  phase %s", st.Phase)
-	}
-	fmt.Fprintf(w, "  %s  %.1fms", answer, st.LatencyMS)
-	if st.Cause != "" {
-		fmt.Fprintf(w, "  cause %s (%s)", st.Cause, st.Evidence)
-	}
-	fmt.Fprintln(w)
-	for _, at := range st.Attempts {
-		try := ""
-		if at.Try != 0 {
-			try = fmt.Sprintf(" try %d", at.Try)
-		}
-		for _, e := range at.Events {
-			fmt.Fprintf(w, "  attempt %d%s  +%.3fs  %s %s", at.Attempt, try, e.AtS, e.Type, e.Kind)
-			if e.Cause != "" {
-				fmt.Fprintf(w, " (%s", e.Cause)
-				if e.Ended {
-					fmt.Fprint(w, ", ended the attempt")
-				}
-				fmt.Fprint(w, ")")
-			}
-			if e.Status != 0 {
-				fmt.Fprintf(w, " answered %d", e.Status)
-			}
-			fmt.Fprintf(w, "  conn %d: %s\n", e.Conn, e.Detail)
-		}
-	}
-	for _, t := range st.Gateway {
-		fmt.Fprintf(w, "  gateway %s  +%.3fs", t.Gateway, t.AtS)
-		if t.Status != 0 {
-			fmt.Fprintf(w, "  answered %d", t.Status)
-		}
-		if len(t.Upstream) > 0 {
-			fmt.Fprintf(w, "  upstream %s", strings.Join(t.Upstream, ", "))
-		}
-		switch {
-		case t.Retries == 1:
-			fmt.Fprint(w, "  1 retry")
-		case t.Retries > 1:
-			fmt.Fprintf(w, "  %d retries", t.Retries)
-		}
-		if t.Words != "" {
-			fmt.Fprintf(w, "  said %q", t.Words)
-		}
-		fmt.Fprintln(w)
-	}
-	if st.Why != "" {
-		fmt.Fprintf(w, "  why %s: %s\n", st.Evidence, st.Why)
-	}
-	if st.Masked != "" {
-		fmt.Fprintf(w, "  masked: %s\n", st.Masked)
-	}
 }

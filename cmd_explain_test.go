@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -42,6 +43,9 @@ func TestExplainGolden(t *testing.T) {
 		{"seq.jsonl", []string{"--seq", "205", "--seq", "486", "--seq", "10", "--json"}},
 		{"phase-cause.txt", []string{"--phase", "resets", "--cause", "reset-before-headers", "--limit", "2"}},
 		{"none.txt", []string{"--phase", "baseline", "--status", "error"}},
+		{"slow.txt", []string{"--slow-threshold", "27ms"}},
+		{"slow.jsonl", []string{"--slow", "--slow-threshold", "27ms", "--json"}},
+		{"slow-phase.txt", []string{"--slow-threshold", "20ms", "--phase", "resets", "--status", "2xx", "--limit", "2"}},
 	} {
 		t.Run(tt.golden, func(t *testing.T) {
 			code, stdout, stderr := gatecrash(t, append(append([]string{"explain"}, tt.args...), recorded)...)
@@ -79,6 +83,11 @@ func TestExplainFilters(t *testing.T) {
 		{"phase", []string{"--phase", "baseline", "--limit", "0"}, 200},
 		{"seq and phase", []string{"--seq", "205", "--phase", "baseline"}, 0},
 		{"seq with limit", []string{"--seq", "1", "--seq", "2", "--seq", "3", "--limit", "2"}, 2},
+		{"slow", []string{"--slow-threshold", "27ms", "--limit", "0"}, 11},
+		{"slow and a 502", []string{"--slow-threshold", "1ms", "--status", "502", "--limit", "0"}, 0},
+		{"slow and a phase", []string{"--slow-threshold", "20ms", "--phase", "baseline", "--limit", "0"}, 0},
+		{"slow, threshold from the analysis", []string{"--slow", "--limit", "0"}, 0},
+		{"slow and a seq", []string{"--slow-threshold", "27ms", "--seq", "233", "--seq", "10"}, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, stdout, stderr := gatecrash(t, append(append([]string{"explain", "--json"}, tt.args...), recorded)...)
@@ -127,7 +136,12 @@ func TestExplainBadInput(t *testing.T) {
 		{[]string{"--phase", "reset", recorded}, "--phase reset: the run in testdata/runs/upstream-resets has no such phase; give one of its phases: baseline, resets, recover"},
 		{[]string{"--limit", "-1", recorded}, "--limit -1: give 0 (every request) or more, for example --limit 20"},
 		{[]string{"--limit", "many", recorded}, `invalid argument "many" for "--limit" flag`},
-		{[]string{"--slow", recorded}, "unknown flag: --slow"},
+		{[]string{"--slow=maybe", recorded}, `invalid argument "maybe" for "--slow" flag`},
+		{[]string{"--slow-threshold", "fast", recorded}, `--slow-threshold "fast": not a positive duration; give one such as 500ms or 1.5s`},
+		{[]string{"--slow-threshold", "500", recorded}, `--slow-threshold "500": not a positive duration`},
+		{[]string{"--slow-threshold", "-1s", "--slow", recorded}, `--slow-threshold "-1s": not a positive duration`},
+		{[]string{"--slow-threshold", "0s", recorded}, `--slow-threshold "0s": not a positive duration`},
+		{[]string{"--slow-threshold=", recorded}, `--slow-threshold "": not a positive duration`},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			code, stdout, stderr := gatecrash(t, append([]string{"explain"}, tt.args...)...)
@@ -147,7 +161,7 @@ func TestExplainBadInput(t *testing.T) {
 // TestExplainHelp checks explain's --help and its line in the usage.
 func TestExplainHelp(t *testing.T) {
 	code, stdout, _ := gatecrash(t, "explain", "--help")
-	for _, want := range []string{"Usage: gatecrash explain DIR", "--seq", "--status", "--cause", "--phase", "--limit", "--json"} {
+	for _, want := range []string{"Usage: gatecrash explain DIR", "--seq", "--status", "--cause", "--phase", "--limit", "--json", "--slow ", "--slow-threshold", "report.json"} {
 		if code != exitOK || !strings.Contains(stdout, want) {
 			t.Errorf("explain --help: exit %d, output lacks %q:\n%s", code, want, stdout)
 		}
@@ -331,6 +345,8 @@ func FuzzExplainFlags(f *testing.F) {
 		{"--phase", "resets", "--limit", "0", recorded},
 		{"--limit", "-1", "--seq", "18446744073709551616", recorded},
 		{"--status", "٥٠٢", "x", "y"},
+		{"--slow-threshold", "1.5s", "--slow", recorded},
+		{"--slow-threshold", "-3ms", recorded},
 		{"-h"},
 	} {
 		f.Add(strings.Join(args, "\x00"))
@@ -347,8 +363,76 @@ func FuzzExplainFlags(f *testing.F) {
 			}
 			return
 		}
+		if fl.threshold < 0 || (fl.threshold > 0 && !fl.slow) {
+			t.Fatalf("%q: accepted threshold %s, slow %v", args, fl.threshold, fl.slow)
+		}
 		if fl.limit < 0 || (fl.cause != "" && !causes.Known(fl.cause)) {
 			t.Fatalf("%q: accepted limit %d, cause %q", args, fl.limit, fl.cause)
 		}
 	})
+}
+
+// TestExplainSlowThreshold checks where explain takes the slow threshold
+// from: --slow-threshold over report.json's slow.threshold_ms, that over
+// the analysis of the folder; and that without --slow a story gets its
+// cause of slowness only when the threshold is known without the
+// analysis.
+// slowLine matches a story's cause of slowness, in its first line.
+var slowLine = regexp.MustCompile(`  slow [a-z-]+ \((exact|temporal|signature|none)\)`)
+
+func TestExplainSlowThreshold(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{run.PlanFile, run.ResultsFile, run.EventsFile, run.ExpectFile} {
+		b, err := os.ReadFile(filepath.Join(recorded, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := run.Folder(dir).Analyze(results.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Slow = &results.Slow{ThresholdMS: 27, From: results.SlowFromBaseline, Causes: []results.SlowCause{}}
+	if err := run.Folder(dir).WriteReport(rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		head    string
+		stories int
+		slow    int // stories with a cause of slowness
+	}{
+		{"report.json", []string{"--slow"}, "slow answers: at least 27ms (from report.json, where it comes from the baseline)", 11, 11},
+		{"the flag over report.json", []string{"--slow-threshold", "27.3ms"}, "slow answers: at least 27.3ms (from --slow-threshold)", 4, 4},
+		{"no --slow: report.json's threshold", []string{"--phase", "resets", "--status", "200", "--limit", "0"}, "", 596, 11},
+		{"no --slow, a seq", []string{"--seq", "233", "--seq", "10"}, "", 2, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := gatecrash(t, append(append([]string{"explain"}, tt.args...), dir)...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			first, _, _ := strings.Cut(stdout, "\n")
+			if tt.head != "" && first != tt.head {
+				t.Errorf("got the head %q, want %q", first, tt.head)
+			}
+			if got := strings.Count(stdout, "\nseq ") + strings.Count(first, "seq "); got != tt.stories {
+				t.Errorf("got %d stories, want %d:\n%s", got, tt.stories, stdout)
+			}
+			if got := len(slowLine.FindAllString(stdout, -1)); got != tt.slow {
+				t.Errorf("got %d slow stories, want %d", got, tt.slow)
+			}
+		})
+	}
+	// Without report.json nor --slow, no story gets a cause of slowness.
+	if err := os.Remove(filepath.Join(dir, run.ReportFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, stdout, _ := gatecrash(t, "explain", "--limit", "0", dir); strings.Contains(stdout, " slow ") {
+		t.Errorf("without a threshold, a story has a cause of slowness")
+	}
 }

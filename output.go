@@ -87,8 +87,46 @@ func writeOutputs(rep *results.Report, formats []string, dir string, stdout io.W
 	if err := checkFormats(formats); err != nil {
 		return err
 	}
-	return writeFormats(rep, "report", reportFormats, formats, dir, stdout, report.Markdown)
+	all, warn := reportFormats, error(nil)
+	if dir != "" {
+		all, warn = withExamples(rep, run.Folder(dir))
+	}
+	if err := writeFormats(rep, "report", all, formats, dir, stdout, report.Markdown); err != nil {
+		return err
+	}
+	return warn
 }
+
+// withExamples returns reportFormats with the HTML report written from a
+// copy of rep that holds the example requests of the run folder dir
+// (run.Folder.Examples: one more pass over its files, made only here,
+// where the HTML report is written, so that the analysis stays one pass;
+// report.json and the other formats go without them). A folder without
+// run.json (a report written elsewhere) gets no examples; a folder whose
+// examples cannot be gathered gets none either, and a warning.
+func withExamples(rep *results.Report, dir run.Folder) ([]reportFormat, error) {
+	if _, err := os.Stat(dir.Path(run.PlanFile)); err != nil {
+		return reportFormats, nil
+	}
+	x := *rep
+	if err := dir.Examples(&x); err != nil {
+		return reportFormats, &outputWarning{fmt.Errorf("the HTML report goes without example requests: %w", err)}
+	}
+	all := slices.Clone(reportFormats)
+	for i := range all {
+		if all[i].name == "html" {
+			all[i].write = func(w io.Writer, _ *results.Report) error { return report.HTML(w, &x) }
+		}
+	}
+	return all, nil
+}
+
+// outputWarning is a problem of an output that is worth a warning, not a
+// reason to change the run's exit code.
+type outputWarning struct{ err error }
+
+func (e *outputWarning) Error() string { return e.err.Error() }
+func (e *outputWarning) Unwrap() error { return e.err }
 
 // writeFormats writes v, a what (report, table), in each of formats to
 // stdout (text when none; a format named twice is written once), in
@@ -136,11 +174,13 @@ type stepSummaryError struct{ err error }
 func (e *stepSummaryError) Error() string { return e.err.Error() }
 func (e *stepSummaryError) Unwrap() error { return e.err }
 
-// warnOnly prints a step-summary failure as a warning and returns nil;
+// warnOnly prints a step-summary failure or an output warning as a
+// warning and returns nil;
 // any other error it returns as is.
 func warnOnly(err error, stderr io.Writer) error {
 	var se *stepSummaryError
-	if errors.As(err, &se) {
+	var ow *outputWarning
+	if errors.As(err, &se) || errors.As(err, &ow) {
 		fmt.Fprintf(stderr, "gatecrash: warning: %v\n", err)
 		return nil
 	}

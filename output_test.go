@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/results/report"
+	"github.com/gatecrash/gatecrash/run"
 )
 
 // goldenReport reads the report of the recorded upstream-resets run.
@@ -177,4 +179,88 @@ func TestOutputStepSummary(t *testing.T) {
 	if err := warnOnly(writeOutputs(rep, []string{"json"}, "", &bytes.Buffer{}), &warned); err != nil || !strings.Contains(warned.String(), "warning: "+stepSummaryEnv) {
 		t.Errorf("warnOnly: got %v and %q, want nil and a warning", err, warned.String())
 	}
+}
+
+// TestOutputExamples checks that the HTML report of a run folder links
+// its causes to example requests gathered from the folder, that
+// report.json goes without them, and that a folder whose examples cannot
+// be gathered still gets every report, with a warning.
+func TestOutputExamples(t *testing.T) {
+	t.Setenv(stepSummaryEnv, "")
+	dir := t.TempDir()
+	for _, f := range []string{run.PlanFile, run.ResultsFile, run.EventsFile, run.ExpectFile} {
+		b, err := os.ReadFile(filepath.Join("testdata", "runs", "upstream-resets", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := run.Folder(dir).Analyze(results.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeOutputs(rep, []string{"json"}, dir, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, run.HTMLFile))
+	for _, want := range []string{`<a href="#example-1">seq `, `<div class="example" id="example-1">`, "Example of <code>reset-before-headers (502s)</code>."} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	if js, _ := os.ReadFile(filepath.Join(dir, run.ReportFile)); bytes.Contains(js, []byte(`"examples"`)) {
+		t.Errorf("report.json holds the examples")
+	}
+	if rep.Examples != nil {
+		t.Errorf("writeOutputs changed the report's examples")
+	}
+
+	// The results gone after the analysis: no examples, a warning.
+	if err := os.Remove(filepath.Join(dir, run.ResultsFile)); err != nil {
+		t.Fatal(err)
+	}
+	err = writeOutputs(rep, nil, dir, &bytes.Buffer{})
+	var warned bytes.Buffer
+	if err == nil || warnOnly(err, &warned) != nil || !strings.Contains(warned.String(), "warning: the HTML report goes without example requests") {
+		t.Errorf("got %v, warned %q; want a warning", err, warned.String())
+	}
+	page, _ = os.ReadFile(filepath.Join(dir, run.HTMLFile))
+	if !strings.Contains(string(page), "reset-before-headers") || strings.Contains(string(page), `id="example-1"`) {
+		t.Errorf("report.html: want the report without examples")
+	}
+}
+
+// BenchmarkExamples times, on a synthetic run folder of 200,000 requests
+// with one fault event each (1% of them 502s), the analysis
+// (run.Folder.Analyze) and the extra pass that gathers the HTML report's
+// example requests (run.Folder.Examples), and prints both side by side.
+//
+//	go test -run '^$' -bench BenchmarkExamples -benchtime 3x .
+func BenchmarkExamples(b *testing.B) {
+	n := *benchExplainN
+	dir := b.TempDir()
+	if err := writeExplainRun(dir, n); err != nil {
+		b.Fatal(err)
+	}
+	var analyze, examples time.Duration
+	for range b.N {
+		start := time.Now()
+		rep, err := run.Folder(dir).Analyze(results.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		analyze += time.Since(start)
+		start = time.Now()
+		if err := run.Folder(dir).Examples(rep); err != nil {
+			b.Fatal(err)
+		}
+		examples += time.Since(start)
+		if len(rep.Examples) == 0 {
+			b.Fatal("no examples")
+		}
+	}
+	b.Logf("%d requests with one event each: Analyze %s, Examples %s (%.2fx the analysis)", n,
+		(analyze / time.Duration(b.N)).Round(time.Millisecond), (examples / time.Duration(b.N)).Round(time.Millisecond), float64(examples)/float64(analyze))
 }

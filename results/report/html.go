@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/results/causes"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // HTML writes the report as one self-contained HTML page: inline CSS
@@ -20,7 +21,11 @@ import (
 // bit. The charts: status
 // classes and offered rate over time with the phases shaded; latency p50
 // and p99 over time; the faults injected and the 502s over time. Then the
-// causes of each failure class, the phases, and the expectations. Every
+// causes of each failure class, the masked faults and their price, the
+// causes of slow answers (over the run and per phase), the advice, the
+// phases, the expectations, and the example requests (Report.Examples):
+// every cause row, of failures and of slow answers, links to the stories
+// of its first requests. Every
 // string that came from the scenario or a target is escaped: the page is
 // made with html/template, and the charts' text with gonum's SVG canvas,
 // which escapes what it writes.
@@ -62,6 +67,69 @@ type htmlData struct {
 	// whose correlations Correl leaves out.
 	SameSeconds []string
 	SendLag     string
+	// Slow is the causes of slow answers; nil for a report written
+	// before they were measured.
+	Slow *htmlSlow
+	// Price is what the masked faults cost; Advice the settings to
+	// change; nil when there is none.
+	Price  *htmlTable
+	Advice *htmlTable
+	// Examples are the stories of Report.Examples, each with its anchor.
+	Examples []htmlExample
+}
+
+// htmlTable is a table of plain cells.
+type htmlTable struct {
+	Head []htmlCell
+	Rows [][]htmlCell
+}
+
+// htmlTableOf makes a table's cells, figures aligned right.
+func htmlTableOf(t *table) *htmlTable {
+	if t == nil {
+		return nil
+	}
+	h := &htmlTable{}
+	for i, name := range t.head {
+		h.Head = append(h.Head, htmlCell{Text: name, Num: !t.isText(i)})
+	}
+	for _, row := range t.rows {
+		cells := make([]htmlCell, len(row))
+		for i, c := range row {
+			cells[i] = htmlCell{Text: c, Num: !t.isText(i)}
+		}
+		h.Rows = append(h.Rows, cells)
+	}
+	return h
+}
+
+// htmlSlow is the section of the causes of slow answers: the summary,
+// the table of causes (each row linked to its first examples), the table
+// per phase.
+type htmlSlow struct {
+	Summary string
+	Head    []htmlCell
+	Rows    []htmlLinkedRow
+	Phases  *htmlTable
+}
+
+// htmlLinkedRow is a row of cells and the links to its examples.
+type htmlLinkedRow struct {
+	Cells    []htmlCell
+	Examples []htmlLink
+}
+
+// htmlLink is a link to an example's anchor on the page.
+type htmlLink struct {
+	Href, Text string
+}
+
+// htmlExample is one example request: its anchor, what it is an example
+// of, and its story as explain tells it.
+type htmlExample struct {
+	ID, Title string
+	Of        []string
+	Story     string
 }
 
 // htmlRetries is what the client retry policy bought and cost: in
@@ -135,6 +203,8 @@ type htmlCauses struct {
 type htmlCauseRow struct {
 	Cause, Meaning, Count, Share, Gateway string
 	Exact, Temporal, Signature, None      int
+	// Examples link to the first requests of the cause.
+	Examples []htmlLink
 }
 
 // htmlCell is one cell of a table; Num aligns it right, Bad marks a
@@ -161,6 +231,10 @@ func htmlPage(r *results.Report, vs []shownVerdict) (*htmlData, error) {
 	}
 	d.Charts = charts
 	d.Causes = htmlCauseTables(r)
+	d.Slow = htmlSlowSection(r)
+	d.Price = htmlTableOf(priceTable(r))
+	d.Advice = htmlTableOf(adviceTable(r))
+	d.Examples = htmlExamples(r)
 	d.PhaseHead, d.Phases, d.Total = htmlPhaseTable(r)
 	d.Retries = htmlRetryTable(r)
 	d.Streams = htmlStreamTable(r)
@@ -194,11 +268,107 @@ func htmlCauseTables(r *results.Report) []htmlCauses {
 				Cause: c.Cause, Meaning: causes.Meaning(c.Cause), Count: strconv.Itoa(c.Count), Share: results.Percent(c.Share),
 				Gateway: saidCell(c.GatewayWords),
 				Exact:   c.Evidence.Exact, Temporal: c.Evidence.Temporal, Signature: c.Evidence.Signature, None: c.Evidence.None,
+				Examples: exampleLinks(r, func(st *results.Story) bool { return st.Cause == c.Cause && storyClass(st) == cc.class }),
 			})
 		}
 		out = append(out, hc)
 	}
 	return out
+}
+
+// htmlSlowSection is the section of the causes of slow answers; nil for
+// a report without Slow.
+func htmlSlowSection(r *results.Report) *htmlSlow {
+	if r.Slow == nil {
+		return nil
+	}
+	h := &htmlSlow{Summary: upperFirst(slowSummary(r.Slow))}
+	t := slowTable(r)
+	if t == nil {
+		return h
+	}
+	for i, name := range t.head {
+		h.Head = append(h.Head, htmlCell{Text: name, Num: !t.isText(i)})
+	}
+	for ri, row := range t.rows {
+		cells := make([]htmlCell, len(row))
+		for i, c := range row {
+			cells[i] = htmlCell{Text: c, Num: !t.isText(i)}
+		}
+		cause := r.Slow.Causes[ri].Cause
+		h.Rows = append(h.Rows, htmlLinkedRow{Cells: cells, Examples: exampleLinks(r, func(st *results.Story) bool { return st.Slow == cause })})
+	}
+	h.Phases = htmlTableOf(slowPhaseTable(r))
+	return h
+}
+
+// exampleID is the anchor of the i-th example of the report.
+func exampleID(i int) string { return "example-" + strconv.Itoa(i+1) }
+
+// exampleLinks links to the examples of the report that of picks, in
+// their order (by send time), at most results.ExamplesPerCause.
+func exampleLinks(r *results.Report, of func(*results.Story) bool) []htmlLink {
+	var out []htmlLink
+	for i := range r.Examples {
+		if len(out) == results.ExamplesPerCause {
+			break
+		}
+		if st := &r.Examples[i]; of(st) {
+			out = append(out, htmlLink{Href: "#" + exampleID(i), Text: "seq " + strconv.FormatUint(st.Seq, 10)})
+		}
+	}
+	return out
+}
+
+// htmlExamples are the report's example requests with their stories.
+func htmlExamples(r *results.Report) []htmlExample {
+	var out []htmlExample
+	for i := range r.Examples {
+		st := &r.Examples[i]
+		var b strings.Builder
+		StoryText(&b, st)
+		x := htmlExample{ID: exampleID(i), Title: fmt.Sprintf("seq %d at %s", st.Seq, results.Secs(st.TimeS)), Story: b.String()}
+		if st.Attack != "" {
+			x.Title += " (attack " + st.Attack + ")"
+		}
+		if st.Cause != "" {
+			x.Of = append(x.Of, st.Cause+" ("+classWords(storyClass(st))+")")
+		}
+		if st.Slow != "" {
+			x.Of = append(x.Of, st.Slow+" (slow answers)")
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// storyClass is the failure class of a story's answer, as the report
+// counts it: its 5xx code, a stream class, error for no answer; "" for an
+// answer that did not fail.
+func storyClass(st *results.Story) string {
+	switch {
+	case st.Status == 0:
+		if c := scenarios.StreamClass(st.Error); c != "" {
+			return c
+		}
+		return scenarios.ClassError
+	case st.Status >= 500:
+		return strconv.Itoa(st.Status)
+	}
+	return ""
+}
+
+// classWords names a failure class as the cause sections do.
+func classWords(class string) string {
+	switch class {
+	case scenarios.ClassError:
+		return "requests without an answer"
+	case scenarios.ClassStreamCut:
+		return "streams cut"
+	case scenarios.ClassStreamStall:
+		return "streams stalled"
+	}
+	return class + "s"
 }
 
 // htmlPhaseTable is the table of phases: its head, a row per phase, the
@@ -268,6 +438,8 @@ tr.total td { font-weight: 600; background: #fafbfc; }
 code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 13px; white-space: nowrap; }
 .ok { color: #22863a; font-weight: 700; }
 .fail { color: #cb2431; font-weight: 700; }
+pre { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12px; background: #f6f8fa; padding: 8px 10px; overflow-x: auto; white-space: pre-wrap; }
+.example:target h3 { background: #fffbdd; }
 footer { color: #959da5; margin-top: 32px; font-size: 12px; }
 </style>
 </head>
@@ -297,18 +469,33 @@ footer { color: #959da5; margin-top: 32px; font-size: 12px; }
 <h2>Causes</h2>
 {{range .Causes}}<h3>Causes of {{.What}}</h3>
 <table>
-<thead><tr><th>cause</th><th>meaning</th><th class="num">count</th><th class="num">share</th><th class="num">exact</th><th class="num">temporal</th><th class="num">signature</th><th class="num">none</th><th>the gateway said</th></tr></thead>
+<thead><tr><th>cause</th><th>meaning</th><th class="num">count</th><th class="num">share</th><th class="num">exact</th><th class="num">temporal</th><th class="num">signature</th><th class="num">none</th><th>the gateway said</th>{{if $.Examples}}<th>first requests</th>{{end}}</tr></thead>
 <tbody>
-{{range .Rows}}<tr><td><code>{{.Cause}}</code></td><td>{{.Meaning}}</td><td class="num">{{.Count}}</td><td class="num">{{.Share}}</td><td class="num">{{.Exact}}</td><td class="num">{{.Temporal}}</td><td class="num">{{.Signature}}</td><td class="num">{{.None}}</td><td>{{.Gateway}}</td></tr>
+{{range .Rows}}<tr><td><code>{{.Cause}}</code></td><td>{{.Meaning}}</td><td class="num">{{.Count}}</td><td class="num">{{.Share}}</td><td class="num">{{.Exact}}</td><td class="num">{{.Temporal}}</td><td class="num">{{.Signature}}</td><td class="num">{{.None}}</td><td>{{.Gateway}}</td>{{if $.Examples}}<td>{{template "links" .Examples}}</td>{{end}}</tr>
 {{end}}</tbody>
 </table>
 {{else}}<p>No failures: nothing to explain.</p>
 {{end}}{{if .Masked}}<p><strong>Masked faults:</strong> {{.Masked}}</p>
-{{end}}{{if .Correl}}<p><strong>Correlation with the 502 timeline</strong> (Pearson r): {{.Correl}}</p>
+{{with .Price}}<p>What the masked faults cost:</p>
+{{template "table" .}}{{end}}{{end}}{{if .Correl}}<p><strong>Correlation with the 502 timeline</strong> (Pearson r): {{.Correl}}</p>
 {{end}}{{range .SameSeconds}}<p>{{.}}</p>
 {{end}}<p><strong>Send lag</strong> (ms): {{.SendLag}}</p>
 </section>
-<section id="phases">
+{{with .Slow}}<section id="slow">
+<h2>Causes of slow answers</h2>
+<p>{{.Summary}}</p>
+{{if .Rows}}<table>
+<thead><tr>{{range .Head}}<th{{if .Num}} class="num"{{end}}>{{.Text}}</th>{{end}}{{if $.Examples}}<th>first requests</th>{{end}}</tr></thead>
+<tbody>
+{{range .Rows}}<tr>{{template "cells" .Cells}}{{if $.Examples}}<td>{{template "links" .Examples}}</td>{{end}}</tr>
+{{end}}</tbody>
+</table>
+{{end}}{{with .Phases}}<h3>Slow answers per phase</h3>
+{{template "table" .}}{{end}}</section>
+{{end}}{{with .Advice}}<section id="advice">
+<h2>Advice: gateway settings to change</h2>
+{{template "table" .}}</section>
+{{end}}<section id="phases">
 <h2>Phases</h2>
 <table>
 <thead><tr>{{range .PhaseHead}}<th{{if .Num}} class="num"{{end}}>{{.Text}}</th>{{end}}</tr></thead>
@@ -348,8 +535,23 @@ footer { color: #959da5; margin-top: 32px; font-size: 12px; }
 </table>
 {{else}}<p>The scenario sets no expectations.</p>
 {{end}}</section>
-</main>
+{{if .Examples}}<section id="examples">
+<h2>Example requests</h2>
+<p>The first requests (by send time) of each cause, as <code>gatecrash explain</code> tells them.</p>
+{{range .Examples}}<div class="example" id="{{.ID}}">
+<h3>{{.Title}}</h3>
+{{if .Of}}<p>Example of {{range $i, $o := .Of}}{{if $i}}; {{end}}<code>{{$o}}</code>{{end}}.</p>
+{{end}}<pre>{{.Story}}</pre>
+</div>
+{{end}}</section>
+{{end}}</main>
 <footer>gatecrash report, schema {{.R.Schema}}. Self-contained: no script, nothing loaded from the network.</footer>
 </body>
 </html>
-{{define "cells"}}{{range .}}<td{{if .Bad}} class="num bad"{{else if .Num}} class="num"{{end}}>{{.Text}}</td>{{end}}{{end}}`))
+{{define "table"}}<table>
+<thead><tr>{{range .Head}}<th{{if .Num}} class="num"{{end}}>{{.Text}}</th>{{end}}</tr></thead>
+<tbody>
+{{range .Rows}}<tr>{{template "cells" .}}</tr>
+{{end}}</tbody>
+</table>
+{{end}}{{define "links"}}{{range $i, $l := .}}{{if $i}}, {{end}}<a href="{{$l.Href}}">{{$l.Text}}</a>{{end}}{{end}}{{define "cells"}}{{range .}}<td{{if .Bad}} class="num bad"{{else if .Num}} class="num"{{end}}>{{.Text}}</td>{{end}}{{end}}`))

@@ -53,8 +53,9 @@ func failedShown(vs []shownVerdict) int {
 // short enough for a CI job summary or a pull-request comment: the
 // verdict of the expectations, the diagnosis, a warning per fault that
 // never bit, a table of the phases, the
-// causes of every failure class with their evidence, the masked faults and
-// the expectations one by one. Every string that came from the scenario
+// causes of every failure class with their evidence, the causes of slow
+// answers (over the run and per phase), the advice, the masked faults
+// with their price and the expectations one by one. Every string that came from the scenario
 // or a target (phase names, the gateway's words) is escaped, so it shows
 // as written and cannot inject markup.
 func Markdown(w io.Writer, r *results.Report) error {
@@ -73,8 +74,17 @@ func writeMarkdown(w io.Writer, r *results.Report, vs []shownVerdict) error {
 			mdRow(&b, []string{mdCode(c.Cause), strconv.Itoa(c.Count), results.Percent(c.Share), evidenceCell(c.Evidence), mdText(saidCell(c.GatewayWords))})
 		}
 	}
+	mdSlow(&b, r)
+	if t := adviceTable(r); t != nil {
+		b.WriteString("\n### Advice: gateway settings to change\n\n")
+		mdTable(&b, t)
+	}
 	if m := r.Masked; m.Faults > 0 {
 		b.WriteString("\n### Masked faults\n\n" + maskedSentence(m, mdText) + "\n")
+		if t := priceTable(r); t != nil {
+			b.WriteString("\nWhat they cost:\n\n")
+			mdTable(&b, t)
+		}
 	}
 	if x := r.Retries; x != nil {
 		b.WriteString("\n### Client retries\n\n" + mdText(x.Bought()+" "+x.Cost()) + "\n\n")
@@ -93,6 +103,25 @@ func writeMarkdown(w io.Writer, r *results.Report, vs []shownVerdict) error {
 	mdExpectations(&b, vs)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// mdSlow writes the causes of slow answers, over the run and per phase;
+// one line without a slow answer; nothing for a report written before
+// slow answers were measured.
+func mdSlow(b *strings.Builder, r *results.Report) {
+	if r.Slow == nil {
+		return
+	}
+	b.WriteString("\n### Causes of slow answers\n\n" + mdText(slowSummary(r.Slow)) + "\n")
+	if t := slowTable(r); t != nil {
+		b.WriteString("\n")
+		mdTable(b, t)
+	}
+	if t := slowPhaseTable(r); t != nil {
+		b.WriteString("\n<details><summary>Slow answers per phase</summary>\n\n")
+		mdTable(b, t)
+		b.WriteString("\n</details>\n")
+	}
 }
 
 // mdStreams writes the streaming answers per phase and in total, and per

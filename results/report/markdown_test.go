@@ -101,7 +101,38 @@ func outputFixture() *results.Report {
 		b.AchievedRate = float64(b.Requests)
 		r.Timeline = append(r.Timeline, b)
 	}
+	withSlow(r)
 	return r
+}
+
+// withSlow fills the parts of issue 16 by hand: the causes of slow
+// answers (over the run and in phase resets), the masked faults' price,
+// one piece of advice, and example requests of a failure cause and of a
+// slow cause.
+func withSlow(r *results.Report) {
+	lat := func(lo, p50, hi float64) results.Range { return results.Range{Min: lo, P50: p50, Max: hi} }
+	injected := results.SlowCause{Cause: results.SlowInjected, Count: 9, Share: 0.75, Evidence: results.Evidence{Exact: 9},
+		LatencyMS: lat(251, 260.5, 1002), AddedMS: lat(249.7, 259.2, 1000.7)}
+	retried := results.SlowCause{Cause: results.SlowGatewayRetried, Count: 3, Share: 0.25, Evidence: results.Evidence{Exact: 2, Signature: 1},
+		LatencyMS: lat(60, 75, 90.5), AddedMS: lat(58.7, 73.7, 89.2)}
+	r.Slow = &results.Slow{ThresholdMS: 50, From: results.SlowFromBaseline,
+		Baseline: results.SlowBaseline{Scope: "quiet-phases", Requests: 902, P50MS: 1.3, P99MS: 2.1},
+		Answers:  1459, Count: 12, Causes: []results.SlowCause{injected, retried}}
+	r.Phases[0].Slow = &results.PhaseSlow{Answers: 400, Causes: []results.SlowCause{}}
+	r.Phases[1].Slow = &results.PhaseSlow{Answers: 558, Count: 12, Causes: []results.SlowCause{injected, retried}}
+	r.Phases[2].Slow = &results.PhaseSlow{Answers: 501, Causes: []results.SlowCause{}}
+	r.Masked.Price = []results.MaskedPrice{{Kind: "reset", Phase: "resets", Faults: 58, Requests: 52, AddedMS: 3843.2, AddedMaxMS: 89.2, ExtraAttempts: 52}}
+	r.Advice = []results.Advice{{Rule: "nginx-read-timeout", Gateway: "nginx", Setting: "proxy_read_timeout", Current: "unset (default 60s)",
+		Suggest: "1500ms", Cause: causes.UpstreamLatency, Evidence: "5 answers 504 after 1.0s while the upstream's p99 was 1.4s"}}
+	r.Examples = []results.Story{
+		{Attack: "upstream-resets", Seq: 412, TimeS: 4.21, Phase: "resets", Status: 502, LatencyMS: 3.4,
+			Attempts: []results.StoryAttempt{{Attempt: 0, Events: []results.StoryEvent{{AtS: 4.211, Type: "fault", Kind: "reset", Cause: "reset-before-headers", Ended: true, Conn: 17, Detail: "RST before headers"}}}},
+			Gateway:  []results.StoryTestimony{{Gateway: "nginx", AtS: 4.213, Status: 502, Upstream: []string{"127.0.0.1:9001"}, Words: "upstream prematurely closed connection while reading response header from upstream"}},
+			Cause:    "reset-before-headers", Evidence: "exact", Why: "the proxy reset attempt 0 of seq 412 before its headers"},
+		{Attack: "upstream-resets", Seq: 430, TimeS: 4.33, Phase: "resets", Status: 200, LatencyMS: 251,
+			Attempts: []results.StoryAttempt{{Attempt: 0, Events: []results.StoryEvent{{AtS: 4.33, Type: "fault", Kind: "latency", Conn: 18, Detail: "delayed 250ms"}}}},
+			Slow:     results.SlowInjected, SlowEvidence: "exact", SlowWhy: "the proxy delayed attempt 0 of seq 430 by 250ms"},
+	}
 }
 
 // fixtureVerdicts are expectations as a scenario might set them, one of
@@ -134,6 +165,15 @@ func evilFixture() *results.Report {
 	r.Unapplied[0].Phase = evil
 	r.Unapplied[0].Warning = "keepalive (phase " + evil + ") never applied: *no* `connection` was idle 50ms | [x](y)."
 	r.Timeline[5].Faults[evil] = 4
+	r.Phases[1].Slow = &results.PhaseSlow{Answers: 558, Count: 12, Causes: r.Slow.Causes}
+	r.Slow.From, r.Slow.Expectation = results.SlowFromExpectation, "p99(latency) < 50ms in "+evil
+	r.Masked.Price[0].Phase = evil
+	r.Advice[0].Current = evil + " | `x`"
+	r.Advice[0].Evidence = "a|b\n## c <img src=x onerror=alert(5)>"
+	r.Examples[0].Phase = evil
+	r.Examples[0].Gateway[0].Words = evil + " </pre>"
+	r.Examples[1].Error = "<img src=x onerror=alert(6)>"
+	r.Examples[1].Attempts[0].Events[0].Detail = "</pre><script>alert(7)</script>"
 	return r
 }
 

@@ -65,7 +65,9 @@ const maxTimelineRows = 120
 // Text writes the report for a terminal: the diagnosis; a WARNING line
 // per damaged file and per fault that never bit; the expectations and their verdicts; per phase the requests, rates, status
 // counts and latency; the timeline; the causes of every failure class;
-// masked faults, correlations and send lag.
+// the causes of slow answers, over the run and per phase; the advice
+// (gateway settings to change); masked faults with their price,
+// correlations and send lag.
 func Text(w io.Writer, r *results.Report) error {
 	var b strings.Builder
 	state := ""
@@ -85,6 +87,8 @@ func Text(w io.Writer, r *results.Report) error {
 	textPhases(&b, r, codes)
 	writeTimeline(&b, r, codes)
 	textCauses(&b, r)
+	textSlow(&b, r)
+	textAdvice(&b, r)
 	textRetries(&b, r)
 	textStreams(&b, r)
 	textAsides(&b, r)
@@ -151,6 +155,35 @@ func textCauses(b *strings.Builder, r *results.Report) {
 	}
 }
 
+// textSlow writes the causes of slow answers, over the run and per
+// phase; one line without a slow answer; nothing for a report written
+// before slow answers were measured.
+func textSlow(b *strings.Builder, r *results.Report) {
+	if r.Slow == nil {
+		return
+	}
+	if r.Slow.Count == 0 {
+		b.WriteString("\n" + slowSummary(r.Slow) + "\n")
+		return
+	}
+	b.WriteString("\ncauses of slow answers:\n")
+	b.WriteString(wrap(slowSummary(r.Slow), 100) + "\n")
+	textTable(b, slowTable(r))
+	if t := slowPhaseTable(r); t != nil {
+		b.WriteString("\nslow answers per phase:\n")
+		textTable(b, t)
+	}
+}
+
+// textAdvice writes the gateway settings to change; nothing without
+// advice.
+func textAdvice(b *strings.Builder, r *results.Report) {
+	if t := adviceTable(r); t != nil {
+		b.WriteString("\nadvice (gateway settings to change):\n")
+		textTable(b, t)
+	}
+}
+
 // textRetries writes what the client retry policy bought and cost, per
 // phase and in total; nothing without a policy.
 func textRetries(b *strings.Builder, r *results.Report) {
@@ -205,6 +238,10 @@ func textAsides(b *strings.Builder, r *results.Report) {
 			fmt.Fprintf(b, "; %d repeated", m.Repeated)
 		}
 		b.WriteString("\n")
+		if t := priceTable(r); t != nil {
+			b.WriteString("what the masked faults cost:\n")
+			textTable(b, t)
+		}
 	}
 	shown, same := r.Correlated()
 	if len(shown) > 0 {
