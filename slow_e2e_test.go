@@ -154,6 +154,15 @@ func TestSlowCausesOnEveryGateway(t *testing.T) {
 				if late < 10 || conn.Count < late || conn.Evidence.Temporal != conn.Count || lateMin < 900*time.Millisecond {
 					t.Errorf("phase refused: %d 200s sent while refused came late (at least %s), connect-retried %+v; want 10 or more, 900ms late or more, every one connect-retried (temporal)", late, lateMin, conn)
 				}
+				var adv *results.Advice
+				for i := range rd.report.Advice {
+					if rd.report.Advice[i].Rule == "haproxy-connect-retries" {
+						adv = &rd.report.Advice[i]
+					}
+				}
+				if adv == nil || adv.Cause != results.SlowConnectRetried || !strings.Contains(adv.Evidence, fmt.Sprint(conn.Count)) {
+					t.Errorf("advice: got %+v, want haproxy-connect-retries for the %d connect-retried answers", rd.report.Advice, conn.Count)
+				}
 				if want := "in phase refused took"; !strings.Contains(rd.report.Diagnosis, want) || !strings.Contains(rd.report.Diagnosis, "HAProxy retried the connect while the upstream refused") {
 					t.Errorf("diagnosis does not name the connect retries:\n%s", rd.report.Diagnosis)
 				}
