@@ -177,10 +177,29 @@ func textSlow(b *strings.Builder, r *results.Report) {
 
 // textAdvice writes the gateway settings to change; nothing without
 // advice.
+// Each is a block, its long sentences wrapped: a table of them would be
+// wider than any terminal.
 func textAdvice(b *strings.Builder, r *results.Report) {
-	if t := adviceTable(r); t != nil {
-		b.WriteString("\nadvice (gateway settings to change):\n")
-		textTable(b, t)
+	if len(r.Advice) == 0 {
+		return
+	}
+	b.WriteString("\nadvice (gateway settings to change):\n")
+	for _, a := range r.Advice {
+		setting := a.Setting
+		if a.Gateway != "" {
+			setting = a.Gateway + " " + a.Setting
+		}
+		fmt.Fprintf(b, "  %s (rule %s, for %s)\n", setting, a.Rule, a.Cause)
+		for _, kv := range [][2]string{{"now", a.Current}, {"change", a.Suggest}, {"because", a.Evidence}} {
+			lines := strings.Split(wrap(kv[1], 86), "\n")
+			for i, l := range lines {
+				head := ""
+				if i == 0 {
+					head = kv[0] + ":"
+				}
+				fmt.Fprintf(b, "    %-8s %s\n", head, l)
+			}
+		}
 	}
 }
 
