@@ -246,9 +246,14 @@ func (b *bucketAcc) segment(pi int) *segment {
 	return &b.segs[len(b.segs)-1]
 }
 
-// classOf returns a result's failure class, or "" when it did not fail:
-// a result without a code is of a stream class when its error says so
-// (scenarios.StreamClass), else of ClassError.
+// ClassOf returns the failure class of an answer with this code (0 for
+// none) and error, as the report counts it: its code for a 5xx, a stream
+// class when the error of an answer without a code says so
+// (scenarios.StreamClass), else scenarios.ClassError; "" for an answer
+// that did not fail.
+func ClassOf(code uint16, err string) string { return classOf(code, err) }
+
+// classOf is ClassOf.
 func classOf(code uint16, err string) string {
 	switch {
 	case code == 0:

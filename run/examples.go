@@ -5,14 +5,12 @@ import (
 	"math"
 	"os"
 	"sort"
-	"strconv"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/results"
-	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // exampleKey is what a request is an example of: a failure cause within
@@ -79,7 +77,7 @@ func (f Folder) Examples(rep *results.Report) error {
 	if _, err := f.eachRecord(func(r *vegeta.Result) {
 		var k exampleKey
 		if cause, _ := a.Explain(r); cause != "" {
-			k = exampleKey{failureClass(r), cause}
+			k = exampleKey{results.ClassOf(r.Code, r.Error), cause}
 		} else if threshold > 0 && r.Latency >= threshold {
 			cause, _, _ := a.Slowness(r)
 			k = exampleKey{slowClass, cause}
@@ -174,16 +172,4 @@ func keepFirst(rs []vegeta.Result, r *vegeta.Result) []vegeta.Result {
 		rs = rs[:results.ExamplesPerCause]
 	}
 	return rs
-}
-
-// failureClass is the failure class of a failed result, as the report
-// counts it: its 5xx code, a stream class, or error for no answer.
-func failureClass(r *vegeta.Result) string {
-	if r.Code == 0 {
-		if c := scenarios.StreamClass(r.Error); c != "" {
-			return c
-		}
-		return scenarios.ClassError
-	}
-	return strconv.Itoa(int(r.Code))
 }

@@ -343,19 +343,9 @@ func htmlExamples(r *results.Report) []htmlExample {
 }
 
 // storyClass is the failure class of a story's answer, as the report
-// counts it: its 5xx code, a stream class, error for no answer; "" for an
-// answer that did not fail.
+// counts it; "" for an answer that did not fail.
 func storyClass(st *results.Story) string {
-	switch {
-	case st.Status == 0:
-		if c := scenarios.StreamClass(st.Error); c != "" {
-			return c
-		}
-		return scenarios.ClassError
-	case st.Status >= 500:
-		return strconv.Itoa(st.Status)
-	}
-	return ""
+	return results.ClassOf(uint16(min(max(st.Status, 0), 1<<16-1)), st.Error)
 }
 
 // classWords names a failure class as the cause sections do.
