@@ -100,7 +100,9 @@ type toldEntry struct {
 	failed     int       // nginx: tries that failed
 	claimed    int       // nginx: failed tries given an error line
 	words      []string
-	lastTry    string // caddy: the last try's error, "" if it was answered
+	lastTry    string    // caddy: the last try's error, "" if it was answered
+	tryStart   time.Time // caddy: when the last try began; zero if unknown
+	timed      bool      // caddy: start is from a logged duration
 }
 
 type toldKey struct {
