@@ -253,7 +253,7 @@ func TestReadTestimonyMalformed(t *testing.T) {
 // FuzzReadTestimony feeds each parser arbitrary logs: no panics, and what
 // it returns is sorted, names its gateway and can be written.
 func FuzzReadTestimony(f *testing.F) {
-	kinds := []string{"nginx", "haproxy", "caddy"}
+	kinds := []string{"nginx", "haproxy", "caddy", "builtin"}
 	for _, fx := range []struct {
 		name string
 		kind uint8
@@ -273,6 +273,8 @@ func FuzzReadTestimony(f *testing.F) {
 	f.Add(uint8(1), []byte("gc1 1795651500.100 a 5 200 ---- +3 1500 3004 1 4600 upstream/proxy 2\ngc1 1.000 a 6 200 ---- 0 999999999999 999999999999 1 1 upstream/proxy -\n"), []byte(nil))
 	f.Add(uint8(1), []byte("gc1 1795651500.100 a b 5 200 ---- +1 0 0 1 1 upstream/proxy 2\ngc1 1.000 a 5 200 ---- 0 0 0 1 1 upstream/proxy -\n"), []byte(nil))
 	f.Add(uint8(2), []byte(`{"level":"error","ts":1e300,"logger":"http.log.access","status":1}`), []byte(`{"level":"debug","ts":"2026-11-26T00:00:00Z","logger":"http.handlers.reverse_proxy","msg":"upstream roundtrip","request":{"headers":{"X-Vegeta-Seq":["1"]}},"status":200}`))
+	// The built-in gateway's, with wait_ms and the format before it.
+	f.Add(uint8(3), []byte("2026-11-25T23:57:10Z status=502 attack=\"a\" seq=1 wait_ms=0.412 error=\"EOF\"\n2026-11-25T23:57:11Z status=504 attack=\"a\" seq=2 error=\"x\"\n2026-11-25T23:57:12Z status=502 attack=\"a\" seq=3 wait_ms=- error=\"x\"\n"), []byte(nil))
 	f.Fuzz(func(t *testing.T, k uint8, access, errorLog []byte) {
 		kind := kinds[int(k)%len(kinds)]
 		ts, err := readTestimony(kind, bytes.NewReader(access), bytes.NewReader(errorLog), time.UTC)
