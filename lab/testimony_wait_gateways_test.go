@@ -140,6 +140,34 @@ func toldOf(t *testing.T, kind, dir string, seq uint64) results.Testimony {
 	}
 }
 
+// toldOfBoth is toldOf reading the error log too, once the access log
+// has seq's line.
+func toldOfBoth(t *testing.T, kind, dir string, seq uint64) results.Testimony {
+	t.Helper()
+	toldOf(t, kind, dir, seq)
+	access, err := os.Open(filepath.Join(dir, accessLogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer access.Close()
+	errorLog, err := os.Open(filepath.Join(dir, errorLogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errorLog.Close()
+	ts, err := lab.ReadTestimony(kind, access, errorLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range ts {
+		if x.Seq != nil && *x.Seq == seq && x.Status != 0 {
+			return x
+		}
+	}
+	t.Fatalf("no testimony of seq %d", seq)
+	return results.Testimony{}
+}
+
 // ms is a duration in milliseconds, as WaitMS counts.
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
@@ -157,14 +185,44 @@ func checkWait(t *testing.T, x results.Testimony, lo, hi float64) {
 
 // TestGatewaysWaitSlowUpstream: an answer the upstream held back 600 ms,
 // with nothing queued at the gateway, is not the gateway's wait: nginx's
-// and HAProxy's WaitMS stay far below the upstream's time.
+// and HAProxy's WaitMS stay far below the upstream's time, and Caddy's
+// too when its log level is DEBUG (its "upstream roundtrip" lines); at
+// its template's INFO, Caddy's log does not say (nil).
 func TestGatewaysWaitSlowUpstream(t *testing.T) {
 	const delay = 600 * time.Millisecond
-	for _, kind := range []string{scenarios.GatewayNginx, scenarios.GatewayHAProxy} {
-		t.Run(kind, func(t *testing.T) {
+	caddyDebug := func(t *testing.T) *lab.Template {
+		text, err := lab.DefaultTemplate(scenarios.GatewayCaddy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text, "level INFO") {
+			t.Fatal("the default Caddy template lacks level INFO")
+		}
+		tmpl, err := lab.Render(scenarios.GatewayCaddy, "debug", strings.Replace(text, "level INFO", "level DEBUG", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tmpl
+	}
+	for _, tt := range []struct {
+		name, kind string
+		debug      bool // Caddy at level DEBUG
+		said       bool // WaitMS is said
+	}{
+		{"nginx", scenarios.GatewayNginx, false, true},
+		{"haproxy", scenarios.GatewayHAProxy, false, true},
+		{"caddy", scenarios.GatewayCaddy, false, false},
+		{"caddy-debug", scenarios.GatewayCaddy, true, true},
+	} {
+		kind := tt.kind
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			up := startWaitUpstream(t)
-			m, dir := startManaged(t, lab.ManagedConfig{Template: defaultTemplate(t, kind), Upstream: up.addr,
+			tmpl := defaultTemplate(t, kind)
+			if tt.debug {
+				tmpl = caddyDebug(t)
+			}
+			m, dir := startManaged(t, lab.ManagedConfig{Template: tmpl, Upstream: up.addr,
 				ConnectTimeout: 500 * time.Millisecond, ReadTimeout: 5 * time.Second})
 			code, took, _, err := send(context.Background(), m.URL(), 1, delay, nil)
 			if err != nil || code != 200 {
@@ -173,7 +231,22 @@ func TestGatewaysWaitSlowUpstream(t *testing.T) {
 			if took < delay {
 				t.Fatalf("latency %v, want at least the upstream's %v", took, delay)
 			}
+			if tt.debug {
+				// Caddy's tries are in its error log (the global log).
+				x := toldOfBoth(t, kind, dir, 1)
+				if x.WaitMS != nil {
+					t.Logf("caddy (debug): latency %v, WaitMS %v", took, *x.WaitMS)
+				}
+				checkWait(t, x, 0, ms(delay)/4)
+				return
+			}
 			x := toldOf(t, kind, dir, 1)
+			if !tt.said {
+				if x.WaitMS != nil {
+					t.Errorf("got WaitMS %v, want nil: the log does not say", *x.WaitMS)
+				}
+				return
+			}
 			t.Logf("%s: latency %v, WaitMS %v", kind, took, *x.WaitMS)
 			checkWait(t, x, 0, ms(delay)/4)
 		})
