@@ -26,7 +26,7 @@ func (c *toldLog) readBuiltin(log io.Reader) error {
 	err := eachToldLine(tally.name, log, func(no int, line string, _ bool) {
 		ts, rest, ok := strings.Cut(line, " ")
 		t, err := time.Parse(time.RFC3339Nano, ts)
-		if !ok || err != nil {
+		if !ok || err != nil || !toldTime(t) {
 			tally.fail(no, line, want)
 			return
 		}
@@ -50,7 +50,7 @@ func (c *toldLog) readBuiltin(log io.Reader) error {
 			}
 		}
 		w, ok := builtinToldWait(wait)
-		if !ok {
+		if !ok || status < 0 || status > 999 {
 			tally.fail(no, line, want)
 			return
 		}

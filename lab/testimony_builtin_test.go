@@ -27,6 +27,10 @@ func TestReadTestimonyBuiltin(t *testing.T) {
 	if e := ts[2]; e.Seq == nil || *e.Seq != 9 || e.Attack != "a b" || e.Status != 504 {
 		t.Errorf("third: got %+v", e)
 	}
+	// Found by FuzzReadTestimony: a time no log holds.
+	if ts, err := ReadTestimony("builtin", strings.NewReader(`0000-01-01T0:00:00Z status=502 attack="" seq=0 error=""`), nil); err == nil {
+		t.Errorf("year 0: got %+v, want an error", ts)
+	}
 	if _, err := ReadTestimony("builtin", strings.NewReader("nonsense\nmore nonsense\n"), nil); err == nil || !strings.Contains(err.Error(), "built-in gateway log: 2 of 2 lines do not parse") {
 		t.Errorf("garbage: got %v", err)
 	}
@@ -48,6 +52,9 @@ func TestReadTestimonyBuiltinWait(t *testing.T) {
 		{"the format before wait_ms", `status=502 attack="a" seq=4 error="EOF"`, nil, false},
 		{"a negative wait", `status=502 attack="a" seq=5 wait_ms=-1 error="EOF"`, nil, true},
 		{"not a number", `status=502 attack="a" seq=6 wait_ms=NaN error="EOF"`, nil, true},
+		// Found by FuzzReadTestimony: a status out of range.
+		{"a negative status", `status=-1 attack="" seq=0 error=""`, nil, true},
+		{"a status of four digits", `status=5020 attack="a" seq=7 wait_ms=1 error="EOF"`, nil, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ts, err := ReadTestimony("builtin", strings.NewReader(at+c.line), nil)
