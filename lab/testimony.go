@@ -58,6 +58,13 @@ const toldSlack = time.Millisecond
 //     Each "upstream roundtrip" line (debug level) is one try: its status,
 //     or "-" for an error, is appended to Upstream.
 //
+// Each access entry's WaitMS, how long the gateway held the request before
+// its last try upstream began, is HAProxy's %Tw + %Tc (haproxyToldWait);
+// nginx's $request_time less the last try's $upstream_response_time, plus
+// its $upstream_connect_time where the line has it (nginxToldWait);
+// Caddy's only from its debug "upstream roundtrip" lines, nil at level
+// INFO (caddyToldWait); the built-in gateway's wait_ms.
+//
 // nginx's error log has local time with one second's resolution: it is
 // read in time.Local, the zone of the nginx gatecrash started.
 //

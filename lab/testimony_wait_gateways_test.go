@@ -406,3 +406,55 @@ func TestHAProxyWaitQueue(t *testing.T) {
 	checkWait(t, first, 0, 50)
 	checkWait(t, second, ms(queued)-50, ms(queued)+10)
 }
+
+// TestNginxWaitTimedOutTry: nginx's upstream lists a server that never
+// answers (a listener that accepts nothing: connecting works, no answer
+// comes) before the good one; a request that meets it first waits the
+// read timeout (300 ms), then nginx tries the next server (its default
+// proxy_next_upstream error timeout). Its WaitMS is that failed try's
+// time, and the good try's own time is not in it. nginx's round robin
+// (two workers) may send a request to the good server first: up to 6 are
+// sent until one met the silent server.
+func TestNginxWaitTimedOutTry(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	text, err := lab.DefaultTemplate(scenarios.GatewayNginx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const server = "server {{.Upstream}};"
+	if !strings.Contains(text, server) {
+		t.Fatalf("the default template lacks %q", server)
+	}
+	tmpl, err := lab.Render(scenarios.GatewayNginx, "silent-first", strings.Replace(text, server,
+		"server "+silent.Addr().String()+" max_fails=0;\n        server {{.Upstream}} max_fails=0;", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := startWaitUpstream(t)
+	m, dir := startManaged(t, lab.ManagedConfig{Template: tmpl, Upstream: up.addr, ConnectTimeout: timeout, ReadTimeout: timeout})
+	for seq := 1; seq <= 6; seq++ {
+		code, took, _, err := send(context.Background(), m.URL(), seq, 0, nil)
+		if err != nil || code != 200 {
+			t.Fatalf("seq %d: got %d, %v; want 200", seq, code, err)
+		}
+		x := toldOf(t, scenarios.GatewayNginx, dir, uint64(seq))
+		if len(x.Upstream) < 2 {
+			continue
+		}
+		t.Logf("seq %d: latency %v, upstream %v, WaitMS %v", seq, took, x.Upstream, *x.WaitMS)
+		if x.Upstream[0] != "504" || x.Upstream[1] != "200" {
+			t.Fatalf("seq %d: got upstream %v, want 504, 200", seq, x.Upstream)
+		}
+		checkWait(t, x, ms(timeout)-5, ms(timeout)+100)
+		if *x.WaitMS > ms(took)+1 {
+			t.Errorf("seq %d: WaitMS %v above the latency %v", seq, *x.WaitMS, took)
+		}
+		return
+	}
+	t.Fatal("no request met the silent server in 6")
+}
