@@ -103,12 +103,15 @@ type StoryTestimony struct {
 	Gateway string `json:"gateway"`
 	// AtS is when it was logged, in seconds from the run's start.
 	AtS float64 `json:"at_s"`
-	// Try, Status, Upstream, Retries and Words are the Testimony's.
+	// Try, Status, Upstream, Retries, Words and WaitMS are the
+	// Testimony's; WaitMS is nil when the gateway's log does not say how
+	// long it held the request before the try that answered.
 	Try      int      `json:"try,omitempty"`
 	Status   int      `json:"status,omitempty"`
 	Upstream []string `json:"upstream,omitempty"`
 	Retries  int      `json:"retries,omitempty"`
 	Words    string   `json:"words,omitempty"`
+	WaitMS   *float64 `json:"wait_ms,omitempty"`
 }
 
 // Story tells the story of a result. events and told are the fault events
@@ -129,7 +132,7 @@ func (a *Analyzer) Story(r *vegeta.Result, events []faults.Event, told []Testimo
 	for i := range told {
 		t := &told[i]
 		st.Gateway = append(st.Gateway, StoryTestimony{Gateway: t.Gateway, AtS: round3(t.Time.Sub(start).Seconds()), Try: t.Try,
-			Status: t.Status, Upstream: t.Upstream, Retries: t.Retries, Words: t.Words})
+			Status: t.Status, Upstream: t.Upstream, Retries: t.Retries, Words: t.Words, WaitMS: t.WaitMS})
 	}
 	class := classOf(r.Code, r.Error)
 	in := a.ev.lookup(r.Attack, r.Seq)
