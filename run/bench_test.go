@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,8 @@ import (
 var (
 	benchResults = flag.Int("bench-analyze-results", 5_000_000, "analysis benchmark: results in the synthetic run")
 	benchDense   = flag.Bool("bench-analyze-dense", false, "analysis benchmark: a latency event on every request and resets on 10%, instead of 1%")
+	benchDir     = flag.String("bench-analyze-dir", "", "analysis benchmark: write the synthetic run into this folder and keep it, or reuse the run already there (its results count and density are then its own)")
+	benchProfile = flag.String("bench-analyze-cpuprofile", "", "analysis benchmark: write the CPU profile of each side to this path with the side's name appended")
 )
 
 // benchChildEnv tells the test binary, run again by BenchmarkAnalyze, which
@@ -44,9 +47,16 @@ const benchChildEnv = "GATECRASH_BENCH_ANALYZE"
 //
 //	make bench-analysis
 func BenchmarkAnalyze(b *testing.B) {
-	dir := b.TempDir()
+	dir := *benchDir
+	if dir == "" {
+		dir = b.TempDir()
+	}
 	start := time.Now()
-	if err := writeBenchRun(dir, *benchResults, *benchDense); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, EventsFile)); err == nil {
+		b.Logf("reusing the run in %s", dir)
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	} else if err := writeBenchRun(dir, *benchResults, *benchDense); err != nil {
 		b.Fatal(err)
 	}
 	st, _ := os.Stat(filepath.Join(dir, ResultsFile))
@@ -81,7 +91,7 @@ func median(ds []time.Duration) time.Duration {
 // time it reports and its peak resident memory in bytes.
 func benchChild(b *testing.B, side, dir string) (time.Duration, int64) {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchAnalyzeChild$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchAnalyzeChild$", "-test.count=1", "-bench-analyze-cpuprofile="+*benchProfile)
 	cmd.Env = append(os.Environ(), benchChildEnv+"="+side+":"+dir)
 	out, err := cmd.Output()
 	if err != nil {
@@ -107,6 +117,17 @@ func TestBenchAnalyzeChild(t *testing.T) {
 		t.Skip("run by BenchmarkAnalyze only")
 	}
 	side, dir, _ := strings.Cut(spec, ":")
+	if *benchProfile != "" {
+		pf, err := os.Create(*benchProfile + "." + side)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			t.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	switch side {
 	case "vegeta":
