@@ -39,13 +39,16 @@ const benchChildEnv = "GATECRASH_BENCH_ANALYZE"
 
 // BenchmarkAnalyze writes a synthetic run of -bench-analyze-results
 // results (1% 502s with nginx's page, each tied to a reset event; 0.1%
-// cut answers; a ramp) and measures, each in a fresh process so that its
-// peak memory is its own: vegeta's Metrics over the decoded results file,
-// and gatecrash's whole analysis of the run folder (report.json
-// included). It prints both times, their ratio, and the peak resident
-// memory of each.
+// cut answers; a ramp; with -bench-analyze-dense, an event on every
+// request) and measures, each in a fresh process so that its peak memory
+// is its own: vegeta's Metrics over the decoded results file, gatecrash's
+// whole analysis of the run folder (report.json included), and the built
+// gatecrash binary's `explain DIR --seq N` of one 502 in the middle of
+// the run. It prints the three times, the analysis' ratio to vegeta's,
+// and the peak resident memory of each.
 //
 //	make bench-analysis
+//	make bench-analysis-dense
 func BenchmarkAnalyze(b *testing.B) {
 	dir := *benchDir
 	if dir == "" {
@@ -59,26 +62,56 @@ func BenchmarkAnalyze(b *testing.B) {
 	} else if err := writeBenchRun(dir, *benchResults, *benchDense); err != nil {
 		b.Fatal(err)
 	}
+	plan, err := Folder(dir).Plan()
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := int(plan.Phases[0].Planned)
 	st, _ := os.Stat(filepath.Join(dir, ResultsFile))
 	se, _ := os.Stat(filepath.Join(dir, EventsFile))
-	b.Logf("wrote %d results (%.0f MB) and their events (%.0f MB, dense %v) in %s", *benchResults, float64(st.Size())/1e6, float64(se.Size())/1e6, *benchDense, time.Since(start).Round(time.Millisecond))
+	b.Logf("%d results (%.0f MB) and their events (%.0f MB) ready in %s", n, float64(st.Size())/1e6, float64(se.Size())/1e6, time.Since(start).Round(time.Millisecond))
+	bin := filepath.Join(b.TempDir(), "gatecrash")
+	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
+		b.Fatalf("build gatecrash: %v\n%s", err, out)
+	}
+	// A 502 (i%100 == 37) in the middle of the run.
+	seq := strconv.Itoa(n/200*100 + 37)
 	for range b.N {
-		var vt, gt []time.Duration
-		var vrss, grss int64
+		var vt, gt, et []time.Duration
+		var vrss, grss, erss int64
 		for range 3 {
 			d, rss := benchChild(b, "vegeta", dir)
 			vt, vrss = append(vt, d), max(vrss, rss)
 			d, rss = benchChild(b, "gatecrash", dir)
 			gt, grss = append(gt, d), max(grss, rss)
+			d, rss = benchExplain(b, bin, dir, seq)
+			et, erss = append(et, d), max(erss, rss)
 		}
-		v, g := median(vt), median(gt)
+		v, g, e := median(vt), median(gt), median(et)
 		ratio := g.Seconds() / v.Seconds()
 		b.Logf("vegeta Metrics:        %s (median of 3), peak RSS %d MB", v.Round(time.Millisecond), vrss>>20)
 		b.Logf("gatecrash analysis:    %s (median of 3), peak RSS %d MB", g.Round(time.Millisecond), grss>>20)
-		b.Logf("ratio gatecrash/vegeta: %.2f (want at most 1.5); peak memory want under 512 MB", ratio)
+		b.Logf("gatecrash explain --seq %s: %s (median of 3, the whole process), peak RSS %d MB (want under 1s)", seq, e.Round(time.Millisecond), erss>>20)
+		b.Logf("ratio gatecrash/vegeta: %.2f (want at most 1.5); analysis peak memory want under %.0f MB (150 MB per million requests)", ratio, 150*max(float64(n)/1e6, 1))
 		b.ReportMetric(ratio, "x-vegeta")
 		b.ReportMetric(float64(grss>>20), "MB-peak")
+		b.ReportMetric(e.Seconds(), "s-explain")
 	}
+}
+
+// benchExplain runs `gatecrash explain dir --seq seq` and returns how
+// long the whole process took and its peak resident memory in bytes.
+func benchExplain(b *testing.B, bin, dir, seq string) (time.Duration, int64) {
+	b.Helper()
+	cmd := exec.Command(bin, "explain", dir, "--seq", seq)
+	start := time.Now()
+	out, err := cmd.Output()
+	d := time.Since(start)
+	if err != nil || !strings.HasPrefix(string(out), "seq "+seq+" ") {
+		b.Fatalf("explain --seq %s: %v\n%s", seq, err, out)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return d, ru.Maxrss << 10
 }
 
 func median(ds []time.Duration) time.Duration {
