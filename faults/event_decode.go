@@ -21,6 +21,10 @@ import (
 // concurrent use.
 type eventDecoder struct {
 	strs map[string]string
+	// last holds each string field's value on the line before, which
+	// the next line most often repeats: a comparison, cheaper than a
+	// lookup in strs.
+	last [7]string
 }
 
 // maxInterned bounds how many distinct strings an eventDecoder keeps, and
@@ -30,6 +34,17 @@ const (
 	maxInterned  = 4096
 	maxInternLen = 64
 )
+
+// field returns b, the value of string field f (an index in last), as a
+// string: the one of the line before when it is the same, or interned.
+func (d *eventDecoder) field(f int, b []byte) string {
+	if string(b) == d.last[f] {
+		return d.last[f]
+	}
+	s := d.str(b)
+	d.last[f] = s
+	return s
+}
 
 // str returns b as a string, interned when short.
 func (d *eventDecoder) str(b []byte) string {
@@ -79,22 +94,21 @@ func (d *eventDecoder) decode(line []byte, e *Event) bool {
 				return false
 			}
 			p = rest
-			str := d.str(s)
 			switch string(key) {
 			case "type":
-				e.Type = str
+				e.Type = d.field(0, s)
 			case "attack":
-				e.Attack = str
+				e.Attack = d.field(1, s)
 			case "phase":
-				e.Phase = str
+				e.Phase = d.field(2, s)
 			case "kind":
-				e.Kind = str
+				e.Kind = d.field(3, s)
 			case "cause":
-				e.Cause = str
+				e.Cause = d.field(4, s)
 			case "detail":
-				e.Detail = str
+				e.Detail = d.field(5, s)
 			case "fault_kind":
-				e.FaultKind = str
+				e.FaultKind = d.field(6, s)
 			}
 		case "seq":
 			if bytes.HasPrefix(p, []byte("null")) {
@@ -287,7 +301,13 @@ func parseTime(s []byte, t *time.Time) bool {
 
 // daysIn returns the number of days of month in year.
 func daysIn(m time.Month, year int) int {
-	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	if m == time.February {
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return int(30 + (m+m/8)%2)
 }
 
 // slowTime is parseTime by time.Time's own UnmarshalJSON.

@@ -205,3 +205,13 @@ func BenchmarkEachEvent(b *testing.B) {
 		}
 	}
 }
+
+func TestDaysIn(t *testing.T) {
+	for _, year := range []int{1900, 2000, 2023, 2024, 2026} {
+		for m := time.January; m <= time.December; m++ {
+			if got, want := daysIn(m, year), time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day(); got != want {
+				t.Errorf("%s %d: got %d days, want %d", m, year, got, want)
+			}
+		}
+	}
+}
