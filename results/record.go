@@ -74,8 +74,105 @@ var notResults = errors.New("not a vegeta results file (gob, JSON or CSV)")
 // EachRecord is Each, and says how the file ended: empty, on a whole
 // record, or cut inside one (in the gob encoding gatecrash and vegeta
 // write, to the byte; vegeta's JSON and CSV encodings are read as Each
-// always read them).
+// always read them). The records are decoded on a goroutine of its own,
+// a few hundred ahead of fn, which the caller's goroutine calls in order.
 func EachRecord(r io.Reader, fn func(*vegeta.Result)) (Ending, error) {
+	free := make(chan *[]vegeta.Result, recordBatches)
+	for range recordBatches {
+		b := make([]vegeta.Result, 0, recordBatch)
+		free <- &b
+	}
+	full := make(chan *[]vegeta.Result, recordBatches)
+	done := make(chan struct{})
+	var end Ending
+	var err error
+	go func() {
+		defer close(full)
+		end, err = decodeRecords(r, free, full, done)
+	}()
+	defer func() {
+		// fn panicked: stop the decoding goroutine, and wait for it.
+		close(done)
+		for range full {
+		}
+	}()
+	for b := range full {
+		for i := range *b {
+			fn(&(*b)[i])
+		}
+		free <- b
+	}
+	// full is closed: decodeRecords has returned, and end and err are set.
+	return end, err
+}
+
+// recordBatch is how many decoded records EachRecord passes at once from
+// its decoding goroutine to fn, and recordBatches how many such batches
+// exist: the decoding runs at most that far ahead.
+const (
+	recordBatch   = 256
+	recordBatches = 4
+)
+
+// decodeRecords is EachRecord's decoding goroutine: it fills batches
+// taken from free with copies of the records of r, each batch's Bodies
+// reused from one batch to the next, and sends them on full, the last one
+// before it returns, until r ends or done is closed.
+func decodeRecords(r io.Reader, free <-chan *[]vegeta.Result, full chan<- *[]vegeta.Result, done <-chan struct{}) (Ending, error) {
+	var b *[]vegeta.Result
+	select {
+	case b = <-free:
+	case <-done:
+		return Ending{}, nil
+	}
+	n := 0
+	stopped := false
+	end, err := eachRecord(r, func(res *vegeta.Result) {
+		if stopped {
+			return
+		}
+		if n == cap(*b) {
+			select {
+			case full <- b:
+			case <-done:
+				stopped = true
+				return
+			}
+			select {
+			case b = <-free:
+			case <-done:
+				stopped = true
+				return
+			}
+			n = 0
+		}
+		*b = (*b)[:n+1]
+		slot := &(*b)[n]
+		body := slot.Body
+		*slot = *res
+		switch {
+		case res.Body == nil:
+			slot.Body = nil
+		case body == nil:
+			slot.Body = append(make([]byte, 0, max(len(res.Body), 64)), res.Body...)
+		default:
+			slot.Body = append(body[:0], res.Body...)
+		}
+		n++
+	})
+	if stopped {
+		return Ending{}, nil
+	}
+	*b = (*b)[:n]
+	select {
+	case full <- b:
+	case <-done:
+	}
+	return end, err
+}
+
+// eachRecord is EachRecord on the caller's goroutine.
+func eachRecord(r io.Reader, fn func(*vegeta.Result)) (Ending, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	first, err := br.Peek(1)
 	if errors.Is(err, io.EOF) {

@@ -151,3 +151,50 @@ func FuzzEachGob(f *testing.F) {
 		checkGob(t, data)
 	})
 }
+
+// TestEachRecordBatches reads more records than EachRecord's decoding
+// goroutine holds at once: every one in order, each Body its own (nil
+// where the record has none, as encoding/gob leaves it), the ending of a
+// file cut short as on the caller's goroutine.
+func TestEachRecordBatches(t *testing.T) {
+	const n = recordBatch*recordBatches*2 + 3
+	file := gobRecords(t, n)
+	for _, tt := range []struct {
+		name string
+		data []byte
+	}{
+		{"whole", file},
+		{"cut", file[:len(file)-3]},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var want []vegeta.Result
+			wend, werr := eachRecord(bytes.NewReader(tt.data), func(r *vegeta.Result) {
+				c := *r
+				c.Body = bytes.Clone(r.Body)
+				want = append(want, c)
+			})
+			i := 0
+			end, err := EachRecord(bytes.NewReader(tt.data), func(r *vegeta.Result) {
+				if i >= len(want) || !reflect.DeepEqual(*r, want[i]) {
+					t.Fatalf("record %d: got %#v", i, r)
+				}
+				i++
+			})
+			if end != wend || fmt.Sprint(err) != fmt.Sprint(werr) || i != len(want) {
+				t.Errorf("got %d records, %+v, %v; want %d, %+v, %v", i, end, err, len(want), wend, werr)
+			}
+		})
+	}
+}
+
+// TestEachRecordPanic: a panicking fn leaves no decoding goroutine
+// behind (goleak in TestMain checks).
+func TestEachRecordPanic(t *testing.T) {
+	file := gobRecords(t, recordBatch*recordBatches*3)
+	defer func() {
+		if recover() == nil {
+			t.Error("got no panic, want fn's")
+		}
+	}()
+	_, _ = EachRecord(bytes.NewReader(file), func(*vegeta.Result) { panic("fn") })
+}
