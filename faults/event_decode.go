@@ -190,8 +190,12 @@ func quoted(p []byte) (s, rest []byte, ok bool) {
 	if len(p) == 0 || p[0] != '"' {
 		return nil, nil, false
 	}
+	i := 1
+	for i < len(p) && plain[p[i]] {
+		i++
+	}
 	ascii := true
-	for i := 1; i < len(p); i++ {
+	for ; i < len(p); i++ {
 		c := p[i]
 		switch {
 		case c == '"':
@@ -208,6 +212,15 @@ func quoted(p []byte) (s, rest []byte, ok bool) {
 	}
 	return nil, nil, false
 }
+
+// plain holds the bytes a JSON string holds as they are: printable ASCII
+// but the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // uintLit cuts a JSON integer that fits a uint64 off the front of p: no
 // sign, no leading zero, no fraction or exponent.
@@ -258,22 +271,12 @@ func parseTime(s []byte, t *time.Time) bool {
 	if len(s) < 20 || len(s) > 30 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
 		return slowTime(s, t)
 	}
-	num := func(b []byte) (int, bool) {
-		v := 0
-		for _, c := range b {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v, true
-	}
-	year, ok1 := num(s[0:4])
-	month, ok2 := num(s[5:7])
-	day, ok3 := num(s[8:10])
-	hour, ok4 := num(s[11:13])
-	minute, ok5 := num(s[14:16])
-	sec, ok6 := num(s[17:19])
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[5:7])
+	day, ok3 := digits(s[8:10])
+	hour, ok4 := digits(s[11:13])
+	minute, ok5 := digits(s[14:16])
+	sec, ok6 := digits(s[17:19])
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
 		return slowTime(s, t)
 	}
@@ -283,7 +286,7 @@ func parseTime(s []byte, t *time.Time) bool {
 		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
 			return slowTime(s, t)
 		}
-		v, ok := num(frac[1:])
+		v, ok := digits(frac[1:])
 		if !ok {
 			return slowTime(s, t)
 		}
@@ -297,6 +300,19 @@ func parseTime(s []byte, t *time.Time) bool {
 	}
 	*t = time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
 	return true
+}
+
+// digits returns the number b spells in decimal digits; false when b
+// holds anything else.
+func digits(b []byte) (int, bool) {
+	v := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
 }
 
 // daysIn returns the number of days of month in year.
