@@ -325,7 +325,9 @@ func (r *Run) PhaseAt(t time.Time) string {
 // requests keep accepts, what it gives an Analyzer is as good as the
 // whole file: their own events, and every event of no request (faults on
 // connections, refusals, what the proxy saw). A line that does not decode
-// is an error, unless it is the last (cut short by a crash).
+// is an error, unless it is the last (cut short by a crash). keep runs on
+// the goroutine that splits the lines (see faults.EachLineSkip), at the
+// same time as fn: it must be safe to call concurrently with fn.
 func EachEventOf(r io.Reader, keep func(seq uint64) bool, fn func(*faults.Event)) error {
 	_, err := faults.EachLineSkip(r, "events", "", func(b []byte) bool {
 		seq, ok := lineSeq(b)
