@@ -185,6 +185,11 @@ func NewAnalyzer(run *Run, opt Options) *Analyzer {
 		causes: map[string]map[string]*Cause{},
 		gws:    map[[2]string]int{},
 	}
+	var planned float64
+	for _, p := range run.Phases {
+		planned += p.Planned
+	}
+	a.ev.hint, a.ev.hintAttack = int(min(planned*1.01+16, denseSeqs)), run.Attack
 	n := int(Buckets(d, a.width))
 	a.limit = n
 	if n > 0 {
