@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -274,4 +278,47 @@ func viaLoopback(t *testing.T, addr string) string {
 		t.Fatal(err)
 	}
 	return net.JoinHostPort("127.0.0.1", port)
+}
+
+// TestRunProxyOnEveryInterface runs a scenario whose fault proxy listens
+// on 0.0.0.0 by consent, for a gateway the test runs (as one in a
+// container would reach it), and sends everything through 127.0.0.1: every
+// request crosses the proxy, which answers 503 to each.
+func TestRunProxyOnEveryInterface(t *testing.T) {
+	// A port free on every interface, for the scenario to name.
+	ln, err := net.Listen("tcp", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	proxyURL, err := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(httputil.NewSingleHostReverseProxy(proxyURL))
+	defer gw.Close()
+	file := writeFile(t, "everywhere.yaml", fmt.Sprintf(`name: everywhere
+seed: 1
+target: {gateway: none, url: %s}
+proxy: {listen: "0.0.0.0:%d"}
+requests: [{path: /}]
+phases:
+  - name: only
+    duration: 1s
+    rate: 20/s
+    faults: [{kind: status, code: 503}]
+`, gw.URL, port))
+	out := filepath.Join(t.TempDir(), "out")
+	if code, _, stderr := gatecrash(t, "run", "-q", "--out", out, file); code != exitInput || !strings.Contains(stderr, "pass --allow-host 0.0.0.0 to consent") {
+		t.Fatalf("without consent: exit %d, stderr %s; want 2 naming --allow-host 0.0.0.0", code, stderr)
+	}
+	code, _, stderr := gatecrash(t, "run", "-q", "--allow-host", "0.0.0.0", "--out", out, file)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0; stderr: %s", code, stderr)
+	}
+	rd := readRunDir(t, out)
+	if n := rd.report.Totals.Requests; n < 15 || rd.report.Totals.Status["503"] != n {
+		t.Errorf("got %d requests and statuses %v, want about 20, every one 503 from the proxy", n, rd.report.Totals.Status)
+	}
 }

@@ -50,16 +50,16 @@ and streams events as JSON lines:
 Every address must be on loopback, unless --allow-host names its host; the
 admin API beyond loopback needs a bearer token (--admin-token).`, stdout)
 	var opt proxyOptions
-	fs.StringVar(&opt.listen, "listen", "", "loopback address the proxy listens on, such as 127.0.0.1:9000 (required)")
-	fs.StringVar(&opt.upstream, "upstream", "", "where the proxy forwards: http://HOST:PORT or HOST:PORT on loopback (required)")
+	fs.StringVar(&opt.listen, "listen", "", "address the proxy listens on, such as 127.0.0.1:9000 (required); on loopback unless --allow-host names its host")
+	fs.StringVar(&opt.upstream, "upstream", "", "where the proxy forwards: http://HOST:PORT or HOST:PORT (required); on loopback unless --allow-host names its host")
 	fs.StringVar(&opt.faults, "faults", "", "YAML file of the faults active from the start (default: none)")
 	fs.StringVar(&opt.events, "events", "", "file to append events to, one JSON line each (default: none; GET /events streams them)")
-	fs.StringVar(&opt.admin, "admin", "127.0.0.1:0", "loopback address of the admin API; port 0 picks a free one, printed at start")
+	fs.StringVar(&opt.admin, "admin", "127.0.0.1:0", "address of the admin API; port 0 picks a free one, printed at start; on loopback unless --allow-host names its host, and then --admin-token is required")
 	fs.Uint64Var(&opt.seed, "seed", 0, "seed for every fault decision (default random, printed at start)")
 	fs.StringVar(&opt.mode, "mode", "", "http (every fault kind) or tcp (bytes, connection-level kinds) (default: the faults file's mode, else http)")
 	// consent: addresses beyond loopback, the admin API's token
 	allowHostFlag(fs, "the host of --listen, --upstream or --admin, such as --allow-host 0.0.0.0 for --listen 0.0.0.0:9000")
-	fs.StringVar(&opt.adminToken, "admin-token", "", "`TOKEN` every admin request must send as Authorization: Bearer TOKEN; required when --admin is beyond loopback (default $"+faults.TokenEnv+")")
+	fs.StringVar(&opt.adminToken, "admin-token", "", "bearer `TOKEN` that every admin request must then send (Authorization: Bearer TOKEN), at least 16 characters; required when --admin is beyond loopback (default $"+faults.TokenEnv+")")
 	err := parse(fs, args)
 	if err != nil {
 		return err
