@@ -164,7 +164,7 @@ func (c *checker) url(path, raw string) {
 		return
 	}
 	if u.Scheme != "http" {
-		c.add(path, fmt.Sprintf("%s must start with http:// (gatecrash speaks plain HTTP to servers on this machine); write one such as %s", Quote(raw), example))
+		c.add(path, fmt.Sprintf("%s must start with http:// (gatecrash speaks plain HTTP); write one such as %s", Quote(raw), example))
 		return
 	}
 	host := u.Hostname()
