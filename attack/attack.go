@@ -59,6 +59,11 @@ type Options struct {
 	// client.stream.stall, 5s when the file leaves it out, is what
 	// gatecrash run passes).
 	StreamStall time.Duration
+	// Started, when not nil, is called with the moment the attack begins
+	// (the zero of the pacer's clock, which Run returns) before the first
+	// request: for whatever must keep the same clock, such as the fault
+	// proxy's phases.
+	Started func(time.Time)
 }
 
 // DefaultIdleTimeout is how long the attacker keeps a connection to the
@@ -148,6 +153,9 @@ func Run(ctx context.Context, p *Pacer, opt Options, out func(*vegeta.Result) er
 	}
 	atk := vegeta.NewAttacker(vegeta.Client(client)) // keep-alive: http.Transport's default
 	start := time.Now()
+	if opt.Started != nil {
+		opt.Started(start)
+	}
 	targeter, err := Targeter(opt.BaseURL, opt.Requests, p, start)
 	if err != nil {
 		return start, err

@@ -131,7 +131,8 @@ func (s *session) attack(ctx context.Context, target, version string) (attackOut
 	clock := time.Now() // no later than the attack's start
 	if s.proxy != nil {
 		// The proxy's phases, on connections, begin with the attack's,
-		// not when it began to serve, before the gateway started.
+		// not when it began to serve, before the gateway started: from
+		// now, and exactly from the attack's start (aopt.Started).
 		s.proxy.SetStart(clock)
 	}
 	// run.json, written now, says the run is going: a run killed before
@@ -154,6 +155,9 @@ func (s *session) attack(ctx context.Context, target, version string) (attackOut
 		// stopAll's Close to report, as a try does.
 		Streams:     func(st attack.Stream) { s.streams.Write(st) },
 		StreamStall: sc.Client.StreamStall(),
+	}
+	if s.proxy != nil {
+		aopt.Started = s.proxy.SetStart
 	}
 	if s.tries != nil {
 		// A try that cannot be written leaves the writer's error for the
