@@ -51,6 +51,8 @@ Every address must be on loopback.`, stdout)
 	fs.StringVar(&opt.admin, "admin", "127.0.0.1:0", "loopback address of the admin API; port 0 picks a free one, printed at start")
 	fs.Uint64Var(&opt.seed, "seed", 0, "seed for every fault decision (default random, printed at start)")
 	fs.StringVar(&opt.mode, "mode", "", "http (every fault kind) or tcp (bytes, connection-level kinds) (default: the faults file's mode, else http)")
+	// SHARDS: --scenario, --start-at, --grace: the proxy of a sharded run.
+	sp := scenarioProxyFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -59,6 +61,13 @@ Every address must be on loopback.`, stdout)
 	}
 	if !fs.Changed("seed") {
 		opt.seed = rand.Uint64()
+	}
+	// SHARDS: with --scenario, the scenario's phases from --start-at.
+	if sp.scenario != "" {
+		return serveScenario(ctx, fs, sp, opt, stdout)
+	}
+	if err := sp.unused(fs); err != nil {
+		return err
 	}
 	upstream, err := checkProxyFlags(&opt)
 	if err != nil {
