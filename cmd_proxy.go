@@ -63,6 +63,9 @@ Every address must be on loopback.`, stdout)
 		opt.seed = rand.Uint64()
 	}
 	// SHARDS: with --scenario, the scenario's phases from --start-at.
+	if parseOnly(ctx) {
+		return nil
+	}
 	if sp.scenario != "" {
 		return serveScenario(ctx, fs, sp, opt, stdout)
 	}

@@ -169,3 +169,15 @@ func (sp *scenarioProxy) unused(fs *pflag.FlagSet) error {
 	}
 	return nil
 }
+
+// parseOnlyKey is the context key of a true that makes proxy return once
+// its flags are parsed, before it checks them against files and the
+// network: the examples' test runs their command lines through the real
+// flag parser that way.
+type parseOnlyKey struct{}
+
+// parseOnly reports whether ctx asks for a parse only.
+func parseOnly(ctx context.Context) bool {
+	only, _ := ctx.Value(parseOnlyKey{}).(bool)
+	return only
+}
