@@ -130,7 +130,7 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 		return nil, err
 	}
 	var err error
-	if f.opt.Shard, f.opt.StartAt, err = shard(); err != nil {
+	if f.opt.Shard, f.opt.StartAt, err = shard(f.baseline); err != nil {
 		return nil, err
 	}
 	if f.opt.Analysis, err = analysis(); err != nil {

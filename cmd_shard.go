@@ -29,12 +29,13 @@ const startAtSlack = time.Second
 const startAtAhead = 24 * time.Hour
 
 // shardFlags adds run's --shard, --shard-from-env and --start-at to fs,
-// and returns the function that reads them once fs is parsed.
-func shardFlags(fs *pflag.FlagSet) func() (*results.Shard, time.Time, error) {
+// and returns the function that reads them once fs is parsed, given run's
+// --baseline, which a shard refuses (the merged run is compared).
+func shardFlags(fs *pflag.FlagSet) func(baseline string) (*results.Shard, time.Time, error) {
 	shard := fs.String("shard", "", "run shard K of N (K from 1 to N, such as 2/4): 1/N of every phase's rate, with the other shards on other machines, from the same --start-at; needs target.gateway: none, and gatecrash proxy --scenario running once; gatecrash merge joins the shards' folders")
 	fromEnv := fs.Int("shard-from-env", 0, "run shard K of this N, K being $"+shardEnv+"+1 (a Kubernetes Indexed Job's pod index, from 0)")
 	startAt := fs.String("start-at", "", "start the attack at this time, RFC 3339 (2026-12-07T04:00:00Z) or unix seconds, at most 24h ahead; every shard and the proxy get the same")
-	return func() (*results.Shard, time.Time, error) {
+	return func(baseline string) (*results.Shard, time.Time, error) {
 		var at time.Time
 		if *startAt != "" {
 			var err error
@@ -58,6 +59,9 @@ func shardFlags(fs *pflag.FlagSet) func() (*results.Shard, time.Time, error) {
 				return nil, time.Time{}, inputErrf("--shard-from-env: %w", err)
 			}
 			sh = &results.Shard{K: k, N: n}
+		}
+		if sh != nil && baseline != "" {
+			return nil, time.Time{}, inputErrf("--baseline with --shard %s: a shard holds 1/N of the run; compare the merged folder instead: gatecrash compare %s MERGED", sh, baseline)
 		}
 		if sh != nil && at.IsZero() {
 			return nil, time.Time{}, inputErrf("--shard %s: give --start-at too, the same time to every shard and to gatecrash proxy --scenario, so that their phases line up", sh)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -109,6 +111,7 @@ func TestRunShardFlagErrors(t *testing.T) {
 		{"past", []string{"run", "--shard", "1/2", "--start-at", "2020-01-01T00:00:00Z", none}, "--start-at: \"2020-01-01T00:00:00Z\" is"},
 		{"builtin gateway", []string{"run", "--shard", "1/2", "--start-at", soon, "--seed", "1", "upstream-resets"}, "starts its own gateway (target.gateway: builtin)"},
 		{"no seed", []string{"run", "--shard", "1/2", "--start-at", soon, noSeed}, "has no seed"},
+		{"baseline", []string{"run", "--shard", "1/2", "--start-at", soon, "--baseline", noSeed, none}, "--baseline with --shard 1/2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,4 +144,33 @@ func FuzzShardFlags(f *testing.F) {
 			t.Errorf("run --shard %q: exit %d, want 2", s, exitCode(err, io.Discard))
 		}
 	})
+}
+
+// TestMergeCommandErrors checks merge's command-line errors, exit 2 each;
+// the folders it refuses are run.TestMergeErrors'.
+func TestMergeCommandErrors(t *testing.T) {
+	full := t.TempDir()
+	if err := os.WriteFile(filepath.Join(full, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"nothing", []string{"merge"}, "merge takes the output folder and the folders of every shard, got 0"},
+		{"no shard", []string{"merge", t.TempDir()}, "got 1 arguments"},
+		{"out not empty", []string{"merge", full, t.TempDir()}, "the folder is not empty (1 entry, such as notes.txt)"},
+		{"not a run folder", []string{"merge", filepath.Join(t.TempDir(), "out"), t.TempDir()}, "no run.json"},
+		{"bad flag", []string{"merge", "--event", "x", "out", "dir"}, "unknown flag: --event"},
+		{"bad format", []string{"merge", "--format", "pdf", "out", "dir"}, "pdf"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := gatecrash(t, tt.args...)
+			if code != 2 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("got exit %d, stderr %q; want 2 and %q", code, stderr, tt.want)
+			}
+		})
+	}
 }
