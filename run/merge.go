@@ -57,6 +57,11 @@ func Merge(out string, dirs []string, opt MergeOptions) (*results.Report, error)
 	if err != nil {
 		return nil, err
 	}
+	for _, e := range opt.Events {
+		if _, err := os.Stat(e); err != nil {
+			return nil, inputErrf("--events: %w; give the events file gatecrash proxy --scenario --events wrote", err)
+		}
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, inputErrf("output folder: %w", err)
 	}
@@ -68,13 +73,7 @@ func Merge(out string, dirs []string, opt MergeOptions) (*results.Report, error)
 	if err := mergeResults(dst, shards, opt.Log); err != nil {
 		return nil, err
 	}
-	var eventFiles []string
-	for _, e := range opt.Events {
-		if _, err := os.Stat(e); err != nil {
-			return nil, inputErrf("--events: %w; give the events file gatecrash proxy --scenario --events wrote", err)
-		}
-		eventFiles = append(eventFiles, e)
-	}
+	eventFiles := slices.Clone(opt.Events)
 	for _, s := range shards {
 		eventFiles = append(eventFiles, s.dir.Path(EventsFile))
 	}

@@ -45,10 +45,11 @@ func runShards(t *testing.T, src string, n int) []string {
 	var wg sync.WaitGroup
 	for k := 1; k <= n; k++ {
 		dirs[k-1] = filepath.Join(t.TempDir(), fmt.Sprintf("shard-%d", k))
+		sc := decode(t, src)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[k-1] = Run(ctx, decode(t, src), Options{Dir: dirs[k-1], Shard: &results.Shard{K: k, N: n}, StartAt: start})
+			_, errs[k-1] = Run(ctx, sc, Options{Dir: dirs[k-1], Shard: &results.Shard{K: k, N: n}, StartAt: start})
 		}()
 	}
 	wg.Wait()
@@ -179,67 +180,64 @@ func TestMergeErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name string
-		dirs func() []string
-		want string
+		name   string
+		dirs   func() []string
+		events []string
+		want   string
 	}{
-		{"none", func() []string { return nil }, "no shard folders"},
-		{"a shard missing", func() []string { return dirs[1:] }, "shard 1/2 of \"sharded\" missing"},
-		{"a shard twice", func() []string { return []string{dirs[0], dirs[1], copyDir(t, dirs[1])} }, "shard 2/2 is given twice"},
+		{"none", func() []string { return nil }, nil, "no shard folders"},
+		{"a shard missing", func() []string { return dirs[1:] }, nil, "shard 1/2 of \"sharded\" missing"},
+		{"a shard twice", func() []string { return []string{dirs[0], dirs[1], copyDir(t, dirs[1])} }, nil, "shard 2/2 is given twice"},
 		{"another scenario", func() []string {
 			d := copyDir(t, dirs[1])
 			edit(t, d, func(r *results.Run) { r.Scenario = "other" })
 			return []string{dirs[0], d}
-		}, "is a shard of the scenario \"other\""},
+		}, nil, "is a shard of the scenario \"other\""},
 		{"another seed", func() []string {
 			d := copyDir(t, dirs[1])
 			edit(t, d, func(r *results.Run) { r.Seed = 10 })
 			return []string{dirs[0], d}
-		}, "with seed 10"},
+		}, nil, "with seed 10"},
 		{"another N", func() []string {
 			d := copyDir(t, dirs[1])
 			edit(t, d, func(r *results.Run) { r.Shard.N = 3 })
 			return []string{dirs[0], d}
-		}, "share N"},
+		}, nil, "share N"},
 		{"another start", func() []string {
 			d := copyDir(t, dirs[1])
 			edit(t, d, func(r *results.Run) { r.Shard.StartAt = r.Shard.StartAt.Add(time.Second) })
 			return []string{dirs[0], d}
-		}, "share --start-at"},
+		}, nil, "share --start-at"},
 		{"another plan", func() []string {
 			d := copyDir(t, dirs[1])
 			edit(t, d, func(r *results.Run) { r.Phases[0].Rate++ })
 			return []string{dirs[0], d}
-		}, "planned different phases"},
+		}, nil, "planned different phases"},
 		{"overlapping attack names", func() []string {
 			d := copyDir(t, dirs[1])
 			edit(t, d, func(r *results.Run) { r.Shard.Attack = "sharded/shard-1-of-2" })
 			return []string{dirs[0], d}
-		}, "share the attack name \"sharded/shard-1-of-2\""},
+		}, nil, "share the attack name \"sharded/shard-1-of-2\""},
 		{"results of another attack", func() []string {
 			d := copyDir(t, dirs[1])
 			edit(t, d, func(r *results.Run) { r.Shard.Attack = "mine" })
 			return []string{dirs[0], d}
-		}, "in the results of shard 2/2, whose attack is \"mine\""},
+		}, nil, "in the results of shard 2/2, whose attack is \"mine\""},
 		{"other expectations", func() []string {
 			d := copyDir(t, dirs[1])
 			if err := results.WriteExpect(Folder(d).Path(ExpectFile), nil, ""); err != nil {
 				t.Fatal(err)
 			}
 			return []string{dirs[0], d}
-		}, "hold different expectations"},
-		{"a whole run's folder", func() []string { return []string{dirs[0], whole} }, "not of gatecrash run --shard"},
-		{"no run.json", func() []string { return []string{dirs[0], t.TempDir()} }, "no run.json"},
-		{"events missing", nil, "--events: "},
+		}, nil, "hold different expectations"},
+		{"a whole run's folder", func() []string { return []string{dirs[0], whole} }, nil, "not of gatecrash run --shard"},
+		{"no run.json", func() []string { return []string{dirs[0], t.TempDir()} }, nil, "no run.json"},
+		{"events missing", func() []string { return dirs }, []string{filepath.Join(t.TempDir(), "nope")}, "--events: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var err error
-			if tt.dirs == nil {
-				_, err = Merge(filepath.Join(t.TempDir(), "out"), dirs, MergeOptions{Events: []string{filepath.Join(t.TempDir(), "nope")}})
-			} else {
-				_, err = Merge(filepath.Join(t.TempDir(), "out"), tt.dirs(), MergeOptions{})
-			}
+			out := filepath.Join(t.TempDir(), "out")
+			_, err := Merge(out, tt.dirs(), MergeOptions{Events: tt.events})
 			var ie *InputError
 			if !errors.As(err, &ie) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want an InputError with %q", err, tt.want)
