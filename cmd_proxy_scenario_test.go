@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +115,42 @@ func TestProxyScenarioErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProxyScenarioInterrupted stops gatecrash proxy --scenario before its
+// schedule ends, as SIGTERM does: it exits 0 with its events flushed,
+// the tallies and the seen ranges included.
+func TestProxyScenarioInterrupted(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer up.Close()
+	sc := writeFile(t, "sc.yaml", fmt.Sprintf(`name: long
+seed: 4
+target: {gateway: none, url: http://127.0.0.1:1}
+upstream: {url: %s}
+requests: [{path: /}]
+phases:
+  - name: slow
+    duration: 1h
+    rate: 1/s
+    faults: [{kind: status, code: 500, probability: 1}]
+`, up.URL))
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := startProxyCommand(t, ctx, "--scenario", sc, "--listen", "127.0.0.1:0", "--events", events)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+p.proxy+"/", nil)
+	req.Header.Set("X-Vegeta-Attack", "long/shard-1-of-1")
+	req.Header.Set("X-Vegeta-Seq", "0")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 500 {
+		t.Errorf("got %d, want the fault's 500 (the phase runs from now without --start-at)", resp.StatusCode)
+	}
+	cancel()
+	p.wait(t)
+	checkEventsFile(t, events, []string{"slow fault status fault 0", "slow observation tally fault 0", " observation seen fault -1"})
 }
