@@ -137,6 +137,8 @@ func readShards(dirs []string) ([]shardFolder, error) {
 	for _, s := range shards {
 		p, sh := s.plan, s.plan.Shard
 		switch {
+		case sh.StartAt.IsZero():
+			errs = append(errs, fmt.Errorf("%s: shard %s ran without a shared start (--start-at), so its phases need not line up with the others'; run the shards again with one --start-at", s.dir, sh))
 		case p.Scenario != fp.Scenario:
 			errs = append(errs, fmt.Errorf("%s is a shard of the scenario %s, %s of %s: give the shards of one run", s.dir, scenarios.Quote(p.Scenario), first.dir, scenarios.Quote(fp.Scenario)))
 		case p.Seed != fp.Seed:

@@ -208,6 +208,11 @@ func TestMergeErrors(t *testing.T) {
 			edit(t, d, func(r *results.Run) { r.Shard.StartAt = r.Shard.StartAt.Add(time.Second) })
 			return []string{dirs[0], d}
 		}, nil, "share --start-at"},
+		{"no shared start", func() []string {
+			d := copyDir(t, dirs[1])
+			edit(t, d, func(r *results.Run) { r.Shard.StartAt = time.Time{} })
+			return []string{dirs[0], d}
+		}, nil, "ran without a shared start (--start-at)"},
 		{"another plan", func() []string {
 			d := copyDir(t, dirs[1])
 			edit(t, d, func(r *results.Run) { r.Phases[0].Rate++ })
