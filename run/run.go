@@ -200,8 +200,10 @@ func (s *session) attack(ctx context.Context, target, version string) (attackOut
 	out := attackOutcome{pacer: s.pacer()}
 	atkCtx, stopAttack := context.WithCancel(ctx)
 	defer stopAttack()
-	s.waitStart(ctx)
 	clock := time.Now() // no later than the attack's start
+	if opt.StartAt.After(clock) {
+		clock = opt.StartAt // waitStart waits for it below
+	}
 	if s.proxy != nil {
 		// The proxy's phases, on connections, begin with the attack's,
 		// not when it began to serve, before the gateway started.
@@ -221,6 +223,8 @@ func (s *session) attack(ctx context.Context, target, version string) (attackOut
 	watch := results.NewWatch(planOf(sc, out.pacer), clock, exps)
 	stopFlush := s.flushEvery(flushInterval)
 	defer stopFlush()
+	// As late as can be, so that the attack starts on time.
+	s.waitStart(ctx)
 	prog := s.startProgress(atkCtx, out.pacer)
 	aopt := attack.Options{
 		Name:     s.attackName(),
