@@ -2,6 +2,7 @@ package results
 
 import (
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -103,4 +104,34 @@ func TestRunCheckShard(t *testing.T) {
 			t.Errorf("%s: got %v, want ok %v", tt.name, err, tt.ok)
 		}
 	}
+}
+
+// FuzzReadRun checks that a run.json that reads has a schedule, with its
+// shard's or shards' views, and an analysis that do not panic.
+//
+//	go test -run='^$' -fuzz=FuzzReadRun -fuzztime=30s ./results
+func FuzzReadRun(f *testing.F) {
+	for _, seed := range []string{
+		`{"schema":"gatecrash/run/v1","scenario":"s","attack":"s/shard-2-of-4","seed":1,"started":"2026-12-07T04:00:00Z","interrupted":false,"gateway":"none","phases":[{"name":"p","start_s":0,"end_s":1,"planned":25,"rate":25,"ramp_to":25}],"shard":{"attack":"s/shard-2-of-4","k":2,"n":4,"start_at":"2026-12-07T04:00:00Z"}}`,
+		`{"schema":"gatecrash/run/v1","scenario":"s","attack":"","seed":1,"started":"2026-12-07T04:00:00Z","interrupted":false,"gateway":"none","phases":[{"name":"p","start_s":0,"end_s":1,"planned":100,"rate":100,"ramp_to":100}],"shards":[{"attack":"a","k":1,"n":2},{"attack":"b","k":2,"n":2}]}`,
+		`{"schema":"gatecrash/run/v1","started":"2026-12-07T04:00:00Z","phases":[],"shard":{"k":9223372036854775807,"n":9223372036854775807}}`,
+		`{"schema":"gatecrash/run/v1","started":"2026-12-07T04:00:00Z","phases":[{"name":"p","end_s":1,"planned":1e300}],"shard":{"k":0,"n":-1}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := t.TempDir() + "/run.json"
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run, err := ReadRun(path)
+		if err != nil {
+			return
+		}
+		p := run.Schedule()
+		p.Due(1 << 62)
+		a := NewAnalyzer(run, Options{Bucket: time.Hour})
+		a.Add(&vegeta.Result{Attack: "a", Seq: 1 << 63, Timestamp: run.Started, Code: 200})
+		a.Report()
+	})
 }

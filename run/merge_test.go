@@ -84,6 +84,9 @@ func TestMergeShards(t *testing.T) {
 		if want := fmt.Sprintf("sharded/shard-%d-of-3", k+1); plan.Attack != want || plan.Shard == nil || plan.Shard.Attack != want || plan.Shard.K != k+1 {
 			t.Errorf("shard %d: got attack %q, shard %+v, want %s", k+1, plan.Attack, plan.Shard, want)
 		}
+		if plan.Started.Before(plan.Shard.StartAt) {
+			t.Errorf("shard %d: attack started at %s, before the shared start %s", k+1, plan.Started, plan.Shard.StartAt)
+		}
 		if r := plan.Phases[0].Rate; r != 100.0/3 {
 			t.Errorf("shard %d: rate %v, want a third of 100/s", k+1, r)
 		}
