@@ -71,7 +71,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	// SHARDS: a shard judges no expectation; gatecrash merge does.
 	if opt.Shard != nil {
-		return shardVerdict(rep)
+		return shardVerdict(rep, opt.Shard, f.quiet, stderr)
 	}
 	if f.baseline == "" {
 		return verdict(rep)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -144,8 +145,11 @@ func checkShardRun(sc *scenarios.Scenario, opt run.Options) error {
 
 // shardVerdict is a shard's exit: 3 when it was interrupted or its folder
 // is damaged, else 0, whatever the expectations, which gatecrash merge
-// judges over every shard.
-func shardVerdict(rep *results.Report) error {
+// judges over every shard. Unless quiet, it says so on stderr.
+func shardVerdict(rep *results.Report, sh *results.Shard, quiet bool, stderr io.Writer) error {
+	if !quiet {
+		fmt.Fprintf(stderr, "shard %s alone: 1/%d of the load, without the proxy's events, so its failures have no cause yet and no expectation is judged; gatecrash merge OUT SHARD-DIR... --events FILE reports the whole run\n", sh, sh.N)
+	}
 	if rep.Interrupted || len(rep.Damaged) > 0 {
 		return verdict(rep)
 	}
