@@ -148,7 +148,7 @@ func checkShardRun(sc *scenarios.Scenario, opt run.Options) error {
 // judges over every shard. Unless quiet, it says so on stderr.
 func shardVerdict(rep *results.Report, sh *results.Shard, quiet bool, stderr io.Writer) error {
 	if !quiet {
-		fmt.Fprintf(stderr, "shard %s alone: 1/%d of the load, without the proxy's events, so its failures have no cause yet and no expectation is judged; gatecrash merge OUT SHARD-DIR... --events FILE reports the whole run\n", sh, sh.N)
+		fmt.Fprintf(stderr, "shard %s alone: 1/%d of the load, without the proxy's events, so its failures have no cause yet and its expectations do not set the exit code; gatecrash merge OUT SHARD-DIR... --events FILE reports and judges the whole run\n", sh, sh.N)
 	}
 	if rep.Interrupted || len(rep.Damaged) > 0 {
 		return verdict(rep)
