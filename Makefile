@@ -7,10 +7,13 @@ BENCH_FLAGS ?=
 FIDELITY_FLAGS ?=
 # Extra flags for the soak benchmark, e.g. SOAK_FLAGS="-soak-duration=3m -soak-rate=800 -soak-profiles=/tmp/soak".
 SOAK_FLAGS ?=
+# Extra flags for the analysis benchmarks, e.g. ANALYSIS_FLAGS="-bench-analyze-dir=/tmp/run -bench-analyze-cpuprofile=/tmp/prof"
+# (keep or reuse the synthetic run; write each side's CPU profile).
+ANALYSIS_FLAGS ?=
 # How long each fuzz target runs.
 FUZZTIME ?= 30s
 
-.PHONY: test static bench-proxy bench-attack bench-analysis bench-node bench-soak bench-retry bench-streams fuzz
+.PHONY: test static bench-proxy bench-attack bench-analysis bench-analysis-dense bench-node bench-soak bench-retry bench-streams fuzz
 
 test:
 	$(GO) test -race ./...
@@ -37,7 +40,13 @@ bench-attack:
 # memory of gatecrash's analysis against vegeta's Metrics over the same
 # results. It prints figures; it never fails on them.
 bench-analysis:
-	$(GO) test -run '^$$' -bench BenchmarkAnalyze -benchtime 1x -timeout 30m -v ./run
+	$(GO) test -run '^$$' -bench BenchmarkAnalyze -benchtime 1x -timeout 30m -v ./run $(ANALYSIS_FLAGS)
+
+# The same on 1,000,000 requests with an event on every one (216 MB of
+# events), the goal of issue 16: the analysis at most 1.5x vegeta's time
+# and under 150 MB, explain --seq under a second.
+bench-analysis-dense:
+	$(GO) test -run '^$$' -bench BenchmarkAnalyze -benchtime 1x -timeout 30m -v ./run -bench-analyze-results=1000000 -bench-analyze-dense $(ANALYSIS_FLAGS)
 
 # Node.js behind nginx, with and without the fault proxy: the 502 rates of
 # node's own keep-alive race, measured in blocks of A (direct) B (proxied)

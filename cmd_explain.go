@@ -168,7 +168,13 @@ func explain(f *explainFlags, stdout io.Writer) error {
 			return inputErrf("explain: %s: no %s, which every run folder holds; give the whole folder gatecrash run wrote", scenarios.Cut(string(dir)), name)
 		}
 	}
-	a := results.NewAnalyzer(plan, results.Options{})
+	th, from, err := f.slowThreshold()
+	if err != nil {
+		return err
+	}
+	// The threshold is the analyzer's too: whether the gateway's logged
+	// wait made an answer slow depends on it.
+	a := results.NewAnalyzer(plan, results.Options{Slow: th})
 	// With --seq the requests are known before the events are read: keep
 	// theirs on the way, and read events.jsonl once.
 	bySeq := map[reqKey][]faults.Event{}
@@ -194,10 +200,6 @@ func explain(f *explainFlags, stdout io.Writer) error {
 		return fmt.Errorf("explain: %w", err)
 	}
 	a.AddTestimony(told)
-	th, from, err := f.slowThreshold()
-	if err != nil {
-		return err
-	}
 
 	var picked []vegeta.Result
 	found := map[uint64]bool{}

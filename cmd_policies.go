@@ -189,6 +189,8 @@ under some policy; 2 bad input; 3 a run broke or was interrupted.`, stdout)
 	fs.StringVar(&f.opt.ProxyListen, "proxy-listen", "127.0.0.1:0", "address of the fault proxy, overriding the scenario's proxy.listen")
 	fs.StringSliceVar(&f.formats, "format", nil, "what to print on stdout: text, markdown or json; repeat or separate with commas for several (default text); the output folder always gets every one")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress on stderr")
+	// consent: target.url, upstream.url and the proxy beyond loopback
+	allowHostFlag(fs, runConsentHelp)
 	analysis := analysisFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return nil, err

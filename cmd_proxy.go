@@ -23,6 +23,11 @@ import (
 type proxyOptions struct {
 	listen, upstream, faults, events, admin, mode string
 	seed                                          uint64
+	// consent (--allow-host) lets the addresses beyond loopback;
+	// adminToken (--admin-token, GATECRASH_ADMIN_TOKEN) guards the admin
+	// API, "" for none.
+	consent    scenarios.Consent
+	adminToken string
 }
 
 // proxyReadyKey is the context key of a func(proxyAddr, adminURL string)
@@ -42,18 +47,23 @@ request, all the time. The admin API on --admin lists, adds, replaces and
 removes faults while it runs, counts how often each matched and was applied,
 and streams events as JSON lines:
   GET /faults, POST /faults, GET|PUT|DELETE /faults/ID, GET /events, GET /healthz
-Every address must be on loopback.`, stdout)
+Every address must be on loopback, unless --allow-host names its host; the
+admin API beyond loopback needs a bearer token (--admin-token).`, stdout)
 	var opt proxyOptions
-	fs.StringVar(&opt.listen, "listen", "", "loopback address the proxy listens on, such as 127.0.0.1:9000 (required)")
-	fs.StringVar(&opt.upstream, "upstream", "", "where the proxy forwards: http://HOST:PORT or HOST:PORT on loopback (required)")
+	fs.StringVar(&opt.listen, "listen", "", "address the proxy listens on, such as 127.0.0.1:9000 (required); on loopback unless --allow-host names its host")
+	fs.StringVar(&opt.upstream, "upstream", "", "where the proxy forwards: http://HOST:PORT or HOST:PORT (required); on loopback unless --allow-host names its host")
 	fs.StringVar(&opt.faults, "faults", "", "YAML file of the faults active from the start (default: none)")
 	fs.StringVar(&opt.events, "events", "", "file to append events to, one JSON line each (default: none; GET /events streams them)")
-	fs.StringVar(&opt.admin, "admin", "127.0.0.1:0", "loopback address of the admin API; port 0 picks a free one, printed at start")
+	fs.StringVar(&opt.admin, "admin", "127.0.0.1:0", "address of the admin API; port 0 picks a free one, printed at start; on loopback unless --allow-host names its host, and then --admin-token is required")
 	fs.Uint64Var(&opt.seed, "seed", 0, "seed for every fault decision (default random, printed at start)")
 	fs.StringVar(&opt.mode, "mode", "", "http (every fault kind) or tcp (bytes, connection-level kinds) (default: the faults file's mode, else http)")
+	// consent: addresses beyond loopback, the admin API's token
+	allowHostFlag(fs, "the host of --listen, --upstream or --admin, such as --allow-host 0.0.0.0 for --listen 0.0.0.0:9000")
+	fs.StringVar(&opt.adminToken, "admin-token", "", "bearer `TOKEN` that every admin request must then send (Authorization: Bearer TOKEN), at least 16 characters; required when --admin is beyond loopback (default $"+faults.TokenEnv+")")
 	// SHARDS: --scenario, --start-at, --grace: the proxy of a sharded run.
 	sp := scenarioProxyFlags(fs)
-	if err := parse(fs, args); err != nil {
+	err := parse(fs, args)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
@@ -61,6 +71,12 @@ Every address must be on loopback.`, stdout)
 	}
 	if !fs.Changed("seed") {
 		opt.seed = rand.Uint64()
+	}
+	if opt.consent, err = consentOf(fs); err != nil {
+		return err
+	}
+	if !fs.Changed("admin-token") {
+		opt.adminToken = os.Getenv(faults.TokenEnv)
 	}
 	// SHARDS: with --scenario, the scenario's phases from --start-at.
 	if parseOnly(ctx) {
@@ -72,7 +88,7 @@ Every address must be on loopback.`, stdout)
 	if err := sp.unused(fs); err != nil {
 		return err
 	}
-	upstream, err := checkProxyFlags(&opt)
+	upstream, err := checkProxyFlags(&opt, fs.Changed("admin-token"))
 	if err != nil {
 		return err
 	}
@@ -83,21 +99,22 @@ Every address must be on loopback.`, stdout)
 	return serveProxy(ctx, opt, upstream, mode, specs, stdout)
 }
 
-// checkProxyFlags checks the addresses and the mode, and returns the
-// upstream's host:port.
-func checkProxyFlags(opt *proxyOptions) (string, error) {
+// checkProxyFlags checks the addresses, the admin token and the mode, and
+// returns the upstream's host:port. tokenFlag says the token came from
+// --admin-token, not the environment, for the messages.
+func checkProxyFlags(opt *proxyOptions, tokenFlag bool) (string, error) {
 	var errs []error
 	if opt.listen == "" {
 		errs = append(errs, errors.New("--listen is required: the loopback address your gateway's upstream points at, such as --listen 127.0.0.1:9000"))
-	} else if err := loopback(opt.listen); err != nil {
+	} else if err := listenConsented(opt.listen, opt.consent); err != nil {
 		errs = append(errs, fmt.Errorf("--listen: %w", err))
 	}
-	upstream, err := upstreamAddr(opt.upstream)
+	upstream, err := upstreamAddr(opt.upstream, opt.consent)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("--upstream: %w", err))
 	}
-	if err := loopback(opt.admin); err != nil {
-		errs = append(errs, fmt.Errorf("--admin: %w", err))
+	if err := checkAdmin(opt, tokenFlag); err != nil {
+		errs = append(errs, err)
 	}
 	switch opt.mode {
 	case "", scenarios.ModeHTTP, scenarios.ModeTCP:
@@ -111,8 +128,8 @@ func checkProxyFlags(opt *proxyOptions) (string, error) {
 }
 
 // upstreamAddr returns the host:port of an --upstream value, which must
-// be on loopback.
-func upstreamAddr(s string) (string, error) {
+// be on loopback or on a host that consent allows.
+func upstreamAddr(s string, consent scenarios.Consent) (string, error) {
 	if s == "" {
 		return "", errors.New("--upstream is required: the server to forward to, such as --upstream http://127.0.0.1:8080")
 	}
@@ -148,8 +165,8 @@ func upstreamAddr(s string) (string, error) {
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return "", fmt.Errorf("%s: port %s is not a number from 0 to 65535", q, scenarios.Quote(port))
 	}
-	if !scenarios.LoopbackHost(host) {
-		return "", fmt.Errorf("%s is not on loopback; gatecrash sends traffic to loopback only: run the upstream on 127.0.0.1 or [::1]", q)
+	if !consent.Allows(host) {
+		return "", fmt.Errorf("%s is not on loopback; gatecrash sends traffic to loopback only unless the command line consents: run the upstream on 127.0.0.1 or [::1], or %s", q, scenarios.RefusedHost(host))
 	}
 	return addr, nil
 }
@@ -213,8 +230,12 @@ func serveProxy(ctx context.Context, opt proxyOptions, upstream, mode string, sp
 	defer cancel()
 	proxyDone := make(chan error, 1)
 	go func() { proxyDone <- proxy.Serve(ctx, ln) }()
+	var handler http.Handler = admin
+	if opt.adminToken != "" {
+		handler = faults.RequireToken(admin, opt.adminToken)
+	}
 	srv := &http.Server{
-		Handler:           admin,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx }, // ends /events streams
 	}
@@ -227,7 +248,7 @@ func serveProxy(ctx context.Context, opt proxyOptions, upstream, mode string, sp
 	}()
 
 	adminURL := "http://" + adminLn.Addr().String()
-	printProxyStart(stdout, ln.Addr().String(), adminURL, upstream, mode, opt.seed, len(specs))
+	printProxyStart(stdout, ln.Addr().String(), adminURL, upstream, mode, opt.seed, len(specs), opt.adminToken != "")
 	if ready, ok := ctx.Value(proxyReadyKey{}).(func(string, string)); ok {
 		ready(ln.Addr().String(), adminURL)
 	}
@@ -303,12 +324,17 @@ func flushEvents(ctx context.Context, events *faults.EventLog) {
 }
 
 // printProxyStart prints where the proxy and its admin API listen.
-func printProxyStart(stdout io.Writer, addr, adminURL, upstream, mode string, seed uint64, nfaults int) {
+func printProxyStart(stdout io.Writer, addr, adminURL, upstream, mode string, seed uint64, nfaults int, token bool) {
 	nf := fmt.Sprintf("%d faults", nfaults)
 	if nfaults == 1 {
 		nf = "1 fault"
 	}
 	fmt.Fprintf(stdout, "proxy listening on %s, upstream %s, mode %s, seed %d, %s\n", addr, upstream, mode, seed, nf)
+	if token {
+		// Never the token itself.
+		fmt.Fprintf(stdout, "admin on %s (bearer token required)\n", adminURL)
+		return
+	}
 	fmt.Fprintf(stdout, "admin on %s\n", adminURL)
 }
 

@@ -40,14 +40,14 @@ func scenarioProxyFlags(fs *pflag.FlagSet) *scenarioProxy {
 // end plus the grace, or ctx ends; then it records the tallies and the
 // seen ranges, flushes, and returns nil.
 func serveScenario(ctx context.Context, fs *pflag.FlagSet, sp *scenarioProxy, opt proxyOptions, stdout io.Writer) (err error) {
-	sc, err := scenarios.Resolve(sp.scenario)
+	sc, err := opt.consent.Resolve(sp.scenario)
 	if err != nil {
 		return inputErr(err)
 	}
 	var errs []error
-	for _, name := range []string{"faults", "admin", "mode"} {
+	for _, name := range []string{"faults", "admin", "admin-token", "mode"} {
 		if fs.Changed(name) {
-			errs = append(errs, fmt.Errorf("--%s: with --scenario the faults, their phases and the mode are the scenario's; remove --%s", name, name))
+			errs = append(errs, fmt.Errorf("--%s: with --scenario the faults, their phases and the mode are the scenario's, and there is no admin API; remove --%s", name, name))
 		}
 	}
 	start := time.Now()
@@ -72,13 +72,13 @@ func serveScenario(ctx context.Context, fs *pflag.FlagSet, sp *scenarioProxy, op
 	opt.listen = cmp.Or(opt.listen, sc.Proxy.Listen)
 	if opt.listen == "" {
 		errs = append(errs, errors.New("--listen is required (the scenario has no proxy.listen): the address your gateway's upstream points at, such as --listen 127.0.0.1:9000"))
-	} else if err := loopback(opt.listen); err != nil {
+	} else if err := listenConsented(opt.listen, opt.consent); err != nil {
 		errs = append(errs, fmt.Errorf("--listen: %w", err))
 	}
 	opt.upstream = cmp.Or(opt.upstream, sc.Upstream.URL)
 	var upstream string
 	if opt.upstream != "" {
-		if upstream, err = upstreamAddr(opt.upstream); err != nil {
+		if upstream, err = upstreamAddr(opt.upstream, opt.consent); err != nil {
 			errs = append(errs, fmt.Errorf("--upstream: %w", err))
 		}
 	}

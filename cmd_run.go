@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,18 +16,6 @@ import (
 	"github.com/gatecrash/gatecrash/run"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
-
-// loopback checks that a listen address is on loopback.
-func loopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%s is not host:port; use 127.0.0.1:PORT or [::1]:PORT", scenarios.Quote(addr))
-	}
-	if !scenarios.LoopbackHost(host) {
-		return fmt.Errorf("%s is not a loopback address; use 127.0.0.1:PORT or [::1]:PORT", scenarios.Quote(addr))
-	}
-	return nil
-}
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseRunFlags(args, stdout)
@@ -124,6 +111,8 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 	fs.StringVar(&f.baseline, "baseline", "", "compare this run with a report.json or run folder at the end, as gatecrash compare does: exit 1 on a regression")
 	analysis := analysisFlags(fs)
 	compare := compareFlags(fs)
+	// consent: target.url, upstream.url and the proxy beyond loopback
+	allowHostFlag(fs, runConsentHelp)
 	// SHARDS: --shard, --shard-from-env, --start-at.
 	shard := shardFlags(fs)
 	if err := parse(fs, args); err != nil {
@@ -202,7 +191,11 @@ func runScenario(fs *pflag.FlagSet, gateway string, seed uint64, opt *run.Option
 	if fs.NArg() != 1 {
 		return nil, inputErrf("%s takes one scenario (a catalog name or a file), got %d; see gatecrash list", fs.Name(), fs.NArg())
 	}
-	sc, err := scenarios.Resolve(fs.Arg(0))
+	consent, err := consentOf(fs)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := consent.Resolve(fs.Arg(0))
 	if err != nil {
 		return nil, inputErr(err)
 	}
@@ -217,8 +210,8 @@ func runScenario(fs *pflag.FlagSet, gateway string, seed uint64, opt *run.Option
 	if !fs.Changed("proxy-listen") && sc.Proxy.Listen != "" {
 		opt.ProxyListen = sc.Proxy.Listen
 	}
-	if err := loopback(opt.ProxyListen); err != nil {
-		return nil, inputErrf("--proxy-listen: %v", err)
+	if err := proxyListenConsented(opt.ProxyListen, sc.Target.Gateway, consent); err != nil {
+		return nil, inputErrf("--proxy-listen: %w", err)
 	}
 	if fs.Changed("seed") {
 		sc.Seed = &seed

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // parseCommandLine runs a gatecrash command line through the real flag
@@ -47,6 +49,7 @@ func exampleVars() *strings.Replacer {
 		"$(START_AT)", start, "$(JOB_COMPLETION_INDEX)", "0",
 		"${{ needs.plan.outputs.start }}", start, "${{ matrix.shard }}", "2",
 		`"$SCENARIO"`, "loadtest/staging.yaml", `"$SEED"`, "17",
+		`"$GATEWAY_HOST"`, "staging-gw.internal", `"$UPSTREAM_HOST"`, "staging-api.internal",
 	)
 }
 
@@ -56,6 +59,7 @@ func exampleVars() *strings.Replacer {
 func TestShardExamples(t *testing.T) {
 	t.Setenv(shardEnv, "1")
 	var lines [][]string
+	scenarioChecked := false
 	// Kubernetes: every container's args, in every document.
 	for _, file := range []string{"examples/kubernetes/sharded-run.yaml", "examples/kubernetes/merge.yaml"} {
 		f, err := os.Open(file)
@@ -74,9 +78,24 @@ func TestShardExamples(t *testing.T) {
 			for _, args := range containerArgs(doc) {
 				lines = append(lines, args)
 			}
+			// The scenario the ConfigMap holds is valid, with the consent
+			// the shards' command line gives.
+			if data, ok := doc["data"].(map[string]any); ok && data["scenario.yaml"] != nil {
+				consent, err := scenarios.ParseConsent("gateway.staging.svc,api.staging.svc")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := consent.Decode(file+": scenario.yaml", []byte(data["scenario.yaml"].(string))); err != nil {
+					t.Errorf("%v", err)
+				}
+				scenarioChecked = true
+			}
 		}
 	}
 	k8s := len(lines)
+	if !scenarioChecked {
+		t.Error("no scenario.yaml in the Kubernetes example's ConfigMap")
+	}
 	// GitHub Actions: every step's gatecrash command.
 	b, err := os.ReadFile("examples/github-actions/shards.yml")
 	if err != nil {

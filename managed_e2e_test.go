@@ -140,7 +140,7 @@ func TestManagedGatewaysEndToEnd(t *testing.T) {
 
 // The access log lines of a request of the attack, for nginx and HAProxy.
 var (
-	nginxLine   = regexp.MustCompile(`^gc1 \d+\.\d{3} \d+ \d+ "(\S+)" "(\d+)" (\d{3}) "[^"]*" "[^"]*" \d+\.\d{3} "(-|\d+)"$`)
+	nginxLine   = regexp.MustCompile(`^gc1 \d+\.\d{3} \d+ \d+ "(\S+)" "(\d+)" (\d{3}) "[^"]*" "[^"]*" \d+\.\d{3} "(-|\d+)" "[^"]*"$`)
 	haproxyLine = regexp.MustCompile(`^gc1 \d+\.\d{3} (\S+) (\d+) (-?\d+) \S{4} \d+ -?\d+ -?\d+ -?\d+ -?\d+ \S+/\S+ (-|\d+)$`)
 )
 

@@ -3,12 +3,14 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatecrash/gatecrash/faults"
+	"github.com/gatecrash/gatecrash/lab"
 	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/scenarios"
 )
@@ -202,4 +204,65 @@ func causesText(p *results.PhaseSlow) string {
 		fmt.Fprintf(&b, "%s=%d ", c.Cause, c.Count)
 	}
 	return b.String()
+}
+
+// queueScenario sends 10/s for 1.5s to an upstream that takes 300ms,
+// through HAProxy with a template whose server takes 2 connections at a
+// time: the gateway queues the rest. No fault is active.
+const queueScenario = `name: gateway-queue
+seed: 3
+target: {gateway: haproxy, config: haproxy.tmpl, timeout: 10s, upstream_timeout: 5s}
+upstream:
+  builtin: {latency: 300ms, body_bytes: 64}
+requests:
+  - {method: GET, path: /v1/items}
+phases:
+  - {name: queued, duration: 1500ms, rate: 10/s}
+`
+
+// TestGatewayQueueingSlow checks the cause of slow answers that only the
+// gateway's log explains: with HAProxy holding requests in its queue for
+// the server's 2 connections, every answer that took 450ms or more (the
+// upstream alone takes 300ms) is slow of cause gateway-queueing, with
+// signature evidence, and the log's wait (wait_ms) is most of its
+// latency.
+func TestGatewayQueueingSlow(t *testing.T) {
+	text, err := lab.DefaultTemplate(scenarios.GatewayHAProxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const server = "server proxy {{.Upstream}}"
+	if !strings.Contains(text, server) {
+		t.Fatalf("the default template lacks %q", server)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "haproxy.tmpl"), []byte(strings.Replace(text, server, server+" maxconn 2", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "queue.yaml")
+	if err := os.WriteFile(file, []byte(queueScenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := gatecrash(t, "run", file, "--out", out, "--quiet", "--slow-threshold", "450ms")
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	checkStopped(t, stderr)
+	rd := readRunDir(t, out)
+	s := rd.report.Slow
+	var slow int
+	for _, r := range rd.results {
+		if r.Code == 200 && r.Latency >= 450*time.Millisecond {
+			slow++
+		}
+	}
+	q := slowCause(&results.PhaseSlow{Causes: s.Causes}, results.SlowGatewayQueued)
+	t.Logf("%d slow answers of %d; causes %s", slow, len(rd.results), causesText(&results.PhaseSlow{Causes: s.Causes}))
+	if slow < 3 || s.Count != slow || q.Count != slow || q.Evidence.Signature != slow {
+		t.Errorf("slow answers: %d in the results, %d in the report, gateway-queueing %+v; want 3 or more, all of them gateway-queueing (signature)", slow, s.Count, q)
+	}
+	if !strings.Contains(rd.report.Diagnosis, "HAProxy held them before the upstream answered (its log says)") {
+		t.Errorf("the diagnosis does not name the gateway's queue:\n%s", rd.report.Diagnosis)
+	}
 }

@@ -60,6 +60,9 @@ const MaxFaults = 1000
 // grants; others get 415 (a DELETE needs no type: no page can send one
 // cross-origin without a preflight either). A body over 64 KiB gets 413, and
 // a POST while MaxFaults faults are held 409.
+//
+// Beyond loopback, serve it behind [RequireToken]: every request must then
+// carry the bearer token, or gets 401.
 type Admin struct {
 	proxy  *Proxy
 	events *EventLog
@@ -142,7 +145,8 @@ func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // machine, or returns "" when it does. The Host header must name the
 // address r arrived on, or localhost, 127.0.0.1 or [::1] with its port:
 // a page that had its own name resolve to 127.0.0.1 (DNS rebinding) sends
-// its name. An Origin header, sent by browsers only, must name the API
+// its name. A request that carried the token of [RequireToken] may name
+// any host: no page can send it. An Origin header, sent by browsers only, must name the API
 // itself: a page elsewhere may send a request without asking first.
 func foreign(r *http.Request) string {
 	local, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr)
@@ -151,7 +155,7 @@ func foreign(r *http.Request) string {
 	}
 	port := strconv.Itoa(local.Port)
 	own := net.JoinHostPort(local.IP.String(), port)
-	if !ownHost(r.Host, local.IP, port) {
+	if !ownHost(r.Host, local.IP, port) && !authenticated(r.Context()) {
 		return fmt.Sprintf("Host %s is not this API's address: send Host %s or localhost:%s (a name that resolves here through DNS is refused, against DNS rebinding)", scenarios.Quote(r.Host), own, port)
 	}
 	for _, o := range r.Header.Values("Origin") {

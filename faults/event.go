@@ -285,30 +285,112 @@ func EachLineCut[T any](r io.Reader, what, hint string, fn func(*T)) (CutLine, e
 }
 
 // EachLineSkip is EachLineCut that passes over, undecoded, every line
-// skip (when not nil) reports true for.
+// skip (when not nil) reports true for. Lines are split and decoded on a
+// goroutine of their own, a few hundred ahead of fn, which the caller's
+// goroutine calls in file order: skip runs on that other goroutine, and
+// must be safe to call concurrently with fn. Lines of Event in the layout
+// EventLog writes are decoded without encoding/json (see eventDecoder),
+// to the same Event.
 func EachLineSkip[T any](r io.Reader, what, hint string, skip func(line []byte) bool, fn func(*T)) (CutLine, error) {
+	free := make(chan *[]T, lineBatches)
+	for range lineBatches {
+		b := make([]T, 0, lineBatch)
+		free <- &b
+	}
+	full := make(chan *[]T, lineBatches)
+	done := make(chan struct{})
+	var cut CutLine
+	var err error
+	go func() {
+		defer close(full)
+		cut, err = decodeLines(r, what, hint, skip, free, full, done)
+	}()
+	defer func() {
+		// fn panicked: stop the decoding goroutine, and wait for it.
+		close(done)
+		for range full {
+		}
+	}()
+	for b := range full {
+		for i := range *b {
+			fn(&(*b)[i])
+		}
+		*b = (*b)[:0]
+		free <- b
+	}
+	// full is closed: decodeLines has returned, and cut and err are set.
+	return cut, err
+}
+
+// lineBatch is how many decoded lines EachLineSkip passes at once from
+// its decoding goroutine to fn, and lineBatches how many such batches
+// exist: the decoding runs at most that far ahead.
+const (
+	lineBatch   = 256
+	lineBatches = 4
+)
+
+// decodeLines is EachLineSkip's decoding goroutine: it fills batches taken
+// from free with the decoded lines of r and sends them on full, the last
+// one before it returns, until r ends, a line before the last does not
+// decode, or done is closed.
+func decodeLines[T any](r io.Reader, what, hint string, skip func(line []byte) bool, free <-chan *[]T, full chan<- *[]T, done <-chan struct{}) (CutLine, error) {
+	var b *[]T
+	select {
+	case b = <-free:
+	case <-done:
+		return CutLine{}, nil
+	}
+	// send passes b on and takes the next batch; false once done is closed.
+	send := func() bool {
+		select {
+		case full <- b:
+		case <-done:
+			return false
+		}
+		select {
+		case b = <-free:
+			return true
+		case <-done:
+			return false
+		}
+	}
+	var dec eventDecoder
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	line := 0
 	var pending error
 	var cut CutLine
-	var v, zero T
+	var zero T
 	for sc.Scan() {
 		line++
 		if pending != nil {
+			send()
 			return CutLine{}, pending
 		}
-		if len(sc.Bytes()) == 0 || skip != nil && skip(sc.Bytes()) {
+		text := sc.Bytes()
+		if len(text) == 0 || skip != nil && skip(text) {
 			continue
 		}
-		v = zero
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			// Only the last line may be cut short.
-			pending = fmt.Errorf("line %d: %w%s", line, err, hint)
-			cut = CutLine{Line: line, Bytes: len(sc.Bytes())}
-			continue
+		n := len(*b)
+		*b = append(*b, zero)
+		v := &(*b)[n]
+		if e, ok := any(v).(*Event); !ok || !dec.decode(text, e) {
+			*v = zero
+			if err := json.Unmarshal(text, v); err != nil {
+				// Only the last line may be cut short.
+				pending = fmt.Errorf("line %d: %w%s", line, err, hint)
+				cut = CutLine{Line: line, Bytes: len(text)}
+				*b = (*b)[:n]
+				continue
+			}
 		}
-		fn(&v)
+		if len(*b) == cap(*b) && !send() {
+			return CutLine{}, nil
+		}
+	}
+	if !send() {
+		return CutLine{}, nil
 	}
 	if err := sc.Err(); err != nil {
 		return CutLine{}, fmt.Errorf("read %s: %w", what, err)

@@ -8,10 +8,13 @@ import (
 	stdlog "log"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,7 +64,50 @@ func NewGateway(upstream string, timeout time.Duration, log io.Writer) (*Gateway
 }
 
 // ServeHTTP implements http.Handler.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.proxy.ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.log == nil {
+		g.proxy.ServeHTTP(w, r)
+		return
+	}
+	// With a log, the request carries when it came and when its last
+	// upstream attempt got its connection, for the log's wait_ms.
+	h := &held{start: time.Now()}
+	ctx := httptrace.WithClientTrace(r.Context(), &httptrace.ClientTrace{GotConn: h.gotConn})
+	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, heldKey{}, h)))
+}
+
+// held times a request in the gateway: when it came, and when its last
+// upstream attempt got a connection (a new one or an idle one; Go's
+// Transport tries again on a new connection when a reused one was closed
+// before the request went out).
+type held struct {
+	start time.Time
+	got   atomic.Int64 // UnixNano of the last GotConn; 0 for none
+}
+
+type heldKey struct{}
+
+func (h *held) gotConn(httptrace.GotConnInfo) { h.got.Store(time.Now().UnixNano()) }
+
+// waitMS says how long the gateway held the request before its last
+// attempt had a connection, in milliseconds (three decimals): dialing,
+// and any attempt before it; "-" when no attempt got one (the dial
+// failed) or the request was not timed.
+func waitMS(r *http.Request) string {
+	h, _ := r.Context().Value(heldKey{}).(*held)
+	if h == nil {
+		return "-"
+	}
+	got := h.got.Load()
+	if got == 0 {
+		return "-"
+	}
+	d := time.Unix(0, got).Sub(h.start)
+	if d < 0 {
+		d = 0
+	}
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64)
+}
 
 // Close closes the gateway's idle upstream connections. It implements
 // io.Closer, so a Server running the gateway calls it when it stops.
@@ -83,8 +129,13 @@ func (w lineWriter) Write(b []byte) (int, error) {
 // and a space; ReadTestimony reads them back (readBuiltin).
 const (
 	// builtinFailFormat is a failed round trip: its answer's status, the
-	// request's X-Vegeta-Attack and X-Vegeta-Seq, and the error.
-	builtinFailFormat = "status=%d attack=%q seq=%s error=%q"
+	// request's X-Vegeta-Attack and X-Vegeta-Seq, how long the gateway
+	// held it before its last attempt had a connection (ms, "-" for
+	// none), and the error.
+	builtinFailFormat = "status=%d attack=%q seq=%s wait_ms=%s error=%q"
+	// builtinFailFormat1 is builtinFailFormat before wait_ms; ReadTestimony
+	// still reads it.
+	builtinFailFormat1 = "status=%d attack=%q seq=%s error=%q"
 	// builtinProxyPrefix begins a message of the ReverseProxy's own, the
 	// message quoted after it.
 	builtinProxyPrefix = "proxy-error="
@@ -116,7 +167,7 @@ func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		code = http.StatusGatewayTimeout
 	}
-	g.logLine(builtinFailFormat, code, r.Header.Get("X-Vegeta-Attack"), r.Header.Get("X-Vegeta-Seq"), err.Error())
+	g.logLine(builtinFailFormat, code, r.Header.Get("X-Vegeta-Attack"), r.Header.Get("X-Vegeta-Seq"), waitMS(r), err.Error())
 	w.WriteHeader(code)
 }
 

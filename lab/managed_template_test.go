@@ -89,7 +89,7 @@ func TestManagedDefaultTemplates(t *testing.T) {
 		want []string
 	}{
 		{scenarios.GatewayNginx, []string{
-			`log_format gatecrash 'gc1 $msec $connection $connection_requests "$http_x_vegeta_attack" "$http_x_vegeta_seq" $status "$upstream_status" "$upstream_response_time" $request_time "$http_x_gatecrash_try"';`,
+			`log_format gatecrash 'gc1 $msec $connection $connection_requests "$http_x_vegeta_attack" "$http_x_vegeta_seq" $status "$upstream_status" "$upstream_response_time" $request_time "$http_x_gatecrash_try" "$upstream_connect_time"';`,
 			`access_log {{.AccessLog}} gatecrash;`,
 			`error_log {{.ErrorLog}} info;`,
 			"keepalive 32;", "proxy_http_version 1.1;", `proxy_set_header Connection "";`,

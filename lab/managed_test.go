@@ -44,7 +44,7 @@ type managedCase struct {
 var managedCases = []managedCase{
 	{
 		kind:       scenarios.GatewayNginx,
-		access:     regexp.MustCompile(`(?m)^gc1 \d+\.\d{3} \d+ \d+ "att" "7" 200 "200" "\d+\.\d{3}" \d+\.\d{3} "-"$`),
+		access:     regexp.MustCompile(`(?m)^gc1 \d+\.\d{3} \d+ \d+ "att" "7" 200 "200" "\d+\.\d{3}" \d+\.\d{3} "-" "\d+\.\d{3}"$`),
 		refused:    502,
 		refusedLog: "connect() failed (111: Connection refused) while connecting to upstream",
 		timeout:    504,

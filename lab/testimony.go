@@ -58,6 +58,13 @@ const toldSlack = time.Millisecond
 //     Each "upstream roundtrip" line (debug level) is one try: its status,
 //     or "-" for an error, is appended to Upstream.
 //
+// Each access entry's WaitMS, how long the gateway held the request before
+// its last try upstream began, is HAProxy's %Tw + %Tc (haproxyToldWait);
+// nginx's $request_time less the last try's $upstream_response_time, plus
+// its $upstream_connect_time where the line has it (nginxToldWait);
+// Caddy's only from its debug "upstream roundtrip" lines, nil at level
+// INFO (caddyToldWait); the built-in gateway's wait_ms.
+//
 // nginx's error log has local time with one second's resolution: it is
 // read in time.Local, the zone of the nginx gatecrash started.
 //
@@ -100,7 +107,9 @@ type toldEntry struct {
 	failed     int       // nginx: tries that failed
 	claimed    int       // nginx: failed tries given an error line
 	words      []string
-	lastTry    string // caddy: the last try's error, "" if it was answered
+	lastTry    string    // caddy: the last try's error, "" if it was answered
+	tryStart   time.Time // caddy: when the last try began; zero if unknown
+	timed      bool      // caddy: start is from a logged duration
 }
 
 type toldKey struct {

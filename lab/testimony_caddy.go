@@ -43,7 +43,9 @@ type caddyToldNote struct {
 	seq      *uint64
 	conn     string
 	status   int
-	try      string // an "upstream roundtrip": the try's status, "-" for an error
+	try      string        // an "upstream roundtrip": the try's status, "-" for an error
+	took     time.Duration // an "upstream roundtrip": its duration
+	timed    bool          // took was logged
 	words    string
 	final    bool // http.log.error: the error the request ended with
 	hasWords bool
@@ -86,6 +88,10 @@ func (c *toldLog) readCaddy(access, errorLog io.Reader) error {
 		if n.try != "" {
 			e.t.Upstream = append(e.t.Upstream, n.try)
 			e.t.Retries = len(e.t.Upstream) - 1
+			e.tryStart = time.Time{}
+			if n.timed {
+				e.tryStart = n.time.Add(-n.took)
+			}
 		}
 		switch {
 		case !n.hasWords:
@@ -98,7 +104,34 @@ func (c *toldLog) readCaddy(access, errorLog io.Reader) error {
 			e.lastTry = n.words
 		}
 	}
+	for _, e := range c.entries {
+		e.t.WaitMS = caddyToldWait(e)
+	}
 	return nil
+}
+
+// caddyToldWait returns how long Caddy held a request before its last try
+// upstream began, in milliseconds: from the request's start (its access
+// line's ts less its duration) to the last try's start (its "upstream
+// roundtrip" line's ts less that line's duration, the time of the round
+// trip, dial included, to the response headers): the time of the tries
+// before it and the lb_try_interval waits between them. Caddy 2.6's
+// access log says nothing of the upstream (no latency or duration parts;
+// the http.reverse_proxy.upstream.* placeholders are not in it): only
+// the reverse proxy's debug lines do, one per try. So nil without them,
+// as with gatecrash's template (level INFO), or when the access line has
+// no duration or the last try none. A negative difference (lines logged
+// out of order) is 0.
+func caddyToldWait(e *toldEntry) *float64 {
+	if !e.timed || e.tryStart.IsZero() {
+		return nil
+	}
+	wait := e.tryStart.Sub(e.start)
+	if wait < 0 {
+		wait = 0
+	}
+	ms := float64(wait.Round(time.Microsecond)) / float64(time.Millisecond)
+	return &ms
 }
 
 // parseCaddyTold parses a line of Caddy's JSON log into an access entry or a
@@ -130,12 +163,13 @@ func parseCaddyTold(line string) (*toldEntry, *caddyToldNote, bool) {
 			return nil, nil, false
 		}
 		start := at
-		if d, ok := toldJSONSeconds(l.Duration); ok {
+		d, timed := toldJSONSeconds(l.Duration)
+		if timed {
 			start = at.Add(-d)
 		}
 		return &toldEntry{
 			t:    results.Testimony{Time: at, Attack: attack, Seq: seq, Try: caddyToldTry(req), Status: status},
-			conn: conn, start: start, end: at,
+			conn: conn, start: start, end: at, timed: timed,
 		}, nil, true
 	}
 	errText := toldJSONString(l.Error)
@@ -150,6 +184,7 @@ func parseCaddyTold(line string) (*toldEntry, *caddyToldNote, bool) {
 			n.status = status
 		}
 	case strings.HasPrefix(l.Logger, "http.handlers.reverse_proxy") && l.Msg == "upstream roundtrip":
+		n.took, n.timed = toldJSONSeconds(l.Duration)
 		switch {
 		case errText != "":
 			n.try, n.words = "-", errText

@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -107,4 +109,71 @@ func TestReadTestimonyCaddyJoin(t *testing.T) {
 		t.Errorf("got\n%+v\nwant\n%+v", got, want)
 	}
 	checkOrder(t, "caddy", ts)
+}
+
+// TestReadTestimonyCaddyWait reads how long Caddy held each request before
+// its last try began (WaitMS): only its debug lines, one per try with its
+// duration, say; its access log alone does not.
+func TestReadTestimonyCaddyWait(t *testing.T) {
+	access := func(seq string, ts float64, duration string) string {
+		d := ""
+		if duration != "" {
+			d = `,"duration":` + duration
+		}
+		return fmt.Sprintf(`{"level":"info","ts":%.6f,"logger":"http.log.access.log0","msg":"handled request","request":{"remote_ip":"127.0.0.1","remote_port":"1","headers":{"X-Vegeta-Attack":["a"],"X-Vegeta-Seq":["%s"]}},"status":200%s}`, ts, seq, d)
+	}
+	try := func(seq string, ts float64, duration, outcome string) string {
+		d := ""
+		if duration != "" {
+			d = `,"duration":` + duration
+		}
+		return fmt.Sprintf(`{"level":"debug","ts":%.6f,"logger":"http.handlers.reverse_proxy","msg":"upstream roundtrip","request":{"headers":{"X-Vegeta-Attack":["a"],"X-Vegeta-Seq":["%s"]}}%s,%s}`, ts, seq, d, outcome)
+	}
+	const ok, refused = `"status":200`, `"error":"dial tcp: connection refused"`
+	for _, c := range []struct {
+		name          string
+		access, tries []string
+		wait          *float64
+	}{
+		// Began at 100.000, its one try at 100.001 took 1.5 s.
+		{"slow upstream", []string{access("1", 101.6, "1.6")}, []string{try("1", 101.501, "1.5", ok)}, f64p(1)},
+		// A refused try, lb_try_interval 250 ms, a try that answered.
+		{"a retried try", []string{access("1", 100.5, "0.5")},
+			[]string{try("1", 100.001, "0.001", refused), try("1", 100.452, "0.2", ok)}, f64p(252)},
+		{"no debug lines", []string{access("1", 101.6, "1.6")}, nil, nil},
+		{"no duration on the access line", []string{access("1", 101.6, "")}, []string{try("1", 101.501, "1.5", ok)}, nil},
+		{"no duration on the last try", []string{access("1", 100.5, "0.5")},
+			[]string{try("1", 100.001, "0.001", refused), try("1", 100.452, "", ok)}, nil},
+		// Its try said to begin before the request: 0.
+		{"out of order", []string{access("1", 101, "0.5")}, []string{try("1", 100.9, "0.6", ok)}, f64p(0)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ts, err := readTestimony("caddy", strings.NewReader(strings.Join(c.access, "\n")), strings.NewReader(strings.Join(c.tries, "\n")), time.UTC)
+			if err != nil || len(ts) != 1 {
+				t.Fatalf("got %+v, %v; want one entry", ts, err)
+			}
+			got := ts[0].WaitMS
+			if (got == nil) != (c.wait == nil) || (got != nil && math.Abs(*got-*c.wait) > 0.01) {
+				t.Errorf("got wait %s, want %s", fmtWait(got), fmtWait(c.wait))
+			}
+		})
+	}
+	// The real logs: at level INFO nothing; at DEBUG seq 8's refused try
+	// and Caddy's lb_try_interval (250 ms), seq 9's five tries over 1 s
+	// (lb_try_duration), seq 1 nothing.
+	for _, x := range readFixture(t, "caddy", "caddy") {
+		if x.WaitMS != nil {
+			t.Errorf("caddy (INFO) %v: got wait %s, want nil", x.Seq, fmtWait(x.WaitMS))
+		}
+	}
+	bounds := map[uint64][2]float64{1: {0, 5}, 8: {250, 300}, 9: {1000, 1100}}
+	for _, x := range readFixture(t, "caddy-debug", "caddy") {
+		if x.Seq == nil {
+			continue
+		}
+		b, ok := bounds[*x.Seq]
+		if ok && (x.WaitMS == nil || *x.WaitMS < b[0] || *x.WaitMS > b[1]) {
+			t.Errorf("caddy-debug seq %d: got wait %s, want %v to %v", *x.Seq, fmtWait(x.WaitMS), b[0], b[1])
+		}
+	}
 }

@@ -136,10 +136,33 @@ func parseHAProxyTold(line string) (*toldEntry, bool) {
 		e.t.Seq = parseToldSeq(seq)
 	}
 	e.t.Try = try
+	e.t.WaitMS = haproxyToldWait(timers[0], timers[1])
 	if tsc[:2] != "--" {
 		e.t.Words = tsc + ": " + haproxyToldGloss(tsc)
 	}
 	return e, true
+}
+
+// haproxyToldWait returns how long HAProxy held a request before the
+// connection that carried its answer was up: %Tw, the time in its queues,
+// plus %Tc, "the total time in milliseconds spent waiting for the
+// connection to establish to the final server, including retries"
+// (HAProxy's configuration manual, section 8.2.3, "HTTP log format").
+// Across connect retries Tc thus holds every failed connect, the
+// turn-around delay HAProxy waits between them (min(timeout connect, 1s)
+// after a refusal) and the connect that succeeded, on the same server or,
+// with option redispatch, another: the time a refused or blackholed
+// upstream cost the request. A connection taken from the idle pool
+// (http-reuse) counts 0. nil when either is -1: the request never left
+// the queue (sQ), or no connection was ever established (SC, sC), so no
+// attempt answered. L7 retries (retry-on beyond conn-failure) are not in
+// Tc: gatecrash's template does not enable them.
+func haproxyToldWait(tw, tc int) *float64 {
+	if tw < 0 || tc < 0 {
+		return nil
+	}
+	ms := float64(tw + tc)
+	return &ms
 }
 
 // haproxyToldInt parses a number HAProxy logs: digits, or -1 for none.

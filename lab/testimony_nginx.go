@@ -11,11 +11,12 @@ import (
 
 // testimonyNginxFormat is the nginx access log format (log_format gatecrash)
 // that gatecrash's nginx template writes: ReadTestimony parses exactly
-// this, and the "want" texts of its errors quote it. A line without the
-// last field, the client's try number, is read too (the format before
-// it, as older run folders and templates copied from them have it), as
-// a request without a try.
-const testimonyNginxFormat = `gc1 $msec $connection $connection_requests "$http_x_vegeta_attack" "$http_x_vegeta_seq" $status "$upstream_status" "$upstream_response_time" $request_time "$http_x_gatecrash_try"`
+// this, and the "want" texts of its errors quote it. Lines of the formats
+// before it are read too, as older run folders and templates copied from
+// them have them: without the last field, each try's connect time (the
+// request's WaitMS then leaves out its last try's connect), and without
+// the last two, the client's try number too (a request without a try).
+const testimonyNginxFormat = `gc1 $msec $connection $connection_requests "$http_x_vegeta_attack" "$http_x_vegeta_seq" $status "$upstream_status" "$upstream_response_time" $request_time "$http_x_gatecrash_try" "$upstream_connect_time"`
 
 // nginx's error log levels, lowest first.
 var nginxToldLevels = map[string]int{
@@ -62,15 +63,22 @@ func (c *toldLog) readNginx(access, errorLog io.Reader, loc *time.Location) erro
 // parseNginxTold parses a line of testimonyNginxFormat.
 func parseNginxTold(line string) (*toldEntry, bool) {
 	f, quoted, ok := splitToldQuoted(line)
-	if !ok || (len(f) != 10 && len(f) != 11) || f[0] != "gc1" || !quoted[4] || !quoted[5] || !quoted[7] || !quoted[8] {
+	if !ok || len(f) < 10 || len(f) > 12 || f[0] != "gc1" || !quoted[4] || !quoted[5] || !quoted[7] || !quoted[8] {
 		return nil, false
 	}
 	try := 0
-	if len(f) == 11 {
+	if len(f) >= 11 {
 		if !quoted[10] {
 			return nil, false
 		}
 		try = parseToldTry(f[10]) // "-" (no header) and junk are no try
+	}
+	connect := ""
+	if len(f) == 12 {
+		if !quoted[11] {
+			return nil, false
+		}
+		connect = f[11]
 	}
 	end, ok := parseToldUnix(f[1])
 	if !ok || !toldDigits(f[2]) || !toldDigits(f[3]) {
@@ -110,8 +118,57 @@ func parseNginxTold(line string) (*toldEntry, bool) {
 			}
 		}
 		e.t.Retries = len(e.t.Upstream) - 1
+		e.t.WaitMS = nginxToldWait(took, f[8], connect, len(f) == 12)
 	}
 	return e, true
+}
+
+// nginxToldWait returns how long nginx held a request before its last try
+// upstream began, in milliseconds: its $request_time (from the first
+// byte read from the client to the last byte sent) less the last try's
+// $upstream_response_time, plus the last try's $upstream_connect_time
+// when the format logs it (hasConnect). nginx starts a try's response
+// time when it begins to connect (ngx_http_upstream_connect), so the
+// difference is the time before that: reading the client's request and
+// every earlier try, failed ones (proxy_next_upstream) with the time
+// each took to fail; the connect time adds the last try's own connect,
+// which its response time holds. nginx has no request queue of its own
+// (the upstream queue directive is nginx Plus's). The rest, the time
+// from the upstream's last byte to the client's, is within the
+// millisecond resolution of both figures with proxy_buffering off (the
+// template's); with buffering on, a slow client adds to it. A negative
+// difference (rounding) is 0. nil when the last try's times are not
+// numbers ("-").
+func nginxToldWait(took time.Duration, responseTimes, connectTimes string, hasConnect bool) *float64 {
+	last, ok := parseToldSeconds(nginxToldLast(responseTimes))
+	if !ok {
+		return nil
+	}
+	wait := took - last
+	if hasConnect {
+		// A try without a connect ("-") is none to add.
+		if c, ok := parseToldSeconds(nginxToldLast(connectTimes)); ok {
+			wait += c
+		}
+	}
+	if wait < 0 {
+		wait = 0
+	}
+	ms := float64(wait.Round(time.Microsecond)) / float64(time.Millisecond)
+	return &ms
+}
+
+// nginxToldLast returns the last try's value of an $upstream_* variable:
+// tries are separated by ", ", and groups of tries (after an internal
+// redirect) by " : ".
+func nginxToldLast(s string) string {
+	if i := strings.LastIndex(s, ":"); i >= 0 {
+		s = s[i+1:]
+	}
+	if i := strings.LastIndex(s, ","); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.TrimSpace(s)
 }
 
 // nginxToldRequest returns the attack and seq nginx logged ("-" for none).

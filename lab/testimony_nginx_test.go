@@ -104,3 +104,46 @@ func TestReadTestimonyNginxJoin(t *testing.T) {
 	}
 	checkOrder(t, "nginx", ts)
 }
+
+// TestReadTestimonyNginxWait reads how long nginx held each request before
+// its last try began (WaitMS), from lines of the three gc1 formats: the
+// first (no try), with the client's try, and with each try's connect time.
+func TestReadTestimonyNginxWait(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		line string
+		try  int
+		wait *float64
+	}{
+		{"first format", `gc1 1795651500.100 7 1 "a" "1" 200 "200" "2.000" 2.001`, 0, f64p(1)},
+		{"with the try", `gc1 1795651500.100 7 1 "a" "1" 200 "200" "2.000" 2.001 "2"`, 2, f64p(1)},
+		{"with connect times", `gc1 1795651500.100 7 1 "a" "1" 200 "200" "2.000" 2.001 "-" "0.004"`, 0, f64p(5)},
+		// The upstream answered slowly: nginx held it for nothing.
+		{"slow upstream", `gc1 1795651500.100 7 1 "a" "1" 200 "200" "1.500" 1.500 "-" "0.000"`, 0, f64p(0)},
+		// A refused try (1 ms to fail), then a slow 200: the failed try
+		// is the wait.
+		{"a retried try", `gc1 1795651500.100 7 1 "a" "1" 200 "502, 200" "0.001, 1.000" 1.001 "-" "0.001, 0.000"`, 0, f64p(1)},
+		// A try timed out after 2 s, the next answered at once.
+		{"a timed-out try", `gc1 1795651500.100 7 1 "a" "1" 200 "504, 200" "2.000, 0.003" 2.004 "-" "0.000, 0.001"`, 0, f64p(2002)},
+		// After an internal redirect (error_page): the last group's last
+		// try.
+		{"groups", `gc1 1795651500.100 7 1 "a" "1" 200 "502 : 200" "0.010 : 0.020" 0.031 "-" "0.001 : 0.002"`, 0, f64p(13)},
+		// Rounding: the try's time above the request's is 0.
+		{"rounding", `gc1 1795651500.100 7 1 "a" "1" 9 "200" "0.101" 0.100`, 0, f64p(0)},
+		// The last try has no connect time: nothing to add.
+		{"no connect", `gc1 1795651500.100 7 1 "a" "1" 502 "502" "0.003" 0.010 "1" "-"`, 1, f64p(7)},
+		// No upstream at all, and a try without a time.
+		{"no upstream", `gc1 1795651500.100 7 1 "a" "1" 200 "-" "-" 0.000 "-" "-"`, 0, nil},
+		{"no time", `gc1 1795651500.100 7 1 "a" "1" 499 "-" "-, -" 0.200 "-" "-"`, 0, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ts, err := readTestimony("nginx", strings.NewReader(c.line), nil, time.UTC)
+			if err != nil || len(ts) != 1 {
+				t.Fatalf("got %+v, %v; want one entry", ts, err)
+			}
+			if g := ts[0]; !reflect.DeepEqual(g.WaitMS, c.wait) || g.Try != c.try {
+				t.Errorf("got wait %s, try %d; want %s, %d", fmtWait(g.WaitMS), g.Try, fmtWait(c.wait), c.try)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,16 @@ func fixtureLogs(t testing.TB, name string) (access, errorLog []byte) {
 }
 
 func u64p(n uint64) *uint64 { return &n }
+
+func f64p(v float64) *float64 { return &v }
+
+// fmtWait formats a WaitMS for a test's message: its value, or nil.
+func fmtWait(w *float64) string {
+	if w == nil {
+		return "nil"
+	}
+	return strconv.FormatFloat(*w, 'f', -1, 64)
+}
 
 // want is what a fixture's testimony says about one request.
 type want struct {
@@ -198,6 +209,12 @@ func TestReadTestimonyMalformed(t *testing.T) {
 			access: `gc1 1795651512.956 1 1 "s" "1" 200 200 "0.000" 0.000`, err: "want `gc1 $msec $connection"},
 		{name: "nginx: a status of four digits", kind: "nginx",
 			access: `gc1 1795651512.956 1 1 "s" "1" 2000 "200" "0.000" 0.000`, err: "line 1"},
+		{name: "nginx: connect times unquoted", kind: "nginx",
+			access: `gc1 1795651512.956 1 1 "s" "1" 200 "200" "0.000" 0.000 "-" 0.000`, err: "nginx access log: 1 of 1"},
+		{name: "nginx: a field too many", kind: "nginx",
+			access: `gc1 1795651512.956 1 1 "s" "1" 200 "200" "0.000" 0.000 "-" "0.000" "x"`, err: "nginx access log: 1 of 1"},
+		{name: "nginx: the three formats", kind: "nginx",
+			access: nginxOK + "\n" + nginxOK + ` "1"` + "\n" + nginxOK + ` "1" "0.000"`, entries: 3},
 		{name: "nginx: error log not nginx's", kind: "nginx",
 			errorLog: "hello\nworld\n2026/11/26 00:04:32 [notice] 7190#7190: nginx/1.22.1", err: "nginx error log: 2 of 3 lines do not parse; line 1"},
 		{name: "nginx: unknown level", kind: "nginx",
@@ -236,7 +253,7 @@ func TestReadTestimonyMalformed(t *testing.T) {
 // FuzzReadTestimony feeds each parser arbitrary logs: no panics, and what
 // it returns is sorted, names its gateway and can be written.
 func FuzzReadTestimony(f *testing.F) {
-	kinds := []string{"nginx", "haproxy", "caddy"}
+	kinds := []string{"nginx", "haproxy", "caddy", "builtin"}
 	for _, fx := range []struct {
 		name string
 		kind uint8
@@ -250,8 +267,14 @@ func FuzzReadTestimony(f *testing.F) {
 	f.Add(uint8(1), []byte("gc1 9999999999.999 - - -1 sH-- +3 -1 -1 -1 99999999999 a/b\n"), []byte("[ALERT] (1) : x\n["))
 	// The formats with the client's try number last.
 	f.Add(uint8(0), []byte(`gc1 1795651500.100 7 1 "a" "5" 200 "502, 200" "0.001, 0.001" 0.002 "3"`+"\n"), []byte(nil))
+	// nginx's with each try's connect time last; HAProxy's with a queue
+	// and connect retries (WaitMS).
+	f.Add(uint8(0), []byte(`gc1 1795651500.100 7 1 "a" "5" 200 "502 : 200" "0.001, : 9e9" 0.002 "3" "-, 0.001 :"`+"\n"+`gc1 1.1 7 1 "a" "6" 200 "200" "1.000" 0.5 "-" "0.2"`), []byte(nil))
+	f.Add(uint8(1), []byte("gc1 1795651500.100 a 5 200 ---- +3 1500 3004 1 4600 upstream/proxy 2\ngc1 1.000 a 6 200 ---- 0 999999999999 999999999999 1 1 upstream/proxy -\n"), []byte(nil))
 	f.Add(uint8(1), []byte("gc1 1795651500.100 a b 5 200 ---- +1 0 0 1 1 upstream/proxy 2\ngc1 1.000 a 5 200 ---- 0 0 0 1 1 upstream/proxy -\n"), []byte(nil))
 	f.Add(uint8(2), []byte(`{"level":"error","ts":1e300,"logger":"http.log.access","status":1}`), []byte(`{"level":"debug","ts":"2026-11-26T00:00:00Z","logger":"http.handlers.reverse_proxy","msg":"upstream roundtrip","request":{"headers":{"X-Vegeta-Seq":["1"]}},"status":200}`))
+	// The built-in gateway's, with wait_ms and the format before it.
+	f.Add(uint8(3), []byte("2026-11-25T23:57:10Z status=502 attack=\"a\" seq=1 wait_ms=0.412 error=\"EOF\"\n2026-11-25T23:57:11Z status=504 attack=\"a\" seq=2 error=\"x\"\n2026-11-25T23:57:12Z status=502 attack=\"a\" seq=3 wait_ms=- error=\"x\"\n"), []byte(nil))
 	f.Fuzz(func(t *testing.T, k uint8, access, errorLog []byte) {
 		kind := kinds[int(k)%len(kinds)]
 		ts, err := readTestimony(kind, bytes.NewReader(access), bytes.NewReader(errorLog), time.UTC)
@@ -268,6 +291,9 @@ func FuzzReadTestimony(f *testing.F) {
 		for _, x := range ts {
 			if x.Retries < 0 || x.Status < 0 || x.Status > 999 || x.Try < 0 {
 				t.Fatalf("entry %+v: retries, status or try out of range", x)
+			}
+			if x.WaitMS != nil && (*x.WaitMS < 0 || *x.WaitMS != *x.WaitMS) {
+				t.Fatalf("entry %+v: wait %v, want a number of ms, 0 or more", x, *x.WaitMS)
 			}
 		}
 	})

@@ -108,6 +108,15 @@ type segment struct {
 	phase    int
 	lat, lag []float64
 	slow     []uint8 // per request, see slowAnswered
+	// waits are the gateway's logged waits of the requests of cause
+	// gateway-queueing, by index, in order.
+	waits []waitAt
+}
+
+// waitAt is the wait the gateway logged for request i of a segment, ms.
+type waitAt struct {
+	i  int32
+	ms float32
 }
 
 // noLag marks a request without a due time.
@@ -154,8 +163,10 @@ type Analyzer struct {
 	// The streaming answers (AddStream) and the results of the stream
 	// classes; nil until the run shows one.
 	streams *streamsAcc
-	// slowPhases is each phase's slow answers, once Report measured them.
-	slowPhases []*PhaseSlow
+	// slowPhases is each phase's slow answers, and slowDerived the
+	// threshold in ms, once Report measured them.
+	slowPhases  []*PhaseSlow
+	slowDerived float64
 	// shards are the views of a merged run's shards, by attack name; nil
 	// for a run that is not a merge.
 	shards map[string]*attack.Pacer
@@ -188,6 +199,11 @@ func NewAnalyzer(run *Run, opt Options) *Analyzer {
 		causes: map[string]map[string]*Cause{},
 		gws:    map[[2]string]int{},
 	}
+	var planned float64
+	for _, p := range run.Phases {
+		planned += p.Planned
+	}
+	a.ev.hint, a.ev.hintAttack = int(min(planned*1.01+16, denseSeqs)), run.Attack
 	n := int(Buckets(d, a.width))
 	a.limit = n
 	if n > 0 {
@@ -313,6 +329,9 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 	var slow uint8
 	if class == "" {
 		slow = a.slowByte(r, in)
+		if int(slow>>2&7) == causeGatewayQueued {
+			sg.waits = append(sg.waits, waitAt{int32(len(sg.slow)), float32(in.wait - 1)})
+		}
 	}
 	sg.slow = append(sg.slow, slow)
 	if pi >= 0 {

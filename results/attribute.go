@@ -105,6 +105,12 @@ type evidence struct {
 	tallies    map[tallyKey]tallied
 	tallyOrder []tallyKey
 	faulted    map[tallyKey]int
+	// hint is how many requests the plan has, and hintAttack the run's
+	// attack: the capacity of its dense slice, which then never regrows
+	// (copying a million records at each doubling) on a run that kept to
+	// its plan.
+	hint       int
+	hintAttack string
 }
 
 func newEvidence() *evidence {
@@ -133,6 +139,9 @@ func (ev *evidence) info(attack uint32, seq uint64, create bool) *reqInfo {
 		}
 		if !create {
 			return nil
+		}
+		if cap(d) == 0 && seq < uint64(ev.hint) && ev.names[attack] == ev.hintAttack {
+			d = make([]reqInfo, 0, ev.hint)
 		}
 		d = slices.Grow(d, int(seq)+1-len(d))[:seq+1]
 		ev.dense[attack] = d

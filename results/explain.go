@@ -103,12 +103,15 @@ type StoryTestimony struct {
 	Gateway string `json:"gateway"`
 	// AtS is when it was logged, in seconds from the run's start.
 	AtS float64 `json:"at_s"`
-	// Try, Status, Upstream, Retries and Words are the Testimony's.
+	// Try, Status, Upstream, Retries, Words and WaitMS are the
+	// Testimony's; WaitMS is nil when the gateway's log does not say how
+	// long it held the request before the try that answered.
 	Try      int      `json:"try,omitempty"`
 	Status   int      `json:"status,omitempty"`
 	Upstream []string `json:"upstream,omitempty"`
 	Retries  int      `json:"retries,omitempty"`
 	Words    string   `json:"words,omitempty"`
+	WaitMS   *float64 `json:"wait_ms,omitempty"`
 }
 
 // Story tells the story of a result. events and told are the fault events
@@ -129,7 +132,7 @@ func (a *Analyzer) Story(r *vegeta.Result, events []faults.Event, told []Testimo
 	for i := range told {
 		t := &told[i]
 		st.Gateway = append(st.Gateway, StoryTestimony{Gateway: t.Gateway, AtS: round3(t.Time.Sub(start).Seconds()), Try: t.Try,
-			Status: t.Status, Upstream: t.Upstream, Retries: t.Retries, Words: t.Words})
+			Status: t.Status, Upstream: t.Upstream, Retries: t.Retries, Words: t.Words, WaitMS: t.WaitMS})
 	}
 	class := classOf(r.Code, r.Error)
 	in := a.ev.lookup(r.Attack, r.Seq)
@@ -322,7 +325,9 @@ func (r *Run) PhaseAt(t time.Time) string {
 // requests keep accepts, what it gives an Analyzer is as good as the
 // whole file: their own events, and every event of no request (faults on
 // connections, refusals, what the proxy saw). A line that does not decode
-// is an error, unless it is the last (cut short by a crash).
+// is an error, unless it is the last (cut short by a crash). keep runs on
+// the goroutine that splits the lines (see faults.EachLineSkip), at the
+// same time as fn: it must be safe to call concurrently with fn.
 func EachEventOf(r io.Reader, keep func(seq uint64) bool, fn func(*faults.Event)) error {
 	_, err := faults.EachLineSkip(r, "events", "", func(b []byte) bool {
 		seq, ok := lineSeq(b)

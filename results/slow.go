@@ -217,7 +217,10 @@ func (a *Analyzer) slowCause(r *vegeta.Result, in *reqInfo) (cause, level int) {
 	if in != nil && in.retried {
 		return causeGatewayRetried, levelSignature
 	}
-	if in != nil && in.wait != 0 && time.Duration(in.wait-1)*time.Millisecond*2 >= r.Latency {
+	// A wait the gateway logged: whether it made the answer slow depends
+	// on the threshold (see gatewayHeld); slowReport decides with the
+	// run's.
+	if in != nil && in.wait > 1 {
 		return causeGatewayQueued, levelSignature
 	}
 	return causeUnexplained, levelNone
@@ -237,7 +240,30 @@ func (a *Analyzer) Slowness(r *vegeta.Result) (cause, evidence, why string) {
 	}
 	in := a.ev.lookup(r.Attack, r.Seq)
 	c, level := a.slowCause(r, in)
+	if c == causeGatewayQueued && !gatewayHeld(float64(r.Latency)/float64(time.Millisecond), float64(in.wait-1), a.slowThreshold()) {
+		c, level = causeUnexplained, levelNone
+	}
 	return slowCauses[c], evidenceNames[level], a.slowWhy(c, in)
+}
+
+// gatewayHeld reports whether an answer of lat ms, which the gateway held
+// wait ms before the upstream's answer began, was slow because of the
+// wait: without it, the answer would have come under the threshold thr.
+// Without a threshold (0), the wait must be half the latency or more.
+func gatewayHeld(lat, wait, thr float64) bool {
+	if thr <= 0 {
+		return 2*wait >= lat
+	}
+	return lat-wait < thr
+}
+
+// slowThreshold is the slow threshold in ms as far as it is known: the
+// options', else the one the last Report derived; 0 before either.
+func (a *Analyzer) slowThreshold() float64 {
+	if a.opt.Slow > 0 {
+		return float64(a.opt.Slow) / float64(time.Millisecond)
+	}
+	return a.slowDerived
 }
 
 // slowWhy says why a slow cause holds, following slowCause's steps.
@@ -305,6 +331,7 @@ func (a *Analyzer) slowReport() *Slow {
 	default:
 		s.ThresholdMS, s.From = slowDefault, SlowFromDefault
 	}
+	a.slowDerived = s.ThresholdMS
 	// The slow answers' latencies by phase (-1: none) and cause.
 	type acc struct {
 		ev  Evidence
@@ -314,6 +341,7 @@ func (a *Analyzer) slowReport() *Slow {
 	answers := map[int]int{}
 	for i := range a.bucket {
 		for _, sg := range a.bucket[i].segs {
+			w := 0 // the next of sg.waits
 			for j, b := range sg.slow {
 				if b&slowAnswered == 0 {
 					continue
@@ -321,6 +349,14 @@ func (a *Analyzer) slowReport() *Slow {
 				answers[sg.phase]++
 				if sg.lat[j] < s.ThresholdMS {
 					continue
+				}
+				if int(b>>2&7) == causeGatewayQueued {
+					for w < len(sg.waits) && int(sg.waits[w].i) < j {
+						w++
+					}
+					if w == len(sg.waits) || int(sg.waits[w].i) != j || !gatewayHeld(sg.lat[j], float64(sg.waits[w].ms), s.ThresholdMS) {
+						b = b&^(7<<2|3) | causeUnexplained<<2 | levelNone
+					}
 				}
 				p := byPhase[sg.phase]
 				if p == nil {

@@ -36,7 +36,7 @@ func slowFixture() ([]vegeta.Result, []faults.Event, []Testimony) {
 		res(3, 5300, 200, 400*time.Millisecond),   // queued by the overload cap
 		res(4, 8500, 200, 1500*time.Millisecond),  // in flight while refused
 		res(5, 5500, 200, 600*time.Millisecond),   // the gateway's log: retried
-		res(6, 5600, 200, 1000*time.Millisecond),  // the gateway's log: waited 900ms
+		res(6, 5600, 200, 1000*time.Millisecond),  // the gateway's log: waited 990ms
 		res(7, 5700, 200, 2000*time.Millisecond),  // nothing
 		res(8, 5800, 200, 700*time.Millisecond),   // the client's second try
 		res(9, 5900, 502, 3000*time.Millisecond),  // slow, but a failure
@@ -57,7 +57,7 @@ func slowFixture() ([]vegeta.Result, []faults.Event, []Testimony) {
 		fault(5951, u64(10), 0, scenarios.KindLatency, "", false),
 	}
 	evs[6].Try = 2
-	wait := 900.0
+	wait := 990.0
 	told := []Testimony{
 		{Gateway: "haproxy", Attack: "a", Seq: u64(5), Status: 200, Retries: 1},
 		{Gateway: "haproxy", Attack: "a", Seq: u64(6), Status: 200, WaitMS: &wait},
@@ -203,5 +203,26 @@ func TestSlowDiagnosis(t *testing.T) {
 	_, rep = analyzeSlow(Options{Slow: 10 * time.Second})
 	if strings.Contains(rep.Diagnosis, "longer than") {
 		t.Errorf("no slow answer, yet: %s", rep.Diagnosis)
+	}
+}
+
+// TestGatewayHeld checks when the gateway's logged wait is the cause of a
+// slow answer: when, without it, the answer would have come under the
+// threshold.
+func TestGatewayHeld(t *testing.T) {
+	for _, tc := range []struct {
+		lat, wait, thr float64
+		want           bool
+	}{
+		{1000, 990, 52, true},
+		{1000, 900, 52, false}, // 100ms without the wait: slow all the same
+		{500, 200, 450, true},  // 300ms upstream, held 200ms: slow because held
+		{500, 10, 450, false},
+		{1000, 500, 0, true}, // no threshold: half the latency
+		{1000, 499, 0, false},
+	} {
+		if got := gatewayHeld(tc.lat, tc.wait, tc.thr); got != tc.want {
+			t.Errorf("latency %v, wait %v, threshold %v: got %v, want %v", tc.lat, tc.wait, tc.thr, got, tc.want)
+		}
 	}
 }

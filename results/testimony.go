@@ -45,9 +45,12 @@ type Testimony struct {
 	Words string `json:"words,omitempty"`
 	// WaitMS is how long, in milliseconds, the gateway held the request
 	// before the upstream attempt that answered began: waiting in its own
-	// queue, connecting, and any failed attempts before it (HAProxy's
-	// %Tw + %Tc; nginx's $request_time less the last try's
-	// $upstream_response_time); nil when its log does not say.
+	// queue, connecting, and any failed attempts before it. HAProxy's
+	// %Tw + %Tc (Tc counts its connect retries); nginx's $request_time
+	// less the last try's $upstream_response_time, plus its
+	// $upstream_connect_time when logged; Caddy's only from its debug
+	// logs; the built-in gateway's time to its last attempt's connection.
+	// nil when the log does not say, or no attempt connected.
 	WaitMS *float64 `json:"wait_ms,omitempty"`
 }
 

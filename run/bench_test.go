@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,8 @@ import (
 var (
 	benchResults = flag.Int("bench-analyze-results", 5_000_000, "analysis benchmark: results in the synthetic run")
 	benchDense   = flag.Bool("bench-analyze-dense", false, "analysis benchmark: a latency event on every request and resets on 10%, instead of 1%")
+	benchDir     = flag.String("bench-analyze-dir", "", "analysis benchmark: write the synthetic run into this folder and keep it, or reuse the run already there (its results count and density are then its own)")
+	benchProfile = flag.String("bench-analyze-cpuprofile", "", "analysis benchmark: write the CPU profile of each side to this path with the side's name appended")
 )
 
 // benchChildEnv tells the test binary, run again by BenchmarkAnalyze, which
@@ -36,39 +39,81 @@ const benchChildEnv = "GATECRASH_BENCH_ANALYZE"
 
 // BenchmarkAnalyze writes a synthetic run of -bench-analyze-results
 // results (1% 502s with nginx's page, each tied to a reset event; 0.1%
-// cut answers; a ramp) and measures, each in a fresh process so that its
-// peak memory is its own: vegeta's Metrics over the decoded results file,
-// and gatecrash's whole analysis of the run folder (report.json
-// included). It prints both times, their ratio, and the peak resident
-// memory of each.
+// cut answers; a ramp; with -bench-analyze-dense, an event on every
+// request) and measures, each in a fresh process so that its peak memory
+// is its own: vegeta's Metrics over the decoded results file, gatecrash's
+// whole analysis of the run folder (report.json included), and the built
+// gatecrash binary's `explain DIR --seq N` of one 502 in the middle of
+// the run. It prints the three times, the analysis' ratio to vegeta's,
+// and the peak resident memory of each.
 //
 //	make bench-analysis
+//	make bench-analysis-dense
 func BenchmarkAnalyze(b *testing.B) {
-	dir := b.TempDir()
+	dir := *benchDir
+	if dir == "" {
+		dir = b.TempDir()
+	}
 	start := time.Now()
-	if err := writeBenchRun(dir, *benchResults, *benchDense); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, EventsFile)); err == nil {
+		b.Logf("reusing the run in %s", dir)
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	} else if err := writeBenchRun(dir, *benchResults, *benchDense); err != nil {
 		b.Fatal(err)
 	}
+	plan, err := Folder(dir).Plan()
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := int(plan.Phases[0].Planned)
 	st, _ := os.Stat(filepath.Join(dir, ResultsFile))
 	se, _ := os.Stat(filepath.Join(dir, EventsFile))
-	b.Logf("wrote %d results (%.0f MB) and their events (%.0f MB, dense %v) in %s", *benchResults, float64(st.Size())/1e6, float64(se.Size())/1e6, *benchDense, time.Since(start).Round(time.Millisecond))
+	b.Logf("%d results (%.0f MB) and their events (%.0f MB) ready in %s", n, float64(st.Size())/1e6, float64(se.Size())/1e6, time.Since(start).Round(time.Millisecond))
+	bin := filepath.Join(b.TempDir(), "gatecrash")
+	if out, err := exec.Command("go", "build", "-o", bin, "..").CombinedOutput(); err != nil {
+		b.Fatalf("build gatecrash: %v\n%s", err, out)
+	}
+	// A 502 (i%100 == 37) in the middle of the run.
+	seq := strconv.Itoa(n/200*100 + 37)
 	for range b.N {
-		var vt, gt []time.Duration
-		var vrss, grss int64
+		var vt, gt, et, vc, gc, ec []time.Duration
+		var vrss, grss, erss int64
 		for range 3 {
-			d, rss := benchChild(b, "vegeta", dir)
-			vt, vrss = append(vt, d), max(vrss, rss)
-			d, rss = benchChild(b, "gatecrash", dir)
-			gt, grss = append(gt, d), max(grss, rss)
+			d, cpu, rss := benchChild(b, "vegeta", dir)
+			vt, vc, vrss = append(vt, d), append(vc, cpu), max(vrss, rss)
+			d, cpu, rss = benchChild(b, "gatecrash", dir)
+			gt, gc, grss = append(gt, d), append(gc, cpu), max(grss, rss)
+			d, cpu, rss = benchExplain(b, bin, dir, seq)
+			et, ec, erss = append(et, d), append(ec, cpu), max(erss, rss)
 		}
-		v, g := median(vt), median(gt)
+		v, g, e := median(vt), median(gt), median(et)
 		ratio := g.Seconds() / v.Seconds()
-		b.Logf("vegeta Metrics:        %s (median of 3), peak RSS %d MB", v.Round(time.Millisecond), vrss>>20)
-		b.Logf("gatecrash analysis:    %s (median of 3), peak RSS %d MB", g.Round(time.Millisecond), grss>>20)
-		b.Logf("ratio gatecrash/vegeta: %.2f (want at most 1.5); peak memory want under 512 MB", ratio)
+		ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+		b.Logf("vegeta Metrics:        %s (median of 3; CPU of the process %s), peak RSS %d MB", ms(v), ms(median(vc)), vrss>>20)
+		b.Logf("gatecrash analysis:    %s (median of 3; CPU of the process %s), peak RSS %d MB", ms(g), ms(median(gc)), grss>>20)
+		b.Logf("gatecrash explain --seq %s: %s (median of 3, the whole process; its CPU %s), peak RSS %d MB (want under 1s on 1,000,000 dense requests)", seq, ms(e), ms(median(ec)), erss>>20)
+		b.Logf("ratio gatecrash/vegeta: %.2f (want at most 1.5); analysis peak memory want under %.0f MB (150 MB per million requests)", ratio, 150*max(float64(n)/1e6, 1))
 		b.ReportMetric(ratio, "x-vegeta")
 		b.ReportMetric(float64(grss>>20), "MB-peak")
+		b.ReportMetric(e.Seconds(), "s-explain")
 	}
+}
+
+// benchExplain runs `gatecrash explain dir --seq seq` and returns how
+// long the whole process took, its CPU time (user and system) and its
+// peak resident memory in bytes.
+func benchExplain(b *testing.B, bin, dir, seq string) (time.Duration, time.Duration, int64) {
+	b.Helper()
+	cmd := exec.Command(bin, "explain", dir, "--seq", seq)
+	start := time.Now()
+	out, err := cmd.Output()
+	d := time.Since(start)
+	if err != nil || !strings.HasPrefix(string(out), "seq "+seq+" ") {
+		b.Fatalf("explain --seq %s: %v\n%s", seq, err, out)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return d, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), ru.Maxrss << 10
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -78,10 +123,11 @@ func median(ds []time.Duration) time.Duration {
 }
 
 // benchChild runs TestBenchAnalyzeChild in a fresh process and returns the
-// time it reports and its peak resident memory in bytes.
-func benchChild(b *testing.B, side, dir string) (time.Duration, int64) {
+// time it reports, the CPU time (user and system) of the whole process,
+// and its peak resident memory in bytes.
+func benchChild(b *testing.B, side, dir string) (time.Duration, time.Duration, int64) {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchAnalyzeChild$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchAnalyzeChild$", "-test.count=1", "-bench-analyze-cpuprofile="+*benchProfile)
 	cmd.Env = append(os.Environ(), benchChildEnv+"="+side+":"+dir)
 	out, err := cmd.Output()
 	if err != nil {
@@ -96,7 +142,7 @@ func benchChild(b *testing.B, side, dir string) (time.Duration, int64) {
 		b.Fatal(err)
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return time.Duration(ns), ru.Maxrss << 10 // kilobytes on Linux
+	return time.Duration(ns), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), ru.Maxrss << 10 // kilobytes on Linux
 }
 
 // TestBenchAnalyzeChild is one side of BenchmarkAnalyze; it does nothing
@@ -107,6 +153,17 @@ func TestBenchAnalyzeChild(t *testing.T) {
 		t.Skip("run by BenchmarkAnalyze only")
 	}
 	side, dir, _ := strings.Cut(spec, ":")
+	if *benchProfile != "" {
+		pf, err := os.Create(*benchProfile + "." + side)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			t.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	switch side {
 	case "vegeta":

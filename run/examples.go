@@ -63,7 +63,11 @@ func (f Folder) Examples(rep *results.Report) error {
 		return nil
 	}
 
-	a := results.NewAnalyzer(plan, rep.Analysis)
+	// The report's threshold is the analyzer's too: whether the gateway's
+	// logged wait made an answer slow depends on it.
+	opt := rep.Analysis
+	opt.Slow = threshold
+	a := results.NewAnalyzer(plan, opt)
 	if _, err := f.eachEventCut(a.AddEvent); err != nil {
 		return err
 	}

@@ -24,18 +24,23 @@ const emptyFix = "start from a ready scenario: gatecrash list names them"
 //
 // Decode reads no other file: target.config is checked for its form only.
 // [Load] also checks that the template it names can be read and parses.
+//
+// Every address must be on loopback: [Consent.Decode] allows the hosts
+// that the command line consents to.
 func Decode(file string, data []byte) (*Scenario, error) {
-	return decode(file, data, false)
+	return decode(file, data, false, Consent{})
 }
 
 // decode is Decode; files says file is a path on disk, and the files the
-// scenario names are checked too.
-func decode(file string, data []byte, files bool) (*Scenario, error) {
+// scenario names are checked too; consent is the hosts allowed beyond
+// loopback.
+func decode(file string, data []byte, files bool, consent Consent) (*Scenario, error) {
 	var s Scenario
 	c, err := decodeStrict(file, data, scenarioDoc, &s)
 	if c == nil {
 		return nil, err
 	}
+	c.consent = consent
 	c.scenario(&s)
 	s.File = file
 	if files && len(c.errs) == 0 {
@@ -114,20 +119,30 @@ func decodeStrict(file string, data []byte, d docType, v any) (*checker, error) 
 // read and parses as a Go text/template. A file that cannot be read is an
 // *Error too, wrapping the cause.
 func Load(path string) (*Scenario, error) {
+	return load(path, Consent{})
+}
+
+// load is Load with consent to the hosts of consent.
+func load(path string, consent Consent) (*Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read the scenario: " + readProblem(err) + "; check the path", err: err}
 	}
-	return decode(path, data, true)
+	return decode(path, data, true, consent)
 }
 
 // Resolve returns the catalog scenario named arg, or else decodes the file
 // at path arg.
 func Resolve(arg string) (*Scenario, error) {
+	return resolve(arg, Consent{})
+}
+
+// resolve is Resolve with consent to the hosts of consent.
+func resolve(arg string, consent Consent) (*Scenario, error) {
 	if data, ok := CatalogSource(arg); ok {
-		return Decode(catalogFile(arg), data)
+		return decode(catalogFile(arg), data, false, consent)
 	}
-	s, err := Load(arg)
+	s, err := load(arg, consent)
 	if err != nil && errors.Is(err, fs.ErrNotExist) && !strings.ContainsAny(arg, `/\`) && !strings.HasSuffix(arg, ".yaml") && !strings.HasSuffix(arg, ".yml") {
 		msg := Quote(arg) + " is neither a catalog scenario nor a file; "
 		if near, ok := closest(arg, catalogNames()); ok {

@@ -195,7 +195,7 @@ var faultErrorTests = []decodeErrorTest{
 	{"proxy listen not loopback", "proxy:\n  listen: 0.0.0.0:9090\n" + inPhase("      - {kind: reset}\n"),
 		[]want{{2, "proxy.listen", `"0.0.0.0:9090" is not a loopback address; the proxy listens only on 127.0.0.1, ::1 or localhost`}}},
 	{"proxy listen without host", "proxy: {listen: \":9090\"}\n" + inPhase("      - {kind: reset}\n"),
-		[]want{{1, "proxy.listen", "is not a loopback address"}}},
+		[]want{{1, "proxy.listen", `":9090" has no host, which listens on every interface; write 0.0.0.0:PORT (every IPv4 interface) or [::]:PORT with --allow-host 0.0.0.0`}}},
 	{"proxy listen without port", "proxy: {listen: 127.0.0.1}\n" + inPhase("      - {kind: reset}\n"),
 		[]want{{1, "proxy.listen", `"127.0.0.1" is not host:port; write one such as 127.0.0.1:9090 (port 0 picks a free one)`}}},
 	{"proxy listen bad port", "proxy: {listen: \"[::1]:http\"}\n" + inPhase("      - {kind: reset}\n"),

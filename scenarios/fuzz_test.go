@@ -118,6 +118,7 @@ func FuzzDecode(f *testing.F) {
 		if s.Proxy.Mode != ModeHTTP && s.Proxy.Mode != ModeTCP {
 			t.Fatalf("got proxy mode %q with no error, want http or tcp", s.Proxy.Mode)
 		}
+		checkLoopbackOnly(t, s)
 		for _, p := range s.Phases {
 			if p.Duration <= 0 || p.Rate.Freq <= 0 || p.Rate.Per <= 0 {
 				t.Fatalf("got phase %+v with no error, want duration and rate above 0", p)

@@ -72,7 +72,8 @@ type Target struct {
 	// proxy), or none (a gateway the user runs, at URL).
 	Gateway string `yaml:"gateway,omitempty"`
 	// URL is the gateway's base URL when Gateway is none, for example
-	// http://127.0.0.1:8080. It must be a loopback address.
+	// http://127.0.0.1:8080. It must be a loopback address, unless the
+	// command line consents to its host (see [Consent]).
 	URL string `yaml:"url,omitempty"`
 	// Config is the path of the user's own template for a managed gateway
 	// (nginx, haproxy, caddy), relative to the scenario file; empty means
@@ -98,7 +99,8 @@ type Target struct {
 type Upstream struct {
 	// Builtin configures the stub upstream gatecrash starts.
 	Builtin *BuiltinUpstream `yaml:"builtin,omitempty"`
-	// URL of an upstream already running; it must be a loopback address.
+	// URL of an upstream already running; it must be a loopback address,
+	// unless the command line consents to its host (see [Consent]).
 	URL string `yaml:"url,omitempty"`
 }
 
@@ -192,7 +194,8 @@ type ProxySpec struct {
 	Mode string `yaml:"mode,omitempty"`
 	// Listen is the proxy's loopback address; empty means a free port on
 	// 127.0.0.1. Point a gateway you run yourself (target.gateway: none)
-	// at it.
+	// at it. Beyond loopback (0.0.0.0 for every interface) it needs the
+	// command line's consent (see [Consent]), and target.gateway none.
 	Listen string `yaml:"listen,omitempty"`
 }
 

@@ -66,10 +66,10 @@ func (c *checker) positive(path string, d *Duration, def time.Duration) {
 
 // proxy checks the proxy section and sets the mode the faults are
 // checked for.
-func (c *checker) proxy(p *ProxySpec) {
+func (c *checker) proxy(p *ProxySpec, gateway string) {
 	c.proxyMode("proxy.mode", &p.Mode)
 	if p.Listen != "" {
-		c.listen("proxy.listen", p.Listen)
+		c.listen("proxy.listen", p.Listen, gateway)
 	}
 }
 
@@ -98,16 +98,25 @@ func modeProblem(mode string) string {
 }
 
 // listen checks an address the proxy listens on: host:port on loopback,
-// port 0 for a free one.
-func (c *checker) listen(path, addr string) {
+// or beyond it with the command line's consent; port 0 for a free one.
+// Beyond loopback it serves only a gateway the user runs: gateway, the
+// scenario's target.gateway, must be none.
+func (c *checker) listen(path, addr, gateway string) {
 	const example = "write one such as 127.0.0.1:9090 (port 0 picks a free one), or leave listen out for a free port on 127.0.0.1"
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		c.add(path, fmt.Sprintf("%s is not host:port; %s", Quote(addr), example))
 		return
 	}
-	if !LoopbackHost(host) {
-		c.add(path, fmt.Sprintf("%s is not a loopback address; the proxy listens only on 127.0.0.1, ::1 or localhost: %s", Quote(addr), example))
+	switch {
+	case host == "":
+		c.add(path, fmt.Sprintf("%s has %v", Quote(addr), ErrEmptyHost))
+		return
+	case !c.consent.Allows(host):
+		c.add(path, fmt.Sprintf("%s is not a loopback address; the proxy listens only on 127.0.0.1, ::1 or localhost unless the command line consents: %s, or %s", Quote(addr), example, RefusedHost(host)))
+		return
+	case !LoopbackHost(host) && gateway != GatewayNone:
+		c.add(path, fmt.Sprintf("%s is not on loopback, but gateway %s, which gatecrash starts, reaches the proxy on loopback: an address beyond loopback serves only a gateway you run (target.gateway: none); %s", Quote(addr), gateway, example))
 		return
 	}
 	if n, err := strconv.Atoi(port); err != nil || !allDigits(port) || n > 65535 {
@@ -141,7 +150,7 @@ func (c *checker) upstream(u *Upstream) {
 }
 
 // url checks the address of a server gatecrash sends traffic to: plain
-// HTTP on loopback.
+// HTTP on loopback, or beyond it with the command line's consent.
 func (c *checker) url(path, raw string) {
 	const example = "http://127.0.0.1:8080"
 	u, err := url.Parse(raw)
@@ -155,7 +164,7 @@ func (c *checker) url(path, raw string) {
 		return
 	}
 	if u.Scheme != "http" {
-		c.add(path, fmt.Sprintf("%s must start with http:// (gatecrash speaks plain HTTP to servers on this machine); write one such as %s", Quote(raw), example))
+		c.add(path, fmt.Sprintf("%s must start with http:// (gatecrash speaks plain HTTP); write one such as %s", Quote(raw), example))
 		return
 	}
 	host := u.Hostname()
@@ -163,8 +172,8 @@ func (c *checker) url(path, raw string) {
 		c.add(path, fmt.Sprintf("%s has no host; write one such as %s", Quote(raw), example))
 		return
 	}
-	if !LoopbackHost(host) {
-		c.add(path, fmt.Sprintf("%s is not a loopback address; gatecrash sends traffic only to 127.0.0.1, ::1 or localhost, such as %s", Quote(raw), example))
+	if !c.consent.Allows(host) {
+		c.add(path, fmt.Sprintf("%s is not a loopback address; gatecrash sends traffic only to 127.0.0.1, ::1 or localhost unless the command line consents: write one such as %s, or %s (a scenario file alone never aims traffic at another machine)", Quote(raw), example, RefusedHost(host)))
 		return
 	}
 	if p := u.Port(); p != "" {

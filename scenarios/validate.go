@@ -38,6 +38,9 @@ type checker struct {
 	// modeFlag says the mode came from the command line (--mode), not
 	// the file, for the messages that name it.
 	modeFlag bool
+	// consent is the hosts beyond loopback that the command line allows
+	// in target.url, upstream.url and proxy.listen.
+	consent Consent
 }
 
 // add records a problem with the field at path, unless that field or one
@@ -123,7 +126,7 @@ func (c *checker) scenario(s *Scenario) {
 	c.upstream(&s.Upstream)
 	c.requests(s.Requests)
 	c.client(&s.Client, s.Target.Timeout)
-	c.proxy(&s.Proxy)
+	c.proxy(&s.Proxy, s.Target.Gateway)
 	c.phases(s.Phases)
 	c.expectations(s)
 }

@@ -69,6 +69,9 @@ func StoryText(w io.Writer, st *results.Story) {
 		case t.Retries > 1:
 			fmt.Fprintf(w, "  %d retries", t.Retries)
 		}
+		if t.WaitMS != nil {
+			fmt.Fprintf(w, "  held %.0fms before its last try", *t.WaitMS)
+		}
 		if t.Words != "" {
 			fmt.Fprintf(w, "  said %q", t.Words)
 		}
