@@ -106,6 +106,9 @@ func TestProxyScenarioErrors(t *testing.T) {
 		{"negative grace", []string{"--scenario", seeded, "--listen", "127.0.0.1:0", "--grace", "-1s"}, "--grace -1s"},
 		{"start-at alone", []string{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--start-at", "1000"}, "--start-at goes with --scenario"},
 		{"no scenario", []string{"--scenario", "no-such-scenario", "--listen", "127.0.0.1:0"}, "no-such-scenario"},
+		{"every interface without consent", []string{"--scenario", seeded, "--listen", "0.0.0.0:0"}, "--listen: \"0.0.0.0:0\" is not a loopback address; use 127.0.0.1:PORT or [::1]:PORT, or pass --allow-host 0.0.0.0"},
+		{"upstream beyond loopback", []string{"--scenario", seeded, "--listen", "127.0.0.1:0", "--upstream", "http://10.1.2.3:80"}, "--allow-host 10.1.2.3"},
+		{"admin token", []string{"--scenario", seeded, "--listen", "127.0.0.1:0", "--admin-token", "0123456789abcdef0123"}, "--admin-token: with --scenario"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
