@@ -13,10 +13,15 @@ ANALYSIS_FLAGS ?=
 # How long each fuzz target runs.
 FUZZTIME ?= 30s
 
-.PHONY: test bench-proxy bench-attack bench-analysis bench-analysis-dense bench-node bench-soak bench-retry bench-streams fuzz
+.PHONY: test static bench-proxy bench-attack bench-analysis bench-analysis-dense bench-node bench-soak bench-retry bench-streams fuzz
 
 test:
 	$(GO) test -race ./...
+
+# A static binary (no cgo, no libc), as the Dockerfile builds it: for a
+# container image or a machine without Go.
+static:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o gatecrash .
 
 # The proxy benchmark of issue 3: throughput and added latency of the fault
 # proxy (mode tcp and mode http, no fault active) against a direct

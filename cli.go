@@ -55,6 +55,7 @@ func commands() []command {
 		{"explain", "tell each request's story: the attempts the proxy saw, what the gateway logged, its cause and why", cmdExplain},
 		{"proxy", "run the fault proxy alone; change its faults at runtime through its admin API", cmdProxy},
 		{"policies", "run a scenario under several client retry policies and set what each hid and cost side by side", cmdPolicies},
+		{"merge", "join the folders of a sharded run's shards (run --shard) and the proxy's events into one run folder, and report it", cmdMerge},
 		{"compare", "compare two reports or run folders, metric by metric; exit 1 on a significant regression beyond its limits", cmdCompare},
 		{"matrix", "run every fault kind against a gateway and print what the client got, what the gateway logged, whether it retried", cmdMatrix},
 	}

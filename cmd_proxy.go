@@ -60,6 +60,8 @@ admin API beyond loopback needs a bearer token (--admin-token).`, stdout)
 	// consent: addresses beyond loopback, the admin API's token
 	allowHostFlag(fs, "the host of --listen, --upstream or --admin, such as --allow-host 0.0.0.0 for --listen 0.0.0.0:9000")
 	fs.StringVar(&opt.adminToken, "admin-token", "", "bearer `TOKEN` that every admin request must then send (Authorization: Bearer TOKEN), at least 16 characters; required when --admin is beyond loopback (default $"+faults.TokenEnv+")")
+	// SHARDS: --scenario, --start-at, --grace: the proxy of a sharded run.
+	sp := scenarioProxyFlags(fs)
 	err := parse(fs, args)
 	if err != nil {
 		return err
@@ -75,6 +77,16 @@ admin API beyond loopback needs a bearer token (--admin-token).`, stdout)
 	}
 	if !fs.Changed("admin-token") {
 		opt.adminToken = os.Getenv(faults.TokenEnv)
+	}
+	// SHARDS: with --scenario, the scenario's phases from --start-at.
+	if parseOnly(ctx) {
+		return nil
+	}
+	if sp.scenario != "" {
+		return serveScenario(ctx, fs, sp, opt, stdout)
+	}
+	if err := sp.unused(fs); err != nil {
+		return err
 	}
 	upstream, err := checkProxyFlags(&opt, fs.Changed("admin-token"))
 	if err != nil {

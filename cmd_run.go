@@ -32,6 +32,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// SHARDS: a shard needs a gateway run elsewhere, and a shared seed.
+	if err := checkShardRun(sc, opt); err != nil {
+		return err
+	}
 	if err := checkBuckets(opt.Analysis.Bucket, sc.Duration(), "the scenario "+sc.Name); err != nil {
 		return err
 	}
@@ -51,6 +55,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if !f.quiet {
 		fmt.Fprintf(stderr, "written to %s\n", opt.Dir)
+	}
+	// SHARDS: a shard judges no expectation; gatecrash merge does.
+	if opt.Shard != nil {
+		return shardVerdict(rep, opt.Shard, f.quiet, stderr)
 	}
 	if f.baseline == "" {
 		return verdict(rep)
@@ -105,10 +113,15 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 	compare := compareFlags(fs)
 	// consent: target.url, upstream.url and the proxy beyond loopback
 	allowHostFlag(fs, runConsentHelp)
+	// SHARDS: --shard, --shard-from-env, --start-at.
+	shard := shardFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}
 	var err error
+	if f.opt.Shard, f.opt.StartAt, err = shard(f.baseline); err != nil {
+		return nil, err
+	}
 	if f.opt.Analysis, err = analysis(); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -14,9 +15,16 @@ import (
 // its ramp_to. Hit n is due at the moment the planned count of hits since
 // the start reaches n, so the total and every phase's count are fixed by
 // the scenario alone. A Pacer is safe for concurrent use (it is immutable).
+//
+// A shard view (Shard) offers 1/N of the schedule: shard k of n takes the
+// global hits k-1, k-1+n, k-1+2n, ..., so that the n shards together send
+// exactly the whole schedule's hits, each at its global due time.
 type Pacer struct {
 	segs  []segment
 	total time.Duration
+	// k and n: the shard view, hits k-1, k-1+n, ... of the schedule; n
+	// is 0 for the whole schedule.
+	k, n uint64
 }
 
 var _ vegeta.Pacer = (*Pacer)(nil)
@@ -87,6 +95,39 @@ func NewSchedule(steps []Step) *Pacer {
 	return p
 }
 
+// Shard returns the view of shard k of n (k from 1 to n) of the whole
+// schedule p: its hit i is the schedule's hit (i*n + k-1), due when that
+// one is; its Rate and Planned are 1/n of the schedule's. A view of a
+// view is a view of the whole schedule. It panics unless 1 <= k <= n.
+func (p *Pacer) Shard(k, n int) *Pacer {
+	if n < 1 || k < 1 || k > n {
+		panic(fmt.Sprintf("attack: shard %d of %d", k, n))
+	}
+	v := *p
+	v.k, v.n = uint64(k), uint64(n)
+	return &v
+}
+
+// ShardOf returns the shard the pacer views, k of n, or 0 of 0 for a
+// whole schedule.
+func (p *Pacer) ShardOf() (k, n int) { return int(p.k), int(p.n) }
+
+// global returns the schedule's hit of the view's hit i.
+func (p *Pacer) global(i uint64) uint64 {
+	if p.n == 0 {
+		return i
+	}
+	return i*p.n + p.k - 1
+}
+
+// share returns the view's share of a quantity of the whole schedule.
+func (p *Pacer) share(v float64) float64 {
+	if p.n == 0 {
+		return v
+	}
+	return v / float64(p.n)
+}
+
 // Duration returns the length of the whole attack.
 func (p *Pacer) Duration() time.Duration { return p.total }
 
@@ -113,23 +154,25 @@ func (p *Pacer) PhaseClamped(elapsed time.Duration) int {
 	return len(p.segs) - 1
 }
 
-// Planned returns the hits planned from the start until elapsed.
+// Planned returns the hits planned from the start until elapsed; in a
+// shard view, 1/n of the schedule's, which the shard's own count matches
+// within one hit.
 func (p *Pacer) Planned(elapsed time.Duration) float64 {
 	if len(p.segs) == 0 || elapsed <= 0 {
 		return 0
 	}
 	last := p.segs[len(p.segs)-1]
 	if elapsed >= p.total {
-		return last.before + last.hits(last.dur)
+		return p.share(last.before + last.hits(last.dur))
 	}
 	s := p.segs[p.Phase(elapsed)]
-	return s.before + s.hits(elapsed-s.start)
+	return p.share(s.before + s.hits(elapsed-s.start))
 }
 
 // Due returns when hit n (counting from 0) is due, and false when it falls
 // after the end of the attack.
 func (p *Pacer) Due(n uint64) (time.Duration, bool) {
-	m := float64(n)
+	m := float64(p.global(n))
 	for _, s := range p.segs {
 		in := s.hits(s.dur)
 		if m < s.before+in {
@@ -159,5 +202,5 @@ func (p *Pacer) Rate(elapsed time.Duration) float64 {
 	}
 	s := p.segs[i]
 	f := (elapsed - s.start).Seconds() / s.dur.Seconds()
-	return s.r0 + (s.r1-s.r0)*f
+	return p.share(s.r0 + (s.r1-s.r0)*f)
 }

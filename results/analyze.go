@@ -167,6 +167,9 @@ type Analyzer struct {
 	// threshold in ms, once Report measured them.
 	slowPhases  []*PhaseSlow
 	slowDerived float64
+	// shards are the views of a merged run's shards, by attack name; nil
+	// for a run that is not a merge.
+	shards map[string]*attack.Pacer
 }
 
 // NewAnalyzer returns an Analyzer for a run. Zero Options fields take
@@ -206,7 +209,21 @@ func NewAnalyzer(run *Run, opt Options) *Analyzer {
 	if n > 0 {
 		a.bucket = make([]bucketAcc, n)
 	}
+	a.shards = run.shardPacers(a.pacer)
 	return a
+}
+
+// pacerOf returns the pacer that sent the attack's hits: in a merged run,
+// the view of the shard of that name; else the run's, when the attack is
+// the run's. Nil when none did: the send lag is then unknown.
+func (a *Analyzer) pacerOf(attack string) *attack.Pacer {
+	if a.shards != nil {
+		return a.shards[attack]
+	}
+	if a.run.Attack == "" || attack == a.run.Attack {
+		return a.pacer
+	}
+	return nil
 }
 
 // AddEvent takes one fault event. It does not keep e.
@@ -300,8 +317,8 @@ func (a *Analyzer) Add(r *vegeta.Result) {
 	a.total.addStream(class)
 	pi := phaseIndex(a.run, off)
 	lag := float64(noLag)
-	if a.run.Attack == "" || r.Attack == a.run.Attack {
-		if due, ok := a.pacer.Due(r.Seq); ok {
+	if p := a.pacerOf(r.Attack); p != nil {
+		if due, ok := p.Due(r.Seq); ok {
 			lag = max(float64(off-due)/float64(time.Millisecond), 0)
 		}
 	}

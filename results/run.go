@@ -47,7 +47,28 @@ type Run struct {
 	GatewayVersion string `json:"gateway_version,omitempty"`
 	// Phases is the plan.
 	Phases []PhasePlan `json:"phases"`
+	// Shard is set in the run.json of one shard of a sharded run (run
+	// --shard): Phases are then the shard's share of the scenario's, 1/N
+	// of every rate and count, and its hits are the scenario's
+	// K-1, K-1+N, ...
+	Shard *Shard `json:"shard,omitempty"`
+	// Shards lists the shards a merged run joined (gatecrash merge), by
+	// their attack names; Phases are then the whole scenario's.
+	Shards []Shard `json:"shards,omitempty"`
 }
+
+// Shard is one shard of a sharded run: shard K of N (K from 1 to N).
+type Shard struct {
+	// Attack is the shard's attack name (X-Vegeta-Attack).
+	Attack string `json:"attack"`
+	K      int    `json:"k"`
+	N      int    `json:"n"`
+	// StartAt is the start the shards shared (run --start-at).
+	StartAt time.Time `json:"start_at"`
+}
+
+// String says which shard: 2/4.
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.K, s.N) }
 
 // PhasePlan is one phase as planned.
 type PhasePlan struct {
@@ -73,19 +94,46 @@ type PhasePlan struct {
 }
 
 // Schedule returns the pacer of the run's plan: when each hit was due and
-// the offered rate at each moment.
+// the offered rate at each moment. For one shard's run.json, it is the
+// shard's view of the whole schedule (attack.Pacer.Shard).
 func (r *Run) Schedule() *attack.Pacer {
+	times := 1.0
+	if r.Shard != nil && r.Shard.ok() {
+		times = float64(r.Shard.N)
+	}
 	steps := make([]attack.Step, len(r.Phases))
 	for i, p := range r.Phases {
 		d := time.Duration((p.EndS - p.StartS) * float64(time.Second))
-		st := attack.Step{Duration: d, Rate: p.Rate, RampTo: p.RampTo}
+		st := attack.Step{Duration: d, Rate: p.Rate * times, RampTo: p.RampTo * times}
 		if st.Rate == 0 && st.RampTo == 0 && d > 0 {
-			st.Rate = p.Planned / d.Seconds()
+			st.Rate = p.Planned * times / d.Seconds()
 			st.RampTo = st.Rate
 		}
 		steps[i] = st
 	}
-	return attack.NewSchedule(steps)
+	p := attack.NewSchedule(steps)
+	if r.Shard != nil && r.Shard.ok() {
+		return p.Shard(r.Shard.K, r.Shard.N)
+	}
+	return p
+}
+
+// ok reports whether the shard is one of its N.
+func (s Shard) ok() bool { return s.N >= 1 && s.K >= 1 && s.K <= s.N }
+
+// shardPacers returns the view of each shard of a merged run, by attack
+// name; nil for a run that is not a merge.
+func (r *Run) shardPacers(whole *attack.Pacer) map[string]*attack.Pacer {
+	if len(r.Shards) == 0 {
+		return nil
+	}
+	m := make(map[string]*attack.Pacer, len(r.Shards))
+	for _, s := range r.Shards {
+		if s.ok() {
+			m[s.Attack] = whole.Shard(s.K, s.N)
+		}
+	}
+	return m
 }
 
 // WriteRun writes run.json whole or not at all: into a file beside it,
@@ -137,6 +185,14 @@ func (r *Run) check() error {
 	}
 	if !finite(r.StoppedS) || r.StoppedS < 0 {
 		return fmt.Errorf("stopped_s: %v is not a time in the run", r.StoppedS)
+	}
+	if r.Shard != nil && !r.Shard.ok() {
+		return fmt.Errorf("shard: %s is not a shard K/N with K from 1 to N", r.Shard)
+	}
+	for i, s := range r.Shards {
+		if !s.ok() {
+			return fmt.Errorf("shards[%d]: %s is not a shard K/N with K from 1 to N", i, s)
+		}
 	}
 	end := 0.0
 	for i, p := range r.Phases {

@@ -33,6 +33,13 @@ func planOf(sc *scenarios.Scenario, p *attack.Pacer) []results.PhasePlan {
 		}
 		at = end
 	}
+	if _, n := p.ShardOf(); n > 0 {
+		// A shard offers its share of every rate.
+		for i := range out {
+			out[i].Rate /= float64(n)
+			out[i].RampTo /= float64(n)
+		}
+	}
 	return out
 }
 

@@ -36,6 +36,75 @@ type Options struct {
 	// the plan's length and what runs when; what it returns is told of
 	// every result, and stopped when the attack ends.
 	Progress func(total time.Duration, phaseAt func(time.Duration) (phase string, offered float64)) Progress
+
+	// SHARDS (issue 17): a sharded run.
+	// Shard, when not nil, makes the run shard Shard.K of Shard.N: it
+	// offers 1/N of every phase's rate (attack.Pacer.Shard) under the
+	// attack name ShardAttack gives, starts no upstream, fault proxy nor
+	// gateway (they run once, elsewhere) and attacks target.url, which
+	// needs target.gateway none; its run.json records the shard. Its
+	// Attack and StartAt are filled in by Run.
+	Shard *results.Shard
+	// StartAt, when not zero, is when the attack starts: Run waits until
+	// then, so that shards started apart share their phases' clock.
+	StartAt time.Time
+}
+
+// CheckShard checks that sc can run as shard (nil: not sharded): shard K
+// of N with K from 1 to N, of a scenario whose gateway runs elsewhere
+// (target.gateway none), since N shards cannot each start the one
+// gateway and fault proxy every shard's requests must cross.
+func CheckShard(sc *scenarios.Scenario, shard *results.Shard) error {
+	if shard == nil {
+		return nil
+	}
+	if shard.N < 1 || shard.K < 1 || shard.K > shard.N {
+		return inputErrf("--shard %d/%d: give K/N with N at least 1 and K from 1 to N, such as --shard 1/4", shard.K, shard.N)
+	}
+	if sc.Target.Gateway != scenarios.GatewayNone {
+		return inputErrf("--shard %d/%d: the scenario %s starts its own gateway (target.gateway: %s), but the shards of a run must all attack one gateway, in front of one fault proxy, that run elsewhere: write target.gateway: none and target.url (that gateway's address) in the scenario, run the proxy once with gatecrash proxy --scenario, and point the gateway's upstream at it",
+			shard.K, shard.N, sc.Name, sc.Target.Gateway)
+	}
+	return nil
+}
+
+// ShardAttack returns the attack name of shard k of n of a scenario:
+// NAME/shard-K-of-N, which keeps (attack, seq) unique across shards.
+func ShardAttack(scenario string, k, n int) string {
+	return fmt.Sprintf("%s/shard-%d-of-%d", scenario, k, n)
+}
+
+// attackName returns the run's attack name: the scenario's, or its
+// shard's.
+func (s *session) attackName() string {
+	if sh := s.opt.Shard; sh != nil {
+		return ShardAttack(s.sc.Name, sh.K, sh.N)
+	}
+	return s.sc.Name
+}
+
+// pacer returns the run's pacer: the scenario's, or its shard's view.
+func (s *session) pacer() *attack.Pacer {
+	p := attack.NewPacer(s.sc.Phases)
+	if sh := s.opt.Shard; sh != nil {
+		return p.Shard(sh.K, sh.N)
+	}
+	return p
+}
+
+// waitStart waits until opt.StartAt, if any, or ctx ends.
+func (s *session) waitStart(ctx context.Context) {
+	d := time.Until(s.opt.StartAt)
+	if s.opt.StartAt.IsZero() || d <= 0 {
+		return
+	}
+	fmt.Fprintf(s.opt.Log, "waiting %s for the start at %s\n", d.Round(time.Millisecond), s.opt.StartAt.UTC().Format(time.RFC3339Nano))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // Progress shows an attack while it goes.
@@ -65,6 +134,9 @@ type Progress interface {
 // error the user can fix (a folder that cannot be made, a port taken, a
 // gateway not installed or rejecting its template) is an *InputError.
 func Run(ctx context.Context, sc *scenarios.Scenario, opt Options) (*results.Report, error) {
+	if err := CheckShard(sc, opt.Shard); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return nil, inputErrf("output folder: %w", err)
 	}
@@ -125,10 +197,13 @@ func (s *session) attack(ctx context.Context, target, version string) (attackOut
 	// The attack has a context of its own, so that an expectation with
 	// abort: true that fails for good stops it as Ctrl-C does: the
 	// requests in flight are cancelled, and everything recorded is kept.
-	out := attackOutcome{pacer: attack.NewPacer(sc.Phases)}
+	out := attackOutcome{pacer: s.pacer()}
 	atkCtx, stopAttack := context.WithCancel(ctx)
 	defer stopAttack()
 	clock := time.Now() // no later than the attack's start
+	if opt.StartAt.After(clock) {
+		clock = opt.StartAt // waitStart waits for it below
+	}
 	if s.proxy != nil {
 		// The proxy's phases, on connections, begin with the attack's,
 		// not when it began to serve, before the gateway started: from
@@ -140,12 +215,20 @@ func (s *session) attack(ctx context.Context, target, version string) (attackOut
 	if err := results.WriteRun(s.dir.Path(PlanFile), s.plan(out, clock, version, true)); err != nil {
 		return out, err
 	}
-	watch := results.NewWatch(planOf(sc, out.pacer), clock, sc.Expect)
+	exps := sc.Expect
+	if opt.Shard != nil {
+		// A shard judges nothing and aborts nothing: it sees 1/N of the
+		// load, and gatecrash merge judges the expectations over all.
+		exps = nil
+	}
+	watch := results.NewWatch(planOf(sc, out.pacer), clock, exps)
 	stopFlush := s.flushEvery(flushInterval)
 	defer stopFlush()
+	// As late as can be, so that the attack starts on time.
+	s.waitStart(ctx)
 	prog := s.startProgress(atkCtx, out.pacer)
 	aopt := attack.Options{
-		Name:     sc.Name,
+		Name:     s.attackName(),
 		BaseURL:  target,
 		Requests: sc.Requests,
 		Timeout:  sc.Target.Timeout.D(),
@@ -218,10 +301,16 @@ func (s *session) startProgress(ctx context.Context, pacer *attack.Pacer) Progre
 // running while it goes, complete once it has ended.
 func (s *session) plan(out attackOutcome, started time.Time, version string, running bool) *results.Run {
 	sc := s.sc
+	var shard *results.Shard
+	if s.opt.Shard != nil {
+		sh := *s.opt.Shard
+		sh.Attack, sh.StartAt = s.attackName(), s.opt.StartAt.UTC()
+		shard = &sh
+	}
 	return &results.Run{
 		Schema:         results.RunSchema,
 		Scenario:       sc.Name,
-		Attack:         sc.Name,
+		Attack:         s.attackName(),
 		Seed:           s.seed,
 		Retry:          retryName(sc),
 		Started:        started.UTC(),
@@ -230,6 +319,7 @@ func (s *session) plan(out attackOutcome, started time.Time, version string, run
 		Gateway:        sc.Target.Gateway,
 		GatewayVersion: version,
 		Phases:         planOf(sc, out.pacer),
+		Shard:          shard,
 	}
 }
 

@@ -73,6 +73,13 @@ func (s *session) stopAll() error {
 // record files, the fault proxy and the gateway. It returns the URL the
 // attack goes to and, for a managed gateway, its version.
 func (s *session) start() (target, version string, err error) {
+	if s.opt.Shard != nil {
+		// The upstream, the proxy and the gateway run once, elsewhere.
+		if _, err := s.openRecords(); err != nil {
+			return "", "", err
+		}
+		return s.sc.Target.URL, "", nil
+	}
 	upstream, err := s.startUpstream()
 	if err != nil {
 		return "", "", err
