@@ -40,13 +40,16 @@ type proxyReadyKey struct{}
 const eventsFlushEvery = time.Second
 
 func cmdProxy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flagSet("proxy", "--listen ADDR --upstream URL [flags]", `Run the fault proxy alone, until interrupted: point your gateway's upstream at
+	fs := flagSet("proxy", "--listen ADDR --upstream URL [flags]\n       gatecrash proxy --scenario FILE [--start-at T] [flags]", `Run the fault proxy alone, until interrupted: point your gateway's upstream at
 --listen, and the proxy forwards to --upstream, applying the faults of --faults
 (a YAML file: mode: and faults: [...], as in a scenario's phase) to every
 request, all the time. The admin API on --admin lists, adds, replaces and
 removes faults while it runs, counts how often each matched and was applied,
 and streams events as JSON lines:
   GET /faults, POST /faults, GET|PUT|DELETE /faults/ID, GET /events, GET /healthz
+With --scenario, it is the one proxy of a sharded run instead: it follows the
+scenario's phases and faults from --start-at, and exits after the last phase
+and --grace (see gatecrash run --shard and gatecrash merge).
 Every address must be on loopback, unless --allow-host names its host; the
 admin API beyond loopback needs a bearer token (--admin-token).`, stdout)
 	var opt proxyOptions
