@@ -153,6 +153,7 @@ type EventLog struct {
 	err     error
 	subs    map[chan Event]struct{}
 	dropped int
+	taps    []func(Event) // see Tap
 }
 
 // NewEventLog returns an EventLog writing to w; a nil w writes nothing
@@ -201,6 +202,9 @@ func (l *EventLog) Dropped() int {
 func (l *EventLog) Record(e Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for _, tap := range l.taps {
+		tap(e)
+	}
 	for ch := range l.subs {
 		select {
 		case ch <- e:

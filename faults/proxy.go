@@ -101,6 +101,8 @@ type Proxy struct {
 
 	conns   atomic.Uint64
 	counter atomic.Uint64 // seq for requests without a seq header
+	// requests counts the requests read (mode http), for Stats.
+	requests atomic.Uint64
 
 	mu       sync.Mutex
 	attempts attempts

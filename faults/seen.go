@@ -266,6 +266,7 @@ func (p *Proxy) identify(l *link, h *head) (e Event, again bool) {
 		l.attack = string(h.attack)
 	}
 	e = Event{Attack: l.attack, Conn: l.id, Try: parseTry(h.try)}
+	p.requests.Add(1)
 	seq, ok := parseSeq(h.seq)
 	if !ok {
 		// No usable seq: number the request ourselves, in a space apart.

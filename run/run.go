@@ -48,6 +48,11 @@ type Options struct {
 	// StartAt, when not zero, is when the attack starts: Run waits until
 	// then, so that shards started apart share their phases' clock.
 	StartAt time.Time
+	// METRICS (issue 17): live Prometheus metrics.
+	// Metrics, when not nil, is fed every result and fault event while
+	// the attack goes, and set final from the report at the end (see
+	// Metrics); a Metrics serves one run.
+	Metrics *Metrics
 }
 
 // CheckShard checks that sc can run as shard (nil: not sharded): shard K
@@ -158,7 +163,11 @@ func Run(ctx context.Context, sc *scenarios.Scenario, opt Options) (*results.Rep
 	}
 	out, err := s.attack(ctx, target, version)
 	stopErr := s.stopAll()
-	return s.finish(out, version, err, stopErr)
+	rep, err := s.finish(out, version, err, stopErr)
+	if opt.Metrics != nil {
+		opt.Metrics.end(rep)
+	}
+	return rep, err
 }
 
 // retryPolicy returns the scenario's client retry policy, or nil when it
@@ -222,6 +231,9 @@ func (s *session) attack(ctx context.Context, target, version string) (attackOut
 		exps = nil
 	}
 	watch := results.NewWatch(planOf(sc, out.pacer), clock, exps)
+	if opt.Metrics != nil {
+		opt.Metrics.started(sc, out.pacer, clock)
+	}
 	stopFlush := s.flushEvery(flushInterval)
 	defer stopFlush()
 	// As late as can be, so that the attack starts on time.
@@ -251,6 +263,9 @@ func (s *session) attack(ctx context.Context, target, version string) (attackOut
 	started, err := attack.Run(atkCtx, out.pacer, aopt, func(r *vegeta.Result) error {
 		if prog != nil {
 			prog.Add(r.Code, r.Error)
+		}
+		if opt.Metrics != nil {
+			opt.Metrics.result(r)
 		}
 		// A non-2xx answer's headers are kept (gateway signatures), its
 		// secrets not.

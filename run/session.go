@@ -230,6 +230,12 @@ func (s *session) startProxy(upstream string, events *faults.EventLog) (string, 
 		return "", inputErrf("fault proxy: listen on %s: %w; pick a free loopback address with --proxy-listen", s.opt.ProxyListen, err)
 	}
 	s.proxy = proxy
+	if s.opt.Metrics != nil {
+		if err := s.opt.Metrics.proxyStarted(proxy, events); err != nil {
+			ln.Close()
+			return "", fmt.Errorf("metrics: %w", err)
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- proxy.Serve(s.srvCtx, ln) }()
 	s.onStop(func() error {
