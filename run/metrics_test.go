@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
@@ -275,3 +276,24 @@ func TestMetricsLiveCauses(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestRunMetricsLint: the run's metrics follow Prometheus's naming rules
+// as its own linter reads them.
+func TestRunMetricsLint(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := decode(t, metricsScenario)
+	m.started(sc, attack.NewPacer(sc.Phases), time.Now())
+	m.result(&vegeta.Result{Attack: "a", Code: 502, Timestamp: time.Now()})
+	m.end(&results.Report{Causes: []results.Cause{{Cause: "gateway-local", Count: 1}}, Masked: results.Masked{ByKind: map[string]int{"reset": 1}}})
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range problems {
+		t.Errorf("%s: %s", pr.Metric, pr.Text)
+	}
+}
