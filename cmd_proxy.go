@@ -28,6 +28,8 @@ type proxyOptions struct {
 	// API, "" for none.
 	consent    scenarios.Consent
 	adminToken string
+	// METRICS (issue 17): --metrics-listen.
+	metrics *metricsFlags
 }
 
 // proxyReadyKey is the context key of a func(proxyAddr, adminURL string)
@@ -65,6 +67,8 @@ admin API beyond loopback needs a bearer token (--admin-token).`, stdout)
 	fs.StringVar(&opt.adminToken, "admin-token", "", "bearer `TOKEN` that every admin request must then send (Authorization: Bearer TOKEN), at least 16 characters; required when --admin is beyond loopback (default $"+faults.TokenEnv+")")
 	// SHARDS: --scenario, --start-at, --grace: the proxy of a sharded run.
 	sp := scenarioProxyFlags(fs)
+	// METRICS (issue 17)
+	opt.metrics = metricsFlagsOn(fs, false)
 	err := parse(fs, args)
 	if err != nil {
 		return err
@@ -80,6 +84,10 @@ admin API beyond loopback needs a bearer token (--admin-token).`, stdout)
 	}
 	if !fs.Changed("admin-token") {
 		opt.adminToken = os.Getenv(faults.TokenEnv)
+	}
+	// METRICS (issue 17)
+	if err := opt.metrics.check(); err != nil {
+		return err
 	}
 	// SHARDS: with --scenario, the scenario's phases from --start-at.
 	if parseOnly(ctx) {
@@ -226,6 +234,18 @@ func serveProxy(ctx context.Context, opt proxyOptions, upstream, mode string, sp
 	if err != nil {
 		return err
 	}
+	// METRICS (issue 17): served until the proxy has stopped.
+	stopMetrics, err := opt.metrics.serveProxyMetrics(ctx, proxy, events, stdout)
+	if err != nil {
+		ln.Close()
+		adminLn.Close()
+		return err
+	}
+	defer func() {
+		if merr := stopMetrics(); merr != nil && err == nil {
+			err = merr
+		}
+	}()
 
 	// Both servers and the flusher stop when ctx ends, or when one of
 	// them fails.

@@ -46,6 +46,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if !f.quiet {
 		opt.Progress = progressOn(stderr)
 	}
+	// METRICS (issue 17): live Prometheus metrics while the run goes.
+	stopMetrics, err := f.metrics.serveRunMetrics(ctx, &opt, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	rep, err := run.Run(ctx, sc, opt)
 	if err != nil {
 		return err
@@ -87,6 +93,8 @@ type runFlags struct {
 	force    bool
 	baseline string
 	compare  compare.Options
+	// METRICS (issue 17): --metrics-listen, --metrics-linger.
+	metrics *metricsFlags
 }
 
 // parseRunFlags parses and checks run's flags, without reading a file or
@@ -115,7 +123,13 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 	allowHostFlag(fs, runConsentHelp)
 	// SHARDS: --shard, --shard-from-env, --start-at.
 	shard := shardFlags(fs)
+	// METRICS (issue 17)
+	f.metrics = metricsFlagsOn(fs, true)
 	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	// METRICS (issue 17)
+	if err := f.metrics.check(); err != nil {
 		return nil, err
 	}
 	var err error

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMetricsFlagErrors: every mistake in the metrics flags is bad input
+// (exit 2) naming the flag and the fix, before any traffic.
+func TestMetricsFlagErrors(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	busy := taken.Addr().String()
+	out := func() string { return filepath.Join(t.TempDir(), "out") }
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--metrics-listen", "0.0.0.0:9464", "upstream-resets"}, `--metrics-listen: "0.0.0.0:9464" is not a loopback address; use 127.0.0.1:PORT`},
+		{[]string{"run", "--metrics-listen", "9464", "upstream-resets"}, `--metrics-listen: "9464" is not host:port`},
+		{[]string{"run", "--metrics-listen", "127.0.0.1:0", "--metrics-linger", "-1s", "upstream-resets"}, "--metrics-linger -1s: negative; give 0 (stop with the run) or a duration such as 15s"},
+		{[]string{"run", "--metrics-linger", "5s", "upstream-resets"}, "--metrics-linger 5s: no metrics to serve; add --metrics-listen 127.0.0.1:PORT"},
+		{[]string{"run", "--metrics-linger", "soon", "upstream-resets"}, `invalid argument "soon" for "--metrics-linger"`},
+		{[]string{"run", "-o", out(), "--metrics-listen", busy, "upstream-resets"}, "--metrics-listen: listen tcp " + busy + ": bind: address already in use; pick a free loopback address"},
+		{[]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--metrics-listen", "10.0.0.1:9464"}, `--metrics-listen: "10.0.0.1:9464" is not a loopback address`},
+		{[]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--metrics-listen", busy}, "--metrics-listen: listen tcp " + busy + ": bind: address already in use"},
+		{[]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--metrics-linger", "1s"}, "unknown flag: --metrics-linger"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, _, stderr := gatecrash(t, tt.args...)
+			if code != exitInput {
+				t.Errorf("exit %d, want 2; stderr: %s", code, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr %q lacks %q", stderr, tt.want)
+			}
+		})
+	}
+}
+
+// scrape reads a text exposition into "name{labels}" -> value.
+func scrape(t *testing.T, url string) (map[string]float64, error) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	got := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", line, err)
+		}
+		got[line[:i]] = v
+	}
+	return got, sc.Err()
+}
+
+// TestRunServesMetrics runs a short scenario with --metrics-listen and
+// --metrics-linger, scrapes the endpoint over loopback while the run
+// lingers, and finds the final values: the run ended, its requests by
+// class as report.json counts them. Ctrl-C (the context) ends the linger.
+func TestRunServesMetrics(t *testing.T) {
+	file := writeFile(t, "m.yaml", `name: metrics-cli
+seed: 3
+requests: [{path: /}]
+phases:
+  - {name: warm, duration: 300ms, rate: 30/s}
+  - name: hot
+    duration: 300ms
+    rate: 30/s
+    faults: [{kind: status, code: 502, probability: 0.5}]
+`)
+	dir := filepath.Join(t.TempDir(), "out")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	urls := make(chan string, 1)
+	ctx = context.WithValue(ctx, metricsReadyKey{}, func(u string) { urls <- u })
+	done := make(chan int, 1)
+	var stderr syncBuffer
+	go func() {
+		done <- cli(ctx, []string{"run", "-q", "-o", dir, "--metrics-listen", "127.0.0.1:0", "--metrics-linger", "50s", file}, io.Discard, &stderr)
+	}()
+	var url string
+	select {
+	case url = <-urls:
+	case code := <-done:
+		t.Fatalf("exit %d before serving metrics; stderr: %s", code, stderr.String())
+	}
+	// Scrape until the run has ended (bounded by the linger: after it
+	// the endpoint is gone and scrape fails).
+	var got map[string]float64
+	for {
+		m, err := scrape(t, url)
+		if err != nil {
+			t.Fatalf("scrape: %v; stderr: %s", err, stderr.String())
+		}
+		if m["gatecrash_run_ended"] == 1 {
+			got = m
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel() // ends the linger, as Ctrl-C does
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d, want 0; stderr: %s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "serving the final metrics for 50s more") {
+		t.Errorf("stderr lacks the linger notice: %s", stderr.String())
+	}
+	if _, err := scrape(t, url); err == nil {
+		t.Error("the metrics are still served after the run returned")
+	}
+	rep := readRunDir(t, dir).report
+	sum := func(prefix string) float64 {
+		var n float64
+		for k, v := range got {
+			if strings.HasPrefix(k, prefix) {
+				n += v
+			}
+		}
+		return n
+	}
+	if g := sum("gatecrash_requests_total{"); int(g) != rep.Totals.Requests || g == 0 {
+		t.Errorf("gatecrash_requests_total: got %v, want the report's %d", g, rep.Totals.Requests)
+	}
+	if g, w := sum(`gatecrash_requests_total{class="502"`), rep.Totals.Status["502"]; int(g) != w || w == 0 {
+		t.Errorf(`gatecrash_requests_total{class="502"}: got %v, want the report's %d (> 0)`, g, w)
+	}
+	if g, w := got[`gatecrash_failures_total{cause="upstream-5xx-passthrough",class="502"}`], rep.Totals.Status["502"]; int(g) != w {
+		t.Errorf("502s passed through: got %v, want %d", g, w)
+	}
+	if g := sum(`gatecrash_proxy_faults_total{kind="status",phase="hot"}`); int(g) != rep.Totals.Status["502"] {
+		t.Errorf("status faults: got %v, want %d", g, rep.Totals.Status["502"])
+	}
+}
