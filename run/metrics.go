@@ -41,13 +41,13 @@ var MetricBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 //
 // Failures by cause: a failure whose request met a fault that ended its
 // exchange (the proxy in the same process records the fault's event
-// before the gateway answers) is counted at once under that fault's
-// cause; any other failure waits in gatecrash_failures_pending until the
+// before the gateway answers), and did not reach the proxy again after
+// it, is counted at once under that fault's cause (a status fault's only
+// when the result has its code); any other failure waits in gatecrash_failures_pending until the
 // report is made, and is then counted under the cause the report gives
 // it. After the end, gatecrash_failures_total holds the report's counts
-// (when the report gives a live-counted failure another cause, which only
-// a gateway retry masking the first fault can do, the counter keeps the
-// live one: counters never go down).
+// (were the report to give a live-counted failure another cause, the
+// counter would keep the live one too: counters never go down).
 type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -63,8 +63,15 @@ type Metrics struct {
 	phases []string
 	clock  time.Time
 	done   bool
-	causes map[causeKey]string // the last ending fault's cause of each request in flight
+	causes map[causeKey]ending // the last ending fault of each request in flight
 	live   map[[2]string]int   // (class, cause): failures counted live
+}
+
+// ending is a fault that ended a request's exchange: its cause, and the
+// status it answered with (0: it broke the exchange).
+type ending struct {
+	cause  string
+	status int
 }
 
 // causeKey is a request: its attack and seq.
@@ -123,7 +130,7 @@ func NewMetrics(reg *prometheus.Registry) (*Metrics, error) {
 			Name: MetricEnded,
 			Help: "1 once the run has ended and every final value is set.",
 		}),
-		causes: map[causeKey]string{},
+		causes: map[causeKey]ending{},
 		live:   map[[2]string]int{},
 	}
 	phase := prometheus.NewDesc(MetricPhase, "1 for the phase of the attack running now, 0 for the others.", []string{"phase"}, nil)
@@ -153,15 +160,23 @@ func (m *Metrics) proxyStarted(p *faults.Proxy, events *faults.EventLog) error {
 	return nil
 }
 
-// event keeps the cause of a fault that ended a request's exchange.
+// event keeps the cause of a fault that ended a request's exchange, and
+// forgets it when the request reaches the proxy again (a gateway's or the
+// client's retry): the later attempt decides, and unless a fault ends it
+// too, only the report can tell its cause.
 func (m *Metrics) event(e faults.Event) {
-	if e.Type != faults.TypeFault || !e.Ended || e.Cause == "" || e.Seq == nil {
+	if e.Seq == nil {
 		return
 	}
+	k := causeKey{e.Attack, *e.Seq}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.done {
-		m.causes[causeKey{e.Attack, *e.Seq}] = e.Cause
+	switch {
+	case m.done:
+	case e.Type == faults.TypeFault && e.Ended && e.Cause != "":
+		m.causes[k] = ending{cause: e.Cause, status: e.Status}
+	case e.Type == faults.TypeObservation && (e.Kind == faults.ObservedRetry || e.Kind == faults.ObservedClientRetry):
+		delete(m.causes, k)
 	}
 }
 
@@ -206,17 +221,19 @@ func (m *Metrics) result(r *vegeta.Result) {
 		m.sendLag.Observe(lag.Seconds())
 	}
 	k := causeKey{r.Attack, r.Seq}
-	cause, ok := m.causes[k]
+	end, ok := m.causes[k]
 	delete(m.causes, k)
 	if results.ClassOf(r.Code, r.Error) == "" {
 		return
 	}
-	if !ok {
+	// A fault's answer that is not the result's (the gateway replaced it)
+	// is left to the report.
+	if !ok || end.status != 0 && end.status != int(r.Code) {
 		m.pending.Inc()
 		return
 	}
-	m.failures.WithLabelValues(class, cause).Inc()
-	m.live[[2]string{class, cause}]++
+	m.failures.WithLabelValues(class, end.cause).Inc()
+	m.live[[2]string{class, end.cause}]++
 }
 
 // end sets the final values from the report: the failures still pending
