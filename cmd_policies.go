@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatecrash/gatecrash/results/policies"
 	"github.com/gatecrash/gatecrash/run"
 	"github.com/gatecrash/gatecrash/scenarios"
@@ -64,6 +66,13 @@ func cmdPolicies(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := preparePoliciesOut(dir, f.force, f.policies); err != nil {
 		return err
 	}
+	// METRICS (issue 17): every policy's run on one endpoint, labelled
+	// policy="0-none", "1-naive", ... (its run folder's name).
+	metricsFor, stopMetrics, err := f.metrics.serveRunsMetrics(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	var runs []policies.Run
 	for i, p := range f.policies {
 		ropt := f.opt
@@ -75,6 +84,10 @@ func cmdPolicies(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		sc.Seed = &seed
 		sc.Client.Retry = p.retry
+		// METRICS (issue 17)
+		if ropt.Metrics, err = metricsFor(prometheus.Labels{"policy": p.dir}); err != nil {
+			return err
+		}
 		if !f.quiet {
 			fmt.Fprintf(stderr, "policy %d of %d, %s: %s\n", i+1, len(f.policies), p.given, p.retry)
 			ropt.Progress = progressOn(stderr)
@@ -192,11 +205,17 @@ under some policy; 2 bad input; 3 a run broke or was interrupted.`, stdout)
 	// consent: target.url, upstream.url and the proxy beyond loopback
 	allowHostFlag(fs, runConsentHelp)
 	analysis := analysisFlags(fs)
+	// METRICS (issue 17)
+	f.metrics = metricsFlagsOn(fs, true)
 	if err := parse(fs, args); err != nil {
 		return nil, err
 	}
 	var err error
 	if f.opt.Analysis, err = analysis(); err != nil {
+		return nil, err
+	}
+	// METRICS (issue 17)
+	if err := f.metrics.check(); err != nil {
 		return nil, err
 	}
 	for _, name := range f.formats {

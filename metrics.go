@@ -111,22 +111,37 @@ type metricsReadyKey struct{}
 // after --metrics-linger unless ctx ends first. Without the flag it does
 // nothing, as a nil f does.
 func (f *metricsFlags) serveRunMetrics(ctx context.Context, opt *run.Options, stderr io.Writer) (stop func(), err error) {
+	metricsFor, stop, err := f.serveRunsMetrics(ctx, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Metrics, err = metricsFor(nil); err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
+}
+
+// serveRunsMetrics is serveRunMetrics for several runs served together
+// (gatecrash policies): metricsFor makes the metrics of one run, set apart
+// from the others' by labels, and returns nil without --metrics-listen.
+func (f *metricsFlags) serveRunsMetrics(ctx context.Context, stderr io.Writer) (metricsFor func(labels prometheus.Labels) (*run.Metrics, error), stop func(), err error) {
 	if f == nil || f.listen == "" {
-		return func() {}, nil
+		return func(prometheus.Labels) (*run.Metrics, error) { return nil, nil }, func() {}, nil
 	}
 	reg := prometheus.NewRegistry()
-	if opt.Metrics, err = run.NewMetrics(reg); err != nil {
-		return nil, err
+	metricsFor = func(labels prometheus.Labels) (*run.Metrics, error) {
+		return run.NewMetrics(prometheus.WrapRegistererWith(labels, reg))
 	}
 	s, err := serveMetrics(f.listen, reg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fmt.Fprintf(stderr, "metrics on %s\n", s.url())
 	if ready, ok := ctx.Value(metricsReadyKey{}).(func(string)); ok {
 		ready(s.url())
 	}
-	return func() {
+	return metricsFor, func() {
 		if f.linger > 0 {
 			fmt.Fprintf(stderr, "serving the final metrics for %s more (--metrics-linger; Ctrl-C ends it)\n", f.linger)
 			t := time.NewTimer(f.linger)

@@ -34,6 +34,9 @@ func TestMetricsFlagErrors(t *testing.T) {
 		{[]string{"run", "--metrics-linger", "5s", "upstream-resets"}, "--metrics-linger 5s: no metrics to serve; add --metrics-listen 127.0.0.1:PORT"},
 		{[]string{"run", "--metrics-linger", "soon", "upstream-resets"}, `invalid argument "soon" for "--metrics-linger"`},
 		{[]string{"run", "-o", out(), "--metrics-listen", busy, "upstream-resets"}, "--metrics-listen: listen tcp " + busy + ": bind: address already in use; pick a free loopback address"},
+		{[]string{"policies", "--metrics-listen", "0.0.0.0:9464", "retry-storm"}, `--metrics-listen: "0.0.0.0:9464" is not a loopback address`},
+		{[]string{"policies", "--metrics-linger", "1s", "retry-storm"}, "--metrics-linger 1s: no metrics to serve"},
+		{[]string{"policies", "-o", out(), "--metrics-listen", busy, "retry-storm"}, "--metrics-listen: listen tcp " + busy + ": bind: address already in use"},
 		{[]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--metrics-listen", "10.0.0.1:9464"}, `--metrics-listen: "10.0.0.1:9464" is not a loopback address`},
 		{[]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--metrics-listen", busy}, "--metrics-listen: listen tcp " + busy + ": bind: address already in use"},
 		{[]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--metrics-linger", "1s"}, "unknown flag: --metrics-linger"},
@@ -155,5 +158,67 @@ phases:
 	}
 	if g := sum(`gatecrash_proxy_faults_total{kind="status",phase="hot"}`); int(g) != rep.Totals.Status["502"] {
 		t.Errorf("status faults: got %v, want %d", g, rep.Totals.Status["502"])
+	}
+}
+
+// TestPoliciesServeMetrics: gatecrash policies serves every policy's run
+// on one endpoint, each labelled with its run folder's name, with the
+// counts of its own report.
+func TestPoliciesServeMetrics(t *testing.T) {
+	file := writeFile(t, "p.yaml", `name: metrics-policies
+seed: 3
+requests: [{path: /}]
+phases:
+  - name: hot
+    duration: 300ms
+    rate: 30/s
+    faults: [{kind: status, code: 502, probability: 0.3}]
+`)
+	dir := filepath.Join(t.TempDir(), "out")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	urls := make(chan string, 1)
+	ctx = context.WithValue(ctx, metricsReadyKey{}, func(u string) { urls <- u })
+	done := make(chan int, 1)
+	var stderr syncBuffer
+	go func() {
+		done <- cli(ctx, []string{"policies", "-q", "-o", dir, "--policy", "naive", "--metrics-listen", "127.0.0.1:0", "--metrics-linger", "50s", file}, io.Discard, &stderr)
+	}()
+	var url string
+	select {
+	case url = <-urls:
+	case code := <-done:
+		t.Fatalf("exit %d before serving metrics; stderr: %s", code, stderr.String())
+	}
+	var got map[string]float64
+	for {
+		m, err := scrape(t, url)
+		if err != nil {
+			t.Fatalf("scrape: %v; stderr: %s", err, stderr.String())
+		}
+		if m[`gatecrash_run_ended{policy="1-naive"}`] == 1 {
+			got = m
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d, want 0; stderr: %s", code, stderr.String())
+	}
+	for _, policy := range []string{"0-none", "1-naive"} {
+		rep := readRunDir(t, filepath.Join(dir, policy)).report
+		var n float64
+		for k, v := range got {
+			if strings.HasPrefix(k, "gatecrash_requests_total{") && strings.Contains(k, `policy="`+policy+`"`) {
+				n += v
+			}
+		}
+		if int(n) != rep.Totals.Requests || n == 0 {
+			t.Errorf("policy %s: gatecrash_requests_total: got %v, want its report's %d", policy, n, rep.Totals.Requests)
+		}
+		if got[`gatecrash_run_ended{policy="`+policy+`"}`] != 1 {
+			t.Errorf("policy %s: gatecrash_run_ended: got %v, want 1", policy, got[`gatecrash_run_ended{policy="`+policy+`"}`])
+		}
 	}
 }

@@ -49,7 +49,7 @@ var MetricBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 // (were the report to give a live-counted failure another cause, the
 // counter would keep the live one too: counters never go down).
 type Metrics struct {
-	reg      *prometheus.Registry
+	reg      prometheus.Registerer
 	requests *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	pending  prometheus.Gauge
@@ -80,8 +80,10 @@ type causeKey struct {
 	seq    uint64
 }
 
-// NewMetrics returns a run's metrics, registered on reg, which must be a
-// registry of its own (prometheus.NewRegistry), not the global one:
+// NewMetrics returns a run's metrics, registered on reg: a registry of
+// the caller's own (prometheus.NewRegistry), not the global one, or one
+// wrapped with labels (prometheus.WrapRegistererWith) that set this run's
+// metrics apart from others' in the same registry:
 //
 //   - gatecrash_requests_total{phase,class}: results by the phase they
 //     were sent in and their class: 2xx, 3xx, 4xx, the code of a 5xx
@@ -97,7 +99,7 @@ type causeKey struct {
 //   - gatecrash_masked_faults{kind}: faults that did not end in a failure,
 //     set at the end from the report;
 //   - gatecrash_run_ended: 1 once the final values are set.
-func NewMetrics(reg *prometheus.Registry) (*Metrics, error) {
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
