@@ -187,7 +187,10 @@ func (p *promServer) one(t *testing.T, q string) (v float64, ok bool) {
 // proxy and the upstream; afterwards its HTTP API gives report.json's
 // counts (requests by class, failures by class and cause) and the events
 // files' (faults applied by kind, for each proxy), and the README's
-// queries answer. The run lingers (--metrics-linger) until Prometheus
+// queries answer, and the phase and offered-rate gauges went through the
+// plan. The 502s come from malformed status lines: most resets are
+// retried by the built-in gateway's Go Transport, and their cause then
+// comes from the report, not live. The run lingers (--metrics-linger) until Prometheus
 // holds its final values, then is ended as Ctrl-C does.
 func TestMetricsWithPrometheus(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -220,7 +223,8 @@ phases:
     duration: 2s
     rate: 50/s
     faults:
-      - {kind: reset, at: before-headers, probability: 0.15}
+      - {kind: reset, at: before-headers, probability: 0.1}
+      - {kind: malformed, variant: status-line, probability: 0.1}
       - {kind: status, code: 500, probability: 0.1}
 `, px.proxy))
 	dir := filepath.Join(tmp, "out")
@@ -273,6 +277,10 @@ phases:
 	pending, _ := prom.one(t, `gatecrash_failures_pending{job="run"}`)
 	p99, p99ok := prom.one(t, `histogram_quantile(0.99, sum by (le) (rate(gatecrash_request_duration_seconds_bucket{job="run"}[1m])))`)
 	rate502 := prom.by(t, `sum by (phase) (rate(gatecrash_requests_total{job="run",class="502"}[1m]))`, "phase")
+	// While it went: each phase was the current one, at the planned rate.
+	phases := prom.by(t, `max_over_time(gatecrash_phase{job="run"}[1m])`, "phase")
+	offered, _ := prom.one(t, `max_over_time(gatecrash_offered_requests_per_second{job="run"}[1m])`)
+	proxyPhase := prom.by(t, `max_over_time(gatecrash_proxy_phase{job="run"}[1m])`, "phase")
 
 	endLinger() // as Ctrl-C does
 	if code := <-done; code != exitOK && code != exitFailed {
@@ -336,6 +344,11 @@ phases:
 	}
 	if !p99ok || math.IsNaN(p99) || p99 <= 0 || p99 > 30 {
 		t.Errorf("p99 latency from the histogram: got %v (%v), want a number of seconds", p99, p99ok)
+	}
+	assertMap(t, "phases seen current", phases, map[string]float64{"warm": 1, "faults": 1})
+	assertMap(t, "the run's proxy: phases seen current", proxyPhase, map[string]float64{"warm": 1, "faults": 1})
+	if offered != 50 {
+		t.Errorf("offered rate: got at most %v, want 50", offered)
 	}
 	if rate502["faults"] <= 0 || rate502["warm"] != 0 {
 		t.Errorf("502 rate by phase: got %v, want some in faults and none in warm", rate502)
