@@ -177,3 +177,30 @@ func TestProxyMetricsLint(t *testing.T) {
 		t.Errorf("%s: got %d series, want 1 (tally is not an observation to count)", MetricObservations, n)
 	}
 }
+
+// BenchmarkEventLogTap measures what the metrics add to each event the
+// proxy records: one Record with and without the metrics' tap.
+//
+//	go test -run '^$' -bench BenchmarkEventLogTap -benchmem ./faults
+func BenchmarkEventLogTap(b *testing.B) {
+	for _, tapped := range []bool{false, true} {
+		b.Run(fmt.Sprintf("metrics=%v", tapped), func(b *testing.B) {
+			log := NewEventLog(io.Discard)
+			if tapped {
+				p, err := New(Config{Upstream: "127.0.0.1:1", Phases: []Phase{{Name: "only"}}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := NewMetrics(prometheus.NewRegistry(), p, log); err != nil {
+					b.Fatal(err)
+				}
+			}
+			seq := uint64(1)
+			e := Event{Type: TypeFault, Attack: "a", Seq: &seq, Kind: "reset", Phase: "only", Cause: "reset-before-headers", Ended: true}
+			b.ReportAllocs()
+			for b.Loop() {
+				log.Record(e)
+			}
+		})
+	}
+}

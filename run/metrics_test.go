@@ -17,6 +17,7 @@ import (
 	"github.com/gatecrash/gatecrash/attack"
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // gathered reads every series of reg as "name{k=v,...}" -> value; a
@@ -305,5 +306,31 @@ func TestRunMetricsLint(t *testing.T) {
 	}
 	for _, pr := range problems {
 		t.Errorf("%s: %s", pr.Metric, pr.Text)
+	}
+}
+
+// BenchmarkMetricsResult measures what the metrics add to each result of
+// a run: an ending fault's event, then its result (a failure counted
+// live), as the attack's goroutine and the proxy's tap call them.
+//
+//	go test -run '^$' -bench BenchmarkMetricsResult -benchmem ./run
+func BenchmarkMetricsResult(b *testing.B) {
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc, err := scenarios.Decode("metrics.yaml", []byte(metricsScenario))
+	if err != nil {
+		b.Fatal(err)
+	}
+	clock := time.Now()
+	m.started(sc, attack.NewPacer(sc.Phases), clock)
+	b.ReportAllocs()
+	var seq uint64
+	for b.Loop() {
+		s := seq
+		m.event(faults.Event{Type: faults.TypeFault, Attack: "a", Seq: &s, Kind: "reset", Ended: true, Cause: "reset-before-headers"})
+		m.result(&vegeta.Result{Attack: "a", Seq: s, Code: 502, Timestamp: clock.Add(time.Duration(s%700) * time.Millisecond), Latency: time.Millisecond})
+		seq++
 	}
 }
