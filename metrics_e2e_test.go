@@ -277,6 +277,8 @@ phases:
 	pending, _ := prom.one(t, `gatecrash_failures_pending{job="run"}`)
 	p99, p99ok := prom.one(t, `histogram_quantile(0.99, sum by (le) (rate(gatecrash_request_duration_seconds_bucket{job="run"}[1m])))`)
 	rate502 := prom.by(t, `sum by (phase) (rate(gatecrash_requests_total{job="run",class="502"}[1m]))`, "phase")
+	share, shareOK := prom.one(t, `sum(rate(gatecrash_requests_total{job="run",class!~"2xx|3xx|4xx"}[1m])) / sum(rate(gatecrash_requests_total{job="run"}[1m]))`)
+	byCause := prom.by(t, `sum by (cause) (increase(gatecrash_failures_total{job="run",class="502"}[5m]))`, "cause")
 	// While it went: each phase was the current one, at the planned rate.
 	phases := prom.by(t, `max_over_time(gatecrash_phase{job="run"}[1m])`, "phase")
 	offered, _ := prom.one(t, `max_over_time(gatecrash_offered_requests_per_second{job="run"}[1m])`)
@@ -344,6 +346,12 @@ phases:
 	}
 	if !p99ok || math.IsNaN(p99) || p99 <= 0 || p99 > 30 {
 		t.Errorf("p99 latency from the histogram: got %v (%v), want a number of seconds", p99, p99ok)
+	}
+	if !shareOK || share <= 0 || share >= 1 {
+		t.Errorf("failed share: got %v (%v), want a share above 0 and below 1", share, shareOK)
+	}
+	if byCause["malformed-status-line"] <= 0 {
+		t.Errorf("502s by cause: got %v, want some malformed-status-line", byCause)
 	}
 	assertMap(t, "phases seen current", phases, map[string]float64{"warm": 1, "faults": 1})
 	assertMap(t, "the run's proxy: phases seen current", proxyPhase, map[string]float64{"warm": 1, "faults": 1})
