@@ -67,11 +67,13 @@ type Metrics struct {
 	live   map[[2]string]int   // (class, cause): failures counted live
 }
 
-// ending is a fault that ended a request's exchange: its cause, and the
-// status it answered with (0: it broke the exchange).
+// ending is what the proxy said of a request's latest attempt: the
+// cause of the fault that ended it ("" when none did, yet), and the status
+// the fault answered with (0: it broke the exchange).
 type ending struct {
-	cause  string
-	status int
+	attempt int
+	cause   string
+	status  int
 }
 
 // causeKey is a request: its attack and seq.
@@ -162,23 +164,32 @@ func (m *Metrics) proxyStarted(p *faults.Proxy, events *faults.EventLog) error {
 	return nil
 }
 
-// event keeps the cause of a fault that ended a request's exchange, and
-// forgets it when the request reaches the proxy again (a gateway's or the
-// client's retry): the later attempt decides, and unless a fault ends it
-// too, only the report can tell its cause.
+// event keeps the cause of a fault that ended a request's latest
+// attempt. A request that reaches the proxy again (a gateway's or the
+// client's retry) is decided by the later attempt: unless a fault ends
+// that one too, only the report can tell its cause. Attempts go by the
+// events' Attempt, not by their order in the log: a fault that broke an
+// exchange may be recorded after the retry it provoked.
 func (m *Metrics) event(e faults.Event) {
-	if e.Seq == nil {
+	if e.Seq == nil || m.done {
+		return
+	}
+	fault := e.Type == faults.TypeFault && e.Ended && e.Cause != ""
+	retry := e.Type == faults.TypeObservation && (e.Kind == faults.ObservedRetry || e.Kind == faults.ObservedClientRetry)
+	if !fault && !retry {
 		return
 	}
 	k := causeKey{e.Attack, *e.Seq}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	cur, ok := m.causes[k]
 	switch {
-	case m.done:
-	case e.Type == faults.TypeFault && e.Ended && e.Cause != "":
-		m.causes[k] = ending{cause: e.Cause, status: e.Status}
-	case e.Type == faults.TypeObservation && (e.Kind == faults.ObservedRetry || e.Kind == faults.ObservedClientRetry):
-		delete(m.causes, k)
+	case m.done, ok && e.Attempt < cur.attempt:
+		// the end, or an earlier attempt's, recorded late
+	case fault:
+		m.causes[k] = ending{attempt: e.Attempt, cause: e.Cause, status: e.Status}
+	case !ok || e.Attempt > cur.attempt:
+		m.causes[k] = ending{attempt: e.Attempt}
 	}
 }
 
@@ -230,7 +241,7 @@ func (m *Metrics) result(r *vegeta.Result) {
 	}
 	// A fault's answer that is not the result's (the gateway replaced it)
 	// is left to the report.
-	if !ok || end.status != 0 && end.status != int(r.Code) {
+	if !ok || end.cause == "" || end.status != 0 && end.status != int(r.Code) {
 		m.pending.Inc()
 		return
 	}

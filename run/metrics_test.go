@@ -229,7 +229,8 @@ func TestMetricsLiveCauses(t *testing.T) {
 		event   *faults.Event
 		result  *vegeta.Result
 		failure string // the series that must be 1 now, or ""
-		retry   bool   // the request reached the proxy again after event
+		retry   bool   // the request reached the proxy again (attempt 1), before event
+		late    *faults.Event
 		pending float64
 	}{
 		{name: "exact cause", event: ptr(ev(0, true, "reset-before-headers")), result: res(0, 502, ""), failure: "cause=reset-before-headers,class=502", pending: 0},
@@ -240,13 +241,20 @@ func TestMetricsLiveCauses(t *testing.T) {
 		{name: "retried after the fault: pending", event: ptr(ev(4, true, "reset-before-headers")), retry: true, result: res(4, 503, ""), pending: 4},
 		{name: "a status fault's answer replaced by the gateway: pending", event: &faults.Event{Type: faults.TypeFault, Attack: "a", Seq: seq(5), Kind: "status", Ended: true, Status: 500, Cause: "upstream-5xx-passthrough"}, result: res(5, 502, ""), pending: 5},
 		{name: "a status fault's answer passed on", event: &faults.Event{Type: faults.TypeFault, Attack: "a", Seq: seq(6), Kind: "status", Ended: true, Status: 500, Cause: "upstream-5xx-passthrough"}, result: res(6, 500, ""), failure: "cause=upstream-5xx-passthrough,class=500", pending: 5},
+		{name: "an earlier attempt's fault recorded after the retry's: the retry's decides", retry: true, event: &faults.Event{Type: faults.TypeFault, Attack: "a", Seq: seq(7), Kind: "status", Attempt: 1, Ended: true, Status: 503, Cause: "upstream-5xx-passthrough"}, late: ptr(ev(7, true, "reset-before-headers")), result: res(7, 503, ""), failure: "cause=upstream-5xx-passthrough,class=503", pending: 5},
 	}
 	for _, st := range steps {
+		if st.retry && st.late != nil {
+			m.event(faults.Event{Type: faults.TypeObservation, Attack: "a", Seq: seq(st.result.Seq), Kind: faults.ObservedRetry, Attempt: 1})
+		}
 		if st.event != nil {
 			m.event(*st.event)
 		}
-		if st.retry {
-			m.event(faults.Event{Type: faults.TypeObservation, Attack: "a", Seq: seq(st.result.Seq), Kind: faults.ObservedRetry})
+		if st.retry && st.late == nil {
+			m.event(faults.Event{Type: faults.TypeObservation, Attack: "a", Seq: seq(st.result.Seq), Kind: faults.ObservedRetry, Attempt: 1})
+		}
+		if st.late != nil {
+			m.event(*st.late)
 		}
 		m.result(st.result)
 		got := gathered(t, reg)
@@ -264,7 +272,7 @@ func TestMetricsLiveCauses(t *testing.T) {
 	}
 	rep := &results.Report{
 		Causes:      []results.Cause{{Cause: "reset-before-headers", Count: 1}, {Cause: "gateway-local", Count: 2}, {Cause: "malformed-status-line", Count: 1}},
-		OtherCauses: map[string][]results.Cause{"504": {{Cause: "upstream-timeout", Count: 1}}, "503": {{Cause: "upstream-5xx-passthrough", Count: 1}}, "500": {{Cause: "upstream-5xx-passthrough", Count: 1}}},
+		OtherCauses: map[string][]results.Cause{"504": {{Cause: "upstream-timeout", Count: 1}}, "503": {{Cause: "upstream-5xx-passthrough", Count: 2}}, "500": {{Cause: "upstream-5xx-passthrough", Count: 1}}},
 		Masked:      results.Masked{ByKind: map[string]int{"reset": 1}},
 	}
 	m.end(rep)
@@ -273,7 +281,7 @@ func TestMetricsLiveCauses(t *testing.T) {
 		MetricFailures + "{cause=reset-before-headers,class=502}":     1,
 		MetricFailures + "{cause=gateway-local,class=502}":            2,
 		MetricFailures + "{cause=upstream-timeout,class=504}":         1,
-		MetricFailures + "{cause=upstream-5xx-passthrough,class=503}": 1,
+		MetricFailures + "{cause=upstream-5xx-passthrough,class=503}": 2,
 		MetricFailures + "{cause=upstream-5xx-passthrough,class=500}": 1,
 		MetricFailures + "{cause=malformed-status-line,class=502}":    1,
 		MetricPending + "{}":          0,
