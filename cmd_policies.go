@@ -215,7 +215,7 @@ under some policy; 2 bad input; 3 a run broke or was interrupted.`, stdout)
 		return nil, err
 	}
 	// METRICS (issue 17)
-	if err := f.metrics.check(); err != nil {
+	if err := f.metrics.check(fs); err != nil {
 		return nil, err
 	}
 	for _, name := range f.formats {

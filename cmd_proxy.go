@@ -86,7 +86,7 @@ admin API beyond loopback needs a bearer token (--admin-token).`, stdout)
 		opt.adminToken = os.Getenv(faults.TokenEnv)
 	}
 	// METRICS (issue 17)
-	if err := opt.metrics.check(); err != nil {
+	if err := opt.metrics.check(fs); err != nil {
 		return err
 	}
 	// SHARDS: with --scenario, the scenario's phases from --start-at.

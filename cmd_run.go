@@ -129,7 +129,7 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 		return nil, err
 	}
 	// METRICS (issue 17)
-	if err := f.metrics.check(); err != nil {
+	if err := f.metrics.check(fs); err != nil {
 		return nil, err
 	}
 	var err error

@@ -15,7 +15,6 @@ import (
 
 	"github.com/gatecrash/gatecrash/faults"
 	"github.com/gatecrash/gatecrash/run"
-	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 // metricsFlags are --metrics-listen and, on run, --metrics-linger.
@@ -28,22 +27,28 @@ type metricsFlags struct {
 // with linger (a command that ends on its own).
 func metricsFlagsOn(fs *pflag.FlagSet, linger bool) *metricsFlags {
 	f := &metricsFlags{}
-	fs.StringVar(&f.listen, "metrics-listen", "", "serve live Prometheus metrics on this loopback address, at /metrics, such as 127.0.0.1:9464 (default: none)")
+	fs.StringVar(&f.listen, "metrics-listen", "", "serve live Prometheus metrics on this address, at /metrics, such as 127.0.0.1:9464 (default: none); on loopback unless --allow-host names its host")
 	if linger {
 		fs.DurationVar(&f.linger, "metrics-linger", 0, "with --metrics-listen: keep serving the final values this long after the run ends, so that Prometheus scrapes them; give at least twice the scrape interval (default 0: the endpoint goes with the run, and only a scrape that falls after the report is made sees the final values; Ctrl-C ends the wait)")
 	}
 	return f
 }
 
-// check checks the flags without touching the network. A nil f (a
-// command without the flags) is fine.
-func (f *metricsFlags) check() error {
+// check checks the flags of fs without touching the network: the
+// address must be on loopback, or on a host that fs's --allow-host
+// consents to (Prometheus in another container scrapes 0.0.0.0:PORT). A
+// nil f (a command without the flags) is fine.
+func (f *metricsFlags) check(fs *pflag.FlagSet) error {
 	if f == nil {
 		return nil
 	}
+	consent, err := consentOf(fs)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	if f.listen != "" {
-		if err := listenConsented(f.listen, scenarios.Consent{}); err != nil {
+		if err := listenConsented(f.listen, consent); err != nil {
 			errs = append(errs, fmt.Errorf("--metrics-listen: %w", err))
 		}
 	}

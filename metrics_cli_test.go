@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 // TestMetricsFlagErrors: every mistake in the metrics flags is bad input
@@ -40,6 +42,9 @@ func TestMetricsFlagErrors(t *testing.T) {
 		{[]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--metrics-listen", "10.0.0.1:9464"}, `--metrics-listen: "10.0.0.1:9464" is not a loopback address`},
 		{[]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--metrics-listen", busy}, "--metrics-listen: listen tcp " + busy + ": bind: address already in use"},
 		{[]string{"proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--metrics-linger", "1s"}, "unknown flag: --metrics-linger"},
+		// Consent for another host is not consent for every host.
+		{[]string{"run", "--allow-host", "10.0.0.2", "--metrics-listen", "10.0.0.1:9464", "upstream-resets"}, `--metrics-listen: "10.0.0.1:9464" is not a loopback address`},
+		{[]string{"run", "--allow-host", "", "--metrics-listen", "0.0.0.0:9464", "upstream-resets"}, "--allow-host"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -220,5 +225,44 @@ phases:
 		if got[`gatecrash_run_ended{policy="`+policy+`"}`] != 1 {
 			t.Errorf("policy %s: gatecrash_run_ended: got %v, want 1", policy, got[`gatecrash_run_ended{policy="`+policy+`"}`])
 		}
+	}
+}
+
+// TestMetricsListenConsent: --metrics-listen beyond loopback needs
+// --allow-host for its host, as every other server's address does;
+// checked without listening.
+func TestMetricsListenConsent(t *testing.T) {
+	tests := []struct {
+		listen string
+		allow  []string
+		ok     bool
+	}{
+		{"127.0.0.1:9464", nil, true},
+		{"[::1]:9464", nil, true},
+		{"0.0.0.0:9464", nil, false},
+		{"0.0.0.0:9464", []string{"0.0.0.0"}, true},
+		{"10.0.0.1:9464", []string{"10.0.0.1"}, true},
+		{"10.0.0.1:9464", []string{"10.0.0.2"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.listen+" "+strings.Join(tt.allow, ","), func(t *testing.T) {
+			fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+			allowHostFlag(fs, "test")
+			f := metricsFlagsOn(fs, true)
+			args := []string{"--metrics-listen", tt.listen}
+			for _, a := range tt.allow {
+				args = append(args, "--allow-host", a)
+			}
+			if err := fs.Parse(args); err != nil {
+				t.Fatal(err)
+			}
+			err := f.check(fs)
+			if (err == nil) != tt.ok {
+				t.Errorf("got %v, want ok %v", err, tt.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "--allow-host") {
+				t.Errorf("%v: want the message to name --allow-host", err)
+			}
+		})
 	}
 }
