@@ -27,7 +27,7 @@ type metricsFlags struct {
 // with linger (a command that ends on its own).
 func metricsFlagsOn(fs *pflag.FlagSet, linger bool) *metricsFlags {
 	f := &metricsFlags{}
-	fs.StringVar(&f.listen, "metrics-listen", "", "serve live Prometheus metrics on this address, at /metrics, such as 127.0.0.1:9464 (default: none); on loopback unless --allow-host names its host")
+	fs.StringVar(&f.listen, "metrics-listen", "", "serve live Prometheus metrics at http://`ADDR`/metrics, such as 127.0.0.1:9464 (default: none); on loopback unless --allow-host names its host")
 	if linger {
 		fs.DurationVar(&f.linger, "metrics-linger", 0, "with --metrics-listen: keep serving the final values this long after the run ends, so that Prometheus scrapes them; give at least twice the scrape interval (default 0: the endpoint goes with the run, and only a scrape that falls after the report is made sees the final values; Ctrl-C ends the wait)")
 	}
