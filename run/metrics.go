@@ -43,9 +43,9 @@ var MetricBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 // exchange (the proxy in the same process records the fault's event
 // before the gateway answers), and did not reach the proxy again after
 // it, is counted at once under that fault's cause (a status fault's only
-// when the result has its code); any other failure waits in gatecrash_failures_pending until the
-// report is made, and is then counted under the cause the report gives
-// it. After the end, gatecrash_failures_total holds the report's counts
+// when the result has its code); any other failure waits in
+// gatecrash_failures_pending until the report is made, and is then
+// counted under the cause the report gives it. After the end, gatecrash_failures_total holds the report's counts
 // (were the report to give a live-counted failure another cause, the
 // counter would keep the live one too: counters never go down).
 type Metrics struct {
@@ -171,7 +171,7 @@ func (m *Metrics) proxyStarted(p *faults.Proxy, events *faults.EventLog) error {
 // events' Attempt, not by their order in the log: a fault that broke an
 // exchange may be recorded after the retry it provoked.
 func (m *Metrics) event(e faults.Event) {
-	if e.Seq == nil || m.done {
+	if e.Seq == nil {
 		return
 	}
 	fault := e.Type == faults.TypeFault && e.Ended && e.Cause != ""
