@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,19 +23,6 @@ import (
 // prometheusPackage is the Debian package .ci/run installs for
 // TestMetricsWithPrometheus.
 const prometheusPackage = "prometheus"
-
-// freeAddr returns a loopback address with a port free a moment ago, for
-// a server whose address must be written in another's configuration
-// before it starts.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // promServer is a real Prometheus the test started.
 type promServer struct {
