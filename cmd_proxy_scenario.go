@@ -116,6 +116,17 @@ func serveScenario(ctx context.Context, fs *pflag.FlagSet, sp *scenarioProxy, op
 	if err != nil {
 		return inputErrf("--listen: %w; pick a free loopback address, such as --listen 127.0.0.1:0 for any free port", err)
 	}
+	// METRICS (issue 17): served until the proxy has stopped.
+	stopMetrics, err := opt.metrics.serveProxyMetrics(ctx, proxy, events, stdout)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() {
+		if merr := stopMetrics(); merr != nil && err == nil {
+			err = merr
+		}
+	}()
 	end := start.Add(sc.Duration() + sp.grace)
 	ctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()

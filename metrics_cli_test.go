@@ -266,3 +266,54 @@ func TestMetricsListenConsent(t *testing.T) {
 		})
 	}
 }
+
+// TestScenarioProxyServesMetrics: the proxy of a sharded run (proxy
+// --scenario) serves its metrics too: the phase of the scenario running
+// now by its clock, and the faults it applied in it.
+func TestScenarioProxyServesMetrics(t *testing.T) {
+	file := writeFile(t, "sp.yaml", `name: metrics-scenario-proxy
+seed: 4
+requests: [{path: /}]
+phases:
+  - {name: first, duration: 200ms, rate: 10/s}
+  - name: second
+    duration: 20s
+    rate: 10/s
+    faults: [{kind: status, code: 503}]
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	urls := make(chan string, 1)
+	ctx = context.WithValue(ctx, metricsReadyKey{}, func(u string) { urls <- u })
+	px := startProxyCommand(t, ctx, "--scenario", file, "--listen", "127.0.0.1:0", "--grace", "0s", "--metrics-listen", "127.0.0.1:0")
+	url := <-urls
+	// Wait, bounded by the second phase's 20s, for the second phase.
+	for {
+		m, err := scrape(t, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m[`gatecrash_proxy_phase{phase="second"}`] == 1 {
+			if m[`gatecrash_proxy_phase{phase="first"}`] != 0 {
+				t.Errorf("both phases current: %v", m)
+			}
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + px.proxy + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	m, err := scrape(t, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 503 || m[`gatecrash_proxy_faults_total{kind="status",phase="second"}`] != 1 || m["gatecrash_proxy_requests_total"] != 1 {
+		t.Errorf("got %d and faults %v, requests %v; want a 503, one status fault in second, one request", resp.StatusCode,
+			m[`gatecrash_proxy_faults_total{kind="status",phase="second"}`], m["gatecrash_proxy_requests_total"])
+	}
+	cancel()
+	px.wait(t)
+}
