@@ -13,6 +13,9 @@ func TestMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every fault kind")
 	}
+	// Beside the other tests that mostly wait on their phases' clock: a
+	// row mostly waits for its timeouts.
+	t.Parallel()
 	code, stdout, stderr := gatecrash(t, "matrix", "--gateway", "builtin", "--duration", "500ms", "--rate", "10")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
