@@ -296,33 +296,11 @@ func EachLineCut[T any](r io.Reader, what, hint string, fn func(*T)) (CutLine, e
 // EventLog writes are decoded without encoding/json (see eventDecoder),
 // to the same Event.
 func EachLineSkip[T any](r io.Reader, what, hint string, skip func(line []byte) bool, fn func(*T)) (CutLine, error) {
-	free := make(chan *[]T, lineBatches)
-	for range lineBatches {
-		b := make([]T, 0, lineBatch)
-		free <- &b
-	}
-	full := make(chan *[]T, lineBatches)
-	done := make(chan struct{})
 	var cut CutLine
 	var err error
-	go func() {
-		defer close(full)
+	Pipe(lineBatch, lineBatches, func(free <-chan *[]T, full chan<- *[]T, done <-chan struct{}) {
 		cut, err = decodeLines(r, what, hint, skip, free, full, done)
-	}()
-	defer func() {
-		// fn panicked: stop the decoding goroutine, and wait for it.
-		close(done)
-		for range full {
-		}
-	}()
-	for b := range full {
-		for i := range *b {
-			fn(&(*b)[i])
-		}
-		*b = (*b)[:0]
-		free <- b
-	}
-	// full is closed: decodeLines has returned, and cut and err are set.
+	}, fn)
 	return cut, err
 }
 
@@ -342,10 +320,12 @@ func decodeLines[T any](r io.Reader, what, hint string, skip func(line []byte) b
 	var b *[]T
 	select {
 	case b = <-free:
+		*b = (*b)[:0]
 	case <-done:
 		return CutLine{}, nil
 	}
-	// send passes b on and takes the next batch; false once done is closed.
+	// send passes b on and takes the next batch, empty; false once done
+	// is closed.
 	send := func() bool {
 		select {
 		case full <- b:
@@ -354,6 +334,7 @@ func decodeLines[T any](r io.Reader, what, hint string, skip func(line []byte) b
 		}
 		select {
 		case b = <-free:
+			*b = (*b)[:0]
 			return true
 		case <-done:
 			return false

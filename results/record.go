@@ -12,6 +12,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/gatecrash/gatecrash/faults"
 )
 
 // MaxBody is how much of a non-2xx response body a record keeps.
@@ -77,32 +79,11 @@ var notResults = errors.New("not a vegeta results file (gob, JSON or CSV)")
 // always read them). The records are decoded on a goroutine of its own,
 // a few hundred ahead of fn, which the caller's goroutine calls in order.
 func EachRecord(r io.Reader, fn func(*vegeta.Result)) (Ending, error) {
-	free := make(chan *[]vegeta.Result, recordBatches)
-	for range recordBatches {
-		b := make([]vegeta.Result, 0, recordBatch)
-		free <- &b
-	}
-	full := make(chan *[]vegeta.Result, recordBatches)
-	done := make(chan struct{})
 	var end Ending
 	var err error
-	go func() {
-		defer close(full)
+	faults.Pipe(recordBatch, recordBatches, func(free <-chan *[]vegeta.Result, full chan<- *[]vegeta.Result, done <-chan struct{}) {
 		end, err = decodeRecords(r, free, full, done)
-	}()
-	defer func() {
-		// fn panicked: stop the decoding goroutine, and wait for it.
-		close(done)
-		for range full {
-		}
-	}()
-	for b := range full {
-		for i := range *b {
-			fn(&(*b)[i])
-		}
-		free <- b
-	}
-	// full is closed: decodeRecords has returned, and end and err are set.
+	}, fn)
 	return end, err
 }
 
