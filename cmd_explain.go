@@ -303,7 +303,9 @@ func (f *explainFlags) slowThreshold() (time.Duration, string, error) {
 	}
 	rep, err := f.dir.Analyze(results.Options{})
 	if err != nil {
-		return 0, "", inputErr(fmt.Errorf("explain: %w", err))
+		// Bad input (run.InputError) exits 2, a file that cannot be
+		// read 3, as the help says.
+		return 0, "", fmt.Errorf("explain: %w", err)
 	}
 	if rep.Slow == nil || rep.Slow.ThresholdMS <= 0 {
 		return time.Second, "the default: the analysis of the folder gave no threshold", nil

@@ -436,3 +436,26 @@ func TestExplainSlowThreshold(t *testing.T) {
 		t.Errorf("without a threshold, a story has a cause of slowness")
 	}
 }
+
+// TestExplainSlowUnreadable: with --slow and no threshold to read,
+// explain analyses the folder; a results file that cannot be read is a
+// broken folder (exit 3), not bad input.
+func TestExplainSlowUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{run.PlanFile, run.EventsFile, run.ExpectFile} {
+		b, err := os.ReadFile(filepath.Join(recorded, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, run.ResultsFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := gatecrash(t, "explain", "--slow", dir)
+	if code != exitBroken || !strings.Contains(stderr, "is a directory") {
+		t.Errorf("got exit %d (%s), want 3 and the read error", code, stderr)
+	}
+}

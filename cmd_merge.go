@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/pflag"
 
+	"github.com/gatecrash/gatecrash/results"
 	"github.com/gatecrash/gatecrash/run"
+	"github.com/gatecrash/gatecrash/scenarios"
 )
 
 func cmdMerge(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -19,7 +23,12 @@ func cmdMerge(_ context.Context, args []string, stdout, stderr io.Writer) error 
 		return inputErrf("merge takes the output folder and the folders of every shard, got %d arguments; write gatecrash merge OUT SHARD-DIR... [--events FILE]", f.fs.NArg())
 	}
 	out, dirs := f.fs.Arg(0), f.fs.Args()[1:]
-	if err := prepareOut(out, f.force); err != nil {
+	// Before --force removes anything from OUT: OUT must not be a shard's
+	// folder (OUT forgotten, the first shard taken for it).
+	if err := notAShard(out, dirs); err != nil {
+		return err
+	}
+	if err := prepareFolder("OUT", out, f.force); err != nil {
 		return err
 	}
 	f.opt.Log = stderr
@@ -73,4 +82,26 @@ missing, twice, or of another run); 3 a shard was interrupted.`, stdout)
 		return nil, err
 	}
 	return f, nil
+}
+
+// notAShard refuses an OUT folder that is one of the shards' folders, or
+// holds a shard's run: merging into it would remove the shard's files.
+func notAShard(out string, dirs []string) error {
+	oi, err := os.Stat(out)
+	if err != nil {
+		return nil // a new folder: prepareFolder says the rest
+	}
+	for _, d := range dirs {
+		if di, err := os.Stat(d); err == nil && os.SameFile(oi, di) {
+			return inputErrf("OUT %s is also a shard's folder; give a new folder first: gatecrash merge OUT SHARD-DIR...", scenarios.Cut(out))
+		}
+	}
+	// Read loosely: a shard's run.json, whole or not, is not to remove.
+	var plan struct {
+		Shard *results.Shard `json:"shard"`
+	}
+	if b, err := os.ReadFile(run.Folder(out).Path(run.PlanFile)); err == nil && json.Unmarshal(b, &plan) == nil && plan.Shard != nil {
+		return inputErrf("OUT %s holds shard %d/%d of a run; give a new folder first: gatecrash merge OUT SHARD-DIR...", scenarios.Cut(out), plan.Shard.K, plan.Shard.N)
+	}
+	return nil
 }

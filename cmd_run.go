@@ -152,13 +152,17 @@ interrupted (Ctrl-C, SIGTERM), whatever the expectations.`, stdout)
 // empty, so that the run's files do not mix with an earlier run's. With
 // force, the files a run writes are removed from it instead, and any
 // other file is left alone.
-func prepareOut(dir string, force bool) error {
+func prepareOut(dir string, force bool) error { return prepareFolder("--out", dir, force) }
+
+// prepareFolder is prepareOut for a folder the user gave as what (a flag,
+// or an argument's name).
+func prepareFolder(what, dir string, force bool) error {
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return nil
 	case err != nil:
-		return inputErrf("--out %s: %w; give a folder gatecrash can write", scenarios.Cut(dir), err)
+		return inputErrf("%s %s: %w; give a folder gatecrash can write", what, scenarios.Cut(dir), err)
 	case len(entries) == 0:
 		return nil
 	case !force:
@@ -166,12 +170,12 @@ func prepareOut(dir string, force bool) error {
 		for _, e := range entries[:min(3, len(entries))] {
 			names = append(names, scenarios.Cut(e.Name()))
 		}
-		return inputErrf("--out %s: the folder is not empty (%s, such as %s): a run would mix its files with theirs; give a new folder, or add --force to remove the files of an earlier run (%s, ...) from it first",
-			scenarios.Cut(dir), entryCount(len(entries)), strings.Join(names, ", "), strings.Join(run.Files()[:3], ", "))
+		return inputErrf("%s %s: the folder is not empty (%s, such as %s): a run would mix its files with theirs; give a new folder, or add --force to remove the files of an earlier run (%s, ...) from it first",
+			what, scenarios.Cut(dir), entryCount(len(entries)), strings.Join(names, ", "), strings.Join(run.Files()[:3], ", "))
 	}
 	for _, name := range run.Files() {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return inputErrf("--force: %w; remove it yourself, or give a new --out folder", err)
+			return inputErrf("--force: %w; remove it yourself, or give a new %s folder", err, what)
 		}
 	}
 	return nil

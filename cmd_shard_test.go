@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatecrash/gatecrash/results"
+	"github.com/gatecrash/gatecrash/run"
 )
 
 func TestParseShard(t *testing.T) {
@@ -153,12 +156,21 @@ func TestMergeCommandErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(full, "notes.txt"), []byte("mine"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A shard's folder taken for OUT: refused before --force removes
+	// anything from it.
+	shard := t.TempDir()
+	if err := results.WriteRun(filepath.Join(shard, run.PlanFile), &results.Run{Schema: results.RunSchema, Scenario: "s", Attack: "s/shard-1-of-2",
+		Shard: &results.Shard{Attack: "s/shard-1-of-2", K: 1, N: 2}}); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
 		{"nothing", []string{"merge"}, "merge takes the output folder and the folders of every shard, got 0"},
+		{"out is a shard", []string{"merge", "--force", shard, shard, t.TempDir()}, "is also a shard's folder; give a new folder first"},
+		{"out holds a shard", []string{"merge", "--force", shard, t.TempDir()}, "holds shard 1/2 of a run; give a new folder first"},
 		{"no shard", []string{"merge", t.TempDir()}, "got 1 arguments"},
 		{"out not empty", []string{"merge", full, t.TempDir()}, "the folder is not empty (1 entry, such as notes.txt)"},
 		{"not a run folder", []string{"merge", filepath.Join(t.TempDir(), "out"), t.TempDir()}, "no run.json"},
@@ -172,5 +184,8 @@ func TestMergeCommandErrors(t *testing.T) {
 				t.Errorf("got exit %d, stderr %q; want 2 and %q", code, stderr, tt.want)
 			}
 		})
+	}
+	if _, err := os.Stat(filepath.Join(shard, run.PlanFile)); err != nil {
+		t.Errorf("the shard's run.json is gone: %v", err)
 	}
 }

@@ -562,7 +562,15 @@ func slowWords(r *Report) []string {
 	if best.AddedMS.Max != best.AddedMS.Min {
 		added += " to " + Duration(best.AddedMS.Max)
 	}
-	s := fmt.Sprintf("%s took %s longer than the fault-free p50 (slow: at least %s, %s): %s", what, added, Duration(r.Slow.ThresholdMS), slowFromWords(r.Slow), SlowCauseWords(best.Cause, r.Gateway.Kind))
+	took := "took " + added + " longer than the fault-free p50"
+	if r.Slow.Baseline.Scope == "" {
+		// No baseline: what they took, not what they took more.
+		took = "took " + Duration(best.LatencyMS.Min)
+		if best.LatencyMS.Max != best.LatencyMS.Min {
+			took += " to " + Duration(best.LatencyMS.Max)
+		}
+	}
+	s := fmt.Sprintf("%s %s (slow: at least %s, %s): %s", what, took, Duration(r.Slow.ThresholdMS), slowFromWords(r.Slow), SlowCauseWords(best.Cause, r.Gateway.Kind))
 	failed := phase.Errors
 	for code, n := range phase.Status {
 		if code >= "500" {

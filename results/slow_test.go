@@ -180,6 +180,9 @@ func TestSlowThreshold(t *testing.T) {
 	if s := rep.Slow; s.From != SlowFromDefault || s.ThresholdMS != 1000 || s.Count != 1 || s.Baseline.Scope != "" {
 		t.Errorf("no baseline: got %+v, want the 1s default and 1 slow", s)
 	}
+	if want := "1 answer took 1.5 s (slow: at least 1.0 s, no fault-free answer to measure a baseline on): the fault proxy's latency held them back; no error reached the client in that phase."; !strings.Contains(rep.Diagnosis, want) {
+		t.Errorf("no baseline: the diagnosis lacks %q:\n%s", want, rep.Diagnosis)
+	}
 }
 
 func TestMaskedPrice(t *testing.T) {

@@ -210,7 +210,11 @@ func mergedPlan(shards []shardFolder) (*results.Run, error) {
 	if len(plan.Phases) > 0 {
 		end = plan.Phases[len(plan.Phases)-1].EndS
 	}
-	for _, s := range shards {
+	// A shard stopped early makes the merged run interrupted, stopped
+	// when the last shard stopped: those that ran to the end keep the
+	// whole plan's timeline.
+	interrupted, last := false, 0.0
+	for i, s := range shards {
 		sh := *s.plan.Shard
 		plan.Shards = append(plan.Shards, sh)
 		p := s.plan
@@ -221,19 +225,19 @@ func mergedPlan(shards []shardFolder) (*results.Run, error) {
 			if err != nil {
 				return nil, &InputError{err}
 			}
-			stopped = st
+			stopped, interrupted = st, true
 		case p.Interrupted:
-			stopped = p.StoppedS
-		default:
-			continue
+			stopped, interrupted = p.StoppedS, true
 		}
 		// The shard's clock began when its attack did, a moment after
 		// the shared start.
 		at := stopped + p.Started.Sub(sh.StartAt).Seconds()
-		if !plan.Interrupted || at > plan.StoppedS {
-			plan.StoppedS = at
+		if i == 0 || at > last {
+			last = at
 		}
-		plan.Interrupted = true
+	}
+	if interrupted {
+		plan.Interrupted, plan.StoppedS = true, last
 	}
 	return plan, nil
 }

@@ -253,3 +253,25 @@ func TestMergeErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestMergeOneShardInterrupted checks that a shard stopped early makes
+// the merged run interrupted, stopped when the last shard stopped: the
+// shards that ran to the end keep the whole plan's timeline, instead of
+// being cut at the early shard's stop.
+func TestMergeOneShardInterrupted(t *testing.T) {
+	srv := okServer(t)
+	dirs := runShards(t, shardScenario(srv.URL), 2)
+	early := copyDir(t, dirs[1])
+	edit(t, early, func(r *results.Run) { r.Interrupted, r.StoppedS = true, 0.1 })
+	rep, err := Merge(filepath.Join(t.TempDir(), "merged"), []string{dirs[0], early}, MergeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Interrupted {
+		t.Errorf("the merged run is not interrupted, though shard 2 was")
+	}
+	// The plan runs 0.5s: the timeline keeps it whole.
+	if rep.DurationS < 0.45 || len(rep.Timeline) == 0 || rep.Phases[1].AchievedRate == 0 {
+		t.Errorf("got %.3fs, %d buckets, phase two at %v/s; want the whole 0.5s plan", rep.DurationS, len(rep.Timeline), rep.Phases[1].AchievedRate)
+	}
+}
