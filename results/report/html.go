@@ -287,14 +287,9 @@ func htmlSlowSection(r *results.Report) *htmlSlow {
 	if t == nil {
 		return h
 	}
-	for i, name := range t.head {
-		h.Head = append(h.Head, htmlCell{Text: name, Num: !t.isText(i)})
-	}
-	for ri, row := range t.rows {
-		cells := make([]htmlCell, len(row))
-		for i, c := range row {
-			cells[i] = htmlCell{Text: c, Num: !t.isText(i)}
-		}
+	plain := htmlTableOf(t)
+	h.Head = plain.Head
+	for ri, cells := range plain.Rows {
 		cause := r.Slow.Causes[ri].Cause
 		h.Rows = append(h.Rows, htmlLinkedRow{Cells: cells, Examples: exampleLinks(r, func(st *results.Story) bool { return st.Slow == cause })})
 	}
