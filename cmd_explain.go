@@ -181,11 +181,11 @@ func explain(f *explainFlags, stdout io.Writer) error {
 	keep := func(e *faults.Event) {
 		if e.Seq != nil && f.seqs[*e.Seq] {
 			k := reqKey{e.Attack, *e.Seq}
-			bySeq[k] = append(bySeq[k], copyEvent(e))
+			bySeq[k] = append(bySeq[k], e.Kept())
 		}
 	}
 	if f.seqs != nil {
-		err = eachEventOf(dir, func(seq uint64) bool { return f.seqs[seq] }, func(e *faults.Event) {
+		err = dir.EachEventOf(func(seq uint64) bool { return f.seqs[seq] }, func(e *faults.Event) {
 			a.AddEvent(e)
 			keep(e)
 		})
@@ -235,7 +235,7 @@ func explain(f *explainFlags, stdout io.Writer) error {
 		if err := dir.EachEvent(func(e *faults.Event) {
 			if e.Seq != nil && want[reqKey{e.Attack, *e.Seq}] {
 				k := reqKey{e.Attack, *e.Seq}
-				bySeq[k] = append(bySeq[k], copyEvent(e))
+				bySeq[k] = append(bySeq[k], e.Kept())
 			}
 		}); err != nil {
 			return fmt.Errorf("explain: %w", err)
@@ -318,19 +318,6 @@ func msDuration(ms float64) time.Duration {
 	return time.Duration(math.Round(ms * float64(time.Millisecond)))
 }
 
-// eachEventOf reads the folder's events as results.EachEventOf does.
-func eachEventOf(dir run.Folder, keep func(uint64) bool, fn func(*faults.Event)) error {
-	ef, err := os.Open(dir.Path(run.EventsFile))
-	if err != nil {
-		return err
-	}
-	defer ef.Close()
-	if err := results.EachEventOf(ef, keep, fn); err != nil {
-		return fmt.Errorf("%s: %w", ef.Name(), err)
-	}
-	return nil
-}
-
 // pick reports whether a result passes the filters other than --seq and
 // --limit.
 func (f *explainFlags) pick(a *results.Analyzer, plan *results.Run, r *vegeta.Result, threshold time.Duration) bool {
@@ -360,15 +347,4 @@ func (f *explainFlags) pick(a *results.Analyzer, plan *results.Run, r *vegeta.Re
 		}
 	}
 	return true
-}
-
-// copyEvent copies an event that EachEvent lends.
-func copyEvent(e *faults.Event) faults.Event {
-	c := *e
-	if e.Seq != nil {
-		s := *e.Seq
-		c.Seq = &s
-	}
-	c.Ranges = nil
-	return c
 }

@@ -382,3 +382,16 @@ func decodeLines[T any](r io.Reader, what, hint string, skip func(line []byte) b
 	}
 	return cut, nil
 }
+
+// Kept returns a copy of e for a caller to keep after the reader's call
+// returns (readers reuse their events): its Seq is its own. Ranges, which
+// only a seen observation has, are left out.
+func (e *Event) Kept() Event {
+	c := *e
+	if e.Seq != nil {
+		s := *e.Seq
+		c.Seq = &s
+	}
+	c.Ranges = nil
+	return c
+}

@@ -1,9 +1,7 @@
 package run
 
 import (
-	"fmt"
 	"math"
-	"os"
 	"sort"
 	"time"
 
@@ -111,23 +109,15 @@ func (f Folder) Examples(rep *results.Report) error {
 		seqs[k.seq] = true
 	}
 	events := map[reqKey][]faults.Event{}
-	ef, err := os.Open(f.Path(EventsFile))
-	if err != nil {
-		return f.openErr(EventsFile, err)
-	}
-	defer ef.Close()
-	if err := results.EachEventOf(ef, func(seq uint64) bool { return seqs[seq] }, func(e *faults.Event) {
+	if err := f.EachEventOf(func(seq uint64) bool { return seqs[seq] }, func(e *faults.Event) {
 		if e.Seq == nil {
 			return
 		}
 		if k := (reqKey{e.Attack, *e.Seq}); chosen[k] {
-			c := *e
-			s := *e.Seq
-			c.Seq, c.Ranges = &s, nil
-			events[k] = append(events[k], c)
+			events[k] = append(events[k], e.Kept())
 		}
 	}); err != nil {
-		return fmt.Errorf("%s: %w", ef.Name(), err)
+		return err
 	}
 	toldBy := map[reqKey][]results.Testimony{}
 	for _, t := range told {

@@ -123,6 +123,21 @@ func (f Folder) EachEvent(fn func(*faults.Event)) error {
 	return nil
 }
 
+// EachEventOf reads the folder's events as results.EachEventOf does:
+// only the lines of no request and those of the seqs keep accepts are
+// decoded.
+func (f Folder) EachEventOf(keep func(seq uint64) bool, fn func(*faults.Event)) error {
+	ef, err := os.Open(f.Path(EventsFile))
+	if err != nil {
+		return f.openErr(EventsFile, err)
+	}
+	defer ef.Close()
+	if err := results.EachEventOf(ef, keep, fn); err != nil {
+		return fmt.Errorf("%s: %w", ef.Name(), err)
+	}
+	return nil
+}
+
 // EachTry calls fn with every try of the folder's tries.jsonl, in the
 // order recorded; fn must not keep the Try. A folder without the file (a
 // run without a client retry policy) has no tries: fn is never called.
