@@ -97,27 +97,11 @@ func TestShardExamples(t *testing.T) {
 		t.Error("no scenario.yaml in the Kubernetes example's ConfigMap")
 	}
 	// GitHub Actions: every step's gatecrash command.
-	b, err := os.ReadFile("examples/github-actions/shards.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wf struct {
-		Jobs map[string]struct {
-			Steps []struct {
-				Run string `yaml:"run"`
-			} `yaml:"steps"`
-		} `yaml:"jobs"`
-	}
-	if err := yaml.Unmarshal(b, &wf); err != nil {
-		t.Fatalf("shards.yml: %v", err)
-	}
 	vars := exampleVars()
 	cmd := regexp.MustCompile(`(?m)^gatecrash (.*?)(?:\s*>>.*)?$`)
-	for _, j := range wf.Jobs {
-		for _, s := range j.Steps {
-			for _, m := range cmd.FindAllStringSubmatch(s.Run, -1) {
-				lines = append(lines, strings.Fields(vars.Replace(m[1])))
-			}
+	for _, run := range workflowRuns(t, "examples/github-actions/shards.yml") {
+		for _, m := range cmd.FindAllStringSubmatch(run, -1) {
+			lines = append(lines, strings.Fields(vars.Replace(m[1])))
 		}
 	}
 	commands := map[string]int{}

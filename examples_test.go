@@ -12,25 +12,9 @@ import (
 // TestNightlyExample checks examples/nightly.yml: it is YAML with a job,
 // and every gatecrash command and flag its steps use exists.
 func TestNightlyExample(t *testing.T) {
-	b, err := os.ReadFile("examples/nightly.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wf struct {
-		Jobs map[string]struct {
-			Steps []struct {
-				Run string `yaml:"run"`
-			} `yaml:"steps"`
-		} `yaml:"jobs"`
-	}
-	if err := yaml.Unmarshal(b, &wf); err != nil {
-		t.Fatalf("examples/nightly.yml: %v", err)
-	}
 	var script strings.Builder
-	for _, j := range wf.Jobs {
-		for _, s := range j.Steps {
-			script.WriteString(s.Run + "\n")
-		}
+	for _, run := range workflowRuns(t, "examples/nightly.yml") {
+		script.WriteString(run + "\n")
 	}
 	if !strings.Contains(script.String(), "gatecrash list") || !strings.Contains(script.String(), "--baseline") {
 		t.Fatalf("the workflow does not run the catalog with a baseline:\n%s", script.String())
@@ -47,4 +31,31 @@ func TestNightlyExample(t *testing.T) {
 			}
 		}
 	}
+}
+
+// workflowRuns returns the run: scripts of every step of a GitHub Actions
+// workflow file, job after job.
+func workflowRuns(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				Run string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(b, &wf); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var runs []string
+	for _, j := range wf.Jobs {
+		for _, s := range j.Steps {
+			runs = append(runs, s.Run)
+		}
+	}
+	return runs
 }
